@@ -1,0 +1,56 @@
+import { Command, CommanderError } from 'commander';
+import { isAupError } from '../errors.js';
+import { registerCommands } from './commands/index.js';
+import { type CliContext, createCliContext } from './context.js';
+
+/** Exit codes: 0 ok, 1 the command ran and found a problem (invalid policy, failed verify), 2 usage/input error. */
+export const EXIT_OK = 0;
+export const EXIT_FINDING = 1;
+export const EXIT_USAGE = 2;
+
+/** Thrown by a command to exit with a code without printing a stack (its message is already printed). */
+export class CliExit extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+export interface MainOptions {
+  out?: NodeJS.WritableStream;
+  err?: NodeJS.WritableStream;
+}
+
+export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
+  const out = options.out ?? process.stdout;
+  const err = options.err ?? process.stderr;
+  const program = new Command('aupdesk')
+    .description('aupdesk: acceptable-use-policy enforcement and abuse desk')
+    .option('--data <dir>', 'data directory (default $AUPDESK_DATA or ./data)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) });
+
+  let ctx: CliContext | undefined;
+  const context = (): CliContext => {
+    ctx ??= createCliContext({ dataDir: program.opts<{ data?: string }>().data, out, err });
+    return ctx;
+  };
+  registerCommands(program, context);
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof CliExit) return error.exitCode;
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (isAupError(error)) {
+      err.write(`aupdesk: ${error.message} [${error.code}]\n`);
+      return EXIT_USAGE;
+    }
+    err.write(
+      `aupdesk: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    return EXIT_FINDING;
+  }
+}

@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { AupError } from './errors.js';
+
+/**
+ * Process configuration, read from the environment (flags override it in the CLI). Parsed once with zod so
+ * a bad value is reported by name instead of surfacing later as an odd failure.
+ */
+const envSchema = z.object({
+  AUPDESK_DATA: z.string().min(1).default('./data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  AUPDESK_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface AppConfig {
+  /** Directory for the embedded database, evidence blobs and other local state. */
+  readonly dataDir: string;
+  /** When set, a PostgreSQL server is used instead of embedded PGlite. */
+  readonly databaseUrl: string | undefined;
+  readonly logLevel: z.infer<typeof envSchema>['AUPDESK_LOG_LEVEL'];
+}
+
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<AppConfig> = {},
+): AppConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AupError(
+      'AUP_ERR_CONFIG_INVALID',
+      `environment variable ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return {
+    dataDir: path.resolve(overrides.dataDir ?? parsed.data.AUPDESK_DATA),
+    databaseUrl: overrides.databaseUrl ?? parsed.data.DATABASE_URL,
+    logLevel: overrides.logLevel ?? parsed.data.AUPDESK_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,81 @@
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { describeEachBackend } from '../../test/support/store-backends.js';
+import { migrations } from './migrations/index.js';
+
+describeEachBackend('store', (ctx) => {
+  it('applies every migration and records it in the migrations table', async () => {
+    const rows = await sql<{ name: string }>`select name from aupdesk_migration order by name`.execute(
+      ctx.store.db,
+    );
+    expect(rows.rows.map((r) => r.name)).toEqual(Object.keys(migrations));
+  });
+
+  it('re-running migrations applies nothing new', async () => {
+    expect(await ctx.store.migrate()).toEqual([]);
+  });
+
+  it('rolls a failed transaction back completely', async () => {
+    await ctx.store.db.insertInto('providers').values({ id: 'rollback-probe', name: 'Probe' }).execute();
+    await expect(
+      ctx.store.db.transaction().execute(async (trx) => {
+        await trx.insertInto('providers').values({ id: 'rollback-probe-2', name: 'Probe 2' }).execute();
+        // duplicate primary key: the whole transaction must go
+        await trx.insertInto('providers').values({ id: 'rollback-probe', name: 'again' }).execute();
+      }),
+    ).rejects.toThrow();
+    const ids = await ctx.store.db
+      .selectFrom('providers')
+      .select('id')
+      .where('id', 'like', 'rollback%')
+      .execute();
+    expect(ids.map((r) => r.id)).toEqual(['rollback-probe']);
+  });
+
+  it('serialises concurrent transactions without interleaving their statements', async () => {
+    await ctx.store.db.insertInto('providers').values({ id: 'counter', name: '0' }).execute();
+    await Promise.all(
+      Array.from({ length: 10 }, () =>
+        ctx.store.db.transaction().execute(async (trx) => {
+          const row = await trx
+            .selectFrom('providers')
+            .select('name')
+            .where('id', '=', 'counter')
+            .forUpdate()
+            .executeTakeFirstOrThrow();
+          await trx
+            .updateTable('providers')
+            .set({ name: String(Number(row.name) + 1) })
+            .where('id', '=', 'counter')
+            .execute();
+        }),
+      ),
+    );
+    const row = await ctx.store.db
+      .selectFrom('providers')
+      .select('name')
+      .where('id', '=', 'counter')
+      .executeTakeFirstOrThrow();
+    expect(row.name).toBe('10');
+  });
+
+  it('supports inet containment and tstzrange overlap, which later tables rely on', async () => {
+    const r = await sql<{ inside: boolean; overlap: boolean }>`
+      select '192.0.2.7'::inet <<= '192.0.2.0/24'::cidr as inside,
+             tstzrange('2026-01-01', '2026-02-01') && tstzrange('2026-01-31', null) as overlap`.execute(
+      ctx.store.db,
+    );
+    expect(r.rows[0]).toEqual({ inside: true, overlap: true });
+  });
+});
+
+describe('store factory', () => {
+  it('refuses an unsafe schema name', async () => {
+    const { openStore } = await import('./database.js');
+    await expect(
+      openStore({ databaseUrl: 'postgres://127.0.0.1/x', schema: 'a;drop' }),
+    ).rejects.toMatchObject({
+      code: 'AUP_ERR_CONFIG_INVALID',
+    });
+  });
+});

@@ -1,0 +1,150 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
+import { Kysely, type MigrationResultSet, Migrator, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { AupError } from '../errors.js';
+import { migrations } from './migrations/index.js';
+import { PGliteDialect } from './pglite-dialect.js';
+import type { Database } from './schema.js';
+
+export type StoreKind = 'pglite' | 'postgres';
+
+export interface StoreOptions {
+  /**
+   * PostgreSQL server URL. When absent the embedded PGlite store is used.
+   */
+  readonly databaseUrl?: string | undefined;
+  /**
+   * PGlite data directory, or `memory://` for a throw-away in-memory database (tests).
+   * Ignored when `databaseUrl` is set.
+   */
+  readonly pgliteDir?: string;
+  /**
+   * PostgreSQL only: the schema to work in (created if missing). Tests use a fresh one per file.
+   */
+  readonly schema?: string;
+  /** Run pending migrations on open (default true: "automatic on start"). */
+  readonly migrate?: boolean;
+  /** PostgreSQL pool size. */
+  readonly poolSize?: number;
+}
+
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly kind: StoreKind;
+  /** Apply pending migrations; returns the names applied. */
+  migrate(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+const MIGRATION_TABLE = 'aupdesk_migration';
+const MIGRATION_LOCK_TABLE = 'aupdesk_migration_lock';
+
+/**
+ * The one store factory: everything else receives a `Store` and never asks which backend it is.
+ */
+export async function openStore(options: StoreOptions): Promise<Store> {
+  const { db, kind } = options.databaseUrl
+    ? await openPostgres(options.databaseUrl, options.schema, options.poolSize ?? 10)
+    : await openPGlite(options.pgliteDir ?? 'memory://');
+
+  const store: Store = {
+    db,
+    kind,
+    migrate: () => migrateToLatest(db, options.schema),
+    close: () => db.destroy(),
+  };
+  if (options.migrate !== false) {
+    try {
+      await store.migrate();
+    } catch (error) {
+      await db.destroy();
+      throw error;
+    }
+  }
+  return store;
+}
+
+/** Directory of the embedded database inside the aupdesk data directory. */
+export function pgliteDirFor(dataDir: string): string {
+  return path.join(dataDir, 'pglite');
+}
+
+async function openPGlite(dir: string): Promise<{ db: Kysely<Database>; kind: StoreKind }> {
+  if (!dir.startsWith('memory://')) await mkdir(dir, { recursive: true });
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(dir, { extensions: { btree_gist } });
+  } catch (error) {
+    throw new AupError('AUP_ERR_STORE_UNAVAILABLE', `cannot open the embedded database at ${dir}`, {
+      cause: error,
+    });
+  }
+  return { db: new Kysely<Database>({ dialect: new PGliteDialect(pglite) }), kind: 'pglite' };
+}
+
+async function openPostgres(
+  url: string,
+  schema: string | undefined,
+  poolSize: number,
+): Promise<{ db: Kysely<Database>; kind: StoreKind }> {
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
+    throw new AupError('AUP_ERR_CONFIG_INVALID', `schema name "${schema}" must match [a-z_][a-z0-9_]*`);
+  }
+  if (schema) {
+    const admin = new pg.Client({ connectionString: url });
+    try {
+      await admin.connect();
+      await admin.query(`create schema if not exists ${schema}`);
+    } catch (error) {
+      throw new AupError('AUP_ERR_STORE_UNAVAILABLE', `cannot reach PostgreSQL at ${redactUrl(url)}`, {
+        cause: error,
+      });
+    } finally {
+      await admin.end().catch(() => undefined);
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    // Extensions such as btree_gist live in public; a test schema still sees them.
+    ...(schema ? { options: `-c search_path=${schema},public` } : {}),
+  });
+  // An idle client's error (server restart) must not crash the process; the next query reports it.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await sql`select 1`.execute(db);
+  } catch (error) {
+    await db.destroy();
+    throw new AupError('AUP_ERR_STORE_UNAVAILABLE', `cannot reach PostgreSQL at ${redactUrl(url)}`, {
+      cause: error,
+    });
+  }
+  return { db, kind: 'postgres' };
+}
+
+async function migrateToLatest(db: Kysely<Database>, schema: string | undefined): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: MIGRATION_LOCK_TABLE,
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
+  const result: MigrationResultSet = await migrator.migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new AupError('AUP_ERR_STORE_MIGRATION_FAILED', `migration ${failed} failed`, {
+      cause: result.error,
+      details: { migration: failed },
+    });
+  }
+  return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}

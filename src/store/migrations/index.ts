@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_policies.js';
+
+/**
+ * Every migration, in order. Listed statically (not read from the file system) so the compiled CLI, the
+ * tests and a bundled build all see the same set. Add new ones at the end; never edit a released one.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_policies': m0001,
+};

@@ -1,0 +1,10 @@
+import type { PolicyVersionTable, ProviderTable } from './tables/policy.table.js';
+
+/**
+ * The whole database as Kysely sees it. Each table's type lives in `tables/<area>.table.ts`; a module
+ * queries only the tables of its own area (DESIGN.md: no module reaches into another's tables).
+ */
+export interface Database {
+  providers: ProviderTable;
+  policy_versions: PolicyVersionTable;
+}
