@@ -14,6 +14,10 @@ const envSchema = z.object({
     .optional()
     .or(z.literal('').transform(() => undefined)),
   AUPDESK_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  AUPDESK_EVIDENCE_DIR: z
+    .string()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v)),
 });
 
 export interface AppConfig {
@@ -22,6 +26,12 @@ export interface AppConfig {
   /** When set, a PostgreSQL server is used instead of embedded PGlite. */
   readonly databaseUrl: string | undefined;
   readonly logLevel: z.infer<typeof envSchema>['AUPDESK_LOG_LEVEL'];
+  /**
+   * Root of the content-addressed evidence store: `$AUPDESK_EVIDENCE_DIR`, else `<dataDir>/evidence`. In
+   * production point it at its own durable volume (e.g. `/var/lib/aupdesk-evidence`), backed up apart from
+   * the database.
+   */
+  readonly evidenceDir: string;
 }
 
 export function loadConfig(
@@ -36,8 +46,12 @@ export function loadConfig(
       `environment variable ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`,
     );
   }
+  const dataDir = path.resolve(overrides.dataDir ?? parsed.data.AUPDESK_DATA);
   return {
-    dataDir: path.resolve(overrides.dataDir ?? parsed.data.AUPDESK_DATA),
+    dataDir,
+    evidenceDir: path.resolve(
+      overrides.evidenceDir ?? parsed.data.AUPDESK_EVIDENCE_DIR ?? path.join(dataDir, 'evidence'),
+    ),
     databaseUrl: overrides.databaseUrl ?? parsed.data.DATABASE_URL,
     logLevel: overrides.logLevel ?? parsed.data.AUPDESK_LOG_LEVEL,
   };
