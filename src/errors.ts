@@ -33,6 +33,7 @@ export const errorCatalogue = {
   AUP_ERR_INTAKE_UNPARSEABLE: { status: 422, title: 'Input could not be parsed' },
   AUP_ERR_EVIDENCE_BAD_HASH: { status: 400, title: 'Not a sha256 evidence id' },
   AUP_ERR_EVIDENCE_NOT_FOUND: { status: 404, title: 'Evidence not found' },
+  AUP_ERR_EVIDENCE_CORRUPT: { status: 500, title: 'Evidence does not match its hash' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
