@@ -1,4 +1,10 @@
 import type { PolicyVersionTable, ProviderTable } from './tables/policy.table.js';
+import type {
+  AssignmentTable,
+  CustomerTable,
+  RegistryRevisionTable,
+  ServiceTable,
+} from './tables/registry.table.js';
 
 /**
  * The whole database as Kysely sees it. Each table's type lives in `tables/<area>.table.ts`; a module
@@ -7,4 +13,8 @@ import type { PolicyVersionTable, ProviderTable } from './tables/policy.table.js
 export interface Database {
   providers: ProviderTable;
   policy_versions: PolicyVersionTable;
+  customers: CustomerTable;
+  services: ServiceTable;
+  assignments: AssignmentTable;
+  registry_revision: RegistryRevisionTable;
 }

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_policies.js';
+import * as m0002 from './0002_registry.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the file system) so the compiled CLI, the
@@ -7,4 +8,5 @@ import * as m0001 from './0001_policies.js';
  */
 export const migrations: Record<string, Migration> = {
   '0001_policies': m0001,
+  '0002_registry': m0002,
 };
