@@ -1,0 +1,114 @@
+import type { IntakeEvent } from '../intake/event.js';
+import type { Channel, Reporter } from '../intake/report.js';
+import type { EventClass } from '../intake/taxonomy.js';
+import { type Clause, durationMs, type PolicyDocument, type Severity } from '../policy/policy-schema.js';
+
+/**
+ * Judgement: one attributed event against the policy version that binds its customer at the event's time.
+ * Pure: the caller picks the binding version (policy/policy-binding.ts) and supplies the clock.
+ *
+ * The order of the checks is the order an abuse analyst applies them: is the complaint admissible at all
+ * (anonymous reporters, where the policy refuses them), is it recent enough to act on, and then which
+ * clauses the observed behaviour falls under.
+ */
+export interface JudgementInput {
+  readonly event: IntakeEvent;
+  readonly reporter: Reporter;
+  readonly channel: Channel;
+  /** When the desk received the report: the event time when the source gave none. */
+  readonly receivedAt: Date;
+  /** The service the event was attributed to (its kind scopes some clauses). */
+  readonly serviceKind: string;
+  /** The policy version binding the customer at the event's time. */
+  readonly policy: PolicyDocument;
+  readonly now: Date;
+}
+
+export type Judgement =
+  | {
+      readonly verdict: 'violation';
+      /** Every clause the event falls under, most severe first. */
+      readonly clauses: readonly Clause[];
+      /** The clause the case is opened under. */
+      readonly primary: Clause;
+      readonly severity: Severity;
+      /** Immediate-suspension terms apply (a matched clause endangers the infrastructure). */
+      readonly endangering: boolean;
+      readonly eventClass: EventClass;
+      readonly eventTime: Date;
+      readonly policyVersion: string;
+    }
+  | { readonly verdict: 'no-clause'; readonly eventClass: EventClass; readonly reason: string }
+  | {
+      readonly verdict: 'rejected-anonymous';
+      readonly reason: string;
+      /** The reporter left an address we can tell why. */
+      readonly tellReporter: boolean;
+    }
+  | { readonly verdict: 'too-old'; readonly eventTime: Date; readonly reason: string };
+
+const severityRank: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
+
+export function eventClassOf(event: IntakeEvent): EventClass {
+  return `${event['classification.taxonomy']}/${event['classification.type']}` as EventClass;
+}
+
+export function judgeEvent(input: JudgementInput): Judgement {
+  const { event, reporter, policy } = input;
+  const complaints = policy.terms.complaints;
+
+  // The provider's own detections are never anonymous: the provider is the reporter.
+  if (complaints.anonymous === 'reject' && input.channel !== 'detection' && reporter.anonymous) {
+    return {
+      verdict: 'rejected-anonymous',
+      reason: `${policy.provider.name} does not act on anonymous complaints (AUP ${policy.version})`,
+      tellReporter: Boolean(reporter.email),
+    };
+  }
+
+  const eventTime = event['time.source'] ? new Date(event['time.source']) : input.receivedAt;
+  const maxAge = durationMs(policy.terms.enforcement.max_event_age);
+  if (input.now.getTime() - eventTime.getTime() > maxAge) {
+    return {
+      verdict: 'too-old',
+      eventTime,
+      reason: `the event (${eventTime.toISOString()}) is older than ${policy.terms.enforcement.max_event_age}, the most the policy acts on`,
+    };
+  }
+
+  const eventClass = eventClassOf(event);
+  const matched = policy.clauses
+    .map((clause, order) => ({ clause, order }))
+    .filter(
+      ({ clause }) =>
+        clause.executable &&
+        (clause.covers as readonly string[]).includes(eventClass) &&
+        (clause.service_kinds === undefined ||
+          (clause.service_kinds as readonly string[]).includes(input.serviceKind)),
+    )
+    .sort((a, b) => severityRank[b.clause.severity] - severityRank[a.clause.severity] || a.order - b.order)
+    .map(({ clause }) => clause);
+
+  const primary = matched[0];
+  if (!primary) {
+    return {
+      verdict: 'no-clause',
+      eventClass,
+      reason: `no executable clause of ${policy.provider.id} ${policy.version} covers ${eventClass}${
+        policy.clauses.some((c) => (c.covers as readonly string[]).includes(eventClass))
+          ? ` for a ${input.serviceKind} service`
+          : ''
+      }`,
+    };
+  }
+  return {
+    verdict: 'violation',
+    clauses: matched,
+    primary,
+    severity: primary.severity,
+    endangering: matched.some((c) => c.endangers_infrastructure),
+    eventClass,
+    eventTime,
+    policyVersion: policy.version,
+  };
+}
