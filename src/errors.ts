@@ -34,6 +34,8 @@ export const errorCatalogue = {
   AUP_ERR_EVIDENCE_BAD_HASH: { status: 400, title: 'Not a sha256 evidence id' },
   AUP_ERR_EVIDENCE_NOT_FOUND: { status: 404, title: 'Evidence not found' },
   AUP_ERR_EVIDENCE_CORRUPT: { status: 500, title: 'Evidence does not match its hash' },
+  AUP_ERR_ACTION_FAILED: { status: 502, title: 'Action failed at the far end' },
+  AUP_ERR_ACTION_REJECTED: { status: 422, title: 'Action refused; retrying cannot help' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
