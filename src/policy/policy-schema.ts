@@ -77,6 +77,14 @@ export const sourceRefSchema = z
   .strict();
 
 /**
+ * Term fields whose value the provider's text does not state: aupdesk's operator chose them (a cure period
+ * for a provider that names none, how complaints are shared when the AUP is silent). Listing them keeps the
+ * document honest: a renderer can mark them as practice rather than the provider's published promise.
+ */
+const operatorDefaults = <const K extends readonly [string, ...string[]]>(keys: K) =>
+  z.array(z.enum(keys)).optional();
+
+/**
  * Remedies a provider can reserve. The ladder may only use reserved remedies; analysts may apply any
  * reserved remedy by hand.
  */
@@ -150,6 +158,11 @@ export const sectionSchema = z
     /** Prose shown above the clauses, verbatim (Markdown paragraphs). */
     text: z.string().optional(),
     clauses: z.array(id).default([]),
+    /**
+     * Prose the provider places after its list (iITGEN's enforcement paragraph follows its list of permitted
+     * uses), verbatim, so the rendered page keeps the provider's reading order.
+     */
+    text_after: z.string().optional(),
   })
   .strict();
 export type Section = z.infer<typeof sectionSchema>;
@@ -214,6 +227,16 @@ export const enforcementTermsSchema = z
       .object({ text: z.string().optional(), requires_analyst: z.boolean().default(true) })
       .strict()
       .default({ requires_analyst: true }),
+    operator_defaults: operatorDefaults([
+      'notice_channel',
+      'cure_period',
+      'notice_before_suspension',
+      'immediate_suspension_when_endangering',
+      'ladder',
+      'case_window',
+      'max_event_age',
+      'reinstatement',
+    ]),
   })
   .strict()
   .superRefine((terms, ctx) => {
@@ -260,6 +283,7 @@ export const complaintTermsSchema = z
           .strict(),
       )
       .default([]),
+    operator_defaults: operatorDefaults(['anonymous', 'share_with_customer', 'honour_confidentiality_requests']),
   })
   .strict();
 
@@ -281,6 +305,7 @@ export const changeTermsSchema = z
     waiver_basis: z.string().optional(),
     /** A customer must accept the new version (portal) rather than be bound by continued use. */
     acceptance: z.enum(['continued-use', 'explicit']).default('continued-use'),
+    operator_defaults: operatorDefaults(['announce', 'notify_customers', 'effective', 'acceptance']),
   })
   .strict()
   .refine((c) => c.effective !== 'after-notice' || c.notice_period !== undefined, {
@@ -327,6 +352,7 @@ export const informationRequestTermsSchema = z
     /** The customer gets prior notice of an inspection where the law permits (Secure Packet section 8). */
     customer_prior_notice: z.boolean().default(false),
     contact: contactSchema.optional(),
+    operator_defaults: operatorDefaults(['honoured', 'confidentiality', 'fee', 'customer_prior_notice']),
   })
   .strict();
 
