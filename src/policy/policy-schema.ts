@@ -283,7 +283,11 @@ export const complaintTermsSchema = z
           .strict(),
       )
       .default([]),
-    operator_defaults: operatorDefaults(['anonymous', 'share_with_customer', 'honour_confidentiality_requests']),
+    operator_defaults: operatorDefaults([
+      'anonymous',
+      'share_with_customer',
+      'honour_confidentiality_requests',
+    ]),
   })
   .strict();
 
