@@ -128,6 +128,12 @@ export const clauseSchema = z
     source: sourceRefSchema.optional(),
     /** Event classes this clause covers; empty for clauses only an analyst can apply. */
     covers: z.array(eventClass).default([]),
+    /**
+     * Narrows `covers` to events whose `classification.identifier` is one of these. Shadowserver reports
+     * open resolvers and open proxies as `vulnerable/vulnerable-system`, a class shared with unrelated
+     * findings (an unpatched Exchange server), so a clause against operating open services needs both.
+     */
+    identifiers: z.array(text).min(1).optional(),
     severity: z.enum(severities),
     /**
      * A violation endangers the infrastructure or other customers: the policy's immediate-suspension term
