@@ -433,6 +433,12 @@ export const dmcaTermsSchema = z
       .object({ strikes: z.number().int().min(1), window: isoDuration, remedy: z.enum(remedies) })
       .strict()
       .default({ strikes: 3, window: 'P365D', remedy: 'terminate' }),
+    /** Influxis names its agent's address only: the notice rules and repeat-infringer policy are aupdesk's. */
+    operator_defaults: operatorDefaults([
+      'require_complete_notice',
+      'counter_notice_restore_business_days',
+      'repeat_infringer',
+    ]),
   })
   .strict();
 
