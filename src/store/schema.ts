@@ -1,3 +1,5 @@
+import type { AuditHeadTable, AuditLogTable } from './tables/audit.table.js';
+import type { OutboxActionTable, ScheduledStepTable } from './tables/outbox.table.js';
 import type { PolicyVersionTable, ProviderTable } from './tables/policy.table.js';
 import type {
   AssignmentTable,
@@ -17,4 +19,8 @@ export interface Database {
   services: ServiceTable;
   assignments: AssignmentTable;
   registry_revision: RegistryRevisionTable;
+  audit_log: AuditLogTable;
+  audit_head: AuditHeadTable;
+  outbox_actions: OutboxActionTable;
+  scheduled_steps: ScheduledStepTable;
 }

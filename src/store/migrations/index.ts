@@ -1,6 +1,8 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_policies.js';
 import * as m0002 from './0002_registry.js';
+import * as m0004 from './0004_audit.js';
+import * as m0005 from './0005_outbox.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the file system) so the compiled CLI, the
@@ -9,4 +11,6 @@ import * as m0002 from './0002_registry.js';
 export const migrations: Record<string, Migration> = {
   '0001_policies': m0001,
   '0002_registry': m0002,
+  '0004_audit': m0004,
+  '0005_outbox': m0005,
 };

@@ -1,0 +1,270 @@
+import { createHash } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import { z } from 'zod';
+import { AupError } from '../errors.js';
+import type { Database } from '../store/schema.js';
+import { canonicalJson, toJsonValue } from './canonical-json.js';
+
+/**
+ * The audit log: every judgement, case step and action, append-only and hash-chained so that an edited,
+ * removed or reordered entry shows.
+ *
+ * Each entry's hash is
+ *
+ *     hash = hex(sha256(utf8(canonicalJson({ seq, at, actor, kind, subject, payload, prev_hash }))))
+ *
+ * where `seq` is the entry's number (1, 2, 3, … with no gaps), `at` its time as an ISO 8601 UTC string
+ * with milliseconds (`2025-03-01T12:00:00.000Z`), `payload` the JSON value as stored, `prev_hash` the
+ * previous entry's hash (64 zeros for entry 1), and canonicalJson sorts object keys (RFC 8785; see
+ * canonical-json.ts). Anyone can recompute the chain from an export of the table with that recipe.
+ *
+ * `appendAudit` runs inside the caller's transaction, so the entry commits (or rolls back) with the change
+ * it records. It locks the one-row `audit_head` FOR UPDATE, which serialises appenders on PGlite and on a
+ * PostgreSQL server alike and makes seq order commit order. The lock is held to the end of the caller's
+ * transaction: append last, after the caller's own row locks, and keep such transactions short.
+ */
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** `system`, `system:<component>`, `user:<id>` or `apikey:<id>`. */
+export type AuditActor = 'system' | `system:${string}` | `user:${string}` | `apikey:${string}`;
+
+export interface AuditEntryInput {
+  /** When it happened, from the caller's clock. */
+  readonly at: Date;
+  readonly actor: AuditActor;
+  /** Dotted lower-case kind: `judgement`, `case.state`, `action.performed`, `policy.published`. */
+  readonly kind: string;
+  /** `<type>:<id>`: `case:123`, `action:45`, `policy:iitgen/2024-01`. */
+  readonly subject: string;
+  /** Any JSON; stored as jsonb and hashed canonically. */
+  readonly payload?: unknown;
+}
+
+export interface AuditEntry {
+  readonly seq: number;
+  readonly at: Date;
+  readonly actor: string;
+  readonly kind: string;
+  readonly subject: string;
+  readonly payload: unknown;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+export type AuditVerification =
+  | { readonly ok: true; readonly entries: number; readonly head: string }
+  | { readonly ok: false; readonly seq: number; readonly reason: string };
+
+const inputSchema = z.object({
+  at: z.date().refine((d) => !Number.isNaN(d.getTime()), 'must be a valid date'),
+  actor: z
+    .string()
+    .max(200)
+    .regex(
+      /^(system(:[a-z0-9][a-z0-9._-]*)?|(user|apikey):\S+)$/,
+      'must be system[:component], user:<id> or apikey:<id>',
+    ),
+  kind: z
+    .string()
+    .max(100)
+    .regex(/^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/, 'must be dotted lower-case words'),
+  subject: z
+    .string()
+    .max(300)
+    .regex(/^[a-z][a-z0-9_-]*:\S.*$/, 'must be <type>:<id>'),
+});
+
+/** Appends one entry inside `trx`; returns it with its seq and hash. */
+export async function appendAudit(trx: Transaction<Database>, entry: AuditEntryInput): Promise<AuditEntry> {
+  const parsed = inputSchema.safeParse(entry);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AupError(
+      'AUP_ERR_INPUT_INVALID',
+      `audit entry ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  let payload: unknown;
+  try {
+    payload = toJsonValue(entry.payload ?? {});
+  } catch (error) {
+    throw new AupError('AUP_ERR_INPUT_INVALID', 'audit entry payload: not representable as JSON', {
+      cause: error,
+    });
+  }
+
+  const head = await trx
+    .selectFrom('audit_head')
+    .select(['seq', 'hash'])
+    .where('id', '=', 1)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  const seq = Number(head.seq) + 1;
+  const at = new Date(entry.at.getTime());
+  const hash = hashAuditEntry({
+    seq,
+    at,
+    actor: entry.actor,
+    kind: entry.kind,
+    subject: entry.subject,
+    payload,
+    prevHash: head.hash,
+  });
+  await trx
+    .insertInto('audit_log')
+    .values({
+      seq,
+      at,
+      actor: entry.actor,
+      kind: entry.kind,
+      subject: entry.subject,
+      payload: JSON.stringify(payload),
+      prev_hash: head.hash,
+      hash,
+    })
+    .execute();
+  await trx.updateTable('audit_head').set({ seq, hash }).where('id', '=', 1).execute();
+  return {
+    seq,
+    at,
+    actor: entry.actor,
+    kind: entry.kind,
+    subject: entry.subject,
+    payload,
+    prevHash: head.hash,
+    hash,
+  };
+}
+
+/** The chain's hash of one entry (see the recipe at the top of this file). */
+export function hashAuditEntry(entry: Omit<AuditEntry, 'hash'>): string {
+  const canonical = canonicalJson({
+    seq: entry.seq,
+    at: entry.at.toISOString(),
+    actor: entry.actor,
+    kind: entry.kind,
+    subject: entry.subject,
+    payload: entry.payload,
+    prev_hash: entry.prevHash,
+  });
+  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+}
+
+/** The last entry's seq and hash (seq 0 and the genesis hash for an empty log). */
+export async function auditHead(db: Kysely<Database>): Promise<{ seq: number; hash: string }> {
+  const head = await db
+    .selectFrom('audit_head')
+    .select(['seq', 'hash'])
+    .where('id', '=', 1)
+    .executeTakeFirstOrThrow();
+  return { seq: Number(head.seq), hash: head.hash };
+}
+
+/**
+ * Recomputes the chain from entry 1 to the head and reports the first entry that does not hold. Reads
+ * the head first and checks only entries up to it, so appends that commit during the walk do not disturb
+ * it. Detects: an edited entry (its hash no longer matches), an edited hash (the entry or its successor
+ * no longer matches), a removed entry (a gap in seq, or the log ending before its head), a reordered
+ * entry (seq is inside the hash, and prev_hash links break). What it cannot detect on its own is someone
+ * who rewrites the head and every later entry consistently: record the head hash it prints elsewhere
+ * (a ticket, a mail, a notary) and compare.
+ */
+export async function verifyAudit(
+  db: Kysely<Database>,
+  options: { batchSize?: number } = {},
+): Promise<AuditVerification> {
+  const batchSize = options.batchSize ?? 1000;
+  const head = await auditHead(db);
+  let expected = 1;
+  let prevHash = GENESIS_HASH;
+  while (expected <= head.seq) {
+    const rows = await db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('seq', '>=', expected)
+      .where('seq', '<=', head.seq)
+      .orderBy('seq')
+      .limit(batchSize)
+      .execute();
+    if (rows.length === 0) {
+      return {
+        ok: false,
+        seq: expected,
+        reason: `entry missing: the log ends at entry ${expected - 1} but its head records entry ${head.seq}`,
+      };
+    }
+    for (const row of rows) {
+      const entry = toEntry(row);
+      if (entry.seq !== expected) {
+        return { ok: false, seq: expected, reason: `entry missing (the next entry is ${entry.seq})` };
+      }
+      if (entry.prevHash !== prevHash) {
+        return {
+          ok: false,
+          seq: entry.seq,
+          reason:
+            entry.seq === 1
+              ? 'prev_hash is not the genesis hash'
+              : `prev_hash does not match the hash of entry ${entry.seq - 1}`,
+        };
+      }
+      let recomputed: string;
+      try {
+        recomputed = hashAuditEntry(entry);
+      } catch {
+        return { ok: false, seq: entry.seq, reason: 'payload is not canonical JSON' };
+      }
+      if (recomputed !== entry.hash) {
+        return { ok: false, seq: entry.seq, reason: 'hash does not match the entry contents' };
+      }
+      prevHash = entry.hash;
+      expected += 1;
+    }
+  }
+  if (prevHash !== head.hash) {
+    return { ok: false, seq: head.seq, reason: 'the head hash does not match this entry' };
+  }
+  return { ok: true, entries: head.seq, head: head.hash };
+}
+
+export interface AuditQuery {
+  readonly subject?: string;
+  readonly kind?: string;
+  /** Entries after this seq (for paging). */
+  readonly afterSeq?: number;
+  /** At most this many (default 100, at most 10,000). */
+  readonly limit?: number;
+}
+
+/** Entries in seq order, optionally for one subject (a case's record) or one kind. */
+export async function listAudit(db: Kysely<Database>, query: AuditQuery = {}): Promise<AuditEntry[]> {
+  let q = db.selectFrom('audit_log').selectAll().orderBy('seq');
+  if (query.subject !== undefined) q = q.where('subject', '=', query.subject);
+  if (query.kind !== undefined) q = q.where('kind', '=', query.kind);
+  if (query.afterSeq !== undefined) q = q.where('seq', '>', query.afterSeq);
+  const rows = await q.limit(Math.min(Math.max(query.limit ?? 100, 1), 10_000)).execute();
+  return rows.map(toEntry);
+}
+
+function toEntry(row: {
+  seq: string | number;
+  at: Date;
+  actor: string;
+  kind: string;
+  subject: string;
+  payload: unknown;
+  prev_hash: string;
+  hash: string;
+}): AuditEntry {
+  return {
+    seq: Number(row.seq),
+    at: row.at,
+    actor: row.actor,
+    kind: row.kind,
+    subject: row.subject,
+    payload: row.payload,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
