@@ -1,0 +1,411 @@
+import { type Kysely, sql } from 'kysely';
+import { AupError } from '../errors.js';
+import type { Database } from '../store/schema.js';
+import type { RegistryStatus, ServiceKind } from '../store/tables/registry.table.js';
+import { DomainIndex } from './domain-index.js';
+import { isV4Mapped, parseIPv4, parseIPv6Into, parsePrefix, wordMask } from './ip-address.js';
+import { Ipv4PrefixTable } from './ipv4-prefix-table.js';
+import { Ipv6PrefixTable } from './ipv6-prefix-table.js';
+
+/**
+ * The in-memory registry attribution runs on: immutable, built from the tables in one read, replaced
+ * (never mutated) when the registry changes, so a lookup in flight always sees one consistent state.
+ */
+
+export interface SnapshotCustomer {
+  readonly id: number;
+  readonly ref: string;
+  readonly name: string;
+  readonly emails: readonly string[];
+  readonly country: string | null;
+  readonly status: RegistryStatus;
+}
+
+export interface SnapshotService {
+  readonly id: number;
+  readonly ref: string;
+  readonly customerId: number;
+  readonly kind: ServiceKind;
+  readonly status: RegistryStatus;
+  readonly provisioningRef: string | null;
+}
+
+/** One assignment as the snapshot builder takes it: `resource` is a prefix (`a/n`) or a domain name. */
+export interface SnapshotAssignmentRow {
+  readonly id: number;
+  readonly serviceId: number;
+  readonly resource: string;
+  readonly validFrom: Date | number;
+  readonly validTo: Date | number | null;
+}
+
+export interface RegistrySnapshotInput {
+  readonly customers: readonly SnapshotCustomer[];
+  readonly services: readonly SnapshotService[];
+  readonly assignments: readonly SnapshotAssignmentRow[];
+  /** The `registry_revision` the rows were read at (null when not read from a database). */
+  readonly revision?: string | null;
+}
+
+export interface HeldAssignment {
+  readonly id: number;
+  readonly resource: string;
+  readonly validFrom: Date;
+  readonly validTo: Date | null;
+  readonly service: SnapshotService;
+  readonly customer: SnapshotCustomer;
+}
+
+export class RegistrySnapshot {
+  readonly revision: string | null;
+  readonly builtAt: Date;
+  readonly v4: Ipv4PrefixTable;
+  readonly v6: Ipv6PrefixTable;
+  readonly domains: DomainIndex;
+  private readonly customerById: Map<number, SnapshotCustomer>;
+  private readonly services: readonly SnapshotService[];
+  private readonly assignmentId: Int32Array;
+  private readonly assignmentService: Int32Array;
+  private readonly resource: readonly string[];
+  private readonly validFrom: Float64Array;
+  private readonly validTo: Float64Array;
+
+  private constructor(init: {
+    revision: string | null;
+    v4: Ipv4PrefixTable;
+    v6: Ipv6PrefixTable;
+    domains: DomainIndex;
+    customerById: Map<number, SnapshotCustomer>;
+    services: readonly SnapshotService[];
+    assignmentId: Int32Array;
+    assignmentService: Int32Array;
+    resource: readonly string[];
+    validFrom: Float64Array;
+    validTo: Float64Array;
+  }) {
+    this.revision = init.revision;
+    this.builtAt = new Date();
+    this.v4 = init.v4;
+    this.v6 = init.v6;
+    this.domains = init.domains;
+    this.customerById = init.customerById;
+    this.services = init.services;
+    this.assignmentId = init.assignmentId;
+    this.assignmentService = init.assignmentService;
+    this.resource = init.resource;
+    this.validFrom = init.validFrom;
+    this.validTo = init.validTo;
+  }
+
+  static build(input: RegistrySnapshotInput): RegistrySnapshot {
+    const customerById = new Map<number, SnapshotCustomer>();
+    for (const c of input.customers) customerById.set(c.id, c);
+    const serviceIndex = new Map<number, number>();
+    input.services.forEach((s, i) => {
+      if (!customerById.has(s.customerId)) {
+        throw new AupError(
+          'AUP_ERR_INPUT_INVALID',
+          `service ${s.ref} names unknown customer ${s.customerId}`,
+        );
+      }
+      serviceIndex.set(s.id, i);
+    });
+
+    const rows = input.assignments;
+    const n = rows.length;
+    const assignmentId = new Int32Array(n);
+    const assignmentService = new Int32Array(n);
+    const resource: string[] = new Array(n);
+    const validFrom = new Float64Array(n);
+    const validTo = new Float64Array(n);
+    // Per-family tenancy lists, sized for the worst case and trimmed by count.
+    const v4Net = new Uint32Array(n);
+    const v4Length = new Uint8Array(n);
+    const v4Assignment = new Int32Array(n);
+    let v4Count = 0;
+    const v6Words = new Uint32Array(4 * n);
+    const v6Length = new Uint8Array(n);
+    const v6Assignment = new Int32Array(n);
+    let v6Count = 0;
+    const domainNames: string[] = [];
+    const domainAssignment = new Int32Array(n);
+    const words = new Uint32Array(4);
+
+    for (let a = 0; a < n; a++) {
+      const row = rows[a]!;
+      const service = serviceIndex.get(row.serviceId);
+      if (service === undefined) {
+        throw new AupError(
+          'AUP_ERR_REGISTRY_UNKNOWN_SERVICE',
+          `assignment ${row.id} names unknown service ${row.serviceId}`,
+        );
+      }
+      assignmentId[a] = row.id;
+      assignmentService[a] = service;
+      resource[a] = row.resource;
+      validFrom[a] = typeof row.validFrom === 'number' ? row.validFrom : row.validFrom.getTime();
+      validTo[a] =
+        row.validTo === null
+          ? Number.POSITIVE_INFINITY
+          : typeof row.validTo === 'number'
+            ? row.validTo
+            : row.validTo.getTime();
+      const text = row.resource;
+      const slash = text.indexOf('/');
+      if (slash < 0) {
+        domainAssignment[domainNames.length] = a;
+        domainNames.push(text);
+        continue;
+      }
+      const length = parseLength(text, slash + 1);
+      const v4 = parseIPv4(text, 0, slash);
+      if (v4 >= 0 && length <= 32 && (v4 & ~wordMask(length)) >>> 0 === 0) {
+        v4Net[v4Count] = v4;
+        v4Length[v4Count] = length;
+        v4Assignment[v4Count++] = a;
+      } else if (
+        parseIPv6Into(text, words, 0, slash) &&
+        length >= 0 &&
+        !isV4Mapped(words) &&
+        hostBitsClear(words, length)
+      ) {
+        v6Words.set(words, 4 * v6Count);
+        v6Length[v6Count] = length;
+        v6Assignment[v6Count++] = a;
+      } else {
+        // Slow path: IPv4-mapped IPv6 becomes IPv4; anything else throws with the reason.
+        const parsed = parsePrefix(text);
+        if (parsed.family !== 4) throw new AupError('AUP_ERR_INPUT_INVALID', `bad prefix "${text}"`);
+        v4Net[v4Count] = parsed.v4;
+        v4Length[v4Count] = parsed.length;
+        v4Assignment[v4Count++] = a;
+      }
+    }
+
+    return new RegistrySnapshot({
+      revision: input.revision ?? null,
+      v4: Ipv4PrefixTable.build(
+        v4Net.subarray(0, v4Count),
+        v4Length.subarray(0, v4Count),
+        v4Assignment.subarray(0, v4Count),
+        validFrom,
+        validTo,
+      ),
+      v6: Ipv6PrefixTable.build(
+        v6Words.subarray(0, 4 * v6Count),
+        v6Length.subarray(0, v6Count),
+        v6Assignment.subarray(0, v6Count),
+        validFrom,
+        validTo,
+      ),
+      domains: DomainIndex.build(
+        domainNames,
+        domainAssignment.subarray(0, domainNames.length),
+        validFrom,
+        validTo,
+      ),
+      customerById,
+      services: input.services,
+      assignmentId,
+      assignmentService,
+      resource,
+      validFrom,
+      validTo,
+    });
+  }
+
+  /** Hot path: global assignment index holding the IPv4 address (uint32) at `t` (epoch ms), or -1. */
+  lookupV4(addr: number, t: number): number {
+    return this.v4.lookup(addr, t);
+  }
+
+  /** Hot path: as `lookupV4` for an IPv6 address given as four words. */
+  lookupV6(w0: number, w1: number, w2: number, w3: number, t: number): number {
+    return this.v6.lookup(w0, w1, w2, w3, t);
+  }
+
+  /** Hot path: as `lookupV4` for a normalised domain name (see `normalizeDomain`). */
+  lookupDomain(name: string, t: number): number {
+    return this.domains.lookup(name, t);
+  }
+
+  /** The full record of an assignment index returned by a lookup. */
+  assignment(index: number): HeldAssignment {
+    const service = this.services[this.assignmentService[index]!]!;
+    const to = this.validTo[index]!;
+    return {
+      id: this.assignmentId[index]!,
+      resource: this.resource[index]!,
+      validFrom: new Date(this.validFrom[index]!),
+      validTo: to === Number.POSITIVE_INFINITY ? null : new Date(to),
+      service,
+      customer: this.customerById.get(service.customerId)!,
+    };
+  }
+
+  get stats(): {
+    customers: number;
+    services: number;
+    assignments: number;
+    v4Prefixes: number;
+    v6Prefixes: number;
+    domains: number;
+    indexBytes: number;
+  } {
+    return {
+      customers: this.customerById.size,
+      services: this.services.length,
+      assignments: this.assignmentId.length,
+      v4Prefixes: this.v4.timeline.nodeCount,
+      v6Prefixes: this.v6.timeline.nodeCount,
+      domains: this.domains.size,
+      indexBytes:
+        this.v4.byteLength +
+        this.v6.byteLength +
+        this.domains.timeline.byteLength +
+        this.assignmentId.byteLength * 2 +
+        this.validFrom.byteLength * 2,
+    };
+  }
+}
+
+function hostBitsClear(w: Uint32Array, length: number): boolean {
+  for (let k = 0; k < 4; k++) if ((w[k]! & ~wordMask(length - 32 * k)) >>> 0 !== 0) return false;
+  return true;
+}
+
+/** Digits after the slash → length, or -1. */
+function parseLength(text: string, from: number): number {
+  const digits = text.length - from;
+  if (digits < 1 || digits > 3) return -1;
+  let value = 0;
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    value = value * 10 + c;
+  }
+  return value <= 128 ? value : -1;
+}
+
+/**
+ * Reads the whole registry in one repeatable-read transaction (so rows and revision agree) and builds
+ * the snapshot. Domain assignments keep their normalised name as the resource; prefixes their
+ * canonical `cidr` text.
+ */
+export async function loadRegistrySnapshot(db: Kysely<Database>): Promise<RegistrySnapshot> {
+  const input = await db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute(async (trx) => {
+      const revision = await sql<{
+        revision: string;
+      }>`select revision::text as revision from registry_revision`
+        .execute(trx)
+        .then((r) => r.rows[0]?.revision ?? null);
+      const customers = await trx
+        .selectFrom('customers')
+        .select(['id', 'ref', 'name', 'emails', 'country', 'status'])
+        .execute();
+      const services = await trx
+        .selectFrom('services')
+        .select(['id', 'ref', 'customer_id', 'kind', 'status', 'provisioning_ref'])
+        .execute();
+      const assignments = await trx
+        .selectFrom('assignments')
+        .select([
+          'id',
+          'service_id',
+          sql<string>`coalesce(prefix::text, domain)`.as('resource'),
+          'valid_from',
+          'valid_to',
+        ])
+        .execute();
+      return { revision, customers, services, assignments };
+    });
+  return RegistrySnapshot.build({
+    revision: input.revision,
+    customers: input.customers.map((c) => ({
+      id: c.id,
+      ref: c.ref,
+      name: c.name,
+      emails: c.emails,
+      country: c.country,
+      status: c.status,
+    })),
+    services: input.services.map((s) => ({
+      id: s.id,
+      ref: s.ref,
+      customerId: s.customer_id,
+      kind: s.kind,
+      status: s.status,
+      provisioningRef: s.provisioning_ref,
+    })),
+    assignments: input.assignments.map((a) => ({
+      id: a.id,
+      serviceId: a.service_id,
+      resource: a.resource,
+      validFrom: a.valid_from,
+      validTo: a.valid_to,
+    })),
+  });
+}
+
+/** The current `registry_revision` (bumped by trigger on every registry write). */
+export async function readRegistryRevision(db: Kysely<Database>): Promise<string> {
+  const r = await sql<{ revision: string }>`select revision::text as revision from registry_revision`.execute(
+    db,
+  );
+  return r.rows[0]?.revision ?? '0';
+}
+
+/**
+ * Holds the current snapshot for a long-running process. Lookups read `current` synchronously (no query
+ * per event); `refresh()` costs one tiny query and rebuilds only when the revision moved, so callers
+ * run it after their own registry writes and on a timer (`start`) to pick up other processes' writes.
+ * Concurrent refreshes share one rebuild.
+ */
+export class RegistrySnapshotHolder {
+  private snapshot: RegistrySnapshot | undefined;
+  private inFlight: Promise<RegistrySnapshot> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** The snapshot; throws until the first `refresh()` has completed. */
+  get current(): RegistrySnapshot {
+    if (!this.snapshot) {
+      throw new AupError('AUP_ERR_STORE_UNAVAILABLE', 'the registry snapshot has not been loaded yet');
+    }
+    return this.snapshot;
+  }
+
+  /** Rebuilds when the registry changed since the snapshot was read (or none is loaded). */
+  async refresh(): Promise<RegistrySnapshot> {
+    if (this.inFlight) return this.inFlight;
+    this.inFlight = (async () => {
+      const revision = await readRegistryRevision(this.db);
+      if (this.snapshot && this.snapshot.revision === revision) return this.snapshot;
+      this.snapshot = await loadRegistrySnapshot(this.db);
+      return this.snapshot;
+    })();
+    try {
+      return await this.inFlight;
+    } finally {
+      this.inFlight = undefined;
+    }
+  }
+
+  /** Polls for changes every `intervalMs`; errors keep the previous snapshot and go to `onError`. */
+  start(intervalMs: number, onError: (error: unknown) => void = () => undefined): void {
+    this.stop();
+    this.timer = setInterval(() => {
+      this.refresh().catch(onError);
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
