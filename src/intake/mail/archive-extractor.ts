@@ -1,0 +1,205 @@
+import { Gunzip, Unzip, type UnzipFile, UnzipInflate } from 'fflate';
+import type { ParseError } from '../report.js';
+import { type ArchiveLimits, defaultArchiveLimits } from './mail-limits.js';
+
+/**
+ * Zipped and gzipped report attachments (Shadowserver mails a CSV zipped; some feeds gzip). Unpacked as a
+ * stream, fed in small chunks, so no single step can allocate more than a few MiB however the archive lies:
+ * each entry is checked against its declared size, the bytes it actually inflates to, the compression ratio,
+ * and the archive against its entry count and total. An archive over a limit (a zip bomb) is refused with an
+ * error naming the entry and the limit; entries already read are kept.
+ */
+
+export type ArchiveKind = 'zip' | 'gzip';
+
+export interface ArchiveEntry {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
+export interface ArchiveResult {
+  readonly entries: ArchiveEntry[];
+  readonly errors: ParseError[];
+}
+
+/** Recognise an archive by its magic bytes (names and content types lie more often than bytes). */
+export function archiveKind(bytes: Uint8Array): ArchiveKind | undefined {
+  if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04)
+    return 'zip';
+  if (bytes.length >= 3 && bytes[0] === 0x1f && bytes[1] === 0x8b && bytes[2] === 0x08) return 'gzip';
+  return undefined;
+}
+
+const CHUNK = 16 * 1024;
+
+/** Thrown from the gunzip callback to abort inflating (fflate's Gunzip lets it propagate out of push). */
+class LimitExceeded extends Error {}
+
+export function extractArchive(
+  bytes: Uint8Array,
+  options: { kind?: ArchiveKind; name?: string; location: string; limits?: ArchiveLimits },
+): ArchiveResult {
+  const kind = options.kind ?? archiveKind(bytes);
+  const limits = options.limits ?? defaultArchiveLimits;
+  if (kind === 'gzip') return gunzip(bytes, options.name, options.location, limits);
+  if (kind === 'zip') return unzip(bytes, options.location, limits);
+  return { entries: [], errors: [{ message: 'not a zip or gzip archive', location: options.location }] };
+}
+
+function gunzip(
+  bytes: Uint8Array,
+  name: string | undefined,
+  location: string,
+  limits: ArchiveLimits,
+): ArchiveResult {
+  const entryName =
+    (name ?? 'data.gz').replace(/\.t?gz$/i, (m) => (m.toLowerCase() === '.tgz' ? '.tar' : '')) || 'data';
+  // No trust in ISIZE (the last four bytes): it is modulo 2^32, per member, and garbage in a truncated file.
+  // The inflated bytes are counted instead.
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let failure: string | undefined;
+  let refused = false;
+  let finished = false;
+  const stream = new Gunzip((chunk, final) => {
+    if (final) finished = true;
+    total += chunk.length;
+    const over = checkSize(entryName, total, bytes.length, limits, 'inflates to');
+    if (over) throw new LimitExceeded(over);
+    chunks.push(chunk);
+  });
+  try {
+    for (let i = 0; i < bytes.length; i += CHUNK)
+      stream.push(bytes.subarray(i, i + CHUNK), i + CHUNK >= bytes.length);
+  } catch (error) {
+    refused = error instanceof LimitExceeded;
+    failure = refused ? messageOf(error) : `gzip data is corrupt or truncated: ${messageOf(error)}`;
+  }
+  if (!failure && !finished) failure = 'gzip data is truncated: the stream ends before its trailer';
+  const errors: ParseError[] = failure ? [{ message: failure, location }] : [];
+  // A truncated gzip still yields what inflated before the cut (the error says it is partial); a refused one nothing.
+  const keep = !refused && total > 0;
+  return { entries: keep ? [{ name: entryName, bytes: concat(chunks, total) }] : [], errors };
+}
+
+function unzip(bytes: Uint8Array, location: string, limits: ArchiveLimits): ArchiveResult {
+  const entries: ArchiveEntry[] = [];
+  const errors: ParseError[] = [];
+  let count = 0;
+  let archiveTotal = 0;
+  let stop: string | undefined;
+  const started: { name: string; done: boolean }[] = [];
+  const stream = new Unzip((file: UnzipFile) => {
+    if (stop) return;
+    count++;
+    if (count > limits.maxEntries) {
+      stop = `archive has more than ${limits.maxEntries} entries; the rest are not unpacked`;
+      return;
+    }
+    if (file.name.endsWith('/')) return; // a directory entry
+    const declaredRefusal =
+      file.originalSize !== undefined
+        ? checkSize(file.name, file.originalSize, file.size ?? 0, limits, 'declares')
+        : undefined;
+    if (declaredRefusal) {
+      stop = declaredRefusal;
+      return;
+    }
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const entry = { name: file.name, done: false };
+    started.push(entry);
+    file.ondata = (err, chunk, final) => {
+      if (stop) return;
+      if (err) {
+        errors.push({
+          message: `entry "${file.name}" is corrupt: ${err.message}`,
+          location: `${location}:${file.name}`,
+        });
+        entry.done = true;
+        return;
+      }
+      total += chunk.length;
+      archiveTotal += chunk.length;
+      const over =
+        checkSize(file.name, total, file.size ?? bytes.length, limits, 'inflates to') ??
+        (archiveTotal > limits.maxTotalBytes
+          ? `archive inflates past the ${limits.maxTotalBytes}-byte total limit at "${file.name}" (possible zip bomb); refused`
+          : undefined);
+      if (over) {
+        // Stop here: no further chunk of this entry is inflated or kept.
+        stop = over;
+        chunks.length = 0;
+        file.terminate();
+        return;
+      }
+      chunks.push(chunk);
+      if (final) {
+        entry.done = true;
+        entries.push({ name: file.name, bytes: concat(chunks, total) });
+      }
+    };
+    try {
+      file.start();
+    } catch (error) {
+      errors.push({
+        message: `entry "${file.name}": ${messageOf(error)}`,
+        location: `${location}:${file.name}`,
+      });
+    }
+  });
+  stream.register(UnzipInflate);
+  try {
+    for (let i = 0; i < bytes.length && !stop; i += CHUNK)
+      stream.push(bytes.subarray(i, i + CHUNK), i + CHUNK >= bytes.length);
+  } catch (error) {
+    stop =
+      error instanceof LimitExceeded
+        ? error.message
+        : `zip data is corrupt or truncated: ${messageOf(error)}`;
+  }
+  if (stop) errors.push({ message: stop, location });
+  for (const entry of started) {
+    if (!entry.done && !stop) {
+      errors.push({
+        message: `entry "${entry.name}" is truncated: the archive ends inside it`,
+        location: `${location}:${entry.name}`,
+      });
+    }
+  }
+  if (!stop && entries.length === 0 && errors.length === 0) {
+    errors.push({ message: 'zip archive is empty, corrupt or truncated: no readable file in it', location });
+  }
+  return { entries, errors };
+}
+
+function checkSize(
+  name: string,
+  size: number,
+  compressed: number,
+  limits: ArchiveLimits,
+  verb: string,
+): string | undefined {
+  if (size > limits.maxEntryBytes) {
+    return `archive entry "${name}" ${verb} ${size} bytes, over the ${limits.maxEntryBytes}-byte limit (possible zip bomb); refused`;
+  }
+  if (size > limits.ratioFloorBytes && compressed > 0 && size / compressed > limits.maxRatio) {
+    return `archive entry "${name}" ${verb} ${size} bytes from ${compressed} (ratio ${Math.round(size / compressed)}:1, limit ${limits.maxRatio}:1): zip bomb refused`;
+  }
+  return undefined;
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
