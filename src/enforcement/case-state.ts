@@ -1,0 +1,198 @@
+import { z } from 'zod';
+import { remedies, severities } from '../policy/policy-schema.js';
+
+/**
+ * The enforcement view of a case: what the ladder engine reads and returns. It is plain JSON (ISO strings
+ * for times) so the case store can keep it in one `jsonb` column and read it back through
+ * `caseStateSchema`; the engine never holds a `Date` in state, only `now` and `due` are Dates.
+ *
+ * Analysts act by appending commands to `interventions`; the engine consumes them in order, remembering
+ * how far it got in `interventionsApplied`. Nobody edits state fields by hand: that is what keeps every
+ * transition a result of (state, policy, now) and so replayable in a simulation.
+ */
+
+export const caseStatuses = [
+  'open',
+  'notified',
+  'awaiting-cure',
+  'customer-responded',
+  'cured',
+  'escalated',
+  'suspended',
+  'terminated',
+  'reinstated',
+  'dismissed',
+  'on-hold',
+] as const;
+export type CaseStatus = (typeof caseStatuses)[number];
+
+/** Statuses in which the ladder moves on by itself when a step falls due. */
+export const activeStatuses: ReadonlySet<CaseStatus> = new Set([
+  'open',
+  'notified',
+  'awaiting-cure',
+  'escalated',
+  'suspended',
+]);
+
+const isoTime = z.iso.datetime({ offset: true });
+
+export const feeSchema = z
+  .object({ amount: z.number().positive(), currency: z.string().length(3), basis: z.string().min(1) })
+  .strict();
+export type Fee = z.infer<typeof feeSchema>;
+
+export const analystCommandSchema = z.discriminatedUnion('kind', [
+  /** Freeze the case: no step is taken while held. */
+  z.object({ kind: z.literal('hold') }).strict(),
+  /** Undo a hold, or resume the ladder after reviewing a customer's response. */
+  z.object({ kind: z.literal('release') }).strict(),
+  /** Do not take the next pending ladder step; the one after it keeps the pending step's due time. */
+  z.object({ kind: z.literal('skip-step') }).strict(),
+  /** Close the case without (further) action; a suspension this case caused is lifted. */
+  z.object({ kind: z.literal('dismiss'), reason: z.string().trim().min(1) }).strict(),
+  /** The customer fixed it: no further steps. */
+  z.object({ kind: z.literal('mark-cured') }).strict(),
+  /** Lift this case's suspension and blocks. */
+  z.object({ kind: z.literal('reinstate') }).strict(),
+  /**
+   * Confirm a step the policy leaves to the provider's discretion (`approval: analyst`). `stepId`, when
+   * given, must name the proposed step (so a stale click cannot approve a different one); `fee` supplies the
+   * amount for a fee step the policy gives none for.
+   */
+  z
+    .object({
+      kind: z.literal('approve-step'),
+      stepId: z.string().optional(),
+      fee: feeSchema.optional(),
+    })
+    .strict(),
+  /** Take one reserved remedy now, outside the ladder. */
+  z
+    .object({
+      kind: z.literal('apply-remedy'),
+      remedy: z.enum(remedies),
+      fee: feeSchema.optional(),
+    })
+    .strict(),
+]);
+export type AnalystCommand = z.infer<typeof analystCommandSchema>;
+
+export const analystInterventionSchema = z
+  .object({
+    /** When the analyst gave the command; the engine applies it once `now` reaches it. */
+    at: isoTime,
+    analyst: z.string().min(1),
+    command: analystCommandSchema,
+    note: z.string().optional(),
+  })
+  .strict();
+export type AnalystIntervention = z.infer<typeof analystInterventionSchema>;
+
+export const caseClauseSchema = z
+  .object({
+    id: z.string().min(1),
+    severity: z.enum(severities),
+    endangersInfrastructure: z.boolean().default(false),
+  })
+  .strict();
+export type CaseClause = z.infer<typeof caseClauseSchema>;
+
+export const caseStateSchema = z
+  .object({
+    caseId: z.string().min(1),
+    customerId: z.string().min(1),
+    serviceId: z.string().min(1),
+    status: z.enum(caseStatuses),
+    openedAt: isoTime,
+    /** The clauses the case is under, most severe first (judgement's order). */
+    clauses: z.array(caseClauseSchema).min(1),
+    flags: z
+      .object({
+        /** The violation endangers the infrastructure or other customers (immediate-suspension terms). */
+        endangering: z.boolean().default(false),
+        /** The violation is harming the service now (Influxis: notice may be skipped). */
+        harming: z.boolean().default(false),
+      })
+      .strict()
+      .default({ endangering: false, harming: false }),
+    /** Addresses/prefixes (CIDR) and URLs the case's events name: what a block or removal targets. */
+    subjects: z
+      .object({ addresses: z.array(z.string()).default([]), urls: z.array(z.string()).default([]) })
+      .strict()
+      .default({ addresses: [], urls: [] }),
+    ladder: z
+      .object({
+        /** Index of the last ladder step taken or skipped; -1 before the first. */
+        position: z.number().int().min(-1).default(-1),
+        /** When the last step was taken. */
+        stepTakenAt: isoTime.optional(),
+        /** When the next step falls due; absent: the next step is due at once (or there is none). */
+        nextDueAt: isoTime.optional(),
+        /**
+         * A step the policy leaves to an analyst, proposed and waiting for `approve-step`. `immediate`: the
+         * proposal is the immediate suspension of an endangering case, not the next rung.
+         */
+        awaitingApproval: z
+          .object({ stepId: z.string(), index: z.number().int(), immediate: z.boolean().default(false) })
+          .strict()
+          .optional(),
+        /** A proposed step an analyst approved; taken when it is next reached (after a hold, say). */
+        approved: z.object({ stepId: z.string(), fee: feeSchema.optional() }).strict().optional(),
+        /** The immediate suspension of an endangering case was taken or proposed (it happens once). */
+        immediateConsidered: z.boolean().default(false),
+        /** How many times each step id was taken in this case: the `attempt` of its idempotency keys. */
+        attempts: z.record(z.string(), z.number().int().min(1)).default({}),
+      })
+      .strict()
+      .default({ position: -1, attempts: {}, immediateConsidered: false }),
+    /** When the first notice went to the customer (the "prior notice" before any suspension). */
+    noticeGivenAt: isoTime.optional(),
+    /** Idempotency keys of the notices sent so far, oldest first: the mail thread's References. */
+    noticeKeys: z.array(z.string()).default([]),
+    /** This case has the service suspended (or denied) right now. */
+    suspended: z.boolean().default(false),
+    /** This case has addresses on the block list right now. */
+    blocked: z.boolean().default(false),
+    /** Set by the case store when a customer's reply threads to the case. */
+    customerRespondedAt: isoTime.optional(),
+    /** The latest customer reply the engine has already put up for review. */
+    responseSeenAt: isoTime.optional(),
+    /** The status to return to when a hold is released. */
+    holdResumeStatus: z.enum(caseStatuses).optional(),
+    /** The status to return to when an analyst releases a case put up for review by a customer reply. */
+    reviewResumeStatus: z.enum(caseStatuses).optional(),
+    interventions: z.array(analystInterventionSchema).default([]),
+    /** How many interventions the engine has consumed. */
+    interventionsApplied: z.number().int().min(0).default(0),
+    dismissal: z.object({ reason: z.string(), at: isoTime, analyst: z.string() }).strict().optional(),
+  })
+  .strict();
+
+/** A case as stored (defaults applied). */
+export type CaseState = z.infer<typeof caseStateSchema>;
+export type CaseStateInput = z.input<typeof caseStateSchema>;
+
+/** A new case, as the case store opens it after judgement. */
+export function openCaseState(input: {
+  caseId: string;
+  customerId: string;
+  serviceId: string;
+  openedAt: Date;
+  clauses: CaseClause[];
+  endangering?: boolean;
+  harming?: boolean;
+  addresses?: string[];
+  urls?: string[];
+}): CaseState {
+  return caseStateSchema.parse({
+    caseId: input.caseId,
+    customerId: input.customerId,
+    serviceId: input.serviceId,
+    status: 'open',
+    openedAt: input.openedAt.toISOString(),
+    clauses: input.clauses,
+    flags: { endangering: input.endangering ?? false, harming: input.harming ?? false },
+    subjects: { addresses: input.addresses ?? [], urls: input.urls ?? [] },
+  });
+}
