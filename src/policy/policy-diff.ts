@@ -405,7 +405,7 @@ function compareText(
     return { ...base, material: false, note: 'editorial: whitespace, punctuation or case only' };
   }
   if (typoLevel(oldText, newText))
-    return { ...base, material: false, note: 'editorial: spelling corrections only' };
+    return { ...base, material: false, note: 'editorial: typo-level word edits only' };
   return { ...base, material: true, note: 'wording changed' };
 }
 

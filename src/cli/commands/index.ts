@@ -2,9 +2,11 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { registerDbCommands } from './db.js';
 import { registerEvidenceCommands } from './evidence.js';
+import { registerPolicyCommands } from './policy.js';
 
 /** Every command group of the `aupdesk` CLI, one file each under this folder. */
 export function registerCommands(program: Command, context: () => CliContext): void {
   registerDbCommands(program, context);
   registerEvidenceCommands(program, context);
+  registerPolicyCommands(program, context);
 }
