@@ -107,7 +107,6 @@ export function parseHeaderBlock(src: string, start: number, end: number): Heade
   return { headers: new MailHeaders(list), bodyStart: end, unterminated: list.length > 0 };
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: detecting 8-bit bytes in a binary string
 const EIGHT_BIT = /[\x80-\xff]/;
 const ENCODED_WORD = /=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=/g;
 

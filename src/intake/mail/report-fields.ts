@@ -64,7 +64,8 @@ export function applySourceTime(
   errors: ParseError[],
   location: string,
 ): void {
-  const extra = (event.extra ??= {});
+  const extra = event.extra ?? {};
+  event.extra = extra;
   const parsed = parseSourceTime(raw);
   if (parsed) {
     event['time.source'] = parsed.iso;
