@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { registerAuditCommands } from './audit.js';
 import { registerDbCommands } from './db.js';
 import { registerEvidenceCommands } from './evidence.js';
 import { registerPolicyCommands } from './policy.js';
 
 /** Every command group of the `aupdesk` CLI, one file each under this folder. */
 export function registerCommands(program: Command, context: () => CliContext): void {
+  registerAuditCommands(program, context);
   registerDbCommands(program, context);
   registerEvidenceCommands(program, context);
   registerPolicyCommands(program, context);
