@@ -1,0 +1,186 @@
+import { z } from 'zod';
+import type {
+  ActionContext,
+  ActionHandler,
+  JsonValue,
+  OutboxAction,
+} from '../enforcement/outbox/action-handler.js';
+import { type MailSender, mailErrorFor, messageIdFor } from './mail-transport.js';
+import { ackOutcomes, renderAck } from './templates/ack-templates.js';
+
+/**
+ * `mail.ack`: tells a human reporter what became of their report (case opened, joined a case, not our
+ * network, too old, rejected as anonymous, not parseable).
+ *
+ * Mail loops are the classic abuse-desk failure: an acknowledgement to a feed or an autoresponder that
+ * answers again. So an acknowledgement goes only to a person: never to a message marked Auto-Submitted,
+ * a list or bulk message, a feed report, a bounce or no-reply address, never to our own addresses, never
+ * in answer to our own mail, and no more than a few per address per hour. Intake calls
+ * `shouldAcknowledge` before queueing one; the adapter checks again when sending (the rate limit can only
+ * be judged then) and records a suppressed acknowledgement as done, with the reason, not as a failure.
+ */
+
+export const ackPayloadSchema = z
+  .object({
+    outcome: z.enum(ackOutcomes),
+    reporter: z.object({ email: z.string().min(3), name: z.string().optional() }).strict(),
+    caseId: z.string().optional(),
+    receivedAt: z.iso.datetime({ offset: true }),
+    detail: z.string().optional(),
+    /** The report's own mail headers that decide whether it may be answered. */
+    original: z
+      .object({
+        messageId: z.string().optional(),
+        subject: z.string().optional(),
+        /** Header names lower-cased. */
+        headers: z.record(z.string(), z.string()).default({}),
+        /** The report came from a feed (Shadowserver, ARF from a feedback loop, a blocklist operator). */
+        feed: z.boolean().default(false),
+      })
+      .strict(),
+  })
+  .strict();
+export type AckPayload = z.infer<typeof ackPayloadSchema>;
+
+export interface AckPolicy {
+  /** Our own addresses (the abuse desk, the notice sender): never acknowledged. */
+  readonly ownAddresses: readonly string[];
+  /** Domains whose mail is ours (the Message-ID domain among them). */
+  readonly ownDomains: readonly string[];
+}
+
+const automatedLocalParts =
+  /^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|donotreply|bounces?|bounce[-+].*|auto-?reply|autoresponder|feedback-?loop|fbl|arf|abuse-?reports?|listserv|majordomo|.*-bounces?)$/i;
+
+export type AckDecision = { readonly send: true } | { readonly send: false; readonly reason: string };
+
+function addressOf(value: string): string {
+  return (/<([^>]+)>/.exec(value)?.[1] ?? value).trim().toLowerCase();
+}
+
+/** May this report be acknowledged at all (before any rate limit)? Pure. */
+export function shouldAcknowledge(payload: AckPayload, policy: AckPolicy): AckDecision {
+  const headers = payload.original.headers;
+  const address = addressOf(payload.reporter.email);
+  const [local = '', domain = ''] = address.split('@');
+  if (!address.includes('@')) return { send: false, reason: 'the reporter gave no mail address' };
+  if (payload.original.feed) return { send: false, reason: 'feed reports are never acknowledged' };
+  const autoSubmitted = headers['auto-submitted']?.trim().toLowerCase();
+  if (autoSubmitted && autoSubmitted !== 'no') {
+    return { send: false, reason: `the report is Auto-Submitted: ${autoSubmitted}` };
+  }
+  const precedence = headers.precedence?.trim().toLowerCase();
+  if (precedence && ['bulk', 'junk', 'list', 'auto_reply'].includes(precedence)) {
+    return { send: false, reason: `the report has Precedence: ${precedence}` };
+  }
+  if (headers['list-id'] || headers['list-unsubscribe'])
+    return { send: false, reason: 'the report came through a mailing list' };
+  if (headers['x-auto-response-suppress'] && /all|autoreply/i.test(headers['x-auto-response-suppress'])) {
+    return { send: false, reason: 'the sender asked for no automatic replies (X-Auto-Response-Suppress)' };
+  }
+  if (headers['return-path']?.trim() === '<>')
+    return { send: false, reason: 'the report is a bounce (null return path)' };
+  if (automatedLocalParts.test(local)) return { send: false, reason: `${address} is an automated mailbox` };
+  const own = policy.ownAddresses.map(addressOf);
+  const ownDomains = policy.ownDomains.map((d) => d.toLowerCase());
+  if (own.includes(address) || ownDomains.includes(domain)) {
+    return { send: false, reason: `${address} is one of our own addresses (loop)` };
+  }
+  if (headers['x-aupdesk-case'] || headers['x-aupdesk-ack']) {
+    return { send: false, reason: 'the report is one of our own messages (loop)' };
+  }
+  // A reply to one of our messages threads to its case; answering it again is how ping-pong loops start.
+  const inReplyTo = `${headers['in-reply-to'] ?? ''} ${headers.references ?? ''}`.toLowerCase();
+  if (ownDomains.some((d) => inReplyTo.includes(`@${d}>`))) {
+    return { send: false, reason: 'a reply to our own message, not a new report (loop)' };
+  }
+  return { send: true };
+}
+
+/** Per-address limit on acknowledgements. */
+export interface AckRateLimiter {
+  /** Counts one acknowledgement to `address` at `now` if under the limit; false when over it. */
+  take(address: string, now: Date): boolean;
+}
+
+/**
+ * In-process sliding window (default 3 per address per hour). One process's view: a cluster shares the
+ * limit through the store once acknowledgements are rows there.
+ */
+export function memoryAckRateLimiter(options: { max?: number; windowMs?: number } = {}): AckRateLimiter {
+  const max = options.max ?? 3;
+  const windowMs = options.windowMs ?? 3_600_000;
+  const sent = new Map<string, number[]>();
+  return {
+    take(address, now) {
+      const key = addressOf(address);
+      const since = now.getTime() - windowMs;
+      const times = (sent.get(key) ?? []).filter((t) => t > since);
+      if (times.length >= max) {
+        sent.set(key, times);
+        return false;
+      }
+      times.push(now.getTime());
+      sent.set(key, times);
+      return true;
+    },
+  };
+}
+
+export interface ReporterAckAdapterOptions {
+  readonly sender: MailSender;
+  readonly from: string;
+  readonly providerName: string;
+  readonly messageIdDomain: string;
+  readonly policy: AckPolicy;
+  readonly rateLimiter: AckRateLimiter;
+}
+
+export class ReporterAckAdapter implements ActionHandler<AckPayload> {
+  readonly kind = 'mail.ack';
+  readonly payloadSchema = ackPayloadSchema;
+
+  constructor(private readonly options: ReporterAckAdapterOptions) {}
+
+  async perform(action: OutboxAction<AckPayload>, ctx: ActionContext): Promise<JsonValue> {
+    const payload = ackPayloadSchema.parse(action.payload);
+    const decision = shouldAcknowledge(payload, this.options.policy);
+    if (!decision.send) return { suppressed: true, reason: decision.reason };
+    if (!this.options.rateLimiter.take(payload.reporter.email, ctx.clock.now())) {
+      return {
+        suppressed: true,
+        reason: `rate limit: too many acknowledgements to ${addressOf(payload.reporter.email)}`,
+      };
+    }
+    const rendered = renderAck({
+      outcome: payload.outcome,
+      providerName: this.options.providerName,
+      receivedAt: payload.receivedAt,
+      ...(payload.caseId === undefined ? {} : { caseId: payload.caseId }),
+      ...(payload.original.subject === undefined ? {} : { originalSubject: payload.original.subject }),
+      ...(payload.detail === undefined ? {} : { detail: payload.detail }),
+    });
+    const messageId = messageIdFor(action.idempotencyKey, this.options.messageIdDomain);
+    const original = payload.original.messageId;
+    try {
+      const result = await this.options.sender.sendMail({
+        from: this.options.from,
+        to: payload.reporter.email,
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+        messageId,
+        ...(original ? { inReplyTo: original, references: [original] } : {}),
+        headers: {
+          // RFC 3834 auto-replied: other responders must not answer it, and our intake recognises it.
+          'Auto-Submitted': 'auto-replied',
+          'X-Auto-Response-Suppress': 'All',
+          'X-Aupdesk-Ack': payload.outcome,
+        },
+      });
+      return { messageId, to: payload.reporter.email, outcome: payload.outcome, response: result.response };
+    } catch (error) {
+      throw mailErrorFor(error, `acknowledgement to ${payload.reporter.email}`);
+    }
+  }
+}
