@@ -46,7 +46,14 @@ const SEED_TABLE: SeedRow[] = [
     provider: 'securepacket',
     additions: { '2027-03-01': ['abuse.open-services'] },
   },
-  // ── INFINCE and Influxis rows go here ──
+  // "Book Your Demo Today" (the page's call to action) is common noise.
+  { seed: '003_b188790b3381c477.txt', provider: 'infince' },
+  {
+    seed: '004_56d91898cc59b400.txt',
+    provider: 'influxis',
+    // The agent's fax number is carried as terms.dmca.designated_agent.fax, without its "Fax:" label.
+    noise: ['Fax: +1-661-775-4911'],
+  },
 ];
 // ─────────────────────────────────────────────────────────────────────────────────────────────────────────────
 
