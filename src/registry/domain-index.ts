@@ -4,18 +4,25 @@ import { TenancyTimeline } from './tenancy-timeline.js';
  * Registered domains, matched on the name itself and its subdomains (`a.b.example.com` → `example.com`),
  * most specific registered name first, then through the time check to its registered parent.
  *
- * A `Map` from normalised name to node: V8's string hash is cached on the string, and the suffixes
- * probed are at most one per label, so the cost is a few hash probes per lookup.
+ * An open-addressing table keyed by a hash computed right to left: one pass over the queried name yields
+ * the hash of every suffix, and at each label boundary the suffix is probed in place (`startsWith` at
+ * an offset) — no substring is allocated and no string is hashed twice, which is what slicing suffixes
+ * and calling `Map.get` on each would cost. The last hit in the pass is the longest registered suffix,
+ * the most specific name.
  */
 export class DomainIndex {
   readonly timeline: TenancyTimeline;
   readonly names: string[];
-  private readonly byName: Map<string, number>;
+  private readonly slots: Int32Array;
+  private readonly hashes: Int32Array;
+  private readonly mask: number;
 
-  private constructor(timeline: TenancyTimeline, names: string[], byName: Map<string, number>) {
+  private constructor(timeline: TenancyTimeline, names: string[], slots: Int32Array, hashes: Int32Array) {
     this.timeline = timeline;
     this.names = names;
-    this.byName = byName;
+    this.slots = slots;
+    this.hashes = hashes;
+    this.mask = slots.length - 1;
   }
 
   /**
@@ -42,7 +49,19 @@ export class DomainIndex {
       nodeOf[k] = node;
     }
     const timeline = TenancyTimeline.build(names.length, nodeOf, assignments, validFrom, validTo);
-    const index = new DomainIndex(timeline, names, byName);
+    const capacity = 2 ** Math.max(4, Math.ceil(Math.log2(names.length * 2 + 1)));
+    const slots = new Int32Array(capacity).fill(-1);
+    const hashes = new Int32Array(names.length);
+    for (let node = 0; node < names.length; node++) {
+      const name = names[node]!;
+      let h = SEED;
+      for (let i = name.length - 1; i >= 0; i--) h = step(h, name.charCodeAt(i));
+      hashes[node] = h;
+      let slot = finish(h) & (capacity - 1);
+      while (slots[slot]! >= 0) slot = (slot + 1) & (capacity - 1);
+      slots[slot] = node;
+    }
+    const index = new DomainIndex(timeline, names, slots, hashes);
     for (let node = 0; node < names.length; node++) {
       const name = names[node]!;
       const dot = name.indexOf('.');
@@ -53,18 +72,42 @@ export class DomainIndex {
 
   /**
    * Most specific registered node for `name` (normalised) or one of its parent names, regardless of
-   * time; -1 when none. `from` skips leading labels (used to find a node's parent).
+   * time; -1 when none. `from` ignores the labels before that offset (used to find a node's parent).
+   * A bare top-level label is never registered, so the probing starts at the first dot from the right.
    */
   cover(name: string, from = 0): number {
-    const byName = this.byName;
-    let start = from;
+    const n = name.length;
+    let h = SEED;
+    let best = -1;
+    let seenDot = false;
+    for (let i = n - 1; i >= from; i--) {
+      const c = name.charCodeAt(i);
+      h = step(h, c);
+      if (c === 46) {
+        seenDot = true;
+        continue;
+      }
+      if (seenDot && (i === from || name.charCodeAt(i - 1) === 46)) {
+        const node = this.probe(h, name, i);
+        if (node >= 0) best = node;
+      }
+    }
+    return best;
+  }
+
+  private probe(h: number, name: string, offset: number): number {
+    const slots = this.slots;
+    const mask = this.mask;
+    const length = name.length - offset;
+    let slot = finish(h) & mask;
     for (;;) {
-      const dot = name.indexOf('.', start);
-      // A bare top-level label is never registered: stop before it.
-      if (dot < 0) return -1;
-      const node = byName.get(start === 0 ? name : name.slice(start));
-      if (node !== undefined) return node;
-      start = dot + 1;
+      const node = slots[slot]!;
+      if (node < 0) return -1;
+      if (this.hashes[node] === h) {
+        const candidate = this.names[node]!;
+        if (candidate.length === length && name.startsWith(candidate, offset)) return node;
+      }
+      slot = (slot + 1) & mask;
     }
   }
 
@@ -77,4 +120,16 @@ export class DomainIndex {
   get size(): number {
     return this.names.length;
   }
+}
+
+const SEED = 0x811c9dc5 | 0;
+
+function step(h: number, c: number): number {
+  return Math.imul(h ^ c, 0x01000193);
+}
+
+function finish(h: number): number {
+  let x = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
+  return (x ^ (x >>> 16)) >>> 0;
 }

@@ -4,11 +4,13 @@ import { TenancyTimeline } from './tenancy-timeline.js';
  * Longest-prefix match for IPv4 over a time-aware registry, in the spirit of DIR-24-8.
  *
  * The distinct prefixes are flattened into elementary intervals (sorted `starts`, each mapped to the most
- * specific prefix covering it, or -1). A direct table indexed by the top B bits of the address (B = 24 for
- * large registries: 64 MB, fixed; fewer bits for small ones) answers most lookups in one memory access:
- * an entry ≥ 0 means the whole bucket lies in one interval (entry - 1 is its node); a negative entry
- * points at the first interval boundary inside the bucket and a short binary search over at most
- * 2^(32-B) boundaries finishes. Time is then checked on the node's tenancies, walking to less specific
+ * specific prefix covering it, or -1). A direct table indexed by the top 16 bits answers lookups outside
+ * our space in one memory access: an entry ≥ 0 means the whole bucket lies in one interval (entry - 1
+ * is its node). A bucket with boundaries inside is either
+ * sparse (at most SPARSE boundaries: the entry points at the first and a forward scan over one cache
+ * line finishes) or dense (the entry points at a 256-entry chunk indexed by the next 8 bits, recursively).
+ * Chunks exist only for dense buckets, so memory stays bounded by the number of boundaries, not by how
+ * scattered the prefixes are. Time is then checked on the node's tenancies, walking to less specific
  * prefixes when the most specific one was not held at that moment.
  */
 export class Ipv4PrefixTable {
@@ -16,9 +18,9 @@ export class Ipv4PrefixTable {
   /** Prefixes by node: network and length. */
   readonly nodeNet: Uint32Array;
   readonly nodeLength: Uint8Array;
-  private readonly table: Int32Array;
+  private readonly level1: Int32Array;
   private readonly shift: number;
-  private readonly bucketSize: number;
+  private readonly pool: Int32Array;
   private readonly starts: Uint32Array;
   private readonly at: Int32Array;
   private readonly boundaryCount: number;
@@ -27,8 +29,9 @@ export class Ipv4PrefixTable {
     timeline: TenancyTimeline;
     nodeNet: Uint32Array;
     nodeLength: Uint8Array;
-    table: Int32Array;
+    level1: Int32Array;
     shift: number;
+    pool: Int32Array;
     starts: Uint32Array;
     at: Int32Array;
     boundaryCount: number;
@@ -36,9 +39,9 @@ export class Ipv4PrefixTable {
     this.timeline = init.timeline;
     this.nodeNet = init.nodeNet;
     this.nodeLength = init.nodeLength;
-    this.table = init.table;
+    this.level1 = init.level1;
     this.shift = init.shift;
-    this.bucketSize = 2 ** init.shift;
+    this.pool = init.pool;
     this.starts = init.starts;
     this.at = init.at;
     this.boundaryCount = init.boundaryCount;
@@ -108,14 +111,87 @@ export class Ipv4PrefixTable {
     }
     closeUntil(Number.POSITIVE_INFINITY);
 
-    // Direct table: large enough that buckets hold few boundaries, small for small registries.
-    const bits = Math.max(16, Math.min(24, Math.ceil(Math.log2(Math.max(nb, 1))) + 4));
-    const shift = 32 - bits;
-    const size = 2 ** shift;
-    const table = new Int32Array(2 ** bits);
-    let j = 0;
-    for (let b = 0; b < table.length; b++) {
-      const bucketStart = b * size;
+    const { level1, shift, pool } = buildDirectTables(starts, at, nb);
+    return new Ipv4PrefixTable({
+      timeline,
+      nodeNet,
+      nodeLength,
+      level1,
+      shift,
+      pool,
+      starts: starts.slice(0, nb),
+      boundaryCount: nb,
+      at: at.slice(0, nb),
+    });
+  }
+
+  /** Most specific prefix node containing `addr` regardless of time, or -1. */
+  cover(addr: number): number {
+    let shift = this.shift;
+    let e = this.level1[addr >>> shift]!;
+    while (e < 0) {
+      const x = -e - 1;
+      if ((x & CHUNK) === 0) {
+        // At most SPARSE boundaries inside this bucket (plus one at its start): a short forward scan.
+        const starts = this.starts;
+        let j = x;
+        const hi = Math.min(x + SPARSE + 1, this.boundaryCount);
+        while (j < hi && starts[j]! <= addr) j++;
+        return j > 0 ? this.at[j - 1]! : -1;
+      }
+      shift -= 8;
+      e = this.pool[(x ^ CHUNK) + ((addr >>> shift) & 255)]!;
+    }
+    return e - 1;
+  }
+
+  /** Global assignment index holding `addr` at `t` (epoch ms), most specific prefix first; -1 if none. */
+  lookup(addr: number, t: number): number {
+    const node = this.cover(addr);
+    return node < 0 ? -1 : this.timeline.find(node, t);
+  }
+
+  get byteLength(): number {
+    return (
+      this.level1.byteLength +
+      this.pool.byteLength +
+      this.starts.byteLength +
+      this.at.byteLength +
+      this.nodeNet.byteLength +
+      this.nodeLength.byteLength +
+      this.timeline.byteLength
+    );
+  }
+}
+
+/** Tag bit of a chunk pointer (entries are -(x + 1); x without the tag is a boundary index). */
+const CHUNK = 0x40000000;
+/** A bucket with at most this many boundaries inside is scanned, with more it gets a chunk. */
+const SPARSE = 8;
+
+function buildDirectTables(
+  starts: Uint32Array,
+  at: Int32Array,
+  nb: number,
+): { level1: Int32Array; shift: number; pool: Int32Array } {
+  // A 16-bit root (256 KB, stays in cache) with chunks under dense buckets; a fixed 24-bit root would
+  // cost 64 MB and, as external memory, trigger full garbage collections of a large heap while building.
+  const bits = 16;
+  const shift = 32 - bits;
+  const level1 = new Int32Array(2 ** bits);
+  let pool = new Int32Array(256 * 64);
+  let poolUsed = 0;
+  // `j` only moves forward: buckets are filled in address order, chunks depth first.
+  let j = 0;
+  // Writes go through `inPool` rather than an array reference: a nested fill may grow (replace) the pool.
+  const write = (inPool: boolean, index: number, value: number) => {
+    if (inPool) pool[index] = value;
+    else level1[index] = value;
+  };
+  const fill = (inPool: boolean, offset: number, count: number, base: number, bucketShift: number) => {
+    const size = 2 ** bucketShift;
+    for (let b = 0; b < count; b++) {
+      const bucketStart = base + b * size;
       const bucketEnd = bucketStart + size - 1;
       while (j < nb && starts[j]! < bucketStart) j++;
       let cover: number;
@@ -127,52 +203,27 @@ export class Ipv4PrefixTable {
         cover = j > 0 ? at[j - 1]! : -1;
         next = j;
       }
-      table[b] = next < nb && starts[next]! <= bucketEnd ? -(j + 1) : cover + 1;
+      let k = next;
+      while (k < nb && starts[k]! <= bucketEnd && k - next <= SPARSE) k++;
+      if (k === next) {
+        write(inPool, offset + b, cover + 1);
+      } else if (k - next <= SPARSE || bucketShift < 8) {
+        write(inPool, offset + b, -(j + 1));
+      } else {
+        if (poolUsed + 256 > pool.length) {
+          const grown = new Int32Array(pool.length * 2);
+          grown.set(pool);
+          pool = grown;
+        }
+        const chunk = poolUsed;
+        poolUsed += 256;
+        fill(true, chunk, 256, bucketStart, bucketShift - 8);
+        write(inPool, offset + b, -((CHUNK | chunk) + 1));
+      }
     }
-    return new Ipv4PrefixTable({
-      timeline,
-      nodeNet,
-      nodeLength,
-      table,
-      shift,
-      starts: starts.slice(0, nb),
-      at: at.slice(0, nb),
-      boundaryCount: nb,
-    });
-  }
-
-  /** Most specific prefix node containing `addr` regardless of time, or -1. */
-  cover(addr: number): number {
-    const e = this.table[addr >>> this.shift]!;
-    if (e >= 0) return e - 1;
-    const starts = this.starts;
-    let lo = -e - 1;
-    let hi = lo + this.bucketSize;
-    if (hi > this.boundaryCount) hi = this.boundaryCount;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (starts[mid]! <= addr) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo > 0 ? this.at[lo - 1]! : -1;
-  }
-
-  /** Global assignment index holding `addr` at `t` (epoch ms), most specific prefix first; -1 if none. */
-  lookup(addr: number, t: number): number {
-    const node = this.cover(addr);
-    return node < 0 ? -1 : this.timeline.find(node, t);
-  }
-
-  get byteLength(): number {
-    return (
-      this.table.byteLength +
-      this.starts.byteLength +
-      this.at.byteLength +
-      this.nodeNet.byteLength +
-      this.nodeLength.byteLength +
-      this.timeline.byteLength
-    );
-  }
+  };
+  fill(false, 0, level1.length, 0, shift);
+  return { level1, shift, pool: pool.slice(0, poolUsed) };
 }
 
 function lowerBound(sorted: Float64Array, key: number): number {

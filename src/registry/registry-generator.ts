@@ -312,8 +312,10 @@ class V4Allocator {
   take(length: number, at: number): string {
     const pool = this.released.get(length);
     if (pool && pool.length > 0 && this.random() < 0.6) {
-      const i = pool.findIndex((p) => p.at <= at);
-      if (i >= 0) return pool.splice(i, 1)[0]!.resource;
+      // Look at the oldest few releases only: scanning the whole pool would make generation quadratic.
+      for (let i = 0; i < Math.min(8, pool.length); i++) {
+        if (pool[i]!.at <= at) return pool.splice(i, 1)[0]!.resource;
+      }
     }
     const size = 2 ** (32 - length);
     let c = this.cursor.get(length);
@@ -357,8 +359,10 @@ class V6Allocator {
   take(length: number, at: number): string {
     const pool = this.released.get(length);
     if (pool && pool.length > 0 && this.random() < 0.6) {
-      const i = pool.findIndex((p) => p.at <= at);
-      if (i >= 0) return pool.splice(i, 1)[0]!.resource;
+      // Look at the oldest few releases only: scanning the whole pool would make generation quadratic.
+      for (let i = 0; i < Math.min(8, pool.length); i++) {
+        if (pool[i]!.at <= at) return pool.splice(i, 1)[0]!.resource;
+      }
     }
     const limit = length <= 64 ? 2 ** (length - 32) : 2 ** 32;
     let c = this.cursor.get(length);
@@ -395,7 +399,11 @@ class V6Allocator {
  * Generated customers as snapshot input with synthetic ids (1, 2, …), for building a snapshot without a
  * database (the benchmark, pure tests).
  */
-export function toSnapshotInput(customers: readonly GeneratedCustomer[]): RegistrySnapshotInput {
+export function toSnapshotInput(
+  customers: readonly GeneratedCustomer[],
+  options: { epochMs?: boolean } = {},
+): RegistrySnapshotInput {
+  const time = (d: Date | null) => (d === null ? null : options.epochMs ? d.getTime() : d);
   const out = {
     customers: [] as SnapshotCustomer[],
     services: [] as SnapshotService[],
@@ -428,8 +436,8 @@ export function toSnapshotInput(customers: readonly GeneratedCustomer[]): Regist
           id: ++assignmentId,
           serviceId,
           resource: a.resource,
-          validFrom: a.validFrom,
-          validTo: a.validTo,
+          validFrom: options.epochMs ? a.validFrom.getTime() : a.validFrom,
+          validTo: time(a.validTo),
         });
       }
     }

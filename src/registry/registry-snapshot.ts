@@ -113,22 +113,32 @@ export class RegistrySnapshot {
 
     const rows = input.assignments;
     const n = rows.length;
+    // Count per family first so every array is allocated once at its exact size: with a large heap each
+    // surplus megabyte of typed arrays brings the next full garbage collection closer.
+    let v4Rows = 0;
+    let v6Rows = 0;
+    for (let a = 0; a < n; a++) {
+      const text = rows[a]!.resource;
+      if (text.indexOf('/') < 0) continue;
+      if (text.indexOf(':') < 0 || text.startsWith('::ffff:')) v4Rows++;
+      else v6Rows++;
+    }
     const assignmentId = new Int32Array(n);
     const assignmentService = new Int32Array(n);
     const resource: string[] = new Array(n);
     const validFrom = new Float64Array(n);
     const validTo = new Float64Array(n);
     // Per-family tenancy lists, sized for the worst case and trimmed by count.
-    const v4Net = new Uint32Array(n);
-    const v4Length = new Uint8Array(n);
-    const v4Assignment = new Int32Array(n);
+    const v4Net = new Uint32Array(v4Rows);
+    const v4Length = new Uint8Array(v4Rows);
+    const v4Assignment = new Int32Array(v4Rows);
     let v4Count = 0;
-    const v6Words = new Uint32Array(4 * n);
-    const v6Length = new Uint8Array(n);
-    const v6Assignment = new Int32Array(n);
+    const v6Words = new Uint32Array(4 * v6Rows);
+    const v6Length = new Uint8Array(v6Rows);
+    const v6Assignment = new Int32Array(v6Rows);
     let v6Count = 0;
     const domainNames: string[] = [];
-    const domainAssignment = new Int32Array(n);
+    const domainAssignment = new Int32Array(n - v4Rows - v6Rows);
     const words = new Uint32Array(4);
 
     for (let a = 0; a < n; a++) {
@@ -167,7 +177,8 @@ export class RegistrySnapshot {
         parseIPv6Into(text, words, 0, slash) &&
         length >= 0 &&
         !isV4Mapped(words) &&
-        hostBitsClear(words, length)
+        hostBitsClear(words, length) &&
+        v6Count < v6Rows
       ) {
         v6Words.set(words, 4 * v6Count);
         v6Length[v6Count] = length;
@@ -175,7 +186,9 @@ export class RegistrySnapshot {
       } else {
         // Slow path: IPv4-mapped IPv6 becomes IPv4; anything else throws with the reason.
         const parsed = parsePrefix(text);
-        if (parsed.family !== 4) throw new AupError('AUP_ERR_INPUT_INVALID', `bad prefix "${text}"`);
+        if (parsed.family !== 4 || v4Count >= v4Rows) {
+          throw new AupError('AUP_ERR_INPUT_INVALID', `bad prefix "${text}"`);
+        }
         v4Net[v4Count] = parsed.v4;
         v4Length[v4Count] = parsed.length;
         v4Assignment[v4Count++] = a;
@@ -198,12 +211,7 @@ export class RegistrySnapshot {
         validFrom,
         validTo,
       ),
-      domains: DomainIndex.build(
-        domainNames,
-        domainAssignment.subarray(0, domainNames.length),
-        validFrom,
-        validTo,
-      ),
+      domains: DomainIndex.build(domainNames, domainAssignment, validFrom, validTo),
       customerById,
       services: input.services,
       assignmentId,
@@ -316,8 +324,9 @@ export async function loadRegistrySnapshot(db: Kysely<Database>): Promise<Regist
           'id',
           'service_id',
           sql<string>`coalesce(prefix::text, domain)`.as('resource'),
-          'valid_from',
-          'valid_to',
+          // Epoch milliseconds, not Date objects: two million Dates would only be converted back.
+          sql<string>`(extract(epoch from valid_from) * 1000)::float8`.as('from_ms'),
+          sql<string | null>`(extract(epoch from valid_to) * 1000)::float8`.as('to_ms'),
         ])
         .execute();
       return { revision, customers, services, assignments };
@@ -344,8 +353,8 @@ export async function loadRegistrySnapshot(db: Kysely<Database>): Promise<Regist
       id: a.id,
       serviceId: a.service_id,
       resource: a.resource,
-      validFrom: a.valid_from,
-      validTo: a.valid_to,
+      validFrom: Number(a.from_ms),
+      validTo: a.to_ms === null ? null : Number(a.to_ms),
     })),
   });
 }
