@@ -22,12 +22,16 @@ const isoDuration = z
     'expected an ISO 8601 duration such as P5D, PT72H or P90D',
   );
 
-const isoDateTime = z.union([
-  z.iso.datetime({ offset: true }),
-  z.iso.date().transform((d) => `${d}T00:00:00Z`),
-  // YAML turns unquoted timestamps into Date objects; accept them and normalise.
-  z.date().transform((d) => d.toISOString()),
-]);
+const dateTimeMessage = 'expected a date (2024-01-31) or a date-time with offset (2024-01-31T09:00:00Z)';
+const isoDateTime = z.union(
+  [
+    z.iso.datetime({ offset: true, error: dateTimeMessage }),
+    z.iso.date({ error: dateTimeMessage }).transform((d) => `${d}T00:00:00Z`),
+    // YAML turns unquoted timestamps into Date objects; accept them and normalise.
+    z.date().transform((d) => d.toISOString()),
+  ],
+  { error: dateTimeMessage },
+);
 
 const id = z
   .string()
@@ -533,6 +537,18 @@ export const policyDocumentSchema = z
         code: 'custom',
         path: ['effective_at'],
         message: 'effective_at is before published_at: a version cannot bind before it is posted',
+      });
+    }
+    const changes = doc.terms.changes;
+    if (
+      changes.effective === 'after-notice' &&
+      changes.notice_period !== undefined &&
+      Date.parse(doc.effective_at) < Date.parse(doc.published_at) + durationMs(changes.notice_period)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['effective_at'],
+        message: `effective_at is earlier than published_at + notice_period (${changes.notice_period}): an after-notice version binds only once the notice has run`,
       });
     }
   });
