@@ -158,12 +158,7 @@ function base(
 }
 
 /** The spam SpamCop forwards: an attached message/rfc822, or the headers after `[ Offending message ]`. */
-function originalHeaders(
-  mail: MailMessage,
-  body: MailPart,
-  lines: string[],
-  offendingAt: number,
-): MailHeaders | undefined {
+function originalHeaders(mail: MailMessage, lines: string[], offendingAt: number): MailHeaders | undefined {
   const attached = mail.parts().find((p) => p.message !== undefined);
   if (attached?.message) return attached.message.headers;
   if (offendingAt < 0) return undefined;
