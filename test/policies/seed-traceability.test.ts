@@ -31,8 +31,7 @@ interface SeedRow {
 }
 
 // ─── The seed table ──────────────────────────────────────────────────────────────────────────────────────────
-// One row per seed AUP. Rows for INFINCE (003_b188790b3381c477.txt → policies/infince/) and Influxis
-// (004_56d91898cc59b400.txt → policies/influxis/) are added by the engineer encoding those two.
+// One row per seed AUP (all five); a new seed or provider folder without a row fails the test.
 const SEED_TABLE: SeedRow[] = [
   {
     seed: '000_6696ea6ae8809ecb.txt',
@@ -251,6 +250,15 @@ describe('seed traceability', () => {
       if (existsSync(shared)) expect(readSeed(row.seed), row.seed).toBe(readFileSync(shared, 'utf8'));
       else expect(readSeed(row.seed).length, row.seed).toBeGreaterThan(0);
     }
+  });
+
+  it('has a row for every seed and every provider folder', () => {
+    const seeds = readdirSync(fixtureSeeds).filter((f) => f.endsWith('.txt'));
+    const folders = readdirSync(policiesDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
+    expect(SEED_TABLE.map((r) => r.seed).sort()).toEqual(seeds.sort());
+    expect(SEED_TABLE.map((r) => r.provider).sort()).toEqual(folders.sort());
   });
 
   it('every row names a distinct seed and provider folder with at least one version', () => {
