@@ -401,6 +401,7 @@ describeEachBackend('outbox', (ctx) => {
       dead: 1,
     });
     expect(calls).toHaveLength(0);
+    expect((await listAudit(db(), { subject: `action:${id}`, kind: 'action.dead' })).length).toBe(1);
     expect((await getAction(db(), id))?.lastError).toMatch(
       /lease expired on the last attempt \(worker crashed or timed out\); claimed by crashed/,
     );

@@ -133,18 +133,22 @@ export class OutboxExecutor {
   async runOnce(limit = 1): Promise<ExecutorRunSummary> {
     const summary: ExecutorRunSummary = { claimed: 0, done: 0, retried: 0, dead: 0, lost: 0 };
     const kinds = [...this.handlers.keys()];
-    const expired = await expireExhaustedLeases(this.db, this.clock.now(), kinds);
-    for (const row of expired) {
-      summary.dead += 1;
-      await this.db.transaction().execute((trx) =>
-        appendAudit(trx, {
+    // The status change and its audit entries commit together, as for every other outcome.
+    const expired = await this.db.transaction().execute(async (trx) => {
+      const rows = await expireExhaustedLeases(trx, this.clock.now(), kinds);
+      for (const row of rows) {
+        await appendAudit(trx, {
           at: this.clock.now(),
           actor: 'system:outbox',
           kind: 'action.dead',
           subject: actionSubject(row.id, row.caseId),
           payload: { action: row.id, kind: row.kind, attempts: row.attempts, error: row.lastError },
-        }),
-      );
+        });
+      }
+      return rows;
+    });
+    for (const row of expired) {
+      summary.dead += 1;
       this.logger?.error(
         { action: row.id, kind: row.kind },
         'outbox action dead: lease expired on last attempt',
