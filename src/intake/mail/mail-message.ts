@@ -94,7 +94,10 @@ export class MailPart {
         location: path,
       });
     }
-    this.oversize = decodedSizeEstimate(this.encodedSize, this.encoding) > ctx.limits.maxPartBytes;
+    // Multipart bodies are never decoded whole (their children are), so only leaves can be oversize.
+    this.oversize =
+      !this.contentType.startsWith('multipart/') &&
+      decodedSizeEstimate(this.encodedSize, this.encoding) > ctx.limits.maxPartBytes;
     if (this.oversize) {
       ctx.errors.push({
         message: `part ${this.fileName ? `"${this.fileName}" ` : ''}(${this.contentType}, about ${decodedSizeEstimate(this.encodedSize, this.encoding)} bytes) exceeds the ${ctx.limits.maxPartBytes}-byte part limit: kept in the evidence, not parsed`,
