@@ -162,17 +162,15 @@ function takeImmediateSuspension(run: Run): void {
     pending.notify_customer &&
     pending.approval === 'automatic' &&
     (s.ladder.nextDueAt === undefined || Date.parse(s.ladder.nextDueAt) <= run.now.getTime());
-  const step = index >= 0 ? terms.ladder[index]! : { ...immediateStep, notify_customer: !noticeFollows };
+  // Its own step id whether or not the ladder has a suspension rung: the record shows the term acted.
+  const rung = index >= 0 ? terms.ladder[index] : undefined;
+  const step: LadderStep = rung
+    ? { ...rung, id: immediateStep.id, approval: 'automatic' }
+    : { ...immediateStep, notify_customer: !noticeFollows };
   s.ladder.immediateConsidered = true;
-  const approved = consumeApproval(run, step.id);
-  if (step.approval === 'analyst' && !approved) {
-    s.ladder.awaitingApproval = { stepId: step.id, index, immediate: true };
-    run.proposed.push(...planStep(run, step, { dryRun: true }));
-    run.reasons.push(
-      `the case endangers the infrastructure: immediate suspension ("${step.id}") proposed for an analyst's approval`,
-    );
-    return;
-  }
+  // The immediate-suspension term is itself the provider's decision to act at once: a suspension rung's
+  // `approval: analyst` ("we may suspend") governs the ordinary ladder, not this.
+  const approved = consumeApproval(run, rung?.id ?? step.id);
   if (noticeRequired(run) && s.noticeGivenAt === undefined) {
     // The policy promises both notice and immediate suspension: the notice goes first, in the same batch.
     takeNotice(run, `notice-before-${step.id}`, 'violation-notice', null, undefined, step.action);
