@@ -3,6 +3,7 @@ import type { CliContext } from '../context.js';
 import { registerAuditCommands } from './audit.js';
 import { registerDbCommands } from './db.js';
 import { registerEvidenceCommands } from './evidence.js';
+import { registerParseCommand } from './parse.js';
 import { registerPolicyCommands } from './policy.js';
 
 /** Every command group of the `aupdesk` CLI, one file each under this folder. */
@@ -10,5 +11,6 @@ export function registerCommands(program: Command, context: () => CliContext): v
   registerAuditCommands(program, context);
   registerDbCommands(program, context);
   registerEvidenceCommands(program, context);
+  registerParseCommand(program, context);
   registerPolicyCommands(program, context);
 }
