@@ -41,8 +41,12 @@ export const mailParsers: readonly MailFormatParser[] = [
 /** Machine formats an attachment may be in (a Shadowserver CSV, IntelMQ JSON lines, an XARF JSON file). */
 export const attachmentParsers: readonly FormatParser[] = [shadowserverParser, intelmqParser, xarfParser];
 
-/** Below this a parser's claim is ignored; the best claim at or above it wins. */
-export const MIN_SCORE = 0.3;
+/**
+ * Below this a parser's claim is ignored; the best claim at or above it wins. Low on purpose: the free-text
+ * parser claims any readable text at 0.2 (the format of last resort), and only binary nobody claims is
+ * `unknown`.
+ */
+export const MIN_SCORE = 0.1;
 /** Mail-level machine formats must be surer than this (else the mail is read as a human complaint). */
 export const MIN_MAIL_SCORE = 0.5;
 
