@@ -89,3 +89,102 @@ describe('judgeEvent', () => {
     expect(j.verdict === 'violation' && j.eventTime.toISOString()).toBe('2026-03-01T12:00:00.000Z');
   });
 });
+
+describe('judgeEvent: identifiers narrow what a clause covers', () => {
+  const policy = makePolicy({
+    sections: [{ id: 'prohibited', title: 'Prohibited uses', clauses: ['open-services', 'vulnerable'] }],
+    clauses: [
+      {
+        id: 'open-services',
+        title: 'Open services',
+        text: 'No open resolvers or proxies.',
+        covers: ['vulnerable/vulnerable-system'],
+        identifiers: ['dns-open-resolver', 'open-http-proxy'],
+        severity: 'high',
+      },
+      {
+        id: 'vulnerable',
+        title: 'Keep systems patched',
+        text: 'Patch your systems.',
+        covers: ['vulnerable/vulnerable-system'],
+        severity: 'low',
+      },
+    ],
+  });
+  const vulnerable = (identifier?: string) =>
+    makeEvent({
+      'classification.taxonomy': 'vulnerable',
+      'classification.type': 'vulnerable-system',
+      ...(identifier === undefined ? {} : { 'classification.identifier': identifier }),
+    });
+
+  it('an open resolver falls under the open-services clause, whatever spelling the feed uses', () => {
+    for (const spelling of ['dns-open-resolver', 'openresolver', 'open-resolver', 'OpenResolver']) {
+      const j = judgeEvent({ ...base, policy, event: vulnerable(spelling) });
+      expect(j.verdict === 'violation' && j.clauses.map((c) => c.id)).toEqual([
+        'open-services',
+        'vulnerable',
+      ]);
+    }
+  });
+
+  it('another vulnerable system does not: only the clause without identifiers covers it', () => {
+    const j = judgeEvent({ ...base, policy, event: vulnerable('exchange-proxylogon') });
+    expect(j.verdict === 'violation' && j.clauses.map((c) => c.id)).toEqual(['vulnerable']);
+    const none = judgeEvent({ ...base, policy, event: vulnerable() });
+    expect(none.verdict === 'violation' && none.primary.id).toBe('vulnerable');
+  });
+
+  it('says which identifiers the clause wanted when nothing else covers the class', () => {
+    const only = makePolicy({
+      sections: [{ id: 'prohibited', title: 'Prohibited uses', clauses: ['open-services'] }],
+      clauses: [policy.clauses[0]!],
+    });
+    const j = judgeEvent({ ...base, policy: only, event: vulnerable('ssl-poodle') });
+    expect(j.verdict).toBe('no-clause');
+    if (j.verdict === 'no-clause') {
+      expect(j.reason).toContain('identifier ssl-poodle');
+      expect(j.reason).toContain('dns-open-resolver, open-http-proxy');
+    }
+  });
+});
+
+describe('judgeEvent: spam through third-party networks promoting a site hosted here', () => {
+  const policy = makePolicy({
+    sections: [{ id: 'prohibited', title: 'Prohibited uses', clauses: ['spam', 'spamvertised'] }],
+    clauses: [
+      { id: 'spam', title: 'Spam', text: 'No spam.', covers: ['abusive-content/spam'], severity: 'medium' },
+      {
+        id: 'spamvertised',
+        title: 'Sites advertised in spam',
+        text: 'Functioning as a linked site listed in spam.',
+        covers: ['abusive-content/spam'],
+        severity: 'medium',
+        includes_third_party_networks: true,
+      },
+    ],
+  });
+  const spamvertising = makeEvent({
+    'source.ip': '203.0.113.9',
+    'source.url': 'http://pills.example/buy',
+    'classification.identifier': 'spamvertised',
+  });
+
+  it('judges a promoted-url event only under the clause that extends to third-party networks', () => {
+    const j = judgeEvent({ ...base, policy, event: spamvertising, via: 'promoted-url' });
+    expect(j).toMatchObject({ verdict: 'violation', via: 'promoted-url' });
+    expect(j.verdict === 'violation' && j.clauses.map((c) => c.id)).toEqual(['spamvertised']);
+  });
+
+  it('judges spam sent from here under every spam clause, the plain one first', () => {
+    const j = judgeEvent({ ...base, policy, event: makeEvent() });
+    expect(j.verdict === 'violation' && j.clauses.map((c) => c.id)).toEqual(['spam', 'spamvertised']);
+    expect(j.verdict === 'violation' && j.via).toBe('source');
+  });
+
+  it('finds no clause for promoted-url spam when the policy only forbids sending it', () => {
+    const j = judgeEvent({ ...base, event: spamvertising, via: 'promoted-url' });
+    expect(j.verdict).toBe('no-clause');
+    if (j.verdict === 'no-clause') expect(j.reason).toContain("third party's network");
+  });
+});

@@ -22,7 +22,16 @@ export interface JudgementInput {
   /** The policy version binding the customer at the event's time. */
   readonly policy: PolicyDocument;
   readonly now: Date;
+  /**
+   * How the event reached this customer (judgement/attribute-event.ts): `source`, the customer's own address
+   * or name did it; `promoted-url`, the event happened elsewhere (spam sent through a third party's network)
+   * and only the site it promotes is hosted here. A promoted-url event falls only under clauses with
+   * `includes_third_party_networks`. Default `source`.
+   */
+  readonly via?: EventVia;
 }
+
+export type EventVia = 'source' | 'promoted-url';
 
 export type Judgement =
   | {
@@ -37,6 +46,7 @@ export type Judgement =
       readonly eventClass: EventClass;
       readonly eventTime: Date;
       readonly policyVersion: string;
+      readonly via: EventVia;
     }
   | { readonly verdict: 'no-clause'; readonly eventClass: EventClass; readonly reason: string }
   | {
@@ -77,12 +87,17 @@ export function judgeEvent(input: JudgementInput): Judgement {
   }
 
   const eventClass = eventClassOf(event);
-  const matched = policy.clauses
+  const via = input.via ?? 'source';
+  const identifier = canonicalIdentifier(event['classification.identifier']);
+  const covering = policy.clauses.filter(
+    (clause) => clause.executable && (clause.covers as readonly string[]).includes(eventClass),
+  );
+  const matched = covering
     .map((clause, order) => ({ clause, order }))
     .filter(
       ({ clause }) =>
-        clause.executable &&
-        (clause.covers as readonly string[]).includes(eventClass) &&
+        identifierMatches(clause, identifier) &&
+        (via === 'source' || clause.includes_third_party_networks) &&
         (clause.service_kinds === undefined ||
           (clause.service_kinds as readonly string[]).includes(input.serviceKind)),
     )
@@ -94,11 +109,7 @@ export function judgeEvent(input: JudgementInput): Judgement {
     return {
       verdict: 'no-clause',
       eventClass,
-      reason: `no executable clause of ${policy.provider.id} ${policy.version} covers ${eventClass}${
-        policy.clauses.some((c) => (c.covers as readonly string[]).includes(eventClass))
-          ? ` for a ${input.serviceKind} service`
-          : ''
-      }`,
+      reason: noClauseReason(input, eventClass, covering, identifier, via),
     };
   }
   return {
@@ -110,5 +121,61 @@ export function judgeEvent(input: JudgementInput): Judgement {
     eventClass,
     eventTime,
     policyVersion: policy.version,
+    via,
   };
+}
+
+/**
+ * Feeds name the same finding differently (Shadowserver `openresolver`, IntelMQ `dns-open-resolver`, X-ARF
+ * `open-resolver`); a clause lists one spelling, so both sides are compared by family. Unknown identifiers
+ * compare as themselves, lower-cased.
+ */
+const identifierFamilies: Readonly<Record<string, string>> = {
+  openresolver: 'dns-open-resolver',
+  'open-resolver': 'dns-open-resolver',
+  'dns-open-resolver': 'dns-open-resolver',
+  'open-dns': 'dns-open-resolver',
+  'open-dns-resolver': 'dns-open-resolver',
+  'dns-openresolver': 'dns-open-resolver',
+  'open-proxy': 'open-http-proxy',
+  'open-http-proxy': 'open-http-proxy',
+  'http-proxy': 'open-http-proxy',
+  'open-socks': 'open-socks',
+  'open-socks-proxy': 'open-socks',
+  'socks-proxy': 'open-socks',
+};
+
+export function canonicalIdentifier(identifier: string | undefined): string | undefined {
+  if (identifier === undefined) return undefined;
+  const lower = identifier.trim().toLowerCase().replace(/_/g, '-');
+  return identifierFamilies[lower] ?? lower;
+}
+
+function identifierMatches(clause: Clause, identifier: string | undefined): boolean {
+  if (clause.identifiers === undefined) return true;
+  if (identifier === undefined) return false;
+  return clause.identifiers.some((id) => canonicalIdentifier(id) === identifier);
+}
+
+function noClauseReason(
+  input: JudgementInput,
+  eventClass: EventClass,
+  covering: readonly Clause[],
+  identifier: string | undefined,
+  via: EventVia,
+): string {
+  const { policy } = input;
+  const base = `no executable clause of ${policy.provider.id} ${policy.version} covers ${eventClass}`;
+  if (covering.length === 0) return base;
+  const byIdentifier = covering.filter((c) => identifierMatches(c, identifier));
+  if (byIdentifier.length === 0) {
+    const listed = [...new Set(covering.flatMap((c) => c.identifiers ?? []))].join(', ');
+    return `${base} with identifier ${identifier ?? '(none)'} (the clauses for ${eventClass} name ${listed})`;
+  }
+  const byNetwork =
+    via === 'source' ? byIdentifier : byIdentifier.filter((c) => c.includes_third_party_networks);
+  if (byNetwork.length === 0) {
+    return `${base} sent through a third party's network: the site it promotes is hosted here, but no clause extends to third-party networks`;
+  }
+  return `${base} for a ${input.serviceKind} service`;
 }
