@@ -1,0 +1,70 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../store/schema.js';
+
+/**
+ * Small reads other modules need from the registry tables, so they never query those tables themselves
+ * (DESIGN.md): which AUP version a customer accepted (policy binding) and where its notices go.
+ */
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface PolicyAcceptance {
+  readonly provider: string | null;
+  readonly version: string | null;
+  readonly at: Date | null;
+}
+
+/** What the customer accepted, as recorded; undefined for an unknown customer. */
+export async function policyAcceptanceOf(db: Db, customerId: number): Promise<PolicyAcceptance | undefined> {
+  const row = await db
+    .selectFrom('customers')
+    .select(['accepted_policy_provider', 'accepted_policy_version', 'accepted_policy_at'])
+    .where('id', '=', customerId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    provider: row.accepted_policy_provider,
+    version: row.accepted_policy_version,
+    at: row.accepted_policy_at,
+  };
+}
+
+export interface CustomerContact {
+  readonly customerRef: string;
+  readonly name: string;
+  readonly emails: readonly string[];
+  readonly serviceRef: string | null;
+  readonly serviceKind: string | null;
+  readonly provisioningRef: string | null;
+}
+
+/** Name and addresses of a customer by its reference, with one of its services (by reference) if given. */
+export async function customerContact(
+  db: Db,
+  customerRef: string,
+  serviceRef?: string,
+): Promise<CustomerContact | undefined> {
+  const customer = await db
+    .selectFrom('customers')
+    .select(['id', 'ref', 'name', 'emails'])
+    .where('ref', '=', customerRef)
+    .executeTakeFirst();
+  if (!customer) return undefined;
+  const service =
+    serviceRef === undefined
+      ? undefined
+      : await db
+          .selectFrom('services')
+          .select(['ref', 'kind', 'provisioning_ref'])
+          .where('ref', '=', serviceRef)
+          .where('customer_id', '=', customer.id)
+          .executeTakeFirst();
+  return {
+    customerRef: customer.ref,
+    name: customer.name,
+    emails: customer.emails,
+    serviceRef: service?.ref ?? null,
+    serviceKind: service?.kind ?? null,
+    provisioningRef: service?.provisioning_ref ?? null,
+  };
+}
