@@ -139,8 +139,8 @@ describeEachBackend('attribution against SQL', (ctx) => {
       expect({ query, id: got.ours ? got.assignment.id : null }).toEqual({ query, id: expected });
       if (got.ours) held++;
     };
-    ips.forEach((q, k) => check(q, ipAnswers.rows[k]!.id));
-    names.forEach((q, k) => check(q, domainAnswers.rows[k]!.id));
+    for (const [k, q] of ips.entries()) check(q, ipAnswers.rows[k]!.id);
+    for (const [k, q] of names.entries()) check(q, domainAnswers.rows[k]!.id);
     // Non-trivial on both sides: many held, many not.
     expect(held).toBeGreaterThan(150);
     expect(held).toBeLessThan(queries.length - 150);
