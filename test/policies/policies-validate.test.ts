@@ -3,6 +3,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { shadowserverReportTypes } from '../../src/intake/parsers/shadowserver/report-types.js';
 import { isEventClass } from '../../src/intake/taxonomy.js';
 import { type PolicyDocument, policyDocumentSchema } from '../../src/policy/policy-schema.js';
 
@@ -102,6 +103,19 @@ describe('policies/', () => {
       expect(twice).toEqual([]);
       const sectionIds = doc.sections.map((s) => s.id);
       expect(new Set(sectionIds).size, 'duplicate section ids').toBe(sectionIds.length);
+    });
+
+    it('narrows clauses only by identifiers that a feed actually emits', () => {
+      // A misspelt identifier silently makes a clause match nothing: check against the Shadowserver table.
+      const known = new Set(
+        shadowserverReportTypes.types
+          .map((t) => t.spec.identifier)
+          .filter((i): i is string => i !== undefined),
+      );
+      const unknown = load(file)
+        .clauses.flatMap((c) => (c.identifiers ?? []).map((i) => ({ clause: c.id, identifier: i })))
+        .filter(({ identifier }) => !known.has(identifier));
+      expect(unknown).toEqual([]);
     });
 
     it('references only existing earlier versions of the same provider', () => {
