@@ -30,29 +30,30 @@ function mailWithAttachment(
   content: Uint8Array,
   body = 'Please find the report attached.',
 ) {
-  const b64 = Buffer.from(content).toString('base64').replace(/.{76}/g, '$&\r\n');
-  return enc(
-    [
-      'From: Shadowserver <autoreports@shadowserver.example>',
-      'To: abuse@hosting.example',
-      'Subject: [Example Org] Shadowserver Sinkhole Events Report: 2026-01-15',
-      'Message-ID: <ss-1@shadowserver.example>',
-      'MIME-Version: 1.0',
-      'Content-Type: multipart/mixed; boundary="ss"',
-      '',
-      '--ss',
-      'Content-Type: text/plain',
-      '',
-      body,
-      '--ss',
-      `Content-Type: ${type}; name="${name}"`,
-      `Content-Disposition: attachment; filename="${name}"`,
-      'Content-Transfer-Encoding: base64',
-      '',
-      b64,
-      '--ss--',
-      '',
-    ].join('\n'),
+  const b64 = Buffer.from(content).toString('base64');
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 76) lines.push(b64.slice(i, i + 76));
+  const head = [
+    'From: Shadowserver <autoreports@shadowserver.example>',
+    'To: abuse@hosting.example',
+    'Subject: [Example Org] Shadowserver Sinkhole Events Report: 2026-01-15',
+    'Message-ID: <ss-1@shadowserver.example>',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="ss"',
+    '',
+    '--ss',
+    'Content-Type: text/plain',
+    '',
+    body,
+    '--ss',
+    `Content-Type: ${type}; name="${name}"`,
+    `Content-Disposition: attachment; filename="${name}"`,
+    'Content-Transfer-Encoding: base64',
+    '',
+    '',
+  ].join('\r\n');
+  return new Uint8Array(
+    Buffer.concat([Buffer.from(head), Buffer.from(lines.join('\r\n')), Buffer.from('\r\n--ss--\r\n')]),
   );
 }
 
