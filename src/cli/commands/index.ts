@@ -5,6 +5,9 @@ import { registerDbCommands } from './db.js';
 import { registerEvidenceCommands } from './evidence.js';
 import { registerParseCommand } from './parse.js';
 import { registerPolicyCommands } from './policy.js';
+import { registerRegistryCommands } from './registry.js';
+import { registerSimulateCommands } from './simulate.js';
+import { registerWhoisCommand } from './whois.js';
 
 /** Every command group of the `aupdesk` CLI, one file each under this folder. */
 export function registerCommands(program: Command, context: () => CliContext): void {
@@ -13,4 +16,7 @@ export function registerCommands(program: Command, context: () => CliContext): v
   registerEvidenceCommands(program, context);
   registerParseCommand(program, context);
   registerPolicyCommands(program, context);
+  registerRegistryCommands(program, context);
+  registerSimulateCommands(program, context);
+  registerWhoisCommand(program, context);
 }
