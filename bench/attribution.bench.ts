@@ -30,7 +30,10 @@ const generated = toSnapshotInput(generateRegistry({ targets: TARGETS, seed: 42 
 // rope strings, which would make the heap, and so every garbage collection during the build, larger).
 const input = {
   ...generated,
-  assignments: generated.assignments.map((a) => ({ ...a, resource: Buffer.from(a.resource, 'latin1').toString('latin1') })),
+  assignments: generated.assignments.map((a) => ({
+    ...a,
+    resource: Buffer.from(a.resource, 'latin1').toString('latin1'),
+  })),
 };
 log(`  ${input.assignments.length} assignments in ${(performance.now() - t0).toFixed(0)} ms`);
 

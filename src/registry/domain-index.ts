@@ -14,15 +14,13 @@ export class DomainIndex {
   readonly timeline: TenancyTimeline;
   readonly names: string[];
   private readonly slots: Int32Array;
-  private readonly hashes: Int32Array;
   private readonly mask: number;
 
-  private constructor(timeline: TenancyTimeline, names: string[], slots: Int32Array, hashes: Int32Array) {
+  private constructor(timeline: TenancyTimeline, names: string[], slots: Int32Array) {
     this.timeline = timeline;
     this.names = names;
     this.slots = slots;
-    this.hashes = hashes;
-    this.mask = slots.length - 1;
+    this.mask = slots.length / 2 - 1;
   }
 
   /**
@@ -50,18 +48,18 @@ export class DomainIndex {
     }
     const timeline = TenancyTimeline.build(names.length, nodeOf, assignments, validFrom, validTo);
     const capacity = 2 ** Math.max(4, Math.ceil(Math.log2(names.length * 2 + 1)));
-    const slots = new Int32Array(capacity).fill(-1);
-    const hashes = new Int32Array(names.length);
+    // Slot pairs (node, hash): a probe reads one cache line and touches a name only on a hash match.
+    const slots = new Int32Array(2 * capacity).fill(-1);
     for (let node = 0; node < names.length; node++) {
       const name = names[node]!;
       let h = SEED;
       for (let i = name.length - 1; i >= 0; i--) h = step(h, name.charCodeAt(i));
-      hashes[node] = h;
       let slot = finish(h) & (capacity - 1);
-      while (slots[slot]! >= 0) slot = (slot + 1) & (capacity - 1);
-      slots[slot] = node;
+      while (slots[2 * slot]! >= 0) slot = (slot + 1) & (capacity - 1);
+      slots[2 * slot] = node;
+      slots[2 * slot + 1] = h;
     }
-    const index = new DomainIndex(timeline, names, slots, hashes);
+    const index = new DomainIndex(timeline, names, slots);
     for (let node = 0; node < names.length; node++) {
       const name = names[node]!;
       const dot = name.indexOf('.');
@@ -101,9 +99,9 @@ export class DomainIndex {
     const length = name.length - offset;
     let slot = finish(h) & mask;
     for (;;) {
-      const node = slots[slot]!;
+      const node = slots[2 * slot]!;
       if (node < 0) return -1;
-      if (this.hashes[node] === h) {
+      if (slots[2 * slot + 1] === h) {
         const candidate = this.names[node]!;
         if (candidate.length === length && name.startsWith(candidate, offset)) return node;
       }
