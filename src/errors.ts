@@ -36,6 +36,17 @@ export const errorCatalogue = {
   AUP_ERR_EVIDENCE_CORRUPT: { status: 500, title: 'Evidence does not match its hash' },
   AUP_ERR_ACTION_FAILED: { status: 502, title: 'Action failed at the far end' },
   AUP_ERR_ACTION_REJECTED: { status: 422, title: 'Action refused; retrying cannot help' },
+  AUP_ERR_AUTH_REQUIRED: { status: 401, title: 'Authentication required' },
+  AUP_ERR_AUTH_LOGIN_FAILED: { status: 401, title: 'Wrong e-mail or password' },
+  AUP_ERR_AUTH_FORBIDDEN: { status: 403, title: 'Not allowed for this role' },
+  AUP_ERR_AUTH_CSRF: { status: 403, title: 'Missing or wrong CSRF token' },
+  AUP_ERR_HTTP_ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
+  AUP_ERR_HTTP_BAD_JSON: { status: 400, title: 'Body is not valid JSON' },
+  AUP_ERR_HTTP_BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  AUP_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
+  AUP_ERR_HTTP_RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  AUP_ERR_HTTP_BAD_REQUEST: { status: 400, title: 'Bad request' },
+  AUP_ERR_INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
