@@ -116,6 +116,8 @@ export const caseStateSchema = z
       })
       .strict()
       .default({ endangering: false, harming: false }),
+    /** Earlier cases of the same customer under the same clause (set by the case store): a repeat offence. */
+    repeat: z.number().int().min(0).default(0),
     /** Addresses/prefixes (CIDR) and URLs the case's events name: what a block or removal targets. */
     subjects: z
       .object({ addresses: z.array(z.string()).default([]), urls: z.array(z.string()).default([]) })
@@ -184,6 +186,7 @@ export function openCaseState(input: {
   harming?: boolean;
   addresses?: string[];
   urls?: string[];
+  repeat?: number;
 }): CaseState {
   return caseStateSchema.parse({
     caseId: input.caseId,
@@ -194,5 +197,6 @@ export function openCaseState(input: {
     clauses: input.clauses,
     flags: { endangering: input.endangering ?? false, harming: input.harming ?? false },
     subjects: { addresses: input.addresses ?? [], urls: input.urls ?? [] },
+    repeat: input.repeat ?? 0,
   });
 }

@@ -1,4 +1,15 @@
+import type { ApiKeyTable, ReportSubmissionTable, SessionTable, UserTable } from './tables/accounts.table.js';
 import type { AuditHeadTable, AuditLogTable } from './tables/audit.table.js';
+import type {
+  BlocklistEntryTable,
+  CaseEventTable,
+  CaseMessageTable,
+  CaseNoteTable,
+  CaseTable,
+  FeeTable,
+  ReportTable,
+} from './tables/cases.table.js';
+import type { IntakeInboxTable } from './tables/intake.table.js';
 import type { OutboxActionTable, ScheduledStepTable } from './tables/outbox.table.js';
 import type { PolicyVersionTable, ProviderTable } from './tables/policy.table.js';
 import type {
@@ -23,4 +34,16 @@ export interface Database {
   audit_head: AuditHeadTable;
   outbox_actions: OutboxActionTable;
   scheduled_steps: ScheduledStepTable;
+  reports: ReportTable;
+  case_events: CaseEventTable;
+  cases: CaseTable;
+  case_messages: CaseMessageTable;
+  case_notes: CaseNoteTable;
+  fees: FeeTable;
+  blocklist_entries: BlocklistEntryTable;
+  users: UserTable;
+  sessions: SessionTable;
+  api_keys: ApiKeyTable;
+  report_submissions: ReportSubmissionTable;
+  intake_inbox: IntakeInboxTable;
 }

@@ -3,6 +3,9 @@ import * as m0001 from './0001_policies.js';
 import * as m0002 from './0002_registry.js';
 import * as m0004 from './0004_audit.js';
 import * as m0005 from './0005_outbox.js';
+import * as m0006 from './0006_cases.js';
+import * as m0007 from './0007_accounts.js';
+import * as m0008 from './0008_intake_inbox.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the file system) so the compiled CLI, the
@@ -13,4 +16,7 @@ export const migrations: Record<string, Migration> = {
   '0002_registry': m0002,
   '0004_audit': m0004,
   '0005_outbox': m0005,
+  '0006_cases': m0006,
+  '0007_accounts': m0007,
+  '0008_intake_inbox': m0008,
 };

@@ -1,0 +1,293 @@
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import { type CaseState, type CaseStatus, caseStateSchema } from '../enforcement/case-state.js';
+import { AupError } from '../errors.js';
+import type { Database } from '../store/schema.js';
+import type { CaseTable } from '../store/tables/cases.table.js';
+import { caseIdFromRef, caseNumberOf, caseRefOf } from './case-ref.js';
+import { type CorrelationCandidate, closedStatuses } from './correlate-event.js';
+
+/**
+ * The case store: cases and their events, messages and notes. Plain functions taking `db` or `trx` first;
+ * the state column is validated through `caseStateSchema` on every read and write, so a hand-edited row that
+ * the engine could not read fails loudly at the store, not halfway through a ladder step.
+ */
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface CaseRecord {
+  readonly id: number;
+  readonly ref: string;
+  readonly providerId: string;
+  readonly policyVersion: string;
+  readonly customerId: number;
+  readonly customerRef: string;
+  readonly serviceId: number;
+  readonly serviceRef: string;
+  readonly clauseId: string;
+  readonly severity: string;
+  readonly state: CaseState;
+  readonly status: CaseStatus;
+  readonly repeatCount: number;
+  readonly openedAt: Date;
+  readonly firstEventAt: Date;
+  readonly lastEventAt: Date;
+  readonly windowEndsAt: Date;
+  readonly dueAt: Date | null;
+  readonly assignedTo: string | null;
+  readonly mergedInto: number | null;
+  readonly version: number;
+  readonly updatedAt: Date;
+}
+
+export interface NewCase {
+  readonly providerId: string;
+  readonly policyVersion: string;
+  readonly customerId: number;
+  readonly customerRef: string;
+  readonly serviceId: number;
+  readonly serviceRef: string;
+  readonly clauseId: string;
+  readonly severity: string;
+  readonly openedAt: Date;
+  readonly firstEventAt: Date;
+  readonly windowEndsAt: Date;
+  readonly repeatCount: number;
+  /** Builds the initial state once the case number is known. */
+  readonly state: (caseNumber: string) => CaseState;
+}
+
+/** Inserts the case, then gives it its reference and initial state (both need the row id). */
+export async function createCase(trx: Transaction<Database>, input: NewCase): Promise<CaseRecord> {
+  const placeholder = input.state('000000');
+  const inserted = await trx
+    .insertInto('cases')
+    .values({
+      provider_id: input.providerId,
+      policy_version: input.policyVersion,
+      customer_id: input.customerId,
+      customer_ref: input.customerRef,
+      service_id: input.serviceId,
+      service_ref: input.serviceRef,
+      clause_id: input.clauseId,
+      severity: input.severity,
+      state: JSON.stringify(placeholder),
+      status: placeholder.status,
+      repeat_count: input.repeatCount,
+      opened_at: input.openedAt,
+      first_event_at: input.firstEventAt,
+      last_event_at: input.firstEventAt,
+      window_ends_at: input.windowEndsAt,
+      updated_at: input.openedAt,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const state = caseStateSchema.parse(input.state(caseNumberOf(inserted.id)));
+  const row = await trx
+    .updateTable('cases')
+    .set({ ref: caseRefOf(inserted.id), state: JSON.stringify(state), status: state.status })
+    .where('id', '=', inserted.id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toCase(row);
+}
+
+export interface CaseUpdate {
+  readonly state: CaseState;
+  readonly at: Date;
+  readonly dueAt?: Date | null;
+  readonly firstEventAt?: Date;
+  readonly lastEventAt?: Date;
+  readonly windowEndsAt?: Date;
+  readonly mergedInto?: number | null;
+  readonly assignedTo?: string | null;
+}
+
+/** Writes a new state (status mirrored, version bumped). The caller holds the row lock (`getCase` forUpdate). */
+export async function saveCase(
+  trx: Transaction<Database>,
+  id: number,
+  update: CaseUpdate,
+): Promise<CaseRecord> {
+  const state = caseStateSchema.parse(update.state);
+  const row = await trx
+    .updateTable('cases')
+    .set((eb) => ({
+      state: JSON.stringify(state),
+      status: state.status,
+      version: eb('version', '+', 1),
+      updated_at: update.at,
+      ...(update.dueAt === undefined ? {} : { due_at: update.dueAt }),
+      ...(update.firstEventAt === undefined ? {} : { first_event_at: update.firstEventAt }),
+      ...(update.lastEventAt === undefined ? {} : { last_event_at: update.lastEventAt }),
+      ...(update.windowEndsAt === undefined ? {} : { window_ends_at: update.windowEndsAt }),
+      ...(update.mergedInto === undefined ? {} : { merged_into: update.mergedInto }),
+      ...(update.assignedTo === undefined ? {} : { assigned_to: update.assignedTo }),
+    }))
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) throw new AupError('AUP_ERR_NOT_FOUND', `case ${caseRefOf(id)} does not exist`);
+  return toCase(row);
+}
+
+/** One case by id or reference; `forUpdate` locks the row for the rest of the transaction. */
+export async function getCase(
+  db: Db,
+  idOrRef: number | string,
+  options: { forUpdate?: boolean } = {},
+): Promise<CaseRecord | undefined> {
+  const id = typeof idOrRef === 'number' ? idOrRef : caseIdFromRef(idOrRef);
+  let q = db.selectFrom('cases').selectAll().where('id', '=', id);
+  if (options.forUpdate) q = q.forUpdate();
+  const row = await q.executeTakeFirst();
+  return row ? toCase(row) : undefined;
+}
+
+export async function requireCase(
+  db: Db,
+  idOrRef: number | string,
+  options: { forUpdate?: boolean } = {},
+): Promise<CaseRecord> {
+  const found = await getCase(db, idOrRef, options);
+  if (!found) {
+    const ref = typeof idOrRef === 'number' ? caseRefOf(idOrRef) : idOrRef;
+    throw new AupError('AUP_ERR_NOT_FOUND', `case ${ref} does not exist`, { details: { case: ref } });
+  }
+  return found;
+}
+
+/** The cases correlation may join for one service and clause: not merged, not closed. */
+export async function correlationCandidates(
+  db: Db,
+  serviceId: number,
+  clauseId: string,
+): Promise<CorrelationCandidate[]> {
+  const rows = await db
+    .selectFrom('cases')
+    .select(['id', 'service_id', 'clause_id', 'status', 'first_event_at', 'last_event_at', 'merged_into'])
+    .where('service_id', '=', serviceId)
+    .where('clause_id', '=', clauseId)
+    .where('merged_into', 'is', null)
+    .where('status', 'not in', [...closedStatuses])
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    serviceId: r.service_id,
+    clauseId: r.clause_id,
+    status: r.status as CaseStatus,
+    firstEventAt: r.first_event_at,
+    lastEventAt: r.last_event_at,
+    mergedInto: r.merged_into,
+  }));
+}
+
+export interface CaseSummary {
+  readonly id: number;
+  readonly ref: string;
+  readonly status: CaseStatus;
+  readonly clauseId: string;
+  readonly customerRef: string;
+  readonly serviceRef: string;
+  readonly severity: string;
+  readonly openedAt: Date;
+  readonly lastEventAt: Date;
+  readonly dueAt: Date | null;
+  readonly assignedTo: string | null;
+  readonly mergedInto: number | null;
+  readonly repeatCount: number;
+}
+
+/**
+ * A customer's earlier cases under one clause (merged-away cases excluded): the repeat offences an analyst
+ * sees on a case, and the `repeat` count a new case opens with.
+ */
+export async function previousCases(
+  db: Db,
+  customerId: number,
+  clauseId: string,
+  options: { beforeCaseId?: number } = {},
+): Promise<CaseSummary[]> {
+  let q = db
+    .selectFrom('cases')
+    .selectAll()
+    .where('customer_id', '=', customerId)
+    .where('clause_id', '=', clauseId)
+    .where('merged_into', 'is', null)
+    .orderBy('opened_at')
+    .orderBy('id');
+  if (options.beforeCaseId !== undefined) q = q.where('id', '<', options.beforeCaseId);
+  return (await q.execute()).map((row) => summaryOf(toCase(row)));
+}
+
+export async function listCases(
+  db: Db,
+  query: { status?: CaseStatus; customerRef?: string; includeMerged?: boolean; limit?: number } = {},
+): Promise<CaseSummary[]> {
+  let q = db.selectFrom('cases').selectAll().orderBy('id');
+  if (query.status !== undefined) q = q.where('status', '=', query.status);
+  if (query.customerRef !== undefined) q = q.where('customer_ref', '=', query.customerRef);
+  if (!query.includeMerged) q = q.where('merged_into', 'is', null);
+  const rows = await q.limit(Math.min(Math.max(query.limit ?? 1000, 1), 100_000)).execute();
+  return rows.map((row) => summaryOf(toCase(row)));
+}
+
+export function summaryOf(c: CaseRecord): CaseSummary {
+  return {
+    id: c.id,
+    ref: c.ref,
+    status: c.status,
+    clauseId: c.clauseId,
+    customerRef: c.customerRef,
+    serviceRef: c.serviceRef,
+    severity: c.severity,
+    openedAt: c.openedAt,
+    lastEventAt: c.lastEventAt,
+    dueAt: c.dueAt,
+    assignedTo: c.assignedTo,
+    mergedInto: c.mergedInto,
+    repeatCount: c.repeatCount,
+  };
+}
+
+/** Follows `merged_into` to the case that holds a merged case's events now (bounded: merges form no cycles). */
+export async function survivingCase(db: Db, id: number): Promise<CaseRecord | undefined> {
+  let current = await getCase(db, id);
+  for (let hops = 0; current?.mergedInto != null && hops < 100; hops += 1) {
+    current = await getCase(db, current.mergedInto);
+  }
+  return current;
+}
+
+function toCase(row: Selectable<CaseTable>): CaseRecord {
+  const parsed = caseStateSchema.safeParse(row.state);
+  if (!parsed.success) {
+    throw new AupError(
+      'AUP_ERR_STORE_CONFLICT',
+      `case ${row.ref ?? row.id}: stored state is not a valid case state: ${parsed.error.issues[0]?.message ?? ''}`,
+    );
+  }
+  return {
+    id: row.id,
+    ref: row.ref ?? caseRefOf(row.id),
+    providerId: row.provider_id,
+    policyVersion: row.policy_version,
+    customerId: row.customer_id,
+    customerRef: row.customer_ref,
+    serviceId: row.service_id,
+    serviceRef: row.service_ref,
+    clauseId: row.clause_id,
+    severity: row.severity,
+    state: parsed.data,
+    status: parsed.data.status,
+    repeatCount: row.repeat_count,
+    openedAt: row.opened_at,
+    firstEventAt: row.first_event_at,
+    lastEventAt: row.last_event_at,
+    windowEndsAt: row.window_ends_at,
+    dueAt: row.due_at,
+    assignedTo: row.assigned_to,
+    mergedInto: row.merged_into,
+    version: row.version,
+    updatedAt: row.updated_at,
+  };
+}

@@ -1,0 +1,208 @@
+import type { Kysely, Transaction } from 'kysely';
+import { messageIdFor } from '../../actions/mail-transport.js';
+import { renderNotice } from '../../actions/templates/notice-templates.js';
+import { type AuditActor, appendAudit } from '../../audit/audit-log.js';
+import { caseSubject } from '../../cases/case-ref.js';
+import { type CaseRecord, type CaseUpdate, saveCase } from '../../cases/case-repository.js';
+import { addCaseMessage } from '../../cases/message-repository.js';
+import { AupError } from '../../errors.js';
+import type { PolicyHistory } from '../../policy/policy-loader.js';
+import type { PolicyDocument } from '../../policy/policy-schema.js';
+import type { Database } from '../../store/schema.js';
+import type { CaseState } from '../case-state.js';
+import { type EngineResult, nextStep } from '../ladder-engine.js';
+import type { Clock } from '../outbox/clock.js';
+import { enqueueAction } from '../outbox/outbox-repository.js';
+import { cancelSteps, listSteps, scheduleStep } from '../scheduler/step-scheduler.js';
+
+/**
+ * One case transition, the unit every writer of a case goes through (a report's event, a due step, an
+ * analyst's command, a customer's reply): run the ladder engine on the new input, and in the caller's
+ * transaction persist the state, enqueue its actions through the outbox (keys from the engine, so a repeat
+ * enqueues nothing), keep the case's one pending due step in line with the engine's `due`, record outgoing
+ * notices in the case thread (their Message-ID is derived from the outbox key, so a customer's reply finds
+ * the case by In-Reply-To), and append the `case.state` audit entry. All or nothing with the caller.
+ */
+
+/** What the case store, the pipeline, the worker and the analyst commands share. */
+export interface EnforcementDeps {
+  readonly db: Kysely<Database>;
+  /** The provider's policy versions (one history per provider the desk serves). */
+  readonly policies: PolicyHistory | readonly PolicyHistory[];
+  readonly clock: Clock;
+  /** Right-hand side of our Message-IDs (the mail adapters' `messageIdDomain`). */
+  readonly messageIdDomain: string;
+  /** The abuse desk's reply address, quoted in notices. */
+  readonly replyTo?: string;
+}
+
+/** The scheduler kind of a case's due step. */
+export const CASE_STEP_KIND = 'case.step';
+
+export function policyHistories(deps: Pick<EnforcementDeps, 'policies'>): readonly PolicyHistory[] {
+  return 'provider' in deps.policies
+    ? [deps.policies as PolicyHistory]
+    : (deps.policies as readonly PolicyHistory[]);
+}
+
+export function historyOf(deps: Pick<EnforcementDeps, 'policies'>, providerId?: string): PolicyHistory {
+  const all = policyHistories(deps);
+  const found = providerId === undefined ? all[0] : all.find((h) => h.provider === providerId);
+  if (!found) {
+    throw new AupError(
+      'AUP_ERR_CONFIG_INVALID',
+      providerId === undefined ? 'no policy is loaded' : `no policy of provider "${providerId}" is loaded`,
+    );
+  }
+  return found;
+}
+
+/** The version a case was opened under: it governs the case for its whole life. */
+export function policyOfCase(
+  deps: Pick<EnforcementDeps, 'policies'>,
+  record: Pick<CaseRecord, 'providerId' | 'policyVersion'>,
+): PolicyDocument {
+  const history = historyOf(deps, record.providerId);
+  const loaded = history.versions.find((v) => v.document.version === record.policyVersion);
+  if (!loaded) {
+    throw new AupError(
+      'AUP_ERR_NOT_FOUND',
+      `policy ${record.providerId} ${record.policyVersion} (the version the case was opened under) is not loaded`,
+    );
+  }
+  return loaded.document;
+}
+
+export interface TransitionOptions {
+  readonly actor: AuditActor;
+  /** What moved the case: `event`, `step`, `analyst:<command>`, `customer-reply`, `opened`. */
+  readonly cause: string;
+  /** Other case columns to write with the state (event times, merge, assignment). */
+  readonly update?: Omit<CaseUpdate, 'state' | 'at' | 'dueAt'>;
+  /** Extra fields for the audit entry. */
+  readonly audit?: Record<string, unknown>;
+}
+
+export interface TransitionResult {
+  readonly record: CaseRecord;
+  readonly result: EngineResult;
+  /** Outbox rows written now (not the ones a repeat found already there). */
+  readonly enqueued: readonly string[];
+}
+
+export async function applyCaseTransition(
+  trx: Transaction<Database>,
+  deps: EnforcementDeps,
+  record: CaseRecord,
+  state: CaseState,
+  now: Date,
+  options: TransitionOptions,
+): Promise<TransitionResult> {
+  const policy = policyOfCase(deps, record);
+  const result = nextStep(state, policy, now);
+  const saved = await saveCase(trx, record.id, {
+    ...options.update,
+    state: result.state,
+    at: now,
+    dueAt: result.due ?? null,
+  });
+
+  const enqueued: string[] = [];
+  for (const action of result.actions) {
+    const row = await enqueueAction(trx, {
+      at: now,
+      kind: action.kind,
+      idempotencyKey: action.idempotencyKey,
+      payload: action.payload,
+      caseId: record.id,
+      actor: options.actor,
+    });
+    if (!row.created) continue;
+    enqueued.push(action.idempotencyKey);
+    if (action.kind === 'mail.notice') {
+      const rendered = renderNotice(action.payload, { evidence: [], replyTo: deps.replyTo ?? '' });
+      const references = action.payload.references;
+      await addCaseMessage(trx, {
+        caseId: record.id,
+        direction: 'out',
+        kind: 'notice',
+        messageId: messageIdFor(action.idempotencyKey, deps.messageIdDomain),
+        inReplyTo:
+          references.length > 0
+            ? messageIdFor(references[references.length - 1]!, deps.messageIdDomain)
+            : null,
+        subject: rendered.subject,
+        recipient: `customer:${record.customerRef}`,
+        outboxKey: action.idempotencyKey,
+        at: now,
+      });
+    }
+  }
+
+  await syncDueStep(trx, saved, result.due, now, options.actor);
+
+  await appendAudit(trx, {
+    at: now,
+    actor: options.actor,
+    kind: 'case.state',
+    subject: caseSubject(record.id),
+    payload: {
+      case: record.ref,
+      cause: options.cause,
+      from: record.status,
+      to: result.state.status,
+      reason: result.reason,
+      actions: result.actions.map((a) => a.idempotencyKey),
+      proposed: result.proposed.map((a) => `${a.stepId}:${a.kind}`),
+      due: result.due?.toISOString() ?? null,
+      ...options.audit,
+    },
+  });
+  return { record: saved, result, enqueued };
+}
+
+/**
+ * One pending `case.step` per case, at the engine's `due`: kept if it is already there, else the others are
+ * cancelled and a new one written (its key names the case version, so a deadline that moves away and back
+ * is scheduled afresh rather than finding its old cancelled row).
+ */
+async function syncDueStep(
+  trx: Transaction<Database>,
+  record: CaseRecord,
+  due: Date | undefined,
+  now: Date,
+  actor: AuditActor,
+): Promise<void> {
+  const subject = caseSubject(record.id);
+  const pending = await listSteps(trx, { subject, status: 'pending', kind: CASE_STEP_KIND });
+  if (due === undefined) {
+    if (pending.length > 0) {
+      await cancelSteps(trx, subject, {
+        at: now,
+        reason: `case ${record.status}: nothing due`,
+        kinds: [CASE_STEP_KIND],
+        actor,
+      });
+    }
+    return;
+  }
+  const dueAt = due.getTime() < now.getTime() ? now : due;
+  if (pending.some((s) => s.dueAt.getTime() === dueAt.getTime())) return;
+  if (pending.length > 0) {
+    await cancelSteps(trx, subject, {
+      at: now,
+      reason: `rescheduled to ${dueAt.toISOString()}`,
+      kinds: [CASE_STEP_KIND],
+      actor,
+    });
+  }
+  await scheduleStep(trx, {
+    at: now,
+    subject,
+    kind: CASE_STEP_KIND,
+    dueAt,
+    idempotencyKey: `${subject}:step:v${record.version}`,
+    payload: { case: record.ref, status: record.status },
+    actor,
+  });
+}

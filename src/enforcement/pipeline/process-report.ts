@@ -1,0 +1,482 @@
+import type { Transaction } from 'kysely';
+import type { AckPolicy } from '../../actions/reporter-ack-adapter.js';
+import { type Attribution, attribute } from '../../attribution/attribute.js';
+import { appendAudit } from '../../audit/audit-log.js';
+import { caseSubject } from '../../cases/case-ref.js';
+import {
+  type CaseRecord,
+  correlationCandidates,
+  createCase,
+  getCase,
+  previousCases,
+} from '../../cases/case-repository.js';
+import { correlateEvent, eventFingerprint, windowEndsAt } from '../../cases/correlate-event.js';
+import {
+  insertCaseEvent,
+  insertReport,
+  knownFingerprints,
+  setReportOutcome,
+} from '../../cases/report-repository.js';
+import { AupError, isAupError } from '../../errors.js';
+import type { IntakeEvent } from '../../intake/event.js';
+import { type ParsedReport, parsedReportSchema } from '../../intake/report.js';
+import { type Judgement, judgeEvent } from '../../judgement/judge-event.js';
+import { bindingVersion } from '../../policy/policy-binding.js';
+import { durationMs, type PolicyDocument } from '../../policy/policy-schema.js';
+import { type PolicyAcceptance, policyAcceptanceOf } from '../../registry/customer-lookup.js';
+import type { RegistrySnapshot } from '../../registry/registry-snapshot.js';
+import type { Database } from '../../store/schema.js';
+import type { EventVerdict } from '../../store/tables/cases.table.js';
+import { openCaseState } from '../case-state.js';
+import { applyCaseTransition, type EnforcementDeps, historyOf, policyOfCase } from './case-transition.js';
+import { attachReply, findThread, replyBody } from './reply-threading.js';
+import { type AckDecisionResult, acknowledgeReport } from './report-ack.js';
+
+/**
+ * A parsed report → enforcement, in ONE transaction per report: the report row, then for each event
+ * attribution (in-memory snapshot, at the event's time) → the policy version binding that customer then →
+ * judgement → correlation into a case (open or join) → the ladder engine → state, outbox actions, due step
+ * and audit entries; finally the reporter's acknowledgement (through the outbox). A crash anywhere leaves
+ * nothing half-done: the evidence is already durable (the channel stored it first) and the report can be
+ * processed again. A reply to one of our notices threads to its case instead (reply-threading.ts).
+ */
+
+export interface PipelineDeps extends EnforcementDeps {
+  /** The current registry snapshot (RegistrySnapshotHolder's `current`). */
+  readonly snapshot: () => RegistrySnapshot;
+  /** Acknowledgement loop guards (our own addresses and domains); checked again by the adapter. */
+  readonly ackPolicy?: AckPolicy;
+  /** Raw evidence, to keep a customer reply's text on its case. */
+  readonly evidence?: { get(sha256: string): Promise<Uint8Array> };
+}
+
+export type EventOutcome =
+  | { readonly index: number; readonly verdict: 'duplicate'; readonly caseRef: string | null }
+  | {
+      readonly index: number;
+      readonly verdict: 'violation';
+      readonly caseRef: string;
+      readonly opened: boolean;
+      readonly clause: string;
+      readonly customer: string;
+      readonly service: string;
+    }
+  | { readonly index: number; readonly verdict: Exclude<EventVerdict, 'violation'>; readonly reason: string };
+
+export interface ProcessReportResult {
+  readonly reportId: number;
+  readonly disposition: 'events' | 'customer-reply' | 'reporter-reply' | 'auto-reply' | 'unparsed';
+  readonly events: readonly EventOutcome[];
+  /** Cases opened or joined, by reference. */
+  readonly cases: readonly { readonly ref: string; readonly opened: boolean }[];
+  readonly ack: AckDecisionResult | null;
+  /** The case a reply threaded to. */
+  readonly threadedTo?: string;
+}
+
+const ACTOR = 'system:intake' as const;
+
+export async function processReport(deps: PipelineDeps, input: ParsedReport): Promise<ProcessReportResult> {
+  const parsed = parsedReportSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AupError(
+      'AUP_ERR_INPUT_INVALID',
+      `parsed report ${issue?.path.join('.') || '?'}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  const report = parsed.data;
+  const snapshot = deps.snapshot();
+  const now = deps.clock.now();
+  // Read before the transaction: file I/O has no business holding the audit head lock.
+  const looksLikeMail = report.channel === 'smtp' || report.channel === 'imap';
+  const body = looksLikeMail ? await replyBody(deps.evidence, report.evidenceSha256) : undefined;
+
+  return deps.db.transaction().execute(async (trx) => {
+    const thread = looksLikeMail ? await findThread(trx, report) : undefined;
+    if (thread && thread.kind !== 'reporter-reply') {
+      const disposition = thread.kind === 'reply' ? 'customer-reply' : 'auto-reply';
+      const reportId = await insertReport(trx, report, { disposition, at: now });
+      const record = await attachReply(trx, deps, report, reportId, thread, body, now);
+      await setReportOutcome(trx, reportId, { caseId: record.id, ackSuppressed: 'a reply on a case thread' });
+      return { reportId, disposition, events: [], cases: [], ack: null, threadedTo: record.ref };
+    }
+    const disposition = thread ? 'reporter-reply' : report.events.length === 0 ? 'unparsed' : 'events';
+    const reportId = await insertReport(trx, report, { disposition, at: now });
+    if (thread) await attachReply(trx, deps, report, reportId, thread, body, now);
+    await appendAudit(trx, {
+      at: now,
+      actor: ACTOR,
+      kind: 'report.received',
+      subject: `report:${reportId}`,
+      payload: {
+        evidence: report.evidenceSha256,
+        format: report.format,
+        channel: report.channel,
+        status: report.status,
+        events: report.events.length,
+        errors: report.errors.length,
+      },
+    });
+
+    const run = new ReportRun(trx, deps, snapshot, report, reportId, now);
+    await run.judgeEvents();
+    const ack = await acknowledgeReport(trx, report, reportId, run.ackInput(), {
+      now,
+      ackPolicy: deps.ackPolicy,
+      messageIdDomain: deps.messageIdDomain,
+    });
+    await setReportOutcome(trx, reportId, {
+      caseId: run.firstCaseId(),
+      ackOutcome: ack.outcome,
+      ackSuppressed: ack.suppressed ?? null,
+    });
+    return {
+      reportId,
+      disposition,
+      events: run.outcomes,
+      cases: run.caseList(),
+      ack,
+      ...(thread ? { threadedTo: thread.record.ref } : {}),
+    };
+  });
+}
+
+/** One report's events, judged in order inside the report's transaction. */
+class ReportRun {
+  readonly outcomes: EventOutcome[] = [];
+  private readonly opened = new Map<number, string>();
+  private readonly joined = new Map<number, string>();
+  private readonly verdicts = new Set<string>();
+  private readonly details = new Map<string, string>();
+  private readonly acceptance = new Map<number, PolicyAcceptance | undefined>();
+  private known = new Map<string, number | null>();
+
+  constructor(
+    private readonly trx: Transaction<Database>,
+    private readonly deps: PipelineDeps,
+    private readonly snapshot: RegistrySnapshot,
+    private readonly report: ParsedReport,
+    private readonly reportId: number,
+    private readonly now: Date,
+  ) {}
+
+  async judgeEvents(): Promise<void> {
+    const fingerprints = this.report.events.map((e) => eventFingerprint(this.report.evidenceSha256, e));
+    this.known = await knownFingerprints(this.trx, fingerprints);
+    for (const [index, event] of this.report.events.entries()) {
+      await this.judgeOne(index, event, fingerprints[index]!);
+    }
+  }
+
+  ackInput() {
+    return {
+      opened: [...this.opened.keys()],
+      joined: [...this.joined.keys()].filter((id) => !this.opened.has(id)),
+      verdicts: this.verdicts,
+      details: this.details,
+      duplicatesOnly: this.outcomes.length > 0 && this.outcomes.every((o) => o.verdict === 'duplicate'),
+    };
+  }
+
+  firstCaseId(): number | null {
+    return [...this.opened.keys(), ...this.joined.keys()][0] ?? null;
+  }
+
+  caseList(): Array<{ ref: string; opened: boolean }> {
+    const out = [...this.opened.values()].map((ref) => ({ ref, opened: true }));
+    for (const [id, ref] of this.joined) if (!this.opened.has(id)) out.push({ ref, opened: false });
+    return out;
+  }
+
+  private async judgeOne(index: number, event: IntakeEvent, fingerprint: string): Promise<void> {
+    const { report } = this;
+    const receivedAt = new Date(report.receivedAt);
+    const eventTime = event['time.source'] ? new Date(event['time.source']) : receivedAt;
+    if (this.known.has(fingerprint)) {
+      const caseId = this.known.get(fingerprint) ?? null;
+      const record = caseId === null ? undefined : await getCase(this.trx, caseId);
+      this.outcomes.push({ index, verdict: 'duplicate', caseRef: record?.ref ?? null });
+      return;
+    }
+
+    const attribution = attributeEvent(this.snapshot, event, eventTime);
+    if (!attribution.ours) {
+      await this.reject(index, event, fingerprint, eventTime, 'not-ours', attribution.detail);
+      return;
+    }
+    const { customer, service, assignment } = attribution;
+    const ids = { customerId: customer.id, serviceId: service.id, assignmentId: assignment.id };
+
+    let policy: PolicyDocument;
+    try {
+      policy = await this.bindingPolicy(customer.id, eventTime);
+    } catch (error) {
+      if (!isAupError(error)) throw error;
+      await this.reject(index, event, fingerprint, eventTime, 'no-policy', error.message, ids);
+      return;
+    }
+
+    const judgement = judgeEvent({
+      event,
+      reporter: report.reporter,
+      channel: report.channel,
+      receivedAt,
+      serviceKind: service.kind,
+      policy,
+      now: this.now,
+    });
+    if (judgement.verdict !== 'violation') {
+      await this.reject(index, event, fingerprint, eventTime, judgement.verdict, judgement.reason, {
+        ...ids,
+        policyVersion: policy.version,
+      });
+      return;
+    }
+
+    const record = await this.intoCase(event, fingerprint, eventTime, judgement, policy, attribution);
+    this.known.set(fingerprint, record.id);
+    this.outcomes.push({
+      index,
+      verdict: 'violation',
+      caseRef: record.ref,
+      opened: this.opened.has(record.id),
+      clause: judgement.primary.id,
+      customer: customer.ref,
+      service: service.ref,
+    });
+  }
+
+  /** Opens a case or joins one, runs the engine, and records the event and its judgement on the case. */
+  private async intoCase(
+    event: IntakeEvent,
+    fingerprint: string,
+    eventTime: Date,
+    judgement: Extract<Judgement, { verdict: 'violation' }>,
+    policy: PolicyDocument,
+    attribution: Extract<Attribution, { ours: true }>,
+  ): Promise<CaseRecord> {
+    const { trx, deps, now } = this;
+    const { customer, service, assignment } = attribution;
+    const clause = judgement.primary;
+    const windowMs = durationMs(policy.terms.enforcement.case_window);
+    const correlation = correlateEvent(
+      { serviceId: service.id, clauseId: clause.id, eventTime, fingerprint },
+      { cases: await correlationCandidates(trx, service.id, clause.id), known: this.known, windowMs },
+    );
+    const addresses = event['source.ip'] ? [event['source.ip']] : [];
+    const urls = event['source.url'] ? [event['source.url']] : [];
+
+    let record: CaseRecord;
+    let state: CaseRecord['state'];
+    let cause: string;
+    let update: { firstEventAt?: Date; lastEventAt?: Date; windowEndsAt?: Date } = {};
+    if (correlation.kind === 'join') {
+      record = (await getCase(trx, correlation.caseId, { forUpdate: true }))!;
+      state = structuredClone(record.state);
+      state.subjects.addresses = [...new Set([...state.subjects.addresses, ...addresses])];
+      state.subjects.urls = [...new Set([...state.subjects.urls, ...urls])];
+      state.flags.endangering ||= judgement.endangering;
+      const first = Math.min(record.firstEventAt.getTime(), eventTime.getTime());
+      const last = Math.max(record.lastEventAt.getTime(), eventTime.getTime());
+      const casePolicy = policyOfCase(deps, record);
+      update = {
+        firstEventAt: new Date(first),
+        lastEventAt: new Date(last),
+        windowEndsAt: windowEndsAt(new Date(last), durationMs(casePolicy.terms.enforcement.case_window)),
+      };
+      cause = 'event';
+      this.joined.set(record.id, record.ref);
+    } else {
+      const repeat = (await previousCases(trx, customer.id, clause.id)).length;
+      record = await createCase(trx, {
+        providerId: policy.provider.id,
+        policyVersion: policy.version,
+        customerId: customer.id,
+        customerRef: customer.ref,
+        serviceId: service.id,
+        serviceRef: service.ref,
+        clauseId: clause.id,
+        severity: clause.severity,
+        openedAt: now,
+        firstEventAt: eventTime,
+        windowEndsAt: windowEndsAt(eventTime, windowMs),
+        repeatCount: repeat,
+        state: (caseNumber) =>
+          openCaseState({
+            caseId: caseNumber,
+            customerId: customer.ref,
+            serviceId: service.ref,
+            openedAt: now,
+            clauses: judgement.clauses.map((c) => ({
+              id: c.id,
+              severity: c.severity,
+              endangersInfrastructure: c.endangers_infrastructure,
+            })),
+            endangering: judgement.endangering,
+            addresses,
+            urls,
+            repeat,
+          }),
+      });
+      state = record.state;
+      cause = 'opened';
+      this.opened.set(record.id, record.ref);
+      await appendAudit(trx, {
+        at: now,
+        actor: ACTOR,
+        kind: 'case.opened',
+        subject: caseSubject(record.id),
+        payload: {
+          case: record.ref,
+          policy: `${policy.provider.id} ${policy.version}`,
+          customer: customer.ref,
+          service: service.ref,
+          clause: clause.id,
+          severity: clause.severity,
+          repeat,
+          report: this.reportId,
+        },
+      });
+    }
+
+    const eventId = await insertCaseEvent(trx, {
+      reportId: this.reportId,
+      caseId: record.id,
+      fingerprint,
+      event,
+      eventTime,
+      customerId: customer.id,
+      serviceId: service.id,
+      assignmentId: assignment.id,
+      policyVersion: policy.version,
+      verdict: 'violation',
+      clauseId: clause.id,
+      reason: `${judgement.clauses.map((c) => c.id).join(', ')} (${judgement.eventClass})`,
+      at: now,
+    });
+    await appendAudit(trx, {
+      at: now,
+      actor: ACTOR,
+      kind: 'judgement',
+      subject: caseSubject(record.id),
+      payload: {
+        report: this.reportId,
+        event: eventId,
+        fingerprint,
+        verdict: 'violation',
+        clauses: judgement.clauses.map((c) => c.id),
+        severity: judgement.severity,
+        endangering: judgement.endangering,
+        eventClass: judgement.eventClass,
+        eventTime: eventTime.toISOString(),
+        policy: `${policy.provider.id} ${policy.version}`,
+        customer: customer.ref,
+        service: service.ref,
+        assignment: assignment.id,
+      },
+    });
+    if (cause === 'event') {
+      await appendAudit(trx, {
+        at: now,
+        actor: ACTOR,
+        kind: 'case.joined',
+        subject: caseSubject(record.id),
+        payload: { case: record.ref, report: this.reportId, event: eventId },
+      });
+    }
+    const { record: saved } = await applyCaseTransition(trx, deps, record, state, now, {
+      actor: ACTOR,
+      cause,
+      update,
+      audit: { report: this.reportId, event: eventId },
+    });
+    return saved;
+  }
+
+  private async reject(
+    index: number,
+    event: IntakeEvent,
+    fingerprint: string,
+    eventTime: Date,
+    verdict: Exclude<EventVerdict, 'violation'>,
+    reason: string,
+    ids: { customerId?: number; serviceId?: number; assignmentId?: number; policyVersion?: string } = {},
+  ): Promise<void> {
+    const eventId = await insertCaseEvent(this.trx, {
+      reportId: this.reportId,
+      caseId: null,
+      fingerprint,
+      event,
+      eventTime,
+      ...ids,
+      verdict,
+      reason,
+      at: this.now,
+    });
+    this.known.set(fingerprint, null);
+    await appendAudit(this.trx, {
+      at: this.now,
+      actor: ACTOR,
+      kind: 'judgement',
+      subject: `report:${this.reportId}`,
+      payload: {
+        report: this.reportId,
+        event: eventId,
+        fingerprint,
+        verdict,
+        reason,
+        eventTime: eventTime.toISOString(),
+      },
+    });
+    this.verdicts.add(verdict);
+    if (!this.details.has(verdict)) this.details.set(verdict, reason);
+    this.outcomes.push({ index, verdict, reason });
+  }
+
+  /** The version binding the customer at the event's time (its acceptance read once per report). */
+  private async bindingPolicy(customerId: number, eventTime: Date): Promise<PolicyDocument> {
+    const history = historyOf(this.deps);
+    if (!this.acceptance.has(customerId)) {
+      this.acceptance.set(customerId, await policyAcceptanceOf(this.trx, customerId));
+    }
+    const accepted = this.acceptance.get(customerId);
+    const ours =
+      accepted !== undefined && (accepted.provider === null || accepted.provider === history.provider);
+    const knownVersion =
+      ours &&
+      accepted.version !== null &&
+      history.versions.some((v) => v.document.version === accepted.version);
+    const binding = bindingVersion(history, {
+      ...(knownVersion && accepted?.version ? { acceptedVersion: accepted.version } : {}),
+      ...(ours && accepted?.at ? { acceptedAt: accepted.at.toISOString() } : {}),
+      at: eventTime.toISOString(),
+    });
+    return binding.document;
+  }
+}
+
+/** The event's source on the snapshot at its time: address first, then host name, then URL. */
+export function attributeEvent(snapshot: RegistrySnapshot, event: IntakeEvent, at: Date): Attribution {
+  const queries = [
+    event['source.ip'] ? { ip: event['source.ip'], at } : undefined,
+    event['source.fqdn'] ? { domain: event['source.fqdn'], at } : undefined,
+    event['source.url'] ? { url: event['source.url'], at } : undefined,
+  ].filter((q) => q !== undefined);
+  let last: Attribution = {
+    ours: false,
+    reason: 'unassigned',
+    detail: 'the event names no source address or host',
+  };
+  for (const query of queries) {
+    try {
+      const found = attribute(snapshot, query);
+      if (found.ours) return found;
+      last = found;
+    } catch (error) {
+      if (!isAupError(error)) throw error;
+      last = { ours: false, reason: 'unassigned', detail: error.message };
+    }
+  }
+  return last;
+}
