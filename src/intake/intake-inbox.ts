@@ -1,0 +1,695 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Kysely, Transaction } from 'kysely';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { AupError, isAupError } from '../errors.js';
+import type { Database } from '../store/schema.js';
+import type { InboxKind } from '../store/tables/intake.table.js';
+import type { EvidenceStore } from './evidence-store.js';
+import { type IntakeLimits, parseReport } from './parse-report.js';
+import { type Channel, channels, type ParsedReport } from './report.js';
+
+/**
+ * The durable intake inbox: the one door every channel (SMTP, IMAP, HTTP API and form, files, drop
+ * directory, feed pulls) goes through.
+ *
+ * `acceptReport` writes the raw bytes to the evidence store (fsynced) and inserts an inbox row in a committed
+ * transaction before it returns; only then may the channel acknowledge (SMTP `250`, HTTP `202`). Identical
+ * bytes on the same channel are one item: the caller learns `duplicate: true` and no second row exists.
+ *
+ * `processInbox` claims pending rows (`FOR UPDATE SKIP LOCKED`, a lease), parses outside any transaction,
+ * then in one transaction re-checks its claim (fenced by worker id and attempt), runs the pipeline's
+ * processor and marks the row done. A crash anywhere before that commit leaves the row pending; the lease
+ * runs out and the row is processed again from the start, so each row's pipeline writes commit exactly
+ * once. Parse failures are not errors: the row is done with `report_status = 'unparsed'` and the reasons,
+ * and the evidence stays.
+ *
+ * Group commit: concurrent `acceptReport` calls share one database transaction (`InboxCommitter`): while a
+ * commit is in flight, new rows queue and go together in the next, so load raises the batch size instead
+ * of the latency. The evidence files are fsynced each on their own, concurrently (libuv's thread pool).
+ */
+
+/** The SMTP transaction as the server saw it (null sender is `''`). */
+export interface SmtpEnvelope {
+  readonly mailFrom: string;
+  readonly rcptTo: readonly string[];
+  readonly remoteAddress: string;
+}
+
+const envelopeSchema = z.object({
+  mailFrom: z.string().max(1024),
+  rcptTo: z.array(z.string().max(1024)).max(1000),
+  remoteAddress: z.string().max(100),
+});
+
+/** A channel's route (the desk address or API endpoint it came in by): `abuse`, `dmca`, `security`, … */
+export type InboxRoute = string;
+const ROUTE = /^[a-z][a-z0-9-]{0,39}$/;
+
+export interface AcceptReportInput {
+  readonly bytes: Uint8Array;
+  readonly channel: Channel;
+  readonly receivedAt: Date;
+  readonly fileName?: string | undefined;
+  readonly contentType?: string | undefined;
+  readonly envelope?: SmtpEnvelope | undefined;
+  readonly route?: InboxRoute | undefined;
+  /** `bounce` and `loop` items are recorded, never processed as complaints (default `complaint`). */
+  readonly kind?: InboxKind | undefined;
+}
+
+export interface AcceptedReport {
+  readonly inboxId: string;
+  readonly evidenceSha256: string;
+  readonly size: number;
+  /** True when the same bytes already came in on the same channel: nothing new was recorded. */
+  readonly duplicate: boolean;
+}
+
+export interface IntakeInboxDeps {
+  readonly db: Kysely<Database>;
+  readonly evidence: EvidenceStore;
+  /** Batches concurrent inserts into one transaction; without it each accept commits on its own. */
+  readonly committer?: InboxCommitter | undefined;
+}
+
+export interface InboxRowInput {
+  readonly evidenceSha256: string;
+  readonly size: number;
+  readonly channel: Channel;
+  readonly route: string | null;
+  readonly kind: InboxKind;
+  readonly fileName: string | null;
+  readonly contentType: string | null;
+  readonly envelope: SmtpEnvelope | null;
+  readonly messageId: string | null;
+  readonly receivedAt: Date;
+}
+
+interface InsertOutcome {
+  readonly id: string;
+  readonly duplicate: boolean;
+}
+
+/** Store the evidence durably and record the inbox row; resolves only once both are committed. */
+export async function acceptReport(deps: IntakeInboxDeps, input: AcceptReportInput): Promise<AcceptedReport> {
+  const row = validate(input);
+  const stored = await deps.evidence.put(input.bytes);
+  const full: InboxRowInput = { ...row, evidenceSha256: stored.sha256, size: stored.size };
+  const outcome = deps.committer
+    ? await deps.committer.insert(full)
+    : (await insertInboxRows(deps.db, [full]))[0]!;
+  return {
+    inboxId: outcome.id,
+    evidenceSha256: stored.sha256,
+    size: stored.size,
+    duplicate: outcome.duplicate,
+  };
+}
+
+function validate(input: AcceptReportInput): Omit<InboxRowInput, 'evidenceSha256' | 'size'> {
+  if (!(channels as readonly string[]).includes(input.channel)) {
+    throw new AupError('AUP_ERR_INPUT_INVALID', `unknown intake channel "${String(input.channel)}"`);
+  }
+  if (!(input.receivedAt instanceof Date) || Number.isNaN(input.receivedAt.getTime())) {
+    throw new AupError('AUP_ERR_INPUT_INVALID', 'receivedAt must be a valid time');
+  }
+  if (input.route !== undefined && !ROUTE.test(input.route)) {
+    throw new AupError(
+      'AUP_ERR_INPUT_INVALID',
+      `route "${input.route.slice(0, 60)}" must match ${ROUTE.source}`,
+    );
+  }
+  let envelope: SmtpEnvelope | null = null;
+  if (input.envelope !== undefined) {
+    const parsed = envelopeSchema.safeParse(input.envelope);
+    if (!parsed.success) {
+      throw new AupError(
+        'AUP_ERR_INPUT_INVALID',
+        `envelope: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+      );
+    }
+    envelope = parsed.data;
+  }
+  return {
+    channel: input.channel,
+    route: input.route ?? null,
+    kind: input.kind ?? 'complaint',
+    fileName: input.fileName?.slice(0, 500) ?? null,
+    contentType: input.contentType?.slice(0, 200) ?? null,
+    envelope,
+    messageId: messageIdOf(input.bytes),
+    receivedAt: input.receivedAt,
+  };
+}
+
+/**
+ * One transaction for a batch of rows. Rows that repeat an existing (channel, sha256), or an earlier row of
+ * the same batch, are duplicates and answer with the existing id.
+ */
+export async function insertInboxRows(
+  db: Kysely<Database>,
+  rows: readonly InboxRowInput[],
+): Promise<InsertOutcome[]> {
+  const keyOf = (r: { channel: string; evidenceSha256: string }): string =>
+    `${r.channel}\0${r.evidenceSha256}`;
+  const firstIndex = new Map<string, number>();
+  const unique: InboxRowInput[] = [];
+  for (const row of rows) {
+    if (firstIndex.has(keyOf(row))) continue;
+    firstIndex.set(keyOf(row), unique.length);
+    unique.push(row);
+  }
+  const ids = await db.transaction().execute(async (trx) => {
+    const inserted = await trx
+      .insertInto('intake_inbox')
+      .values(
+        unique.map((r) => ({
+          evidence_sha256: r.evidenceSha256,
+          size: r.size,
+          channel: r.channel,
+          route: r.route,
+          kind: r.kind,
+          file_name: r.fileName,
+          content_type: r.contentType,
+          envelope: r.envelope === null ? null : JSON.stringify(r.envelope),
+          message_id: r.messageId,
+          received_at: r.receivedAt,
+        })),
+      )
+      .onConflict((oc) => oc.columns(['channel', 'evidence_sha256']).doNothing())
+      .returning(['id', 'channel', 'evidence_sha256'])
+      .execute();
+    const result = new Map<string, { id: string; fresh: boolean }>();
+    for (const r of inserted) {
+      result.set(keyOf({ channel: r.channel, evidenceSha256: r.evidence_sha256 }), {
+        id: String(r.id),
+        fresh: true,
+      });
+    }
+    const missing = unique.filter((r) => !result.has(keyOf(r)));
+    if (missing.length > 0) {
+      const existing = await trx
+        .selectFrom('intake_inbox')
+        .select(['id', 'channel', 'evidence_sha256'])
+        .where((eb) =>
+          eb.or(
+            missing.map((r) =>
+              eb.and([eb('channel', '=', r.channel), eb('evidence_sha256', '=', r.evidenceSha256)]),
+            ),
+          ),
+        )
+        .execute();
+      for (const r of existing) {
+        result.set(keyOf({ channel: r.channel, evidenceSha256: r.evidence_sha256 }), {
+          id: String(r.id),
+          fresh: false,
+        });
+      }
+    }
+    return result;
+  });
+  const seen = new Set<string>();
+  return rows.map((row) => {
+    const key = keyOf(row);
+    const found = ids.get(key);
+    if (!found) {
+      throw new AupError(
+        'AUP_ERR_STORE_CONFLICT',
+        `inbox row for ${row.evidenceSha256} vanished during insert`,
+      );
+    }
+    const duplicate = !found.fresh || seen.has(key);
+    seen.add(key);
+    return { id: found.id, duplicate };
+  });
+}
+
+/**
+ * Group commit of inbox rows: the first caller commits at once; callers arriving while that commit runs
+ * wait and go together in the next transaction (up to `maxBatch`). Latency at low load is one commit; at
+ * high load the number of commits per second stays bounded by the store, not by the number of clients.
+ */
+export class InboxCommitter {
+  private queue: { row: InboxRowInput; resolve: (o: InsertOutcome) => void; reject: (e: unknown) => void }[] =
+    [];
+  private flushing = false;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly maxBatch = 500,
+  ) {}
+
+  insert(row: InboxRowInput): Promise<InsertOutcome> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ row, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        try {
+          const outcomes = await insertInboxRows(
+            this.db,
+            batch.map((b) => b.row),
+          );
+          batch.forEach((b, i) => b.resolve(outcomes[i]!));
+        } catch (error) {
+          for (const b of batch) b.reject(error);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Processing
+
+/** The clock shape the inbox needs (the enforcement Clock satisfies it). */
+export interface InboxClock {
+  now(): Date;
+}
+
+/** What a processor is told about the inbox row it handles. */
+export interface InboxItem {
+  readonly id: string;
+  readonly evidenceSha256: string;
+  readonly channel: Channel;
+  readonly route: string | null;
+  readonly kind: InboxKind;
+  readonly envelope: SmtpEnvelope | null;
+  readonly receivedAt: Date;
+  readonly attempt: number;
+}
+
+/** What the pipeline reports back; stored as the row's `outcome` (JSON). */
+export interface ProcessedOutcome {
+  readonly reportId?: number | undefined;
+  readonly [key: string]: unknown;
+}
+
+/**
+ * The pipeline, run in the inbox's transaction: its writes and the row's `done` commit together. It is
+ * called for complaints only (bounces and loops are recorded by the inbox itself).
+ */
+export type ReportProcessor = (
+  trx: Transaction<Database>,
+  report: ParsedReport,
+  item: InboxItem,
+) => Promise<ProcessedOutcome>;
+
+export interface InboxProcessorDeps {
+  readonly db: Kysely<Database>;
+  readonly evidence: EvidenceStore;
+  /** The pipeline; absent, rows are done once parsed (the parse result is recorded on the row). */
+  readonly processReport?: ReportProcessor | undefined;
+  /** Stable name of this worker (default `<host>:<pid>:<random>`). */
+  readonly workerId?: string | undefined;
+  /** How long a claim protects a row (default 2 min). */
+  readonly leaseMs?: number | undefined;
+  /** Claims after which a row that keeps failing is `failed` (default 5). */
+  readonly maxAttempts?: number | undefined;
+  readonly limits?: IntakeLimits | undefined;
+}
+
+export interface ProcessInboxOptions {
+  readonly limit: number;
+  readonly clock: InboxClock;
+}
+
+export interface ProcessedItem {
+  readonly id: string;
+  readonly status: 'done' | 'failed' | 'retry' | 'lost';
+  readonly reportStatus?: ParsedReport['status'] | undefined;
+  readonly format?: string | undefined;
+  readonly events: number;
+  readonly error?: string | undefined;
+  readonly reportId?: number | undefined;
+}
+
+export interface InboxRunSummary {
+  claimed: number;
+  done: number;
+  /** Of `done`: reports that yielded nothing usable (kept, with their reasons). */
+  unparsed: number;
+  events: number;
+  /** Left pending with backoff after a failure of the processor. */
+  retried: number;
+  failed: number;
+  /** Outcomes dropped because another worker took the row after this one's lease ran out. */
+  lost: number;
+  items: ProcessedItem[];
+}
+
+const DEFAULT_LEASE_MS = 120_000;
+const DEFAULT_MAX_ATTEMPTS = 5;
+
+export function defaultWorkerId(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
+const processWorkerIds = new WeakMap<object, string>();
+
+/** One round: claim up to `limit` due rows and process each. */
+export async function processInbox(
+  deps: InboxProcessorDeps,
+  options: ProcessInboxOptions,
+): Promise<InboxRunSummary> {
+  const workerId = deps.workerId ?? workerIdFor(deps);
+  const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  const maxAttempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const summary: InboxRunSummary = {
+    claimed: 0,
+    done: 0,
+    unparsed: 0,
+    events: 0,
+    retried: 0,
+    failed: 0,
+    lost: 0,
+    items: [],
+  };
+  const now = options.clock.now();
+  const claimed = await deps.db.transaction().execute(async (trx) => {
+    // A row whose last allowed claim expired without an outcome (the worker died on it every time) is failed
+    // rather than claimed again: a message that crashes the parser must not crash every worker forever.
+    await trx
+      .updateTable('intake_inbox')
+      .set({
+        status: 'failed',
+        processed_at: now,
+        claimed_by: null,
+        claimed_until: null,
+        last_error: sql<string>`coalesce(last_error, 'the worker died on every attempt (lease expired)')`,
+      })
+      .where('status', '=', 'pending')
+      .where('attempts', '>=', maxAttempts)
+      .where('claimed_until', '<=', now)
+      .execute();
+    return trx
+      .updateTable('intake_inbox')
+      .set({
+        attempts: sql<number>`attempts + 1`,
+        claimed_by: workerId,
+        claimed_until: new Date(now.getTime() + leaseMs),
+      })
+      .where(
+        'id',
+        'in',
+        trx
+          .selectFrom('intake_inbox')
+          .select('id')
+          .where('status', '=', 'pending')
+          .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<=', now)]))
+          .orderBy('received_at')
+          .orderBy('id')
+          .limit(Math.max(1, options.limit))
+          .forUpdate()
+          .skipLocked(),
+      )
+      .returningAll()
+      .execute();
+  });
+  claimed.sort((a, b) => a.received_at.getTime() - b.received_at.getTime() || Number(a.id) - Number(b.id));
+  summary.claimed = claimed.length;
+
+  for (const row of claimed) {
+    const item: InboxItem = {
+      id: String(row.id),
+      evidenceSha256: row.evidence_sha256,
+      channel: row.channel as Channel,
+      route: row.route,
+      kind: row.kind,
+      envelope: (row.envelope as SmtpEnvelope | null) ?? null,
+      receivedAt: row.received_at,
+      attempt: row.attempts,
+    };
+    const result = await processOne(deps, item, row, workerId, options.clock, maxAttempts);
+    summary.items.push(result);
+    if (result.status === 'done') {
+      summary.done += 1;
+      summary.events += result.events;
+      if (result.reportStatus === 'unparsed') summary.unparsed += 1;
+    } else if (result.status === 'failed') summary.failed += 1;
+    else if (result.status === 'retry') summary.retried += 1;
+    else summary.lost += 1;
+  }
+  return summary;
+}
+
+function workerIdFor(deps: InboxProcessorDeps): string {
+  let id = processWorkerIds.get(deps);
+  if (!id) {
+    id = defaultWorkerId();
+    processWorkerIds.set(deps, id);
+  }
+  return id;
+}
+
+async function processOne(
+  deps: InboxProcessorDeps,
+  item: InboxItem,
+  row: { file_name: string | null; content_type: string | null },
+  workerId: string,
+  clock: InboxClock,
+  maxAttempts: number,
+): Promise<ProcessedItem> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await deps.evidence.get(item.evidenceSha256);
+  } catch (error) {
+    // Missing or corrupt evidence cannot get better by retrying: fail the row for an analyst, keep it.
+    if (isAupError(error, 'AUP_ERR_EVIDENCE_NOT_FOUND') || isAupError(error, 'AUP_ERR_EVIDENCE_CORRUPT')) {
+      return finish(deps, item, workerId, clock, { failed: messageOf(error) });
+    }
+    return retryOrFail(deps, item, workerId, clock, maxAttempts, error);
+  }
+  const report = await parseReport({
+    bytes,
+    fileName: row.file_name ?? undefined,
+    contentType: row.content_type ?? undefined,
+    channel: item.channel,
+    receivedAt: item.receivedAt,
+    evidenceSha256: item.evidenceSha256,
+    limits: deps.limits,
+  });
+  try {
+    return await finish(deps, item, workerId, clock, { report });
+  } catch (error) {
+    return retryOrFail(deps, item, workerId, clock, maxAttempts, error);
+  }
+}
+
+/** The one transaction that completes a row: fence, the pipeline's writes, `done`. */
+async function finish(
+  deps: InboxProcessorDeps,
+  item: InboxItem,
+  workerId: string,
+  clock: InboxClock,
+  result: { report: ParsedReport } | { failed: string },
+): Promise<ProcessedItem> {
+  return deps.db.transaction().execute(async (trx) => {
+    const mine = await trx
+      .selectFrom('intake_inbox')
+      .select('id')
+      .where('id', '=', item.id)
+      .where('status', '=', 'pending')
+      .where('claimed_by', '=', workerId)
+      .where('attempts', '=', item.attempt)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!mine) return { id: item.id, status: 'lost', events: 0 } satisfies ProcessedItem;
+    const at = clock.now();
+    if ('failed' in result) {
+      await trx
+        .updateTable('intake_inbox')
+        .set({
+          status: 'failed',
+          last_error: result.failed.slice(0, 2000),
+          processed_at: at,
+          claimed_until: null,
+        })
+        .where('id', '=', item.id)
+        .execute();
+      return { id: item.id, status: 'failed', events: 0, error: result.failed } satisfies ProcessedItem;
+    }
+    const { report } = result;
+    let outcome: ProcessedOutcome;
+    if (item.kind !== 'complaint') {
+      outcome = { recorded: item.kind };
+    } else if (deps.processReport) {
+      outcome = await deps.processReport(trx, report, item);
+    } else {
+      outcome = { recorded: 'parsed' };
+    }
+    await trx
+      .updateTable('intake_inbox')
+      .set({
+        status: 'done',
+        processed_at: at,
+        claimed_until: null,
+        last_error: null,
+        report_status: report.status,
+        report_format: report.format,
+        event_count: report.events.length,
+        parse_errors: JSON.stringify(report.errors.slice(0, 100)),
+        report_id: outcome.reportId ?? null,
+        outcome: JSON.stringify(outcome),
+      })
+      .where('id', '=', item.id)
+      .execute();
+    return {
+      id: item.id,
+      status: 'done',
+      reportStatus: report.status,
+      format: report.format,
+      events: report.events.length,
+      reportId: outcome.reportId,
+      ...(report.status === 'unparsed'
+        ? { error: report.errors.map((e) => e.message).join('; ') || 'unparsed' }
+        : {}),
+    } satisfies ProcessedItem;
+  });
+}
+
+async function retryOrFail(
+  deps: InboxProcessorDeps,
+  item: InboxItem,
+  workerId: string,
+  clock: InboxClock,
+  maxAttempts: number,
+  error: unknown,
+): Promise<ProcessedItem> {
+  const message = messageOf(error).slice(0, 2000);
+  const now = clock.now();
+  const last = item.attempt >= maxAttempts;
+  const backoffMs = Math.min(300_000, 1_000 * 2 ** Math.max(0, item.attempt - 1));
+  const updated = await deps.db
+    .updateTable('intake_inbox')
+    .set(
+      last
+        ? { status: 'failed', last_error: message, processed_at: now, claimed_by: null, claimed_until: null }
+        : { last_error: message, claimed_by: null, claimed_until: new Date(now.getTime() + backoffMs) },
+    )
+    .where('id', '=', item.id)
+    .where('status', '=', 'pending')
+    .where('claimed_by', '=', workerId)
+    .where('attempts', '=', item.attempt)
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) === 0) return { id: item.id, status: 'lost', events: 0 };
+  return { id: item.id, status: last ? 'failed' : 'retry', events: 0, error: message };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Worker loop and queries
+
+/** The small logger shape the worker needs (pino satisfies it). */
+export interface InboxLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/**
+ * Runs `processInbox` until stopped: a batch whenever `wake()` is called (channels call it after an accept)
+ * or every `pollMs`. Store errors are logged and the loop carries on after a pause.
+ */
+export class InboxWorker {
+  private stopped = false;
+  private running: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private pending = false;
+
+  constructor(
+    private readonly deps: InboxProcessorDeps & { readonly logger?: InboxLogger | undefined },
+    private readonly options: { clock: InboxClock; batch?: number; pollMs?: number },
+  ) {}
+
+  start(): void {
+    if (this.running) throw new AupError('AUP_ERR_CONFIG_INVALID', 'inbox worker already started');
+    this.running = this.loop();
+  }
+
+  /** Something was accepted: run a batch soon instead of waiting for the poll. */
+  wake(): void {
+    this.pending = true;
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeUp?.();
+    await this.running;
+    this.running = undefined;
+  }
+
+  private async loop(): Promise<void> {
+    const batch = this.options.batch ?? 20;
+    const pollMs = this.options.pollMs ?? 2_000;
+    while (!this.stopped) {
+      this.pending = false;
+      let claimed = 0;
+      try {
+        const summary = await processInbox(this.deps, { limit: batch, clock: this.options.clock });
+        claimed = summary.claimed;
+        for (const item of summary.items) {
+          if (item.status === 'failed')
+            this.deps.logger?.error({ inbox: item.id, error: item.error }, 'intake item failed');
+        }
+      } catch (error) {
+        this.deps.logger?.error({ error: messageOf(error) }, 'inbox processing round failed');
+      }
+      if (this.stopped) break;
+      if (claimed > 0 || this.pending) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeUp = undefined;
+    }
+  }
+}
+
+export interface InboxCounts {
+  readonly pending: number;
+  readonly done: number;
+  readonly failed: number;
+}
+
+export async function inboxCounts(db: Kysely<Database>): Promise<InboxCounts> {
+  const rows = await db
+    .selectFrom('intake_inbox')
+    .select(['status', (eb) => eb.fn.countAll<string>().as('n')])
+    .groupBy('status')
+    .execute();
+  const count = (s: string): number => Number(rows.find((r) => r.status === s)?.n ?? 0);
+  return { pending: count('pending'), done: count('done'), failed: count('failed') };
+}
+
+/**
+ * The Message-ID of a mail, read from its header block without parsing the whole message (for the row:
+ * threading, the crash test's accounting). Null when the bytes are not a mail or carry none.
+ */
+export function messageIdOf(bytes: Uint8Array): string | null {
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 65_536)).toString('latin1');
+  const end = head.search(/\r?\n\r?\n/);
+  const block = end === -1 ? head : head.slice(0, end);
+  const match = /(?:^|\n)message-id:[ \t]*((?:[^\r\n]|\r?\n[ \t])*)/i.exec(block);
+  if (!match) return null;
+  const value = match[1]!.replace(/\r?\n[ \t]+/g, ' ').trim();
+  const angle = /<([^<>\s]{1,900})>/.exec(value);
+  return angle ? angle[1]! : value.slice(0, 900) || null;
+}
