@@ -1,0 +1,120 @@
+import { type Kysely, sql } from 'kysely';
+import type { BlocklistEntry, BlocklistRepository } from '../../actions/blocklist-adapter.js';
+import type { FeeRepository, FeeRow } from '../../actions/fee-adapter.js';
+import type { Database } from '../../store/schema.js';
+
+/**
+ * The fee and block-list adapters' persistence on the case tables (`fees`, `blocklist_entries`): the same
+ * contracts as their in-memory versions, keyed so that a repeated action (at-least-once delivery) changes
+ * nothing the second time.
+ */
+
+export function storeFeeRepository(
+  db: Kysely<Database>,
+): FeeRepository & { list(customerRef?: string): Promise<FeeRow[]> } {
+  const toRow = (r: {
+    idempotency_key: string;
+    case_ref: string;
+    customer_ref: string;
+    service_ref: string;
+    amount: string | number;
+    currency: string;
+    basis: string;
+    recorded_at: Date;
+  }): FeeRow => ({
+    idempotencyKey: r.idempotency_key,
+    caseId: r.case_ref,
+    customerId: r.customer_ref,
+    serviceId: r.service_ref,
+    amount: Number(r.amount),
+    currency: r.currency,
+    basis: r.basis,
+    recordedAt: r.recorded_at.toISOString(),
+  });
+  return {
+    async recordFee(row) {
+      const inserted = await db
+        .insertInto('fees')
+        .values({
+          idempotency_key: row.idempotencyKey,
+          case_ref: row.caseId,
+          customer_ref: row.customerId,
+          service_ref: row.serviceId,
+          amount: row.amount,
+          currency: row.currency,
+          basis: row.basis,
+          recorded_at: new Date(row.recordedAt),
+        })
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (inserted) return { row: toRow(inserted), inserted: true };
+      const existing = await db
+        .selectFrom('fees')
+        .selectAll()
+        .where('idempotency_key', '=', row.idempotencyKey)
+        .executeTakeFirstOrThrow();
+      return { row: toRow(existing), inserted: false };
+    },
+    async list(customerRef) {
+      let q = db.selectFrom('fees').selectAll().orderBy('id');
+      if (customerRef !== undefined) q = q.where('customer_ref', '=', customerRef);
+      return (await q.execute()).map(toRow);
+    },
+  };
+}
+
+export function storeBlocklistRepository(db: Kysely<Database>): BlocklistRepository {
+  return {
+    async add(entry) {
+      const inserted = await db
+        .insertInto('blocklist_entries')
+        .values({
+          cidr: entry.cidr,
+          case_ref: entry.caseId,
+          customer_ref: entry.customerId,
+          service_ref: entry.serviceId,
+          reason: entry.reason,
+          idempotency_key: entry.idempotencyKey,
+          added_at: new Date(entry.addedAt),
+        })
+        .onConflict((oc) => oc.columns(['cidr', 'case_ref']).doNothing())
+        .returning('cidr')
+        .executeTakeFirst();
+      return inserted !== undefined;
+    },
+    async remove(cidr, caseId) {
+      const removed = await db
+        .deleteFrom('blocklist_entries')
+        .where(sql<boolean>`cidr = ${cidr}::cidr`)
+        .where('case_ref', '=', caseId)
+        .returning('cidr')
+        .executeTakeFirst();
+      return removed !== undefined;
+    },
+    async list(): Promise<BlocklistEntry[]> {
+      const rows = await db
+        .selectFrom('blocklist_entries')
+        .select([
+          sql<string>`cidr::text`.as('cidr'),
+          'case_ref',
+          'customer_ref',
+          'service_ref',
+          'reason',
+          'added_at',
+          'idempotency_key',
+        ])
+        .orderBy('cidr')
+        .execute();
+      return rows.map((r) => ({
+        cidr: r.cidr,
+        caseId: r.case_ref,
+        customerId: r.customer_ref,
+        serviceId: r.service_ref,
+        reason: r.reason,
+        addedAt: r.added_at.toISOString(),
+        idempotencyKey: r.idempotency_key,
+      }));
+    },
+  };
+}
