@@ -311,9 +311,9 @@ class V4Allocator {
 
   take(length: number, at: number): string {
     const pool = this.released.get(length);
-    if (pool && pool.length > 0 && this.random() < 0.6) {
+    if (pool && pool.length > 0 && this.random() < 0.85) {
       // Look at the oldest few releases only: scanning the whole pool would make generation quadratic.
-      for (let i = 0; i < Math.min(8, pool.length); i++) {
+      for (let i = 0; i < Math.min(16, pool.length); i++) {
         if (pool[i]!.at <= at) return pool.splice(i, 1)[0]!.resource;
       }
     }
@@ -358,9 +358,9 @@ class V6Allocator {
 
   take(length: number, at: number): string {
     const pool = this.released.get(length);
-    if (pool && pool.length > 0 && this.random() < 0.6) {
+    if (pool && pool.length > 0 && this.random() < 0.85) {
       // Look at the oldest few releases only: scanning the whole pool would make generation quadratic.
-      for (let i = 0; i < Math.min(8, pool.length); i++) {
+      for (let i = 0; i < Math.min(16, pool.length); i++) {
         if (pool[i]!.at <= at) return pool.splice(i, 1)[0]!.resource;
       }
     }

@@ -3,21 +3,19 @@
  * sorted by start, and the node's parent (the next less specific prefix, or registered parent domain).
  *
  * Flat typed arrays, not objects: a million nodes as objects would cost hundreds of megabytes and a
- * cache miss per field. Tenancies of one node are contiguous, `[start[n], start[n + 1])`, with their
- * half-open validity as consecutive (from, to) pairs in one Float64Array (one cache line per check);
- * an open end is +Infinity.
+ * cache miss per field. Tenancies of one node are contiguous, `[start[n], start[n + 1])`, each a record
+ * (from, to, assignment index) of three consecutive doubles, so a check reads one cache line; an open end
+ * is +Infinity.
  */
 export class TenancyTimeline {
   readonly start: Int32Array;
-  readonly fromTo: Float64Array;
-  /** Global assignment index of each tenancy. */
-  readonly assignment: Int32Array;
+  /** Records of three: valid from, valid to (epoch ms), global assignment index. */
+  readonly records: Float64Array;
   readonly parent: Int32Array;
 
-  private constructor(start: Int32Array, fromTo: Float64Array, assignment: Int32Array, parent: Int32Array) {
+  private constructor(start: Int32Array, records: Float64Array, parent: Int32Array) {
     this.start = start;
-    this.fromTo = fromTo;
-    this.assignment = assignment;
+    this.records = records;
     this.parent = parent;
   }
 
@@ -38,36 +36,33 @@ export class TenancyTimeline {
     for (let k = 0; k < m; k++) start[nodeOf[k]! + 1]!++;
     for (let n = 0; n < nodeCount; n++) start[n + 1]! += start[n]!;
     const fill = start.slice(0, nodeCount);
-    const assignment = new Int32Array(m);
-    const fromTo = new Float64Array(2 * m);
+    const r = new Float64Array(3 * m);
     for (let k = 0; k < m; k++) {
       const a = assignments[k]!;
-      const at = fill[nodeOf[k]!]!++;
-      assignment[at] = a;
-      fromTo[2 * at] = validFrom[a]!;
-      fromTo[2 * at + 1] = validTo[a]!;
+      const at = 3 * fill[nodeOf[k]!]!++;
+      r[at] = validFrom[a]!;
+      r[at + 1] = validTo[a]!;
+      r[at + 2] = a;
     }
     // Insertion sort by start within each node: almost every node has one or two tenancies.
     for (let n = 0; n < nodeCount; n++) {
       const lo = start[n]!;
       const hi = start[n + 1]!;
       for (let i = lo + 1; i < hi; i++) {
-        const f = fromTo[2 * i]!;
-        const t = fromTo[2 * i + 1]!;
-        const a = assignment[i]!;
+        const f = r[3 * i]!;
+        const t = r[3 * i + 1]!;
+        const a = r[3 * i + 2]!;
         let j = i - 1;
-        while (j >= lo && fromTo[2 * j]! > f) {
-          fromTo[2 * j + 2] = fromTo[2 * j]!;
-          fromTo[2 * j + 3] = fromTo[2 * j + 1]!;
-          assignment[j + 1] = assignment[j]!;
+        while (j >= lo && r[3 * j]! > f) {
+          r.copyWithin(3 * j + 3, 3 * j, 3 * j + 3);
           j--;
         }
-        fromTo[2 * j + 2] = f;
-        fromTo[2 * j + 3] = t;
-        assignment[j + 1] = a;
+        r[3 * j + 3] = f;
+        r[3 * j + 4] = t;
+        r[3 * j + 5] = a;
       }
     }
-    return new TenancyTimeline(start, fromTo, assignment, new Int32Array(nodeCount).fill(-1));
+    return new TenancyTimeline(start, r, new Int32Array(nodeCount).fill(-1));
   }
 
   /**
@@ -77,13 +72,13 @@ export class TenancyTimeline {
    */
   find(node: number, t: number): number {
     const start = this.start;
-    const fromTo = this.fromTo;
+    const r = this.records;
     const parent = this.parent;
     while (node >= 0) {
-      const end = start[node + 1]!;
-      for (let k = start[node]!; k < end; k++) {
-        if (fromTo[2 * k]! > t) break;
-        if (t < fromTo[2 * k + 1]!) return this.assignment[k]!;
+      const end = 3 * start[node + 1]!;
+      for (let k = 3 * start[node]!; k < end; k += 3) {
+        if (r[k]! > t) break;
+        if (t < r[k + 1]!) return r[k + 2]!;
       }
       node = parent[node]!;
     }
@@ -101,15 +96,15 @@ export class TenancyTimeline {
     let after = -1;
     let afterFrom = Number.POSITIVE_INFINITY;
     while (node >= 0) {
-      for (let k = this.start[node]!; k < this.start[node + 1]!; k++) {
-        const from = this.fromTo[2 * k]!;
-        const to = this.fromTo[2 * k + 1]!;
+      for (let k = 3 * this.start[node]!; k < 3 * this.start[node + 1]!; k += 3) {
+        const from = this.records[k]!;
+        const to = this.records[k + 1]!;
         if (to <= t && to > beforeTo) {
           beforeTo = to;
-          before = this.assignment[k]!;
+          before = this.records[k + 2]!;
         } else if (from > t && from < afterFrom) {
           afterFrom = from;
-          after = this.assignment[k]!;
+          after = this.records[k + 2]!;
         }
       }
       node = this.parent[node]!;
@@ -122,8 +117,6 @@ export class TenancyTimeline {
   }
 
   get byteLength(): number {
-    return (
-      this.start.byteLength + this.fromTo.byteLength + this.assignment.byteLength + this.parent.byteLength
-    );
+    return this.start.byteLength + this.records.byteLength + this.parent.byteLength;
   }
 }
