@@ -215,7 +215,13 @@ describeEachBackend('intake inbox', (ctx) => {
   });
 
   it('bounces and loops are recorded without calling the pipeline', async () => {
-    await acceptReport(deps, { bytes: mail('b1'), channel: 'smtp', receivedAt: T0, kind: 'bounce' });
+    const dsn = new TextEncoder().encode(
+      'From: MAILER-DAEMON@mx.example\r\nMessage-ID: <dsn1@mx.example>\r\n' +
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n' +
+        '--b\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n--b\r\n' +
+        'Content-Type: text/rfc822-headers\r\n\r\nMessage-ID: <notice.42@desk.example>\r\nSubject: [AUP-000042]\r\n--b--\r\n',
+    );
+    await acceptReport(deps, { bytes: dsn, channel: 'smtp', receivedAt: T0, kind: 'bounce' });
     let called = false;
     const summary = await processInbox(
       {
@@ -230,6 +236,7 @@ describeEachBackend('intake inbox', (ctx) => {
     expect(summary.done).toBe(1);
     expect(called).toBe(false);
     const row = await ctx.store.db.selectFrom('intake_inbox').selectAll().executeTakeFirstOrThrow();
-    expect(row.outcome).toEqual({ recorded: 'bounce' });
+    expect(row.outcome).toEqual({ recorded: 'bounce', bounceOf: 'notice.42@desk.example' });
+    expect(row.message_id).toBe('dsn1@mx.example');
   });
 });

@@ -258,7 +258,7 @@ export class InboxCommitter {
             this.db,
             batch.map((b) => b.row),
           );
-          batch.forEach((b, i) => b.resolve(outcomes[i]!));
+          for (const [i, b] of batch.entries()) b.resolve(outcomes[i]!);
         } catch (error) {
           for (const b of batch) b.reject(error);
         }
@@ -480,7 +480,7 @@ async function processOne(
     limits: deps.limits,
   });
   try {
-    return await finish(deps, item, workerId, clock, { report });
+    return await finish(deps, item, workerId, clock, { report, bytes });
   } catch (error) {
     return retryOrFail(deps, item, workerId, clock, maxAttempts, error);
   }
@@ -492,7 +492,7 @@ async function finish(
   item: InboxItem,
   workerId: string,
   clock: InboxClock,
-  result: { report: ParsedReport } | { failed: string },
+  result: { report: ParsedReport; bytes: Uint8Array } | { failed: string },
 ): Promise<ProcessedItem> {
   return deps.db.transaction().execute(async (trx) => {
     const mine = await trx
@@ -521,7 +521,10 @@ async function finish(
     }
     const { report } = result;
     let outcome: ProcessedOutcome;
-    if (item.kind !== 'complaint') {
+    if (item.kind === 'bounce') {
+      // Recorded against the message it reports on (one of our notices, when the id is ours).
+      outcome = { recorded: 'bounce', bounceOf: originalMessageIdOf(result.bytes) };
+    } else if (item.kind !== 'complaint') {
       outcome = { recorded: item.kind };
     } else if (deps.processReport) {
       outcome = await deps.processReport(trx, report, item);
@@ -692,4 +695,18 @@ export function messageIdOf(bytes: Uint8Array): string | null {
   const value = match[1]!.replace(/\r?\n[ \t]+/g, ' ').trim();
   const angle = /<([^<>\s]{1,900})>/.exec(value);
   return angle ? angle[1]! : value.slice(0, 900) || null;
+}
+
+/**
+ * The Message-ID of the message a bounce (DSN) reports on: the first Message-ID header line after the
+ * bounce's own header block (in its `message/rfc822` or `text/rfc822-headers` part). Null when absent.
+ */
+export function originalMessageIdOf(bytes: Uint8Array): string | null {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 1_048_576)).toString(
+    'latin1',
+  );
+  const end = text.search(/\r?\n\r?\n/);
+  if (end === -1) return null;
+  const match = /(?:^|\n)message-id:[ \t]*(?:\r?\n[ \t]+)?<([^<>\s]{1,900})>/i.exec(text.slice(end));
+  return match ? match[1]! : null;
 }
