@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { appendAudit } from '../../audit/audit-log.js';
+import { caseSubject } from '../case-ref.js';
+import { requireCase } from '../case-repository.js';
+import { addCaseNote } from '../message-repository.js';
+import { actorOf, analystSchema, type CaseCommandDeps, caseRefSchema, parseInput } from './case-command.js';
+
+/** An analyst's note on a case (merged cases take notes too: the note follows the case's history). */
+export const addNoteSchema = z
+  .object({
+    caseRef: caseRefSchema,
+    analyst: analystSchema,
+    text: z.string().trim().min(1, 'the note is empty').max(20_000),
+  })
+  .strict();
+export type AddNoteInput = z.input<typeof addNoteSchema>;
+
+export async function addNote(
+  deps: CaseCommandDeps,
+  input: AddNoteInput,
+): Promise<{ noteId: number; caseRef: string }> {
+  const i = parseInput(addNoteSchema, input, 'add-note');
+  const now = deps.clock.now();
+  return deps.db.transaction().execute(async (trx) => {
+    const record = await requireCase(trx, i.caseRef);
+    const noteId = await addCaseNote(trx, { caseId: record.id, author: i.analyst, text: i.text, at: now });
+    await appendAudit(trx, {
+      at: now,
+      actor: actorOf(i.analyst),
+      kind: 'case.note',
+      subject: caseSubject(record.id),
+      payload: { case: record.ref, note: noteId, text: i.text },
+    });
+    return { noteId, caseRef: record.ref };
+  });
+}

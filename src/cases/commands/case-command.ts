@@ -1,0 +1,117 @@
+import type { Transaction } from 'kysely';
+import { z } from 'zod';
+import { type AuditActor, appendAudit } from '../../audit/audit-log.js';
+import type { AnalystCommand } from '../../enforcement/case-state.js';
+import {
+  applyCaseTransition,
+  type EnforcementDeps,
+  type TransitionResult,
+} from '../../enforcement/pipeline/case-transition.js';
+import { AupError } from '../../errors.js';
+import type { Database } from '../../store/schema.js';
+import { caseSubject } from '../case-ref.js';
+import { type CaseRecord, requireCase } from '../case-repository.js';
+
+/**
+ * The shared half of the analyst commands (one use case per file beside this one): validate the input,
+ * lock the case, append the analyst's command to the case's interventions, re-run the ladder engine, and
+ * persist state, actions, due step and the `case.intervention` audit entry in one transaction.
+ *
+ * Note on the data flow: the commands live in src/cases (the brief's layout) but drive the engine through
+ * src/enforcement/pipeline, an import against DESIGN.md's left-to-right flow; the case state schema is the
+ * engine's, so cases and enforcement are one unit here.
+ */
+
+export type CaseCommandDeps = EnforcementDeps;
+
+/** An analyst's name as the audit log records it (`user:<name>`). */
+export const analystSchema = z
+  .string()
+  .trim()
+  .min(1, 'the analyst is required')
+  .max(100)
+  .regex(/^\S+$/, 'the analyst is one word (a user name)');
+
+export const caseRefSchema = z.string().trim().min(1, 'the case reference is required');
+
+export function actorOf(analyst: string): AuditActor {
+  return `user:${analyst}`;
+}
+
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AupError(
+      'AUP_ERR_INPUT_INVALID',
+      `${what}: ${issue?.path.join('.') || 'input'}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return parsed.data;
+}
+
+export interface CommandResult {
+  readonly case: CaseRecord;
+  /** The engine's account of what happened (an ignored command says why). */
+  readonly reason: string;
+  /** Outbox keys written by this command. */
+  readonly actions: readonly string[];
+}
+
+/** Locks a case for a command; a merged case takes no commands (act on the case it was merged into). */
+export async function lockOpenCase(trx: Transaction<Database>, ref: string): Promise<CaseRecord> {
+  const record = await requireCase(trx, ref, { forUpdate: true });
+  if (record.mergedInto !== null) {
+    throw new AupError(
+      'AUP_ERR_INPUT_INVALID',
+      `case ${record.ref} was merged into case ${record.mergedInto}: act on that case`,
+    );
+  }
+  return record;
+}
+
+export async function intervene(
+  deps: CaseCommandDeps,
+  input: { caseRef: string; analyst: string; command: AnalystCommand; note?: string | undefined },
+): Promise<CommandResult> {
+  const now = deps.clock.now();
+  return deps.db.transaction().execute(async (trx) => {
+    const record = await lockOpenCase(trx, input.caseRef);
+    const result = await interveneIn(trx, deps, record, input, now);
+    return { case: result.record, reason: result.result.reason, actions: result.enqueued };
+  });
+}
+
+/** The same, inside a transaction the caller holds (merge uses it). */
+export async function interveneIn(
+  trx: Transaction<Database>,
+  deps: CaseCommandDeps,
+  record: CaseRecord,
+  input: { analyst: string; command: AnalystCommand; note?: string | undefined },
+  now: Date,
+): Promise<TransitionResult> {
+  const actor = actorOf(input.analyst);
+  const state = structuredClone(record.state);
+  state.interventions.push({
+    at: now.toISOString(),
+    analyst: input.analyst,
+    command: input.command,
+    ...(input.note === undefined ? {} : { note: input.note }),
+  });
+  await appendAudit(trx, {
+    at: now,
+    actor,
+    kind: 'case.intervention',
+    subject: caseSubject(record.id),
+    payload: {
+      case: record.ref,
+      command: input.command,
+      note: input.note ?? null,
+      statusBefore: record.status,
+    },
+  });
+  return applyCaseTransition(trx, deps, record, state, now, {
+    actor,
+    cause: `analyst:${input.command.kind}`,
+  });
+}
