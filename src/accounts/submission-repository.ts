@@ -52,6 +52,18 @@ export async function getSubmission(db: Db, id: number): Promise<Submission | un
   return row ? toSubmission(row) : undefined;
 }
 
+/** The first submission recorded for an inbox item, optionally only if this principal made it. */
+export async function findSubmissionByInbox(
+  db: Db,
+  inboxRef: string,
+  principal?: string,
+): Promise<Submission | undefined> {
+  let q = db.selectFrom('report_submissions').selectAll().where('inbox_ref', '=', inboxRef).orderBy('id').limit(1);
+  if (principal !== undefined) q = q.where('principal', '=', principal);
+  const row = await q.executeTakeFirst();
+  return row ? toSubmission(row) : undefined;
+}
+
 /** Did this principal submit this evidence? */
 export async function submittedBy(db: Db, principal: string, evidenceSha256: string): Promise<boolean> {
   const row = await db

@@ -1,0 +1,23 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ApiPluginOptions } from './api-support.js';
+import { authRoutes } from './auth-routes.js';
+import { caseRoutes } from './case-routes.js';
+import { evidenceRoutes } from './evidence-routes.js';
+import { policyRoutes } from './policy-routes.js';
+import { registryRoutes } from './registry-routes.js';
+import { reportRoutes } from './report-routes.js';
+
+/**
+ * The JSON API under `/api/v1`: one encapsulated plugin per resource, so a resource's content-type parsers
+ * (raw report bodies, CSV, YAML) stay inside it.
+ */
+export const apiPlugin: FastifyPluginAsync<ApiPluginOptions> = async (app, { deps }) => {
+  // Only `deps` is passed on: the `prefix` this plugin was registered with must not be applied twice.
+  const options: ApiPluginOptions = { deps };
+  await app.register(authRoutes, options);
+  await app.register(reportRoutes, options);
+  await app.register(caseRoutes, options);
+  await app.register(registryRoutes, options);
+  await app.register(policyRoutes, options);
+  await app.register(evidenceRoutes, options);
+};

@@ -1,0 +1,347 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { type Principal, principalKey } from '../../accounts/principal.js';
+import { caseIdFromRef } from '../../cases/case-ref.js';
+import { type CaseRecord, type CaseSummary, getCase } from '../../cases/case-repository.js';
+import { searchCases } from '../../cases/case-query.js';
+import { addNote } from '../../cases/commands/add-note.js';
+import { applyRemedy } from '../../cases/commands/apply-remedy.js';
+import { approveStep } from '../../cases/commands/approve-step.js';
+import type { CaseCommandDeps, CommandResult } from '../../cases/commands/case-command.js';
+import { dismissCase } from '../../cases/commands/dismiss-case.js';
+import { holdCase } from '../../cases/commands/hold-case.js';
+import { markCured } from '../../cases/commands/mark-cured.js';
+import { reinstateCase } from '../../cases/commands/reinstate-case.js';
+import { releaseCase } from '../../cases/commands/release-case.js';
+import { listCaseMessages, listCaseNotes } from '../../cases/message-repository.js';
+import { listCaseEvents } from '../../cases/report-repository.js';
+import { caseStatuses } from '../../enforcement/case-state.js';
+import { AupError } from '../../errors.js';
+import { listProviders, loadPolicyHistoryFromStore } from '../../policy/policy-repository.js';
+import { assertOwnCustomer, principalOf } from '../plugins/auth-plugin.js';
+import {
+  type ApiPluginOptions,
+  decodeCursor,
+  encodeCursor,
+  errorResponses,
+  iso,
+  pageQuery,
+  problemSchema,
+  secured,
+  typed,
+} from './api-support.js';
+
+/**
+ * Cases: list with filters (state, clause, customer, service, due before; keyset cursor), read one with its
+ * events, messages and notes, and act on it through the analyst commands of src/cases/commands (each
+ * appends the intervention, re-runs the ladder and writes its audit entry in one transaction).
+ *
+ * A customer principal sees only its own cases, without analyst notes or reporter correspondence; another
+ * customer's case answers 404. Actions are for staff.
+ */
+
+const caseSummarySchema = z
+  .object({
+    id: z.number().int(),
+    ref: z.string(),
+    status: z.enum(caseStatuses),
+    clause: z.string(),
+    customerRef: z.string(),
+    serviceRef: z.string(),
+    severity: z.string(),
+    openedAt: z.string(),
+    lastEventAt: z.string(),
+    dueAt: z.string().nullable(),
+    assignedTo: z.string().nullable(),
+    repeatCount: z.number().int(),
+  })
+  .meta({ id: 'CaseSummary' });
+
+const caseEventSchema = z
+  .object({
+    id: z.number().int(),
+    time: z.string(),
+    classification: z.string(),
+    sourceIp: z.string().nullable(),
+    sourceFqdn: z.string().nullable(),
+    sourceUrl: z.string().nullable(),
+    clause: z.string().nullable(),
+    evidenceReportId: z.number().int(),
+  })
+  .meta({ id: 'CaseEvent' });
+
+const caseMessageSchema = z
+  .object({
+    id: z.number().int(),
+    direction: z.enum(['in', 'out']),
+    kind: z.string(),
+    subject: z.string().nullable(),
+    sender: z.string().nullable(),
+    recipient: z.string().nullable(),
+    body: z.string().nullable(),
+    at: z.string(),
+  })
+  .meta({ id: 'CaseMessage' });
+
+const caseNoteSchema = z
+  .object({ id: z.number().int(), author: z.string(), text: z.string(), at: z.string() })
+  .meta({ id: 'CaseNote' });
+
+const caseDetailSchema = caseSummarySchema
+  .extend({
+    provider: z.string(),
+    policyVersion: z.string(),
+    firstEventAt: z.string(),
+    windowEndsAt: z.string(),
+    events: z.array(caseEventSchema),
+    messages: z.array(caseMessageSchema),
+    notes: z.array(caseNoteSchema).describe('analyst notes (staff only; empty for customers)'),
+  })
+  .meta({ id: 'Case' });
+
+const actionResultSchema = z
+  .object({
+    case: caseSummarySchema,
+    outcome: z.string().describe("the engine's account of what happened (an ignored command says why)"),
+    actions: z.array(z.string()).describe('outbox keys of actions this command enqueued'),
+  })
+  .meta({ id: 'CaseActionResult' });
+
+const caseParam = z.object({
+  ref: z
+    .string()
+    .regex(/^(AUP-[0-9]{6,}|[0-9]{1,10})$/, 'must be a case reference (AUP-000123) or id')
+    .describe('case reference (AUP-000123) or numeric id'),
+});
+
+/** Messages a customer may read on its own case: what was sent to it and what it sent. */
+const CUSTOMER_MESSAGE_KINDS = new Set(['notice', 'reply']);
+
+export function presentCaseSummary(c: CaseSummary): z.infer<typeof caseSummarySchema> {
+  return {
+    id: c.id,
+    ref: c.ref,
+    status: c.status,
+    clause: c.clauseId,
+    customerRef: c.customerRef,
+    serviceRef: c.serviceRef,
+    severity: c.severity,
+    openedAt: iso(c.openedAt)!,
+    lastEventAt: iso(c.lastEventAt)!,
+    dueAt: iso(c.dueAt),
+    assignedTo: c.assignedTo,
+    repeatCount: c.repeatCount,
+  };
+}
+
+function summaryOfRecord(c: CaseRecord): z.infer<typeof caseSummarySchema> {
+  return presentCaseSummary({ ...c, clauseId: c.clauseId });
+}
+
+export const caseRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { deps }) => {
+  const db = deps.store.db;
+  const staff = app.requireAuth(['admin', 'analyst']);
+
+  /** The case a principal may see, or 404 (unknown, or another customer's). */
+  const loadCase = async (principal: Principal, ref: string): Promise<CaseRecord> => {
+    const id = /^[0-9]+$/.test(ref) ? Number(ref) : caseIdFromRef(ref);
+    const record = await getCase(db, id);
+    if (!record) throw new AupError('AUP_ERR_NOT_FOUND', `case ${ref} does not exist`);
+    assertOwnCustomer(principal, record.customerId, `case ${ref}`);
+    return record;
+  };
+
+  /** The engine needs every provider's policy history; read fresh, since policies can be published live. */
+  const commandDeps = async (): Promise<CaseCommandDeps> => {
+    if (deps.caseCommands) return deps.caseCommands;
+    const providers = await listProviders(db);
+    const policies = await Promise.all(providers.map((p) => loadPolicyHistoryFromStore(db, p.id)));
+    return { db, clock: deps.clock, policies, messageIdDomain: deps.messageIdDomain ?? 'aupdesk.invalid' };
+  };
+
+  typed(app).get(
+    '/cases',
+    {
+      onRequest: app.requireAuth(['admin', 'analyst', 'customer']),
+      schema: {
+        tags: ['cases'],
+        summary: 'Cases, newest first, filtered',
+        security: secured,
+        querystring: z.object({
+          ...pageQuery,
+          state: z
+            .string()
+            .max(300)
+            .optional()
+            .transform((s) => (s === undefined ? undefined : s.split(',').map((x) => x.trim())))
+            .pipe(z.array(z.enum(caseStatuses)).optional())
+            .describe(`one or more states, comma-separated: ${caseStatuses.join(', ')}`),
+          clause: z.string().max(100).optional(),
+          customer: z.string().max(200).optional().describe('customer ref'),
+          service: z.string().max(200).optional().describe('service ref'),
+          dueBefore: z.iso.datetime({ offset: true }).optional().describe('next step due before this time'),
+        }),
+        response: {
+          200: z.object({ items: z.array(caseSummarySchema), nextCursor: z.string().nullable() }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const q = request.query;
+      const beforeId = decodeCursor(q.cursor);
+      const page = await searchCases(db, {
+        ...(q.state ? { statuses: q.state } : {}),
+        ...(q.clause !== undefined ? { clauseId: q.clause } : {}),
+        ...(q.customer !== undefined ? { customerRef: q.customer } : {}),
+        ...(q.service !== undefined ? { serviceRef: q.service } : {}),
+        ...(q.dueBefore !== undefined ? { dueBefore: new Date(q.dueBefore) } : {}),
+        // A customer's list is always narrowed to its own customer, whatever else it asks for.
+        ...(principal.role === 'customer' && principal.customerId !== null ? { customerId: principal.customerId } : {}),
+        ...(beforeId !== undefined ? { beforeId } : {}),
+        limit: q.limit,
+      });
+      return { items: page.items.map(presentCaseSummary), nextCursor: encodeCursor(page.nextBeforeId) };
+    },
+  );
+
+  typed(app).get(
+    '/cases/:ref',
+    {
+      onRequest: app.requireAuth(['admin', 'analyst', 'customer']),
+      schema: {
+        tags: ['cases'],
+        summary: 'One case with its events, messages and notes',
+        security: secured,
+        params: caseParam,
+        response: { 200: caseDetailSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const record = await loadCase(principal, request.params.ref);
+      const isCustomer = principal.role === 'customer';
+      const [events, messages, notes] = await Promise.all([
+        listCaseEvents(db, { caseId: record.id }),
+        listCaseMessages(db, record.id),
+        isCustomer ? Promise.resolve([]) : listCaseNotes(db, record.id),
+      ]);
+      return {
+        ...summaryOfRecord(record),
+        provider: record.providerId,
+        policyVersion: record.policyVersion,
+        firstEventAt: iso(record.firstEventAt)!,
+        windowEndsAt: iso(record.windowEndsAt)!,
+        events: events.map((e) => ({
+          id: e.id,
+          time: iso(e.eventTime)!,
+          classification: e.classification,
+          sourceIp: e.sourceIp,
+          sourceFqdn: e.sourceFqdn,
+          sourceUrl: e.sourceUrl,
+          clause: e.clauseId,
+          evidenceReportId: e.reportId,
+        })),
+        messages: messages
+          .filter((m) => !isCustomer || CUSTOMER_MESSAGE_KINDS.has(m.kind))
+          .map((m) => ({
+            id: m.id,
+            direction: m.direction,
+            kind: m.kind,
+            subject: m.subject,
+            sender: m.sender,
+            recipient: m.recipient,
+            body: m.body,
+            at: iso(m.at)!,
+          })),
+        notes: notes.map((n) => ({ id: n.id, author: n.author, text: n.text, at: iso(n.at)! })),
+      };
+    },
+  );
+
+  typed(app).post(
+    '/cases/:ref/notes',
+    {
+      onRequest: staff,
+      schema: {
+        tags: ['cases'],
+        summary: 'Add an analyst note',
+        security: secured,
+        params: caseParam,
+        body: z.object({ text: z.string().trim().min(1).max(20_000) }),
+        response: { 201: z.object({ id: z.number().int(), case: z.string() }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const record = await loadCase(principal, request.params.ref);
+      const result = await addNote(await commandDeps(), {
+        caseRef: record.ref,
+        analyst: analystOf(principal),
+        text: request.body.text,
+      });
+      return reply.code(201).send({ id: result.noteId, case: result.caseRef });
+    },
+  );
+
+  /** One route per analyst action; each maps the body onto one command of src/cases/commands. */
+  const action = <B extends z.ZodObject>(
+    name: string,
+    summary: string,
+    body: B,
+    run: (deps: CaseCommandDeps, input: { caseRef: string; analyst: string } & z.output<B>) => Promise<CommandResult>,
+  ) =>
+    typed(app).post(
+      `/cases/:ref/${name}`,
+      {
+        onRequest: staff,
+        schema: {
+          tags: ['cases'],
+          summary,
+          security: secured,
+          params: caseParam,
+          body,
+          response: { 200: actionResultSchema, ...errorResponses, 409: problemSchema, 422: problemSchema },
+        },
+      },
+      async (request) => {
+        const principal = principalOf(request);
+        const record = await loadCase(principal, request.params.ref);
+        const input = { ...(request.body as z.output<B>), caseRef: record.ref, analyst: analystOf(principal) };
+        const result = await run(await commandDeps(), input);
+        request.log.info({ case: record.ref, action: name, by: principalKey(principal) }, 'case action');
+        return { case: summaryOfRecord(result.case), outcome: result.reason, actions: [...result.actions] };
+      },
+    );
+
+  const note = { note: z.string().max(20_000).optional().describe('why, for the record') };
+  action('notify', 'Send the notice now (the notify remedy)', z.object(note), (d, i) =>
+    applyRemedy(d, { ...i, remedy: 'notify' }),
+  );
+  action('hold', 'Freeze the case: no ladder step until released', z.object(note), holdCase);
+  action('release', 'Release a hold, or resume after reviewing a customer reply', z.object(note), releaseCase);
+  action(
+    'dismiss',
+    'Close without (further) action; a suspension it caused is lifted',
+    z.object({ ...note, reason: z.string().trim().min(1).max(2_000) }),
+    dismissCase,
+  );
+  action('mark-cured', 'The customer fixed it: no further steps', z.object(note), markCured);
+  action('suspend', 'Suspend the service now (the suspend remedy; a required notice goes first)', z.object(note), (d, i) =>
+    applyRemedy(d, { ...i, remedy: 'suspend' }),
+  );
+  action('reinstate', "Lift this case's suspension and blocks", z.object(note), reinstateCase);
+  action(
+    'approve-step',
+    'Confirm a step the policy leaves to the analyst',
+    z.object({ ...note, stepId: z.string().max(200).optional() }),
+    approveStep,
+  );
+};
+
+/** The analyst name the commands record (`user:<name>` in the audit log): the e-mail, or the key's prefix. */
+function analystOf(principal: Principal): string {
+  return principal.name.replace(/\s+/g, '_').slice(0, 100);
+}
+

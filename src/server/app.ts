@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import fastifyFormbody from '@fastify/formbody';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { sql } from 'kysely';
+import type { CaseCommandDeps } from '../cases/commands/case-command.js';
+import type { AppConfig } from '../config.js';
+import { type Clock, systemClock } from '../enforcement/outbox/clock.js';
+import type { InboxCommitter } from '../intake/intake-inbox.js';
+import type { EvidenceStore } from '../intake/evidence-store.js';
+import type { RegistrySnapshotHolder } from '../registry/registry-snapshot.js';
+import type { Store } from '../store/database.js';
+import { apiPlugin } from './api/api-plugin.js';
+import { registerAuth } from './plugins/auth-plugin.js';
+import { type AppMetrics, createMetrics, registerMetrics } from './plugins/metrics-plugin.js';
+import { problemOf, registerProblemDetails, sendProblem } from './plugins/problem-details.js';
+import { registerRateLimit } from './plugins/rate-limit-plugin.js';
+
+/**
+ * The HTTP application: shared infrastructure at the root (problem details, auth, rate limiting, metrics,
+ * OpenAPI), each feature as its own encapsulated plugin (the JSON API under `/api/v1`, and whatever
+ * `features` the caller adds: public pages, console). `buildApp` does not listen; the serve command calls
+ * `listen`, tests call `inject`.
+ */
+
+export interface HttpSettings {
+  /** Mark the session cookie Secure (default true; false only for plain-http development and tests). */
+  readonly secureCookies?: boolean;
+  /** Apply the login and public rate limits (default true). */
+  readonly rateLimits?: boolean;
+  /** Largest JSON body (default 1 MiB). */
+  readonly bodyLimit?: number;
+  /** Largest report or registry file submitted through the API (default 25 MiB). */
+  readonly maxUploadBytes?: number;
+  /** Trust X-Forwarded-* from a reverse proxy (default false). */
+  readonly trustProxy?: boolean;
+  /** Public base URL, used in the OpenAPI `servers` list. */
+  readonly publicUrl?: string;
+}
+
+export interface AppDeps {
+  readonly store: Store;
+  readonly config: AppConfig;
+  readonly evidenceStore: EvidenceStore;
+  readonly clock?: Clock;
+  /** Shared registry snapshot (attribution), for features that need it. */
+  readonly registrySnapshot?: RegistrySnapshotHolder;
+  /** Group commit of intake inbox rows, shared with the other channels of the process. */
+  readonly inboxCommitter?: InboxCommitter;
+  /** A pino logger; `false` for none (tests); absent, one at `config.logLevel` on stdout. */
+  readonly logger?: FastifyBaseLogger | false;
+  readonly metrics?: AppMetrics;
+  readonly http?: HttpSettings;
+  /**
+   * What the analyst commands need (policy histories, Message-ID domain). Absent, case actions read every
+   * provider's published versions from the store at the time of the action.
+   */
+  readonly caseCommands?: CaseCommandDeps;
+  /** Right-hand side of notice Message-IDs when `caseCommands` is absent (default `aupdesk.invalid`). */
+  readonly messageIdDomain?: string;
+  /** Further features (public pages, console), each registered as its own plugin. */
+  readonly features?: readonly AppFeature[];
+}
+
+export interface AppFeature {
+  readonly name: string;
+  readonly prefix?: string;
+  register(app: FastifyInstance, deps: ResolvedAppDeps): Promise<void>;
+}
+
+/** `AppDeps` with the defaults filled in: what API plugins and features receive. */
+export interface ResolvedAppDeps extends AppDeps {
+  readonly clock: Clock;
+  readonly metrics: AppMetrics;
+  readonly http: Required<Omit<HttpSettings, 'publicUrl'>> & { readonly publicUrl: string | undefined };
+}
+
+export const API_PREFIX = '/api/v1';
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const resolved: ResolvedAppDeps = {
+    ...deps,
+    clock: deps.clock ?? systemClock,
+    metrics: deps.metrics ?? createMetrics(),
+    http: {
+      secureCookies: deps.http?.secureCookies ?? true,
+      rateLimits: deps.http?.rateLimits ?? true,
+      bodyLimit: deps.http?.bodyLimit ?? 1024 * 1024,
+      maxUploadBytes: deps.http?.maxUploadBytes ?? 25 * 1024 * 1024,
+      trustProxy: deps.http?.trustProxy ?? false,
+      publicUrl: deps.http?.publicUrl,
+    },
+  };
+  const common = {
+    bodyLimit: resolved.http.bodyLimit,
+    trustProxy: resolved.http.trustProxy,
+    requestIdHeader: 'x-request-id',
+    // Ids from outside are accepted only when they look like ids (they end up in logs).
+    genReqId: (req: { headers: Record<string, unknown> }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,100}$/.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  } as const;
+  const app: FastifyInstance =
+    deps.logger === false
+      ? Fastify({ ...common, logger: false })
+      : deps.logger
+        ? Fastify({ ...common, loggerInstance: deps.logger })
+        : Fastify({ ...common, logger: { level: deps.config.logLevel } });
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerProblemDetails(app);
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+    return payload;
+  });
+
+  await app.register(fastifyFormbody, { bodyLimit: resolved.http.bodyLimit });
+  await registerAuth(app, {
+    db: deps.store.db,
+    clock: resolved.clock,
+    secureCookies: resolved.http.secureCookies,
+  });
+  await registerRateLimit(app, { enabled: resolved.http.rateLimits });
+  registerMetrics(app, resolved.metrics);
+  registerHealth(app, deps.store);
+  await registerOpenApi(app, resolved);
+
+  await app.register(apiPlugin, { prefix: API_PREFIX, deps: resolved });
+  for (const feature of deps.features ?? []) {
+    await app.register(async (child) => feature.register(child, resolved), {
+      ...(feature.prefix ? { prefix: feature.prefix } : {}),
+    });
+  }
+  return app;
+}
+
+function registerHealth(app: FastifyInstance, store: Store): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  typed.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  typed.get('/readyz', { schema: { hide: true } }, async (request, reply) => {
+    try {
+      await withTimeout(sql`select 1`.execute(store.db), 2000);
+      return { status: 'ready', store: store.kind };
+    } catch (error) {
+      request.log.warn({ err: error }, 'readiness check: store unreachable');
+      return sendProblem(reply, problemOf(request, 'AUP_ERR_STORE_UNAVAILABLE', 'the store does not answer'));
+    }
+  });
+}
+
+async function registerOpenApi(app: FastifyInstance, deps: ResolvedAppDeps): Promise<void> {
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'aupdesk API',
+        version: '1',
+        description:
+          'The abuse desk JSON API: submit reports, work cases, keep the registry and publish policies. ' +
+          'Errors are RFC 9457 problem details (application/problem+json). See docs/api.md.',
+      },
+      servers: deps.http.publicUrl ? [{ url: deps.http.publicUrl }] : [],
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key (aupk_…) from `aupdesk apikey create`' },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'aupdesk_session',
+            description: 'Session cookie from POST /api/v1/auth/login; unsafe methods also need x-csrf-token',
+          },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', staticCSP: true });
+  app.get('/api/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
