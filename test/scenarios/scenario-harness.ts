@@ -13,17 +13,14 @@ import {
   verifyWebhookSignature,
 } from '../../src/actions/provisioning-webhook-adapter.js';
 import { memoryAckRateLimiter, ReporterAckAdapter } from '../../src/actions/reporter-ack-adapter.js';
-import { getCase } from '../../src/cases/case-repository.js';
-import type { ActionHandler, JsonValue } from '../../src/enforcement/outbox/action-handler.js';
+import type { ActionHandler } from '../../src/enforcement/outbox/action-handler.js';
 import { ManualClock } from '../../src/enforcement/outbox/clock.js';
-import { OutboxExecutor } from '../../src/enforcement/outbox/outbox-executor.js';
-import { applyCaseTransition, CASE_STEP_KIND } from '../../src/enforcement/pipeline/case-transition.js';
+import { runEnforcementOnce, type WorkerDeps } from '../../src/enforcement/pipeline/enforcement-worker.js';
 import {
   type PipelineDeps,
   type ProcessReportResult,
   processReport,
 } from '../../src/enforcement/pipeline/process-report.js';
-import { runDueSteps } from '../../src/enforcement/scheduler/step-scheduler.js';
 import type { IntakeEvent } from '../../src/intake/event.js';
 import type { ParsedReport } from '../../src/intake/report.js';
 import { loadPolicyDirectory, type PolicyHistory } from '../../src/policy/policy-loader.js';
@@ -223,30 +220,14 @@ export async function openDesk(
     ...(new BlocklistAdapter(blocklist).handlers() as ActionHandler[]),
     new FeeAdapter(memoryFeeRepository()) as ActionHandler,
   ];
-  const executor = new OutboxExecutor({
-    db: store.db,
+  const worker: WorkerDeps = {
+    ...deps,
     handlers,
-    clock,
-    workerId: 'scenario-worker',
-    random: () => 0,
-    backoff: { baseMs: 1000, maxMs: 1000 },
-  });
-
+    executor: { workerId: 'scenario-worker', random: () => 0, backoff: { baseMs: 1000, maxMs: 1000 } },
+  };
+  // One worker round, as `aupdesk worker` runs it: due case steps, then the outbox.
   const runEnforcement = async (): Promise<void> => {
-    // The colleague's worker (`runEnforcementOnce`) had not landed when these tests were written: this is
-    // the same round from the parts that had: due case steps through applyCaseTransition, then the outbox.
-    await runDueSteps(store.db, clock, async (trx, step, { now }): Promise<JsonValue> => {
-      if (step.kind !== CASE_STEP_KIND) return { skipped: step.kind };
-      const ref = (step.payload as { case: string }).case;
-      const record = await getCase(trx, ref, { forUpdate: true });
-      if (!record) return { missing: ref };
-      const done = await applyCaseTransition(trx, deps, record, record.state, now, {
-        actor: 'system:scheduler',
-        cause: 'step',
-      });
-      return { case: ref, status: done.record.status, enqueued: [...done.enqueued] };
-    });
-    await executor.drain({ batch: 10, maxRounds: 50 });
+    await runEnforcementOnce(worker, clock);
   };
 
   return {
