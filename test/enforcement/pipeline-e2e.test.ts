@@ -10,7 +10,7 @@ import { getCase } from '../../src/cases/case-repository.js';
 import { listActions } from '../../src/enforcement/outbox/outbox-repository.js';
 import { createActionHandlers } from '../../src/enforcement/pipeline/action-handlers.js';
 import { runEnforcementOnce, type WorkerDeps } from '../../src/enforcement/pipeline/enforcement-worker.js';
-import { processReport } from '../../src/enforcement/pipeline/process-report.js';
+import { type PipelineDeps, processReport } from '../../src/enforcement/pipeline/process-report.js';
 import { storeFeeRepository } from '../../src/enforcement/pipeline/store-action-repositories.js';
 import {
   clockAt,
@@ -111,7 +111,7 @@ describeEachBackend('enforcement end to end (SMTP sink, webhook receiver)', (ctx
       assignments: [{ service: 'vps-a', resource: '198.51.100.0/24', from: '2025-01-01T00:00:00Z' }],
     });
     const base = pipelineDeps(ctx.store, snapshot, historyOf(makePolicy()), clock);
-    const deps: WorkerDeps = {
+    const deps: WorkerDeps & PipelineDeps = {
       ...base,
       handlers: createActionHandlers({
         db: ctx.store.db,
