@@ -62,7 +62,7 @@ describe.skipIf(!installed.ok)('IMAP pull (Dovecot)', () => {
     const out: Record<string, number> = {};
     for (const box of await client.list()) {
       const status = await client.status(box.path, { messages: true });
-      out[box.path] = status.messages ?? 0;
+      out[box.path] = status ? (status.messages ?? 0) : 0;
     }
     await client.logout();
     return out;

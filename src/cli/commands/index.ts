@@ -1,22 +1,28 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { registerAuditCommands } from './audit.js';
+import { registerCasesCommands } from './cases.js';
 import { registerDbCommands } from './db.js';
 import { registerEvidenceCommands } from './evidence.js';
+import { registerIngestCommand } from './ingest.js';
 import { registerParseCommand } from './parse.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerRegistryCommands } from './registry.js';
 import { registerSimulateCommands } from './simulate.js';
 import { registerWhoisCommand } from './whois.js';
+import { registerWorkerCommands } from './worker.js';
 
 /** Every command group of the `aupdesk` CLI, one file each under this folder. */
 export function registerCommands(program: Command, context: () => CliContext): void {
   registerAuditCommands(program, context);
+  registerCasesCommands(program, context);
   registerDbCommands(program, context);
   registerEvidenceCommands(program, context);
+  registerIngestCommand(program, context);
   registerParseCommand(program, context);
   registerPolicyCommands(program, context);
   registerRegistryCommands(program, context);
   registerSimulateCommands(program, context);
   registerWhoisCommand(program, context);
+  registerWorkerCommands(program, context);
 }
