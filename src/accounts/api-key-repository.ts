@@ -62,7 +62,11 @@ export async function createApiKey(db: Db, input: NewApiKey): Promise<{ key: str
 }
 
 /** The principal a presented key stands for, or undefined (unknown, malformed or revoked key). */
-export async function principalForApiKey(db: Db, presented: string, now: Date): Promise<Principal | undefined> {
+export async function principalForApiKey(
+  db: Db,
+  presented: string,
+  now: Date,
+): Promise<Principal | undefined> {
   if (!KEY_SHAPE.test(presented)) return undefined;
   const row = await db
     .selectFrom('api_keys')
@@ -109,9 +113,13 @@ export function checkCustomerBinding(role: Role, customerId: number | null): voi
     });
   }
   if (role !== 'customer' && customerId !== null) {
-    throw new AupError('AUP_ERR_INPUT_INVALID', `only the customer role is bound to a customer, not ${role}`, {
-      details: { field: 'customer' },
-    });
+    throw new AupError(
+      'AUP_ERR_INPUT_INVALID',
+      `only the customer role is bound to a customer, not ${role}`,
+      {
+        details: { field: 'customer' },
+      },
+    );
   }
 }
 

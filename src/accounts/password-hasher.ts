@@ -21,11 +21,21 @@ export interface ScryptParams {
 export const MIN_PASSWORD_LENGTH = 10;
 export const MAX_PASSWORD_LENGTH = 1024;
 
-export async function hashPassword(password: string, params: ScryptParams = defaultScryptParams): Promise<string> {
+export async function hashPassword(
+  password: string,
+  params: ScryptParams = defaultScryptParams,
+): Promise<string> {
   checkPasswordShape(password);
   const salt = randomBytes(16);
   const hash = await derive(password, salt, params);
-  return ['scrypt', params.N, params.r, params.p, salt.toString('base64url'), hash.toString('base64url')].join('$');
+  return [
+    'scrypt',
+    params.N,
+    params.r,
+    params.p,
+    salt.toString('base64url'),
+    hash.toString('base64url'),
+  ].join('$');
 }
 
 /** True when `password` matches `stored`; false for any malformed stored value (never throws on input). */

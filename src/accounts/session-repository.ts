@@ -95,7 +95,11 @@ export async function findSession(db: Db, token: string, now: Date): Promise<Ses
 }
 
 export async function deleteSession(db: Db, token: string): Promise<boolean> {
-  const rows = await db.deleteFrom('sessions').where('token_sha256', '=', sha256(token)).returning('user_id').execute();
+  const rows = await db
+    .deleteFrom('sessions')
+    .where('token_sha256', '=', sha256(token))
+    .returning('user_id')
+    .execute();
   return rows.length > 0;
 }
 

@@ -58,7 +58,12 @@ export async function findSubmissionByInbox(
   inboxRef: string,
   principal?: string,
 ): Promise<Submission | undefined> {
-  let q = db.selectFrom('report_submissions').selectAll().where('inbox_ref', '=', inboxRef).orderBy('id').limit(1);
+  let q = db
+    .selectFrom('report_submissions')
+    .selectAll()
+    .where('inbox_ref', '=', inboxRef)
+    .orderBy('id')
+    .limit(1);
   if (principal !== undefined) q = q.where('principal', '=', principal);
   const row = await q.executeTakeFirst();
   return row ? toSubmission(row) : undefined;

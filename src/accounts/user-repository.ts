@@ -29,9 +29,13 @@ const emailSchema = z.email().max(320);
 export function normaliseEmail(email: string): string {
   const parsed = emailSchema.safeParse(email.trim().toLowerCase());
   if (!parsed.success) {
-    throw new AupError('AUP_ERR_INPUT_INVALID', `not an e-mail address: ${JSON.stringify(email.slice(0, 80))}`, {
-      details: { field: 'email' },
-    });
+    throw new AupError(
+      'AUP_ERR_INPUT_INVALID',
+      `not an e-mail address: ${JSON.stringify(email.slice(0, 80))}`,
+      {
+        details: { field: 'email' },
+      },
+    );
   }
   return parsed.data;
 }
@@ -101,7 +105,14 @@ export async function authenticateUser(
 }
 
 export function principalOfUser(user: UserRecord): Principal {
-  return { kind: 'user', id: user.id, name: user.email, role: user.role, customerId: user.customerId, via: 'session' };
+  return {
+    kind: 'user',
+    id: user.id,
+    name: user.email,
+    role: user.role,
+    customerId: user.customerId,
+    via: 'session',
+  };
 }
 
 function toRecord(row: {

@@ -22,7 +22,10 @@ export interface InboxItemStatus {
   readonly parseErrors: unknown;
 }
 
-export async function inboxItemStatuses(db: Db, ids: readonly string[]): Promise<Map<string, InboxItemStatus>> {
+export async function inboxItemStatuses(
+  db: Db,
+  ids: readonly string[],
+): Promise<Map<string, InboxItemStatus>> {
   const wanted = ids.filter((id) => /^[0-9]{1,18}$/.test(id));
   const result = new Map<string, InboxItemStatus>();
   if (wanted.length === 0) return result;

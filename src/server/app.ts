@@ -13,8 +13,8 @@ import { sql } from 'kysely';
 import type { CaseCommandDeps } from '../cases/commands/case-command.js';
 import type { AppConfig } from '../config.js';
 import { type Clock, systemClock } from '../enforcement/outbox/clock.js';
-import type { InboxCommitter } from '../intake/intake-inbox.js';
 import type { EvidenceStore } from '../intake/evidence-store.js';
+import type { InboxCommitter } from '../intake/intake-inbox.js';
 import type { RegistrySnapshotHolder } from '../registry/registry-snapshot.js';
 import type { Store } from '../store/database.js';
 import { apiPlugin } from './api/api-plugin.js';
@@ -84,6 +84,12 @@ export interface ResolvedAppDeps extends AppDeps {
 
 export const API_PREFIX = '/api/v1';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    readonly registeredRoutes: ReadonlyArray<{ readonly method: string; readonly url: string }>;
+  }
+}
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const resolved: ResolvedAppDeps = {
     ...deps,
@@ -117,6 +123,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         ? Fastify({ ...common, loggerInstance: deps.logger })
         : Fastify({ ...common, logger: { level: deps.config.logLevel } });
 
+  // The route table as registered (method, URL pattern): the OpenAPI test checks every API route is documented.
+  const routes: Array<{ method: string; url: string }> = [];
+  app.decorate('registeredRoutes', routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      routes.push({ method, url: route.url });
+    }
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemDetails(app);
@@ -174,7 +188,11 @@ async function registerOpenApi(app: FastifyInstance, deps: ResolvedAppDeps): Pro
       servers: deps.http.publicUrl ? [{ url: deps.http.publicUrl }] : [],
       components: {
         securitySchemes: {
-          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key (aupk_…) from `aupdesk apikey create`' },
+          apiKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An API key (aupk_…) from `aupdesk apikey create`',
+          },
           session: {
             type: 'apiKey',
             in: 'cookie',

@@ -51,7 +51,13 @@ export function decodeCursor(cursor: string | undefined): number | undefined {
   if (cursor === undefined) return undefined;
   try {
     const parsed = z
-      .object({ id: z.number().int().positive().max(2 ** 31 - 1) })
+      .object({
+        id: z
+          .number()
+          .int()
+          .positive()
+          .max(2 ** 31 - 1),
+      })
       .strict()
       .parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
     return parsed.id;
@@ -70,4 +76,8 @@ export const pageQuery = {
 export const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
 /** Database ids in paths: positive 32-bit integers. */
-export const idParam = z.coerce.number().int().positive().max(2 ** 31 - 1);
+export const idParam = z.coerce
+  .number()
+  .int()
+  .positive()
+  .max(2 ** 31 - 1);

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { type Principal, principalKey } from '../../accounts/principal.js';
+import { searchCases } from '../../cases/case-query.js';
 import { caseIdFromRef } from '../../cases/case-ref.js';
 import { type CaseRecord, type CaseSummary, getCase } from '../../cases/case-repository.js';
-import { searchCases } from '../../cases/case-query.js';
 import { addNote } from '../../cases/commands/add-note.js';
 import { applyRemedy } from '../../cases/commands/apply-remedy.js';
 import { approveStep } from '../../cases/commands/approve-step.js';
@@ -198,7 +198,9 @@ export const caseRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { de
         ...(q.service !== undefined ? { serviceRef: q.service } : {}),
         ...(q.dueBefore !== undefined ? { dueBefore: new Date(q.dueBefore) } : {}),
         // A customer's list is always narrowed to its own customer, whatever else it asks for.
-        ...(principal.role === 'customer' && principal.customerId !== null ? { customerId: principal.customerId } : {}),
+        ...(principal.role === 'customer' && principal.customerId !== null
+          ? { customerId: principal.customerId }
+          : {}),
         ...(beforeId !== undefined ? { beforeId } : {}),
         limit: q.limit,
       });
@@ -290,7 +292,10 @@ export const caseRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { de
     name: string,
     summary: string,
     body: B,
-    run: (deps: CaseCommandDeps, input: { caseRef: string; analyst: string } & z.output<B>) => Promise<CommandResult>,
+    run: (
+      deps: CaseCommandDeps,
+      input: { caseRef: string; analyst: string } & z.output<B>,
+    ) => Promise<CommandResult>,
   ) =>
     typed(app).post(
       `/cases/:ref/${name}`,
@@ -308,7 +313,11 @@ export const caseRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { de
       async (request) => {
         const principal = principalOf(request);
         const record = await loadCase(principal, request.params.ref);
-        const input = { ...(request.body as z.output<B>), caseRef: record.ref, analyst: analystOf(principal) };
+        const input = {
+          ...(request.body as z.output<B>),
+          caseRef: record.ref,
+          analyst: analystOf(principal),
+        };
         const result = await run(await commandDeps(), input);
         request.log.info({ case: record.ref, action: name, by: principalKey(principal) }, 'case action');
         return { case: summaryOfRecord(result.case), outcome: result.reason, actions: [...result.actions] };
@@ -320,7 +329,12 @@ export const caseRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { de
     applyRemedy(d, { ...i, remedy: 'notify' }),
   );
   action('hold', 'Freeze the case: no ladder step until released', z.object(note), holdCase);
-  action('release', 'Release a hold, or resume after reviewing a customer reply', z.object(note), releaseCase);
+  action(
+    'release',
+    'Release a hold, or resume after reviewing a customer reply',
+    z.object(note),
+    releaseCase,
+  );
   action(
     'dismiss',
     'Close without (further) action; a suspension it caused is lifted',
@@ -328,8 +342,11 @@ export const caseRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { de
     dismissCase,
   );
   action('mark-cured', 'The customer fixed it: no further steps', z.object(note), markCured);
-  action('suspend', 'Suspend the service now (the suspend remedy; a required notice goes first)', z.object(note), (d, i) =>
-    applyRemedy(d, { ...i, remedy: 'suspend' }),
+  action(
+    'suspend',
+    'Suspend the service now (the suspend remedy; a required notice goes first)',
+    z.object(note),
+    (d, i) => applyRemedy(d, { ...i, remedy: 'suspend' }),
   );
   action('reinstate', "Lift this case's suspension and blocks", z.object(note), reinstateCase);
   action(
@@ -344,4 +361,3 @@ export const caseRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { de
 function analystOf(principal: Principal): string {
   return principal.name.replace(/\s+/g, '_').slice(0, 100);
 }
-

@@ -33,7 +33,9 @@ const providerSchema = z
 
 const versionDetailSchema = versionSchema
   .extend({
-    document: z.record(z.string(), z.unknown()).describe('the validated policy document (docs/policy-format.md)'),
+    document: z
+      .record(z.string(), z.unknown())
+      .describe('the validated policy document (docs/policy-format.md)'),
     source: z.string().describe('the YAML exactly as published'),
   })
   .meta({ id: 'PolicyVersionDetail' });
@@ -47,11 +49,19 @@ const publishResultSchema = z
   })
   .meta({ id: 'PolicyPublishResult' });
 
-const providerParam = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a provider id (lower-case, digits, -)');
+const providerParam = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a provider id (lower-case, digits, -)');
 const versionParam = z.string().min(1).max(100);
 
 function presentVersion(v: PolicyVersionSummary): z.infer<typeof versionSchema> {
-  return { provider: v.provider, version: v.version, publishedAt: v.publishedAt, effectiveAt: v.effectiveAt, sha256: v.sha256 };
+  return {
+    provider: v.provider,
+    version: v.version,
+    publishedAt: v.publishedAt,
+    effectiveAt: v.effectiveAt,
+    sha256: v.sha256,
+  };
 }
 
 export const policyRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { deps }) => {
@@ -99,7 +109,8 @@ export const policyRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { 
     },
     async (request) => {
       const provider = (await listProviders(db)).find((p) => p.id === request.params.provider);
-      if (!provider) throw new AupError('AUP_ERR_NOT_FOUND', `no policy of provider "${request.params.provider}"`);
+      if (!provider)
+        throw new AupError('AUP_ERR_NOT_FOUND', `no policy of provider "${request.params.provider}"`);
       const versions = await listPolicyVersions(db, provider.id);
       return { id: provider.id, name: provider.name, versions: versions.map(presentVersion) };
     },
@@ -121,7 +132,8 @@ export const policyRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { 
       const { provider, version } = request.params;
       const loaded = await getPolicyVersion(db, provider, version);
       const summary = (await listPolicyVersions(db, provider)).find((v) => v.version === version);
-      if (!loaded || !summary) throw new AupError('AUP_ERR_NOT_FOUND', `policy ${provider} ${version} is not published`);
+      if (!loaded || !summary)
+        throw new AupError('AUP_ERR_NOT_FOUND', `policy ${provider} ${version} is not published`);
       return {
         ...presentVersion(summary),
         document: JSON.parse(JSON.stringify(loaded.document)) as Record<string, unknown>,
@@ -137,7 +149,8 @@ export const policyRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { 
       schema: {
         tags: ['policies'],
         summary: 'Publish a new policy version from its YAML document',
-        description: 'Body: the policy YAML (application/yaml). Problems name line, column and document path.',
+        description:
+          'Body: the policy YAML (application/yaml). Problems name line, column and document path.',
         security: secured,
         consumes: ['application/yaml'],
         response: {

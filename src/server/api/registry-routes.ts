@@ -103,7 +103,11 @@ export function presentCustomer(c: CustomerRecord): z.infer<typeof customerSchem
     country: c.country,
     status: c.status,
     acceptedPolicy: c.acceptedPolicy
-      ? { provider: c.acceptedPolicy.provider, version: c.acceptedPolicy.version, at: iso(c.acceptedPolicy.at) }
+      ? {
+          provider: c.acceptedPolicy.provider,
+          version: c.acceptedPolicy.version,
+          at: iso(c.acceptedPolicy.at),
+        }
       : null,
   };
 }
@@ -135,7 +139,9 @@ function presentAssignment(
 
 /** The customer id a principal's lists are narrowed to (customers see their own only). */
 function scopeOf(principal: Principal): { customerId?: number } {
-  return principal.role === 'customer' && principal.customerId !== null ? { customerId: principal.customerId } : {};
+  return principal.role === 'customer' && principal.customerId !== null
+    ? { customerId: principal.customerId }
+    : {};
 }
 
 export const registryRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { deps }) => {
@@ -157,7 +163,10 @@ export const registryRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, 
         summary: 'Customers (a customer principal sees itself)',
         security: secured,
         querystring: z.object(pageQuery),
-        response: { 200: z.object({ items: z.array(customerSchema), nextCursor: z.string().nullable() }), ...errorResponses },
+        response: {
+          200: z.object({ items: z.array(customerSchema), nextCursor: z.string().nullable() }),
+          ...errorResponses,
+        },
       },
     },
     async (request) => {
@@ -227,8 +236,14 @@ export const registryRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, 
         tags: ['registry'],
         summary: 'Services, optionally of one customer',
         security: secured,
-        querystring: z.object({ ...pageQuery, customer: z.string().max(200).optional().describe('customer ref') }),
-        response: { 200: z.object({ items: z.array(serviceSchema), nextCursor: z.string().nullable() }), ...errorResponses },
+        querystring: z.object({
+          ...pageQuery,
+          customer: z.string().max(200).optional().describe('customer ref'),
+        }),
+        response: {
+          200: z.object({ items: z.array(serviceSchema), nextCursor: z.string().nullable() }),
+          ...errorResponses,
+        },
       },
     },
     async (request) => {
@@ -236,15 +251,22 @@ export const registryRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, 
       let scope = scopeOf(principal);
       if (request.query.customer !== undefined) {
         const customer = await findCustomerByRef(db, request.query.customer);
-        if (!customer) throw new AupError('AUP_ERR_NOT_FOUND', `customer ${request.query.customer} does not exist`);
+        if (!customer)
+          throw new AupError('AUP_ERR_NOT_FOUND', `customer ${request.query.customer} does not exist`);
         assertOwnCustomer(principal, customer.id, `customer ${request.query.customer}`);
         scope = { customerId: customer.id };
       }
       const afterId = decodeCursor(request.query.cursor);
-      const page = await listServices(db, { ...scope, ...(afterId !== undefined ? { afterId } : {}), limit: request.query.limit });
+      const page = await listServices(db, {
+        ...scope,
+        ...(afterId !== undefined ? { afterId } : {}),
+        limit: request.query.limit,
+      });
       const refs = await refsOf(db, { customerIds: page.items.map((s) => s.customerId), serviceIds: [] });
       return {
-        items: page.items.map((s) => presentService(s, refs.customers.get(s.customerId) ?? String(s.customerId))),
+        items: page.items.map((s) =>
+          presentService(s, refs.customers.get(s.customerId) ?? String(s.customerId)),
+        ),
         nextCursor: encodeCursor(page.nextAfterId),
       };
     },
@@ -303,7 +325,10 @@ export const registryRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, 
         tags: ['registry'],
         summary: 'Assignments (prefixes and domains held over time), optionally of one service',
         security: secured,
-        querystring: z.object({ ...pageQuery, service: z.string().max(200).optional().describe('service ref') }),
+        querystring: z.object({
+          ...pageQuery,
+          service: z.string().max(200).optional().describe('service ref'),
+        }),
         response: {
           200: z.object({ items: z.array(assignmentSchema), nextCursor: z.string().nullable() }),
           ...errorResponses,
@@ -315,7 +340,8 @@ export const registryRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, 
       const scope: { customerId?: number; serviceId?: number } = scopeOf(principal);
       if (request.query.service !== undefined) {
         const service = await findServiceByRef(db, request.query.service);
-        if (!service) throw new AupError('AUP_ERR_NOT_FOUND', `service ${request.query.service} does not exist`);
+        if (!service)
+          throw new AupError('AUP_ERR_NOT_FOUND', `service ${request.query.service} does not exist`);
         assertOwnCustomer(principal, service.customerId, `service ${request.query.service}`);
         scope.serviceId = service.id;
       }
@@ -329,7 +355,10 @@ export const registryRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, 
         customerIds: page.items.map((a) => a.customerId),
         serviceIds: page.items.map((a) => a.serviceId),
       });
-      return { items: page.items.map((a) => presentAssignment(a, refs)), nextCursor: encodeCursor(page.nextAfterId) };
+      return {
+        items: page.items.map((a) => presentAssignment(a, refs)),
+        nextCursor: encodeCursor(page.nextAfterId),
+      };
     },
   );
 
@@ -352,7 +381,10 @@ export const registryRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, 
     },
     async (request, reply) => {
       const assignment = await assignResource(db, request.body);
-      const refs = await refsOf(db, { customerIds: [assignment.customerId], serviceIds: [assignment.serviceId] });
+      const refs = await refsOf(db, {
+        customerIds: [assignment.customerId],
+        serviceIds: [assignment.serviceId],
+      });
       return reply.code(201).send(presentAssignment(assignment, refs));
     },
   );
@@ -365,10 +397,17 @@ export const registryRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, 
       schema: {
         tags: ['registry'],
         summary: 'Import registry rows (CSV or JSON, as `aupdesk registry import`); idempotent',
-        description: 'Send text/csv, or application/json (an array of rows or the nested customers document).',
+        description:
+          'Send text/csv, or application/json (an array of rows or the nested customers document).',
         security: secured,
         consumes: ['text/csv', 'application/json'],
-        response: { 200: importSummarySchema, ...errorResponses, 413: problemSchema, 415: problemSchema, 422: problemSchema },
+        response: {
+          200: importSummarySchema,
+          ...errorResponses,
+          413: problemSchema,
+          415: problemSchema,
+          422: problemSchema,
+        },
       },
     },
     async (request) => {

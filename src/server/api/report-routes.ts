@@ -1,7 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { isStaff, principalKey } from '../../accounts/principal.js';
-import { findSubmissionByInbox, listSubmissions, recordSubmission, type Submission } from '../../accounts/submission-repository.js';
+import {
+  findSubmissionByInbox,
+  listSubmissions,
+  recordSubmission,
+  type Submission,
+} from '../../accounts/submission-repository.js';
 import { caseRefsOfReports } from '../../cases/case-query.js';
 import { AupError } from '../../errors.js';
 import { type InboxItemStatus, inboxItemStatuses } from '../../intake/inbox-query.js';
@@ -29,7 +34,12 @@ import {
  * event or an array of them), `application/x-ndjson` / `application/jsonl` (IntelMQ event JSON lines).
  */
 
-const REPORT_TYPES = ['message/rfc822', 'application/json', 'application/x-ndjson', 'application/jsonl'] as const;
+const REPORT_TYPES = [
+  'message/rfc822',
+  'application/json',
+  'application/x-ndjson',
+  'application/jsonl',
+] as const;
 
 const reportSchema = z
   .object({
@@ -66,9 +76,11 @@ export const reportRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { 
     { parseAs: 'buffer', bodyLimit: deps.http.maxUploadBytes },
     (_request, body, done) => done(null, body),
   );
-  const accepted = deps.metrics.counter('aupdesk_api_reports_accepted_total', 'Reports accepted through the API', [
-    'type',
-  ]);
+  const accepted = deps.metrics.counter(
+    'aupdesk_api_reports_accepted_total',
+    'Reports accepted through the API',
+    ['type'],
+  );
 
   typed(app).post(
     '/reports',
@@ -89,7 +101,9 @@ export const reportRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { 
       const principal = principalOf(request);
       const body = request.body;
       if (!Buffer.isBuffer(body) || body.length === 0) {
-        throw new AupError('AUP_ERR_INPUT_INVALID', 'the report body is empty', { details: { field: 'body' } });
+        throw new AupError('AUP_ERR_INPUT_INVALID', 'the report body is empty', {
+          details: { field: 'body' },
+        });
       }
       const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       checkJsonShape(contentType, body);
@@ -151,7 +165,10 @@ export const reportRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { 
       });
       const page = rows.slice(0, request.query.limit);
       const items = await presentReports(db, page);
-      return { items, nextCursor: encodeCursor(rows.length > page.length ? (page.at(-1)?.id ?? null) : null) };
+      return {
+        items,
+        nextCursor: encodeCursor(rows.length > page.length ? (page.at(-1)?.id ?? null) : null),
+      };
     },
   );
 

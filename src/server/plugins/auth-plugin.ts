@@ -67,9 +67,12 @@ export async function registerAuth(app: FastifyInstance, options: AuthOptions): 
     const header = request.headers.authorization;
     if (header !== undefined) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      const principal = match ? await principalForApiKey(options.db, match[1]!, options.clock.now()) : undefined;
+      const principal = match
+        ? await principalForApiKey(options.db, match[1]!, options.clock.now())
+        : undefined;
       // A wrong key is refused even when a valid cookie is present: the client meant the key.
-      if (!principal) throw new AupError('AUP_ERR_AUTH_REQUIRED', 'the API key is unknown, revoked or malformed');
+      if (!principal)
+        throw new AupError('AUP_ERR_AUTH_REQUIRED', 'the API key is unknown, revoked or malformed');
       request.principal = principal;
       return;
     }
@@ -122,7 +125,12 @@ export async function registerAuth(app: FastifyInstance, options: AuthOptions): 
     });
   });
   app.decorate('clearSessionCookie', (reply: FastifyReply) => {
-    reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure: options.secureCookies });
+    reply.clearCookie(SESSION_COOKIE, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: options.secureCookies,
+    });
   });
 }
 

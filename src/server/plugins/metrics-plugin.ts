@@ -46,7 +46,13 @@ export function createMetrics(registry = new Registry()): AppMetrics {
       buckets: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     ) =>
       (existing(name) as Histogram<L> | undefined) ??
-      new Histogram<L>({ name, help, labelNames: [...labelNames], buckets: [...buckets], registers: [registry] }),
+      new Histogram<L>({
+        name,
+        help,
+        labelNames: [...labelNames],
+        buckets: [...buckets],
+        registers: [registry],
+      }),
   };
 }
 

@@ -103,13 +103,19 @@ export function problemForError(
     return { problem: problemOf(request, 'AUP_ERR_INPUT_INVALID', detail, { errors }), internal: false };
   }
   if (error instanceof Error && isResponseSerializationError(error as never)) {
-    return { problem: problemOf(request, 'AUP_ERR_INTERNAL', internalDetail('AUP_ERR_INTERNAL')), internal: true };
+    return {
+      problem: problemOf(request, 'AUP_ERR_INTERNAL', internalDetail('AUP_ERR_INTERNAL')),
+      internal: true,
+    };
   }
   const fe = error as Partial<FastifyError> & { statusCode?: number };
   const mapped = fe.code !== undefined ? fastifyCodes[fe.code] : undefined;
   if (mapped) return { problem: problemOf(request, mapped, fastifyDetail(mapped, fe)), internal: false };
   if (error instanceof SyntaxError && fe.statusCode === 400) {
-    return { problem: problemOf(request, 'AUP_ERR_HTTP_BAD_JSON', `the body is not valid JSON: ${error.message}`), internal: false };
+    return {
+      problem: problemOf(request, 'AUP_ERR_HTTP_BAD_JSON', `the body is not valid JSON: ${error.message}`),
+      internal: false,
+    };
   }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     const code: ErrorCode =
@@ -124,7 +130,10 @@ export function problemForError(
               : 'AUP_ERR_HTTP_BAD_REQUEST';
     return { problem: problemOf(request, code, safeMessage(fe.message ?? 'bad request')), internal: false };
   }
-  return { problem: problemOf(request, 'AUP_ERR_INTERNAL', internalDetail('AUP_ERR_INTERNAL')), internal: true };
+  return {
+    problem: problemOf(request, 'AUP_ERR_INTERNAL', internalDetail('AUP_ERR_INTERNAL')),
+    internal: true,
+  };
 }
 
 /** Installs the error and not-found handlers at the root; every plugin inherits them. */
@@ -138,7 +147,11 @@ export function registerProblemDetails(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     sendProblem(
       reply,
-      problemOf(request, 'AUP_ERR_HTTP_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`),
+      problemOf(
+        request,
+        'AUP_ERR_HTTP_ROUTE_NOT_FOUND',
+        `no route ${request.method} ${request.url.split('?')[0] ?? ''}`,
+      ),
     ),
   );
 }

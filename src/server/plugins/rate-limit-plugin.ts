@@ -26,8 +26,12 @@ export async function registerRateLimit(app: FastifyInstance, options: { enabled
     // Tests and benchmarks turn limits off by giving an effectively infinite allowance.
     ...(options.enabled ? {} : { max: Number.MAX_SAFE_INTEGER, allowList: () => true }),
     errorResponseBuilder: (_request, context) =>
-      new AupError('AUP_ERR_HTTP_RATE_LIMITED', `too many requests; try again in ${Math.ceil(context.ttl / 1000)} s`, {
-        details: { retryAfterSeconds: Math.ceil(context.ttl / 1000) },
-      }),
+      new AupError(
+        'AUP_ERR_HTTP_RATE_LIMITED',
+        `too many requests; try again in ${Math.ceil(context.ttl / 1000)} s`,
+        {
+          details: { retryAfterSeconds: Math.ceil(context.ttl / 1000) },
+        },
+      ),
   });
 }

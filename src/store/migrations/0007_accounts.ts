@@ -19,7 +19,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('users')
     .addColumn('id', 'integer', (c) => c.primaryKey().generatedAlwaysAsIdentity())
-    .addColumn('email', 'text', (c) => c.notNull().unique().check(sql`email = lower(email) and email like '%@%'`))
+    .addColumn('email', 'text', (c) =>
+      c.notNull().unique().check(sql`email = lower(email) and email like '%@%'`),
+    )
     .addColumn('password_hash', 'text')
     .addColumn('role', 'text', (c) => c.notNull().check(roleCheck('role')))
     .addColumn('customer_id', 'integer')

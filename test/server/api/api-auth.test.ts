@@ -14,12 +14,20 @@ describeEachBackend('API authentication', (ctx) => {
     const res = await h.app.inject({ method: 'GET', url: '/api/v1/cases' });
     expect(res.statusCode).toBe(401);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.json()).toMatchObject({ status: 401, code: 'AUP_ERR_AUTH_REQUIRED', instance: '/api/v1/cases' });
+    expect(res.json()).toMatchObject({
+      status: 401,
+      code: 'AUP_ERR_AUTH_REQUIRED',
+      instance: '/api/v1/cases',
+    });
   });
 
   it('refuses an unknown, malformed or revoked API key', async () => {
-    for (const value of ['Bearer aupk_' + 'A'.repeat(43), 'Bearer nonsense', 'Basic Zm9vOmJhcg==']) {
-      const res = await h.app.inject({ method: 'GET', url: '/api/v1/cases', headers: { authorization: value } });
+    for (const value of [`Bearer aupk_${'A'.repeat(43)}`, 'Bearer nonsense', 'Basic Zm9vOmJhcg==']) {
+      const res = await h.app.inject({
+        method: 'GET',
+        url: '/api/v1/cases',
+        headers: { authorization: value },
+      });
       expect(res.statusCode, value).toBe(401);
     }
   });
@@ -42,7 +50,9 @@ describeEachBackend('API authentication', (ctx) => {
 
   it('enforces roles: a reporter may not list cases, a customer may not create customers', async () => {
     const reporter = await h.key('reporter');
-    expect((await h.app.inject({ method: 'GET', url: '/api/v1/cases', headers: bearer(reporter) })).json()).toMatchObject({
+    expect(
+      (await h.app.inject({ method: 'GET', url: '/api/v1/cases', headers: bearer(reporter) })).json(),
+    ).toMatchObject({
       status: 403,
       code: 'AUP_ERR_AUTH_FORBIDDEN',
     });
@@ -61,7 +71,10 @@ describeEachBackend('API authentication', (ctx) => {
     const { cookie, csrf, email } = await h.login('analyst');
     const res = await h.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: { cookie } });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ principal: { kind: 'user', name: email, role: 'analyst' }, csrfToken: csrf });
+    expect(res.json()).toMatchObject({
+      principal: { kind: 'user', name: email, role: 'analyst' },
+      csrfToken: csrf,
+    });
     const login = await h.app.inject({
       method: 'POST',
       url: '/api/v1/auth/login',
@@ -75,7 +88,11 @@ describeEachBackend('API authentication', (ctx) => {
 
   it('answers a wrong password and an unknown e-mail alike', async () => {
     const { email } = await h.login('reporter');
-    const wrong = await h.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password: 'wrong password!' } });
+    const wrong = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email, password: 'wrong password!' },
+    });
     const unknown = await h.app.inject({
       method: 'POST',
       url: '/api/v1/auth/login',
@@ -90,7 +107,12 @@ describeEachBackend('API authentication', (ctx) => {
   it('refuses a cookie-authenticated state change without the CSRF token, accepts it with the token', async () => {
     const { cookie, csrf } = await h.login('admin');
     const payload = { ref: 'C-CSRF', name: 'CSRF Test' };
-    const without = await h.app.inject({ method: 'POST', url: '/api/v1/customers', headers: { cookie }, payload });
+    const without = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/customers',
+      headers: { cookie },
+      payload,
+    });
     expect(without.statusCode).toBe(403);
     expect(without.json().code).toBe('AUP_ERR_AUTH_CSRF');
     const wrong = await h.app.inject({
@@ -122,7 +144,11 @@ describeEachBackend('API authentication', (ctx) => {
 
   it('ends the session on logout', async () => {
     const { cookie, csrf } = await h.login('analyst');
-    const out = await h.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { cookie, 'x-csrf-token': csrf } });
+    const out = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/logout',
+      headers: { cookie, 'x-csrf-token': csrf },
+    });
     expect(out.statusCode).toBe(204);
     const after = await h.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: { cookie } });
     expect(after.statusCode).toBe(401);
@@ -150,7 +176,7 @@ describeEachBackend('API login rate limit', (ctx) => {
       last = await h.app.inject({
         method: 'POST',
         url: '/api/v1/auth/login',
-        payload: { email: 'x@example.net', password: 'guess number ' + i },
+        payload: { email: 'x@example.net', password: `guess number ${i}` },
       });
       statuses.push(last.statusCode);
     }

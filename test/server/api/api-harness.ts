@@ -44,14 +44,24 @@ export async function apiHarness(store: Store, options: { rateLimits?: boolean }
     clock,
     evidence,
     key: async (role, customerId) =>
-      (await createApiKey(store.db, { name: `test ${role}`, role, customerId: customerId ?? null, now: clock.now() }))
-        .key,
+      (
+        await createApiKey(store.db, {
+          name: `test ${role}`,
+          role,
+          customerId: customerId ?? null,
+          now: clock.now(),
+        })
+      ).key,
     login: async (role, customerId) => {
       counter += 1;
       const email = `${role}${counter}-${Date.now()}@example.net`;
       const password = 'correct horse battery staple';
       await createUser(store.db, { email, role, customerId: customerId ?? null, password, now: clock.now() });
-      const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { email, password },
+      });
       if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`);
       return { cookie: sessionCookie(res), csrf: res.json<{ csrfToken: string }>().csrfToken, email };
     },
