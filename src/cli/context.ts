@@ -11,18 +11,22 @@ export interface CliContext {
   /** Output streams, injectable for tests. */
   readonly out: NodeJS.WritableStream;
   readonly err: NodeJS.WritableStream;
+  /** Standard input, injectable for tests (`--password-stdin`). */
+  readonly in: NodeJS.ReadableStream;
 }
 
 export function createCliContext(options: {
   dataDir?: string;
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
+  in?: NodeJS.ReadableStream | undefined;
 }): CliContext {
   const config = loadConfig(process.env, options.dataDir ? { dataDir: options.dataDir } : {});
   return {
     config,
     out: options.out ?? process.stdout,
     err: options.err ?? process.stderr,
+    in: options.in ?? process.stdin,
     openStore: () => openStore({ databaseUrl: config.databaseUrl, pgliteDir: pgliteDirFor(config.dataDir) }),
   };
 }

@@ -18,6 +18,8 @@ export class CliExit extends Error {
 export interface MainOptions {
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
+  /** Standard input (`--password-stdin`); defaults to process.stdin. */
+  in?: NodeJS.ReadableStream;
 }
 
 export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
@@ -31,7 +33,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
 
   let ctx: CliContext | undefined;
   const context = (): CliContext => {
-    ctx ??= createCliContext({ dataDir: program.opts<{ data?: string }>().data, out, err });
+    ctx ??= createCliContext({ dataDir: program.opts<{ data?: string }>().data, out, err, in: options.in });
     return ctx;
   };
   registerCommands(program, context);

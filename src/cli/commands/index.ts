@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { registerApikeyCommands } from './apikey.js';
 import { registerAuditCommands } from './audit.js';
 import { registerCasesCommands } from './cases.js';
 import { registerDbCommands } from './db.js';
@@ -9,11 +10,13 @@ import { registerParseCommand } from './parse.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerRegistryCommands } from './registry.js';
 import { registerSimulateCommands } from './simulate.js';
+import { registerUserCommands } from './user.js';
 import { registerWhoisCommand } from './whois.js';
 import { registerWorkerCommands } from './worker.js';
 
 /** Every command group of the `aupdesk` CLI, one file each under this folder. */
 export function registerCommands(program: Command, context: () => CliContext): void {
+  registerApikeyCommands(program, context);
   registerAuditCommands(program, context);
   registerCasesCommands(program, context);
   registerDbCommands(program, context);
@@ -23,6 +26,7 @@ export function registerCommands(program: Command, context: () => CliContext): v
   registerPolicyCommands(program, context);
   registerRegistryCommands(program, context);
   registerSimulateCommands(program, context);
+  registerUserCommands(program, context);
   registerWhoisCommand(program, context);
   registerWorkerCommands(program, context);
 }
