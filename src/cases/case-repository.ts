@@ -1,4 +1,4 @@
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { type CaseState, type CaseStatus, caseStateSchema } from '../enforcement/case-state.js';
 import { AupError } from '../errors.js';
 import type { Database } from '../store/schema.js';
@@ -154,6 +154,18 @@ export async function requireCase(
     throw new AupError('AUP_ERR_NOT_FOUND', `case ${ref} does not exist`, { details: { case: ref } });
   }
   return found;
+}
+
+/**
+ * Serialises correlation for one service and clause until the transaction ends: two intake workers judging
+ * events of the same service at once would otherwise both see "no open case" and open two.
+ */
+export async function lockCorrelation(
+  trx: Transaction<Database>,
+  serviceId: number,
+  clauseId: string,
+): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${serviceId}::int, hashtext(${clauseId}))`.execute(trx);
 }
 
 /** The cases correlation may join for one service and clause: not merged, not closed. */

@@ -23,14 +23,15 @@ export async function addNote(
   const now = deps.clock.now();
   return deps.db.transaction().execute(async (trx) => {
     const record = await requireCase(trx, i.caseRef);
-    const noteId = await addCaseNote(trx, { caseId: record.id, author: i.analyst, text: i.text, at: now });
+    // Audit first: the note's foreign key share-locks the case row (the lock order of case-transition.ts).
     await appendAudit(trx, {
       at: now,
       actor: actorOf(i.analyst),
       kind: 'case.note',
       subject: caseSubject(record.id),
-      payload: { case: record.ref, note: noteId, text: i.text },
+      payload: { case: record.ref, author: i.analyst, text: i.text },
     });
+    const noteId = await addCaseNote(trx, { caseId: record.id, author: i.analyst, text: i.text, at: now });
     return { noteId, caseRef: record.ref };
   });
 }

@@ -9,6 +9,7 @@ import {
   caseRefSchema,
   lockOpenCase,
   parseInput,
+  requireOpenCase,
 } from './case-command.js';
 
 /** Assign a case to an analyst (or unassign it with `assignee: null`). */
@@ -21,15 +22,17 @@ export async function assignCase(deps: CaseCommandDeps, input: AssignCaseInput):
   const i = parseInput(assignCaseSchema, input, 'assign');
   const now = deps.clock.now();
   return deps.db.transaction().execute(async (trx) => {
-    const record = await lockOpenCase(trx, i.caseRef);
-    const saved = await saveCase(trx, record.id, { state: record.state, at: now, assignedTo: i.assignee });
+    const peek = await requireOpenCase(trx, i.caseRef);
+    // Audit first, then the row lock (the lock order of case-transition.ts).
     await appendAudit(trx, {
       at: now,
       actor: actorOf(i.analyst),
       kind: 'case.assigned',
-      subject: caseSubject(record.id),
-      payload: { case: record.ref, from: record.assignedTo, to: i.assignee },
+      subject: caseSubject(peek.id),
+      payload: { case: peek.ref, from: peek.assignedTo, to: i.assignee },
     });
+    const record = await lockOpenCase(trx, i.caseRef);
+    const saved = await saveCase(trx, record.id, { state: record.state, at: now, assignedTo: i.assignee });
     return saved;
   });
 }

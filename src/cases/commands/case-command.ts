@@ -58,7 +58,23 @@ export interface CommandResult {
   readonly actions: readonly string[];
 }
 
-/** Locks a case for a command; a merged case takes no commands (act on the case it was merged into). */
+/**
+ * A case for a command, read without a lock (a merged case takes no commands: act on the case it was merged
+ * into). Commands read first, append their audit entry, and only then lock the row: the lock order of
+ * case-transition.ts (audit head, then case rows).
+ */
+export async function requireOpenCase(trx: Transaction<Database>, ref: string): Promise<CaseRecord> {
+  const record = await requireCase(trx, ref);
+  if (record.mergedInto !== null) {
+    throw new AupError(
+      'AUP_ERR_INPUT_INVALID',
+      `case ${record.ref} was merged into case ${record.mergedInto}: act on that case`,
+    );
+  }
+  return record;
+}
+
+/** The same, locked for the rest of the transaction (after the caller's audit entry). */
 export async function lockOpenCase(trx: Transaction<Database>, ref: string): Promise<CaseRecord> {
   const record = await requireCase(trx, ref, { forUpdate: true });
   if (record.mergedInto !== null) {
@@ -76,13 +92,18 @@ export async function intervene(
 ): Promise<CommandResult> {
   const now = deps.clock.now();
   return deps.db.transaction().execute(async (trx) => {
+    const peek = await requireOpenCase(trx, input.caseRef);
+    await auditIntervention(trx, peek, input, now);
     const record = await lockOpenCase(trx, input.caseRef);
-    const result = await interveneIn(trx, deps, record, input, now);
+    const result = await transition(trx, deps, record, input, now);
     return { case: result.record, reason: result.result.reason, actions: result.enqueued };
   });
 }
 
-/** The same, inside a transaction the caller holds (merge uses it). */
+/**
+ * The same, inside a transaction the caller holds and that has already appended to the audit log (merge
+ * uses it): the `case.intervention` entry, then the transition.
+ */
 export async function interveneIn(
   trx: Transaction<Database>,
   deps: CaseCommandDeps,
@@ -90,17 +111,19 @@ export async function interveneIn(
   input: { analyst: string; command: AnalystCommand; note?: string | undefined },
   now: Date,
 ): Promise<TransitionResult> {
-  const actor = actorOf(input.analyst);
-  const state = structuredClone(record.state);
-  state.interventions.push({
-    at: now.toISOString(),
-    analyst: input.analyst,
-    command: input.command,
-    ...(input.note === undefined ? {} : { note: input.note }),
-  });
+  await auditIntervention(trx, record, input, now);
+  return transition(trx, deps, record, input, now);
+}
+
+async function auditIntervention(
+  trx: Transaction<Database>,
+  record: CaseRecord,
+  input: { analyst: string; command: AnalystCommand; note?: string | undefined },
+  now: Date,
+): Promise<void> {
   await appendAudit(trx, {
     at: now,
-    actor,
+    actor: actorOf(input.analyst),
     kind: 'case.intervention',
     subject: caseSubject(record.id),
     payload: {
@@ -110,8 +133,24 @@ export async function interveneIn(
       statusBefore: record.status,
     },
   });
+}
+
+function transition(
+  trx: Transaction<Database>,
+  deps: CaseCommandDeps,
+  record: CaseRecord,
+  input: { analyst: string; command: AnalystCommand; note?: string | undefined },
+  now: Date,
+): Promise<TransitionResult> {
+  const state = structuredClone(record.state);
+  state.interventions.push({
+    at: now.toISOString(),
+    analyst: input.analyst,
+    command: input.command,
+    ...(input.note === undefined ? {} : { note: input.note }),
+  });
   return applyCaseTransition(trx, deps, record, state, now, {
-    actor,
+    actor: actorOf(input.analyst),
     cause: `analyst:${input.command.kind}`,
   });
 }

@@ -47,34 +47,53 @@ export async function mergeCases(
   const now = deps.clock.now();
   const actor = actorOf(i.analyst);
   return deps.db.transaction().execute(async (trx) => {
-    // Lock in id order: two analysts merging the same pair the other way round cannot deadlock.
-    const locked = new Map<number, CaseRecord | undefined>();
-    for (const id of [targetId, sourceId].sort((a, b) => a - b))
-      locked.set(id, await getCase(trx, id, { forUpdate: true }));
-    const target = locked.get(targetId);
-    const source = locked.get(sourceId);
-    if (!target || !source)
-      throw new AupError('AUP_ERR_NOT_FOUND', `case ${!target ? i.target : i.source} does not exist`);
-    for (const c of [target, source]) {
-      if (c.mergedInto !== null)
+    const check = (target: CaseRecord | undefined, source: CaseRecord | undefined) => {
+      if (!target || !source) {
+        throw new AupError('AUP_ERR_NOT_FOUND', `case ${!target ? i.target : i.source} does not exist`);
+      }
+      for (const c of [target, source]) {
+        if (c.mergedInto !== null) {
+          throw new AupError(
+            'AUP_ERR_INPUT_INVALID',
+            `case ${c.ref} was already merged into case ${c.mergedInto}`,
+          );
+        }
+      }
+      if (target.customerId !== source.customerId || target.providerId !== source.providerId) {
         throw new AupError(
           'AUP_ERR_INPUT_INVALID',
-          `case ${c.ref} was already merged into case ${c.mergedInto}`,
+          `cases ${target.ref} and ${source.ref} belong to different customers: they cannot be merged`,
         );
+      }
+      return { target, source };
+    };
+    // Read and check without locks, record the decision (the audit head first: the lock order of
+    // case-transition.ts), then lock both rows in id order and check again.
+    const seen = check(await getCase(trx, targetId), await getCase(trx, sourceId));
+    const reason = i.reason ?? `merged into ${seen.target.ref}`;
+    for (const [subject, role] of [
+      [seen.target.id, 'target'],
+      [seen.source.id, 'source'],
+    ] as const) {
+      await appendAudit(trx, {
+        at: now,
+        actor,
+        kind: 'case.merged',
+        subject: caseSubject(subject),
+        payload: { role, target: seen.target.ref, source: seen.source.ref, reason },
+      });
     }
-    if (target.customerId !== source.customerId || target.providerId !== source.providerId) {
-      throw new AupError(
-        'AUP_ERR_INPUT_INVALID',
-        `cases ${target.ref} and ${source.ref} belong to different customers: they cannot be merged`,
-      );
+    const locked = new Map<number, CaseRecord | undefined>();
+    for (const id of [targetId, sourceId].sort((a, b) => a - b)) {
+      locked.set(id, await getCase(trx, id, { forUpdate: true }));
     }
+    const { target, source } = check(locked.get(targetId), locked.get(sourceId));
 
     const moved = {
       events: await moveCaseEvents(trx, source.id, target.id),
       messages: await moveCaseMessages(trx, source.id, target.id),
       notes: await moveCaseNotes(trx, source.id, target.id),
     };
-    const reason = i.reason ?? `merged into ${target.ref}`;
     const held = await interveneIn(
       trx,
       deps,
@@ -113,24 +132,13 @@ export async function mergeCases(
     const { record: savedTarget } = await applyCaseTransition(trx, deps, target, s, now, {
       actor,
       cause: 'analyst:merge',
+      audit: { merged: source.ref, moved },
       update: {
         firstEventAt: new Date(Math.min(target.firstEventAt.getTime(), source.firstEventAt.getTime())),
         lastEventAt: last,
         windowEndsAt: new Date(Math.max(target.windowEndsAt.getTime(), source.windowEndsAt.getTime())),
       },
     });
-    for (const [subject, role] of [
-      [target.id, 'target'],
-      [source.id, 'source'],
-    ] as const) {
-      await appendAudit(trx, {
-        at: now,
-        actor,
-        kind: 'case.merged',
-        subject: caseSubject(subject),
-        payload: { role, target: target.ref, source: source.ref, reason, moved },
-      });
-    }
     return { target: savedTarget, source: savedSource, moved };
   });
 }

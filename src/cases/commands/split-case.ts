@@ -13,6 +13,7 @@ import {
   caseRefSchema,
   lockOpenCase,
   parseInput,
+  requireOpenCase,
 } from './case-command.js';
 
 /**
@@ -52,6 +53,15 @@ export async function splitCase(
   const now = deps.clock.now();
   const actor = actorOf(i.analyst);
   return deps.db.transaction().execute(async (trx) => {
+    // The audit head before the row lock (the lock order of case-transition.ts); a refused split rolls back.
+    const peek = await requireOpenCase(trx, i.caseRef);
+    await appendAudit(trx, {
+      at: now,
+      actor,
+      kind: 'case.split',
+      subject: caseSubject(peek.id),
+      payload: { from: peek.ref, events: i.eventIds, note: i.note ?? null },
+    });
     const original = await lockOpenCase(trx, i.caseRef);
     const all = await listCaseEvents(trx, { caseId: original.id });
     const chosen = new Set(i.eventIds);
@@ -115,15 +125,13 @@ export async function splitCase(
       cause: 'analyst:split',
       update: { lastEventAt: moved.last },
     });
-    for (const id of [original.id, created.id]) {
-      await appendAudit(trx, {
-        at: now,
-        actor,
-        kind: 'case.split',
-        subject: caseSubject(id),
-        payload: { from: original.ref, to: created.ref, events: i.eventIds, note: i.note ?? null },
-      });
-    }
+    await appendAudit(trx, {
+      at: now,
+      actor,
+      kind: 'case.split',
+      subject: caseSubject(created.id),
+      payload: { from: original.ref, to: created.ref, events: i.eventIds, note: i.note ?? null },
+    });
     return { original: savedOriginal, created: savedCreated };
   });
 }

@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { messageIdFor } from '../../actions/mail-transport.js';
 import { renderNotice } from '../../actions/templates/notice-templates.js';
 import { type AuditActor, appendAudit } from '../../audit/audit-log.js';
+import { canonicalJson, toJsonValue } from '../../audit/canonical-json.js';
 import { caseSubject } from '../../cases/case-ref.js';
 import { type CaseRecord, type CaseUpdate, saveCase } from '../../cases/case-repository.js';
 import { addCaseMessage } from '../../cases/message-repository.js';
@@ -13,15 +14,20 @@ import type { CaseState } from '../case-state.js';
 import { type EngineResult, nextStep } from '../ladder-engine.js';
 import type { Clock } from '../outbox/clock.js';
 import { enqueueAction } from '../outbox/outbox-repository.js';
-import { cancelSteps, listSteps, scheduleStep } from '../scheduler/step-scheduler.js';
+import { listSteps, scheduleStep } from '../scheduler/step-scheduler.js';
 
 /**
  * One case transition, the unit every writer of a case goes through (a report's event, a due step, an
  * analyst's command, a customer's reply): run the ladder engine on the new input, and in the caller's
  * transaction persist the state, enqueue its actions through the outbox (keys from the engine, so a repeat
- * enqueues nothing), keep the case's one pending due step in line with the engine's `due`, record outgoing
+ * enqueues nothing), schedule a due step at the engine's `due`, record outgoing
  * notices in the case thread (their Message-ID is derived from the outbox key, so a customer's reply finds
  * the case by In-Reply-To), and append the `case.state` audit entry. All or nothing with the caller.
+ *
+ * Lock order, for every writer: the audit head first (any `appendAudit`), then case rows. The pipeline
+ * appends `report.received` before it touches a case; commands and the step handler append their entry
+ * before they lock the case (a read without a lock comes first). Two PostgreSQL workers therefore never
+ * hold one and wait for the other.
  */
 
 /** What the case store, the pipeline, the worker and the analyst commands share. */
@@ -81,6 +87,11 @@ export interface TransitionOptions {
   readonly update?: Omit<CaseUpdate, 'state' | 'at' | 'dueAt'>;
   /** Extra fields for the audit entry. */
   readonly audit?: Record<string, unknown>;
+  /**
+   * Write nothing when the engine changes nothing (no action, same state, same due): a stale due step
+   * firing. Default false: an event or a command is always recorded.
+   */
+  readonly skipIfUnchanged?: boolean;
 }
 
 export interface TransitionResult {
@@ -88,6 +99,8 @@ export interface TransitionResult {
   readonly result: EngineResult;
   /** Outbox rows written now (not the ones a repeat found already there). */
   readonly enqueued: readonly string[];
+  /** `skipIfUnchanged` applied: nothing was written. */
+  readonly unchanged?: boolean;
 }
 
 export async function applyCaseTransition(
@@ -100,6 +113,14 @@ export async function applyCaseTransition(
 ): Promise<TransitionResult> {
   const policy = policyOfCase(deps, record);
   const result = nextStep(state, policy, now);
+  if (
+    options.skipIfUnchanged &&
+    result.actions.length === 0 &&
+    (result.due?.getTime() ?? null) === (record.dueAt?.getTime() ?? null) &&
+    canonicalJson(toJsonValue(result.state)) === canonicalJson(toJsonValue(record.state))
+  ) {
+    return { record, result, enqueued: [], unchanged: true };
+  }
   const saved = await saveCase(trx, record.id, {
     ...options.update,
     state: result.state,
@@ -162,9 +183,14 @@ export async function applyCaseTransition(
 }
 
 /**
- * One pending `case.step` per case, at the engine's `due`: kept if it is already there, else the others are
- * cancelled and a new one written (its key names the case version, so a deadline that moves away and back
- * is scheduled afresh rather than finding its old cancelled row).
+ * Keeps a pending `case.step` at the engine's `due`: nothing is written when one is already pending at that
+ * time, else a new step (its key names the case version, so each new deadline is a new row).
+ *
+ * Steps made stale by a later transition (a hold, a dismissal, a deadline that moved) are NOT cancelled
+ * here: cancelling would update step rows a worker may hold locked while firing them (runDueSteps locks the
+ * step, then its handler wants the audit head this transaction already holds), a deadlock between two
+ * PostgreSQL workers. A stale step fires as a no-op instead (the engine finds nothing due and the step
+ * handler writes nothing but the firing record).
  */
 async function syncDueStep(
   trx: Transaction<Database>,
@@ -173,29 +199,11 @@ async function syncDueStep(
   now: Date,
   actor: AuditActor,
 ): Promise<void> {
+  if (due === undefined) return;
   const subject = caseSubject(record.id);
-  const pending = await listSteps(trx, { subject, status: 'pending', kind: CASE_STEP_KIND });
-  if (due === undefined) {
-    if (pending.length > 0) {
-      await cancelSteps(trx, subject, {
-        at: now,
-        reason: `case ${record.status}: nothing due`,
-        kinds: [CASE_STEP_KIND],
-        actor,
-      });
-    }
-    return;
-  }
   const dueAt = due.getTime() < now.getTime() ? now : due;
+  const pending = await listSteps(trx, { subject, status: 'pending', kind: CASE_STEP_KIND, limit: 10_000 });
   if (pending.some((s) => s.dueAt.getTime() === dueAt.getTime())) return;
-  if (pending.length > 0) {
-    await cancelSteps(trx, subject, {
-      at: now,
-      reason: `rescheduled to ${dueAt.toISOString()}`,
-      kinds: [CASE_STEP_KIND],
-      actor,
-    });
-  }
   await scheduleStep(trx, {
     at: now,
     subject,

@@ -1,4 +1,6 @@
 import type { Transaction } from 'kysely';
+import { appendAudit } from '../../audit/audit-log.js';
+import { caseSubject } from '../../cases/case-ref.js';
 import { getCase } from '../../cases/case-repository.js';
 import type { Database } from '../../store/schema.js';
 import type { ActionHandler, JsonValue } from '../outbox/action-handler.js';
@@ -38,14 +40,29 @@ export function caseStepHandler(deps: EnforcementDeps) {
   ): Promise<JsonValue | undefined> => {
     if (step.kind !== CASE_STEP_KIND) return { skipped: `unknown step kind ${step.kind}` };
     const id = Number(/^case:(\d+)$/.exec(step.subject)?.[1]);
-    const record = Number.isSafeInteger(id) ? await getCase(trx, id, { forUpdate: true }) : undefined;
-    if (!record) return { skipped: 'no such case' };
-    if (record.mergedInto !== null) return { skipped: `merged into case ${record.mergedInto}` };
-    const { record: saved, result } = await applyCaseTransition(trx, deps, record, record.state, ctx.now, {
+    const peek = Number.isSafeInteger(id) ? await getCase(trx, id) : undefined;
+    if (!peek) return { skipped: 'no such case' };
+    if (peek.mergedInto !== null) return { skipped: `merged into case ${peek.mergedInto}` };
+    // The audit head before the case row (the lock order of case-transition.ts).
+    await appendAudit(trx, {
+      at: ctx.now,
+      actor: 'system:scheduler',
+      kind: 'case.step',
+      subject: caseSubject(peek.id),
+      payload: { case: peek.ref, step: step.id, due: step.dueAt.toISOString() },
+    });
+    const record = (await getCase(trx, id, { forUpdate: true }))!;
+    const {
+      record: saved,
+      result,
+      unchanged,
+    } = await applyCaseTransition(trx, deps, record, record.state, ctx.now, {
       actor: 'system:scheduler',
       cause: 'step',
       audit: { step: step.id },
+      skipIfUnchanged: true,
     });
+    if (unchanged) return { case: saved.ref, unchanged: true, status: saved.status };
     return {
       case: saved.ref,
       from: record.status,

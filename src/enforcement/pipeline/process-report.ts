@@ -8,6 +8,7 @@ import {
   correlationCandidates,
   createCase,
   getCase,
+  lockCorrelation,
   previousCases,
 } from '../../cases/case-repository.js';
 import { correlateEvent, eventFingerprint, windowEndsAt } from '../../cases/correlate-event.js';
@@ -93,17 +94,9 @@ export async function processReport(deps: PipelineDeps, input: ParsedReport): Pr
   const body = looksLikeMail ? await replyBody(deps.evidence, report.evidenceSha256) : undefined;
 
   return deps.db.transaction().execute(async (trx) => {
-    const thread = looksLikeMail ? await findThread(trx, report) : undefined;
-    if (thread && thread.kind !== 'reporter-reply') {
-      const disposition = thread.kind === 'reply' ? 'customer-reply' : 'auto-reply';
-      const reportId = await insertReport(trx, report, { disposition, at: now });
-      const record = await attachReply(trx, deps, report, reportId, thread, body, now);
-      await setReportOutcome(trx, reportId, { caseId: record.id, ackSuppressed: 'a reply on a case thread' });
-      return { reportId, disposition, events: [], cases: [], ack: null, threadedTo: record.ref };
-    }
-    const disposition = thread ? 'reporter-reply' : report.events.length === 0 ? 'unparsed' : 'events';
-    const reportId = await insertReport(trx, report, { disposition, at: now });
-    if (thread) await attachReply(trx, deps, report, reportId, thread, body, now);
+    // Lock order: the audit head first (report.received), then case rows. Every writer of cases takes them
+    // in this order (case-transition.ts), so two PostgreSQL workers cannot deadlock on them.
+    const reportId = await insertReport(trx, report, { disposition: 'events', at: now });
     await appendAudit(trx, {
       at: now,
       actor: ACTOR,
@@ -118,6 +111,20 @@ export async function processReport(deps: PipelineDeps, input: ParsedReport): Pr
         errors: report.errors.length,
       },
     });
+    const thread = looksLikeMail ? await findThread(trx, report) : undefined;
+    if (thread && thread.kind !== 'reporter-reply') {
+      const disposition = thread.kind === 'reply' ? 'customer-reply' : 'auto-reply';
+      const record = await attachReply(trx, deps, report, reportId, thread, body, now);
+      await setReportOutcome(trx, reportId, {
+        disposition,
+        caseId: record.id,
+        ackSuppressed: 'a reply on a case thread',
+      });
+      return { reportId, disposition, events: [], cases: [], ack: null, threadedTo: record.ref };
+    }
+    const disposition = thread ? 'reporter-reply' : report.events.length === 0 ? 'unparsed' : 'events';
+    if (disposition !== 'events') await setReportOutcome(trx, reportId, { disposition });
+    if (thread) await attachReply(trx, deps, report, reportId, thread, body, now);
 
     const run = new ReportRun(trx, deps, snapshot, report, reportId, now);
     await run.judgeEvents();
@@ -260,6 +267,7 @@ class ReportRun {
     const { customer, service, assignment } = attribution;
     const clause = judgement.primary;
     const windowMs = durationMs(policy.terms.enforcement.case_window);
+    await lockCorrelation(trx, service.id, clause.id);
     const correlation = correlateEvent(
       { serviceId: service.id, clauseId: clause.id, eventTime, fingerprint },
       { cases: await correlationCandidates(trx, service.id, clause.id), known: this.known, windowMs },

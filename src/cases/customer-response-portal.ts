@@ -1,0 +1,86 @@
+import { appendAudit } from '../audit/audit-log.js';
+import { applyCaseTransition, type EnforcementDeps } from '../enforcement/pipeline/case-transition.js';
+import { AupError } from '../errors.js';
+import { caseSubject } from './case-ref.js';
+import { getCase } from './case-repository.js';
+import { addCaseMessage } from './message-repository.js';
+
+/**
+ * A customer's answer through the portal: the same effect as a reply by mail (reply-threading.ts), written
+ * in one transaction: the message joins the case thread, the audit log records it, and the case goes to
+ * `customer-responded` for an analyst to review (the ladder waits). `cureClaimed` marks the answer as "we
+ * fixed it" — the customer cannot close a case; an analyst reviews and marks it cured (or releases it).
+ *
+ * The customer binding is checked here too (not only in the route): a case of another customer answers
+ * `AUP_ERR_NOT_FOUND`, exactly like a case that does not exist.
+ */
+
+export interface CustomerResponseInput {
+  readonly caseRef: string;
+  /** The registry customer the signed-in person speaks for. */
+  readonly customerId: number;
+  /** The person's e-mail (audit actor and message sender). */
+  readonly author: string;
+  readonly text: string;
+  readonly cureClaimed: boolean;
+}
+
+export const MAX_RESPONSE_CHARS = 20_000;
+
+export async function recordCustomerResponse(
+  deps: EnforcementDeps,
+  input: CustomerResponseInput,
+): Promise<{ caseRef: string; status: string; messageId: number }> {
+  const text = input.text.trim();
+  if (text.length === 0)
+    throw new AupError('AUP_ERR_INPUT_INVALID', 'write what you want to tell the abuse desk');
+  if (text.length > MAX_RESPONSE_CHARS) {
+    throw new AupError('AUP_ERR_INPUT_INVALID', `the answer is longer than ${MAX_RESPONSE_CHARS} characters`);
+  }
+  const now = deps.clock.now();
+  return deps.db.transaction().execute(async (trx) => {
+    const record = await getCase(trx, input.caseRef, { forUpdate: true });
+    if (!record || record.customerId !== input.customerId) {
+      throw new AupError('AUP_ERR_NOT_FOUND', `case ${input.caseRef} does not exist`);
+    }
+    if (record.mergedInto !== null) {
+      throw new AupError(
+        'AUP_ERR_INPUT_INVALID',
+        `case ${record.ref} was merged into another case: answer that one`,
+      );
+    }
+    const actor = `user:${input.author}` as const;
+    const messageId = await addCaseMessage(trx, {
+      caseId: record.id,
+      direction: 'in',
+      kind: 'reply',
+      subject: input.cureClaimed
+        ? `[${record.ref}] Fixed: please review`
+        : `[${record.ref}] Reply from the customer portal`,
+      body: text,
+      sender: input.author,
+      at: now,
+    });
+    await appendAudit(trx, {
+      at: now,
+      actor,
+      kind: 'case.message',
+      subject: caseSubject(record.id),
+      payload: {
+        case: record.ref,
+        kind: 'reply',
+        channel: 'portal',
+        message: messageId,
+        cureClaimed: input.cureClaimed,
+      },
+    });
+    const state = structuredClone(record.state);
+    state.customerRespondedAt = now.toISOString();
+    const { record: saved } = await applyCaseTransition(trx, deps, record, state, now, {
+      actor,
+      cause: 'customer-reply',
+      audit: { channel: 'portal', cureClaimed: input.cureClaimed },
+    });
+    return { caseRef: saved.ref, status: saved.status, messageId };
+  });
+}
