@@ -126,6 +126,13 @@ const V6_LENGTHS: readonly [number, number][] = [
 ];
 
 const DAY = 86_400_000;
+/**
+ * Share of services that end (their prefixes go back to the pool and are recycled): tuned so that about
+ * 10% of the prefixes have two or more tenants over the generated span.
+ */
+const END_SHARE = 0.2;
+/** Chance that a take reuses a released block when one is free at that time. */
+const REUSE_SHARE = 0.85;
 
 export function generateRegistry(options: GenerateOptions): GeneratedCustomer[] {
   const random = seededRandom(options.seed ?? 1);
@@ -151,6 +158,7 @@ export function generateRegistry(options: GenerateOptions): GeneratedCustomer[] 
   const v4 = new V4Allocator(random);
   const v6 = new V6Allocator(random);
   const usedNames = new Set<string>();
+  const nestedSeen = new Set<string>();
   const word = (min: number, max: number) => {
     let w = '';
     for (let i = int(min, max); i > 0; i--) w += pick(SYL);
@@ -167,13 +175,16 @@ export function generateRegistry(options: GenerateOptions): GeneratedCustomer[] 
       }
     }
   };
+  // Targets count distinct prefixes (the registry's size); a recycled block adds a tenancy, not a prefix.
   const v4Prefix = (length: number, at: number) => {
-    counts.v4++;
-    return v4.take(length, at);
+    const taken = v4.take(length, at);
+    if (taken.fresh) counts.v4++;
+    return taken.resource;
   };
   const v6Prefix = (length: number, at: number) => {
-    counts.v6++;
-    return v6.take(length, at);
+    const taken = v6.take(length, at);
+    if (taken.fresh) counts.v6++;
+    return taken.resource;
   };
 
   const customers: GeneratedCustomer[] = [];
@@ -202,7 +213,7 @@ export function generateRegistry(options: GenerateOptions): GeneratedCustomer[] 
     for (let s = 0; s < serviceCount; s++) {
       const kind = pickKind(random(), profile);
       const from = Math.min(end - DAY, signup + int(0, 120) * DAY);
-      const ends = random() < 0.14;
+      const ends = random() < END_SHARE;
       const to = ends ? Math.min(end, from + int(30, 900) * DAY) : null;
       const assignments: GeneratedAssignment[] = [];
       const add = (resource: string | null) => {
@@ -237,7 +248,10 @@ export function generateRegistry(options: GenerateOptions): GeneratedCustomer[] 
         if (want('domains') && (kind === 'mail' || kind === 'streaming' || random() < 0.3)) add(newDomain());
         // A colocation customer's own VPS /32 carved out of its block: same customer, so nesting is allowed.
         const block = assignments[0]?.resource;
-        if (kind === 'colocation' && block && random() < 0.05 && !block.includes(':')) {
+        const blockLength = block === undefined ? 32 : Number(block.split('/')[1]);
+        // Only from blocks with host addresses to spare (/30 or shorter): carving a /32 out of a /31 or
+        // /32 would land on the block itself or on a neighbour's address.
+        if (kind === 'colocation' && block && blockLength <= 30 && random() < 0.05 && !block.includes(':')) {
           const [net, length] = block.split('/') as [string, string];
           const inside = ipv4ToInt(net) + int(1, 2 ** (32 - Number(length)) - 2);
           customer.services.push({
@@ -253,7 +267,12 @@ export function generateRegistry(options: GenerateOptions): GeneratedCustomer[] 
               },
             ],
           });
-          counts.v4++;
+          // A recycled block can get the same carve-out again: that is a second tenancy, not a new prefix.
+          const nested = `${formatIPv4(inside >>> 0)}/32`;
+          if (!nestedSeen.has(nested)) {
+            nestedSeen.add(nested);
+            counts.v4++;
+          }
         }
       }
       if (to !== null) {
@@ -298,6 +317,20 @@ function ipv4ToInt(text: string): number {
   return text.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
 }
 
+/** A released block free at `at`, taken out of the pool (most of the time when there is one), or null. */
+function takeReleased(
+  pool: { resource: string; at: number }[] | undefined,
+  at: number,
+  random: () => number,
+): string | null {
+  if (!pool || pool.length === 0 || random() >= REUSE_SHARE) return null;
+  // Look at the oldest few releases only: scanning the whole pool would make generation quadratic.
+  for (let i = 0; i < Math.min(16, pool.length); i++) {
+    if (pool[i]!.at <= at) return pool.splice(i, 1)[0]!.resource;
+  }
+  return null;
+}
+
 /**
  * Hands out aligned IPv4 blocks per length from provider /16s, and recycles released ones: about one
  * take in ten reuses a block whose previous tenancy ended before the new one starts.
@@ -309,14 +342,9 @@ class V4Allocator {
 
   constructor(private readonly random: () => number) {}
 
-  take(length: number, at: number): string {
-    const pool = this.released.get(length);
-    if (pool && pool.length > 0 && this.random() < 0.85) {
-      // Look at the oldest few releases only: scanning the whole pool would make generation quadratic.
-      for (let i = 0; i < Math.min(16, pool.length); i++) {
-        if (pool[i]!.at <= at) return pool.splice(i, 1)[0]!.resource;
-      }
-    }
+  take(length: number, at: number): { resource: string; fresh: boolean } {
+    const reused = takeReleased(this.released.get(length), at, this.random);
+    if (reused !== null) return { resource: reused, fresh: false };
     const size = 2 ** (32 - length);
     let c = this.cursor.get(length);
     if (!c || c.next + size > c.base + 65536 * Math.max(1, size / 65536)) {
@@ -326,7 +354,7 @@ class V4Allocator {
     }
     const net = c.next;
     c.next += size;
-    return `${formatIPv4(net >>> 0)}/${length}`;
+    return { resource: `${formatIPv4(net >>> 0)}/${length}`, fresh: true };
   }
 
   release(resource: string, at: number): void {
@@ -356,14 +384,9 @@ class V6Allocator {
 
   constructor(private readonly random: () => number) {}
 
-  take(length: number, at: number): string {
-    const pool = this.released.get(length);
-    if (pool && pool.length > 0 && this.random() < 0.85) {
-      // Look at the oldest few releases only: scanning the whole pool would make generation quadratic.
-      for (let i = 0; i < Math.min(16, pool.length); i++) {
-        if (pool[i]!.at <= at) return pool.splice(i, 1)[0]!.resource;
-      }
-    }
+  take(length: number, at: number): { resource: string; fresh: boolean } {
+    const reused = takeReleased(this.released.get(length), at, this.random);
+    if (reused !== null) return { resource: reused, fresh: false };
     const limit = length <= 64 ? 2 ** (length - 32) : 2 ** 32;
     let c = this.cursor.get(length);
     if (!c || c.next >= limit) {
@@ -373,7 +396,7 @@ class V6Allocator {
     const index = c.next++;
     const words: [number, number, number, number] =
       length <= 64 ? [c.w0, (index * 2 ** (64 - length)) >>> 0, 0, 0] : [c.w0, 0, 0, index >>> 0];
-    return `${formatIPv6(words)}/${length}`;
+    return { resource: `${formatIPv6(words)}/${length}`, fresh: true };
   }
 
   release(resource: string, at: number): void {
