@@ -59,8 +59,11 @@ export interface PublicPagesOptions {
   /** Signs form tokens and status links; all api processes of one desk must share it. */
   readonly secret: Buffer;
   readonly clock: { now(): Date };
-  /** The desk's public origin (`https://abuse.example.net`), for security.txt and the form's trace line. */
-  readonly origin: string;
+  /**
+   * The desk's public origin (`https://abuse.example.net`), for security.txt and the form's trace line; a
+   * function is asked per request (the serve command knows its port only once it listens).
+   */
+  readonly origin: string | (() => string);
   /** The intake door (src/intake/intake-inbox.ts `acceptReport`, bound to its deps). */
   readonly acceptReport: (input: AcceptReportInput) => Promise<AcceptedReport>;
   /** Called after a report was accepted (wakes the inbox worker). */
@@ -92,6 +95,8 @@ export async function publicPagesPlugin(app: FastifyInstance, options: PublicPag
   const pageConfig = { config: { rateLimit: publicRateLimit } };
   const statusOf = options.reportStatus ?? ((id: string) => reportStatusOf(options.db, id));
   let cache: PolicyCache | undefined;
+  const originOf = (): string =>
+    (typeof options.origin === 'function' ? options.origin() : options.origin).replace(/\/+$/, '');
 
   if (!app.hasContentTypeParser('multipart/form-data')) {
     await app.register(multipart, { limits: { fileSize: maxUpload, files: 1, fields: 20, parts: 25 } });
@@ -235,7 +240,7 @@ export async function publicPagesPlugin(app: FastifyInstance, options: PublicPag
 
   app.get('/.well-known/security.txt', pageConfig, async (_request, reply) => {
     const text = renderSecurityTxt({
-      origin: options.origin,
+      origin: originOf(),
       policy: await currentDocument(),
       now: options.clock.now(),
     });
@@ -245,7 +250,7 @@ export async function publicPagesPlugin(app: FastifyInstance, options: PublicPag
   app.get('/security.txt', async (_request, reply) => reply.redirect('/.well-known/security.txt', 301));
 
   const secureCookie = (request: FastifyRequest): boolean =>
-    request.protocol === 'https' || options.origin.startsWith('https:');
+    request.protocol === 'https' || originOf().startsWith('https:');
 
   async function formPage(
     request: FastifyRequest,
@@ -366,7 +371,7 @@ export async function publicPagesPlugin(app: FastifyInstance, options: PublicPag
         evidence,
         receivedAt: now,
         deskAddress: doc?.provider.abuse_contact.email ?? 'abuse@desk.invalid',
-        formUrl: `${options.origin}/report`,
+        formUrl: `${originOf()}/report`,
         remoteAddress: request.ip,
         formToken: fields._token ?? '',
       });
@@ -417,7 +422,7 @@ export interface PublicPagesFeatureOptions
   extends Pick<PublicPagesOptions, 'providerId' | 'onAccepted' | 'formRateLimit' | 'maxUploadBytes'> {
   readonly secret: Buffer;
   /** Default: the app's `http.publicUrl`, else `http://localhost`. */
-  readonly origin?: string | undefined;
+  readonly origin?: string | (() => string) | undefined;
 }
 
 /** The public pages as an app feature (`buildApp({ features: [publicPagesFeature(…)] })`). */
@@ -430,7 +435,7 @@ export function publicPagesFeature(extra: PublicPagesFeatureOptions): AppFeature
         providerId: extra.providerId,
         secret: extra.secret,
         clock: deps.clock,
-        origin: (extra.origin ?? deps.http.publicUrl ?? 'http://localhost').replace(/\/+$/, ''),
+        origin: extra.origin ?? deps.http.publicUrl ?? 'http://localhost',
         acceptReport: (input) =>
           acceptReport(
             { db: deps.store.db, evidence: deps.evidenceStore, committer: deps.inboxCommitter },

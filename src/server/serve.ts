@@ -1,0 +1,560 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Kysely, Transaction } from 'kysely';
+import pino, { type Logger } from 'pino';
+import { createSmtpSender, type MailSender, smtpRelayConfigFromEnv } from '../actions/mail-transport.js';
+import type { AppConfig } from '../config.js';
+import { type Clock, systemClock } from '../enforcement/outbox/clock.js';
+import type { OutboxExecutor } from '../enforcement/outbox/outbox-executor.js';
+import { createActionHandlers, workerConfigFromEnv } from '../enforcement/pipeline/action-handlers.js';
+import { loadPublishedPolicies, messageIdDomainFromEnv } from '../enforcement/pipeline/desk-deps.js';
+import {
+  createExecutor,
+  runEnforcementOnce,
+  type WorkerDeps,
+} from '../enforcement/pipeline/enforcement-worker.js';
+import { type PipelineDeps, processReport } from '../enforcement/pipeline/process-report.js';
+import { AupError, isAupError } from '../errors.js';
+import { ImapPoller } from '../intake/channels/imap-poller.js';
+import { type SmtpIntakeServer, startSmtpIntake } from '../intake/channels/smtp-intake-server.js';
+import { EvidenceStore } from '../intake/evidence-store.js';
+import { InboxCommitter, InboxWorker, processInbox, type ReportProcessor } from '../intake/intake-inbox.js';
+import { loadPolicyTree } from '../policy/policy-loader.js';
+import { publishPolicyVersion } from '../policy/policy-repository.js';
+import { RegistrySnapshotHolder } from '../registry/registry-snapshot.js';
+import { openStore, pgliteDirFor, type Store } from '../store/database.js';
+import type { Database } from '../store/schema.js';
+import { buildApp } from './app.js';
+import { fileMailSender } from './file-mail-sender.js';
+import { createMetrics } from './plugins/metrics-plugin.js';
+import { publicPagesFeature } from './public/public-pages-plugin.js';
+
+/**
+ * `aupdesk serve`: the whole desk in one process, or one role of it.
+ *
+ * - `api`: the HTTP app (JSON API, public pages, console) on `--http-port`.
+ * - `intake`: the SMTP intake server on `--smtp-port`, the IMAP poller when configured, and the inbox worker
+ *   that parses what came in and runs the report pipeline (attribution, judgement, cases).
+ * - `worker`: the enforcement loop: due case steps through the ladder engine, then the outbox (notices,
+ *   provisioning hooks, block list, fees).
+ * - `all` (default): the three in one process on the embedded store.
+ *
+ * Several processes split by role share a PostgreSQL server (`DATABASE_URL`); they coordinate only through
+ * it (SKIP LOCKED claims with leases), so any number of each can run. On start every process runs the
+ * migrations and publishes the policies found under `--policy` (both idempotent), loads the registry
+ * snapshot and keeps it fresh (a cheap revision query every few seconds; rebuilt only when assignments
+ * changed). Shutdown on SIGINT/SIGTERM stops accepting (HTTP and SMTP listeners close), lets the loops
+ * finish their current round, then closes the store.
+ */
+
+export const serveRoles = ['api', 'intake', 'worker', 'all'] as const;
+export type ServeRole = (typeof serveRoles)[number];
+
+export interface ServeOptions {
+  readonly role?: ServeRole;
+  readonly host?: string;
+  /** 0 picks a free port. Default 8080. */
+  readonly httpPort?: number;
+  /** 0 picks a free port. Default 2525. */
+  readonly smtpPort?: number;
+  /** Folder of policy documents (`<provider>/<version>.yaml`) published on start; default ./policies. */
+  readonly policyDir?: string;
+  /** The provider the desk serves (public pages, notices); default the only or first published. */
+  readonly provider?: string | undefined;
+  /** Public base URL for links (security.txt, the form); default AUPDESK_PUBLIC_URL, else the listen address. */
+  readonly publicUrl?: string | undefined;
+}
+
+export interface ServeDeps {
+  readonly config: AppConfig;
+  /** Default: the system clock. Tests move a ManualClock past deadlines. */
+  readonly clock?: Clock;
+  /** Default: pino JSON on stdout at the configured level. */
+  readonly logger?: Logger;
+  readonly env?: NodeJS.ProcessEnv;
+  /** An open store to use instead of opening one from `config` (not closed on stop). */
+  readonly store?: Store;
+  /** How notices leave; default the AUPDESK_SMTP_* relay, or files under `<data>/outgoing-mail` without one. */
+  readonly mailSender?: MailSender;
+  /** Loop periods (tests shorten them). */
+  readonly intervals?: {
+    readonly inboxPollMs?: number;
+    readonly workerPollMs?: number;
+    readonly registryMs?: number;
+  };
+  /** HTTP settings passed to the app (rate limits, cookie security). */
+  readonly http?: { readonly rateLimits?: boolean; readonly secureCookies?: boolean };
+  /** Called once the store is open and the policies are published, before anything listens (demo seeding). */
+  readonly beforeListen?: (ctx: ServeContext) => Promise<void>;
+}
+
+/** What a running desk exposes to its caller (the CLI, tests, the demo). */
+export interface ServeContext {
+  readonly store: Store;
+  readonly evidence: EvidenceStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly providerId: string | undefined;
+  readonly registry: RegistrySnapshotHolder;
+  /** Run the inbox to empty and one enforcement round now (tests, demo); resolves when done. */
+  runOnce(): Promise<{ processed: number; actions: number }>;
+}
+
+export interface ServeHandle extends ServeContext {
+  readonly role: ServeRole;
+  readonly http?: { readonly url: string; readonly port: number; readonly app: FastifyInstance };
+  readonly smtp?: { readonly host: string; readonly port: number };
+  readonly publicUrl: string;
+  /** Graceful: stop accepting, drain the loops, close the store. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export async function startServe(options: ServeOptions, deps: ServeDeps): Promise<ServeHandle> {
+  const role = options.role ?? 'all';
+  const env = deps.env ?? process.env;
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? pino({ level: deps.config.logLevel, base: { service: 'aupdesk', role } });
+  const host = options.host ?? '127.0.0.1';
+  const runs = {
+    api: role === 'api' || role === 'all',
+    intake: role === 'intake' || role === 'all',
+    worker: role === 'worker' || role === 'all',
+  };
+  const stops: Array<() => Promise<void> | void> = [];
+  let stopped = false;
+
+  const store =
+    deps.store ??
+    (await openStore({ databaseUrl: deps.config.databaseUrl, pgliteDir: pgliteDirFor(deps.config.dataDir) }));
+  if (!deps.store) stops.push(() => store.close());
+  const stopAll = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    // Reverse order of start: listeners first, the store last.
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        logger.error({ err: error }, 'error while stopping');
+      }
+    }
+  };
+
+  try {
+    logger.info({ store: store.kind, role }, 'store open, migrations applied');
+    const evidence = new EvidenceStore(deps.config.evidenceDir);
+    await publishPolicyFolder(store.db, options.policyDir ?? path.resolve('policies'), logger);
+    const providerId = await chooseProvider(
+      store.db,
+      options.provider ?? (env.AUPDESK_PROVIDER || undefined),
+      logger,
+    );
+
+    const registry = new RegistrySnapshotHolder(store.db);
+    await registry.refresh();
+    registry.start(deps.intervals?.registryMs ?? 5_000, (error) =>
+      logger.warn({ err: error }, 'registry refresh failed'),
+    );
+    stops.push(() => registry.stop());
+
+    const committer = new InboxCommitter(store.db);
+    const messageIdDomain = messageIdDomainFromEnv(env);
+    let enforcementReady: Promise<EnforcementParts> | undefined;
+    const enforcement = (): Promise<EnforcementParts> => {
+      enforcementReady ??= enforcementParts({
+        store,
+        clock,
+        env,
+        providerId,
+        messageIdDomain,
+        registry,
+        evidence,
+        logger,
+        dataDir: deps.config.dataDir,
+        mailSender: deps.mailSender,
+      });
+      return enforcementReady;
+    };
+
+    let inboxWorker: InboxWorker | undefined;
+    let processor: ReportProcessor | undefined;
+    const runOnce = async (): Promise<{ processed: number; actions: number }> => {
+      let processed = 0;
+      let actions = 0;
+      const parts = await enforcement();
+      processor ??= pipelineProcessor(parts.pipeline);
+      for (;;) {
+        await registry.refresh();
+        const round = await processInbox(
+          { db: store.db, evidence, processReport: processor },
+          { limit: 100, clock },
+        );
+        processed += round.done + round.failed;
+        if (round.claimed === 0) break;
+      }
+      const enforced = await runEnforcementOnce(parts.worker, clock, parts.executor);
+      actions += enforced.actions.done;
+      return { processed, actions };
+    };
+
+    const context: ServeContext = { store, evidence, clock, logger, providerId, registry, runOnce };
+    if (deps.beforeListen) await deps.beforeListen(context);
+
+    if (runs.intake) {
+      const parts = await enforcement();
+      processor ??= pipelineProcessor(parts.pipeline);
+      inboxWorker = new InboxWorker(
+        { db: store.db, evidence, processReport: processor, logger: logger.child({ loop: 'inbox' }) },
+        { clock, pollMs: deps.intervals?.inboxPollMs ?? 2_000 },
+      );
+      inboxWorker.start();
+      const worker = inboxWorker;
+      stops.push(() => worker.stop());
+    }
+    const wake = (): void => inboxWorker?.wake();
+
+    let http: ServeHandle['http'];
+    const secret = await loadSecret(deps.config.dataDir, env);
+    const listenPort = options.httpPort ?? 8080;
+    let publicUrl = options.publicUrl ?? (env.AUPDESK_PUBLIC_URL || undefined);
+    if (runs.api) {
+      const metrics = createMetrics();
+      const origin = (): string => publicUrl ?? `http://${displayHost(host)}:${listenPort}`;
+      const app = await buildApp({
+        store,
+        config: deps.config,
+        evidenceStore: evidence,
+        clock,
+        registrySnapshot: registry,
+        inboxCommitter: committer,
+        logger: logger.child({ component: 'http' }),
+        metrics,
+        http: {
+          publicUrl: publicUrl,
+          secureCookies: deps.http?.secureCookies ?? publicUrl?.startsWith('https:') ?? false,
+          ...(deps.http?.rateLimits === undefined ? {} : { rateLimits: deps.http.rateLimits }),
+        },
+        features: [
+          publicPagesFeature({
+            providerId,
+            secret,
+            // Resolved per request so a port picked at listen time (0) is what the pages print.
+            origin,
+            onAccepted: wake,
+          }),
+        ],
+      });
+      app.addHook('onResponse', async (request, reply) => {
+        // Reports accepted through the API: run the inbox now rather than at the next poll.
+        if (request.method === 'POST' && reply.statusCode === 202) wake();
+      });
+      await app.listen({ host, port: listenPort });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : listenPort;
+      publicUrl ??= `http://${displayHost(host)}:${port}`;
+      http = { url: `http://${displayHost(host)}:${port}`, port, app };
+      const listening = app;
+      stops.push(() => listening.close());
+      logger.info({ url: http.url }, 'HTTP listening');
+    }
+    publicUrl ??= `http://${displayHost(host)}:${listenPort}`;
+
+    let smtp: ServeHandle['smtp'];
+    if (runs.intake) {
+      const server: SmtpIntakeServer = await startSmtpIntake(
+        { db: store.db, evidence, committer },
+        {
+          host,
+          port: options.smtpPort ?? 2525,
+          logger: logger.child({ component: 'smtp' }),
+          onAccepted: wake,
+        },
+      );
+      smtp = { host, port: server.port };
+      stops.push(() => server.close());
+      logger.info({ host, port: server.port }, 'SMTP intake listening');
+      const imap = imapFromEnv(env);
+      if (imap) {
+        const poller = new ImapPoller(
+          { db: store.db, evidence, committer },
+          { ...imap, logger: logger.child({ component: 'imap' }), onAccepted: wake },
+        );
+        poller.start();
+        stops.push(() => poller.stop());
+        logger.info({ host: imap.host, mailbox: imap.mailbox ?? 'INBOX' }, 'IMAP poller started');
+      }
+    }
+
+    if (runs.worker) {
+      const parts = await enforcement();
+      const loop = new EnforcementLoop(
+        parts,
+        clock,
+        deps.intervals?.workerPollMs ?? workerConfigFromEnv(env).pollMs,
+        logger.child({ loop: 'enforcement' }),
+      );
+      loop.start();
+      stops.push(() => loop.stop());
+    }
+    if (enforcementReady) stops.push(async () => (await enforcementReady)?.close());
+
+    const handle: ServeHandle = {
+      ...context,
+      role,
+      publicUrl,
+      ...(http ? { http } : {}),
+      ...(smtp ? { smtp } : {}),
+      stop: stopAll,
+    };
+    return handle;
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+interface EnforcementParts {
+  readonly pipeline: PipelineDeps;
+  readonly worker: WorkerDeps;
+  readonly executor: OutboxExecutor;
+  close(): void;
+}
+
+async function enforcementParts(input: {
+  store: Store;
+  clock: Clock;
+  env: NodeJS.ProcessEnv;
+  providerId: string | undefined;
+  messageIdDomain: string;
+  registry: RegistrySnapshotHolder;
+  evidence: EvidenceStore;
+  logger: Logger;
+  dataDir: string;
+  mailSender: MailSender | undefined;
+}): Promise<EnforcementParts> {
+  const { store, clock, env } = input;
+  const policies = await loadPublishedPolicies(store.db, input.providerId);
+  const providerName =
+    policies[0]?.versions[policies[0].versions.length - 1]?.document.provider.name ??
+    input.providerId ??
+    'aupdesk';
+  const workerEnv = workerConfigFromEnv(env);
+  const abuseMail = policies[0]?.versions.at(-1)?.document.provider.abuse_contact.email;
+  const from =
+    env.AUPDESK_MAIL_FROM ||
+    (abuseMail ? `"${providerName} abuse desk" <${abuseMail}>` : 'abuse@aupdesk.invalid');
+  let sender: MailSender & { close?(): void };
+  if (input.mailSender) {
+    sender = input.mailSender;
+  } else if (env.AUPDESK_SMTP_HOST) {
+    sender = createSmtpSender(smtpRelayConfigFromEnv({ ...env, AUPDESK_MAIL_FROM: from }));
+  } else {
+    const dir = path.join(input.dataDir, 'outgoing-mail');
+    sender = fileMailSender(dir);
+    input.logger.warn(
+      { dir },
+      'no SMTP relay configured (AUPDESK_SMTP_HOST): notices are written as .eml files instead',
+    );
+  }
+  const replyTo = workerEnv.replyTo ?? from;
+  const base = { db: store.db, policies, clock, messageIdDomain: input.messageIdDomain, replyTo };
+  const handlers = createActionHandlers({
+    db: store.db,
+    sender,
+    from,
+    replyTo,
+    messageIdDomain: input.messageIdDomain,
+    providerName,
+    provisioning: workerEnv.provisioning,
+  });
+  const worker: WorkerDeps = {
+    ...base,
+    handlers,
+    executor: { logger: input.logger.child({ component: 'outbox' }) },
+  };
+  return {
+    pipeline: { ...base, snapshot: () => input.registry.current, evidence: input.evidence },
+    worker,
+    executor: createExecutor(worker, clock),
+    close: () => sender.close?.(),
+  };
+}
+
+/**
+ * The inbox's processor: the report pipeline inside the inbox's transaction, so the row's `done` and the
+ * pipeline's writes (report, events, cases, outbox, audit) commit together — exactly once per row.
+ * `processReport` opens its own transaction on `deps.db`; given the inbox's transaction as `db`, its
+ * `transaction().execute(fn)` runs `fn` on that same transaction instead of nesting one.
+ */
+export function pipelineProcessor(deps: PipelineDeps): ReportProcessor {
+  return async (trx, report) => {
+    const result = await processReport({ ...deps, db: joinTransaction(trx) }, report);
+    return {
+      reportId: result.reportId,
+      disposition: result.disposition,
+      cases: result.cases.map((c) => c.ref),
+      ...(result.threadedTo ? { threadedTo: result.threadedTo } : {}),
+    };
+  };
+}
+
+function joinTransaction(trx: Transaction<Database>): Kysely<Database> {
+  return new Proxy(trx, {
+    get(target, property, receiver) {
+      if (property === 'transaction') {
+        return () => ({ execute: <T>(fn: (t: Transaction<Database>) => Promise<T>) => fn(target) });
+      }
+      return Reflect.get(target, property, receiver);
+    },
+  }) as unknown as Kysely<Database>;
+}
+
+/** The worker's loop: one enforcement round, then wait for the poll interval (or stop). */
+class EnforcementLoop {
+  private stopped = false;
+  private running: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+
+  constructor(
+    private readonly parts: EnforcementParts,
+    private readonly clock: Clock,
+    private readonly pollMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.running = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeUp?.();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const round = await runEnforcementOnce(this.parts.worker, this.clock, this.parts.executor);
+        if (round.steps.fired + round.actions.claimed > 0)
+          this.logger.info({ steps: round.steps, actions: round.actions }, 'enforcement round');
+      } catch (error) {
+        this.logger.error({ err: error }, 'enforcement round failed');
+      }
+      if (this.stopped) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.pollMs);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+}
+
+/** Publishes every policy version under `dir` (identical re-publish is a no-op; a changed one is refused). */
+async function publishPolicyFolder(db: Kysely<Database>, dir: string, logger: Logger): Promise<void> {
+  if (!existsSync(dir)) {
+    logger.warn({ dir }, 'policy folder not found: serving the policies already published');
+    return;
+  }
+  const histories = await loadPolicyTree(dir);
+  for (const history of histories) {
+    for (const version of history.versions) {
+      try {
+        const result = await publishPolicyVersion(db, version);
+        if (result.status === 'published')
+          logger.info({ provider: result.provider, version: result.version }, 'policy published');
+      } catch (error) {
+        if (!isAupError(error, 'AUP_ERR_POLICY_VERSION_EXISTS')) throw error;
+        logger.warn(
+          { file: version.file, err: error.message },
+          'policy file differs from the published version: kept the published one',
+        );
+      }
+    }
+  }
+}
+
+async function chooseProvider(
+  db: Kysely<Database>,
+  wanted: string | undefined,
+  logger: Logger,
+): Promise<string | undefined> {
+  const providers = (await db.selectFrom('providers').select('id').orderBy('id').execute()).map((r) => r.id);
+  if (wanted !== undefined) {
+    if (!providers.includes(wanted)) {
+      throw new AupError(
+        'AUP_ERR_CONFIG_INVALID',
+        `--provider ${wanted}: no policy of that provider is published (published: ${providers.join(', ') || 'none'})`,
+      );
+    }
+    return wanted;
+  }
+  if (providers.length > 1) {
+    logger.warn(
+      { providers, chosen: providers[0] },
+      `several providers are published; serving ${providers[0]} (choose with --provider)`,
+    );
+  }
+  return providers[0];
+}
+
+/**
+ * The secret signing form tokens and report status links: AUPDESK_SECRET, else `<data>/secret` (made on first
+ * start, mode 0600). Processes of one desk on several machines must share AUPDESK_SECRET.
+ */
+async function loadSecret(dataDir: string, env: NodeJS.ProcessEnv): Promise<Buffer> {
+  const given = env.AUPDESK_SECRET;
+  if (given) {
+    if (given.length < 32)
+      throw new AupError('AUP_ERR_CONFIG_INVALID', 'AUPDESK_SECRET must be at least 32 characters');
+    return Buffer.from(given);
+  }
+  const file = path.join(dataDir, 'secret');
+  try {
+    const existing = (await readFile(file, 'utf8')).trim();
+    if (existing.length >= 32) return Buffer.from(existing);
+  } catch {
+    // First start: make one below.
+  }
+  await mkdir(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+  return Buffer.from(secret);
+}
+
+function imapFromEnv(env: NodeJS.ProcessEnv) {
+  if (!env.AUPDESK_IMAP_HOST) return undefined;
+  const port = Number(env.AUPDESK_IMAP_PORT ?? 993);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new AupError('AUP_ERR_CONFIG_INVALID', 'AUPDESK_IMAP_PORT must be a port number');
+  }
+  if (!env.AUPDESK_IMAP_USER || !env.AUPDESK_IMAP_PASSWORD) {
+    throw new AupError(
+      'AUP_ERR_CONFIG_INVALID',
+      'AUPDESK_IMAP_HOST needs AUPDESK_IMAP_USER and AUPDESK_IMAP_PASSWORD',
+    );
+  }
+  return {
+    host: env.AUPDESK_IMAP_HOST,
+    port,
+    secure: env.AUPDESK_IMAP_SECURE ? ['1', 'true', 'yes'].includes(env.AUPDESK_IMAP_SECURE) : port === 993,
+    user: env.AUPDESK_IMAP_USER,
+    password: env.AUPDESK_IMAP_PASSWORD,
+    ...(env.AUPDESK_IMAP_MAILBOX ? { mailbox: env.AUPDESK_IMAP_MAILBOX } : {}),
+    intervalMs: Number(env.AUPDESK_IMAP_POLL_MS ?? 60_000),
+  };
+}
+
+function displayHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}
