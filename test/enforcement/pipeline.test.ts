@@ -198,6 +198,22 @@ describeEachBackend('processReport', (ctx) => {
     expect(await listCases(ctx.store.db)).toHaveLength(0);
   });
 
+  it("acknowledges an unparseable report with the parser's reason", async () => {
+    const { deps } = await setup();
+    const report = {
+      ...reportOf({ events: [], status: 'unparsed' }),
+      errors: [{ message: 'format not recognised by any parser' }],
+    };
+    const result = await processReport(deps, report);
+    expect(result.disposition).toBe('unparsed');
+    expect(result.ack).toMatchObject({ outcome: 'unparseable', queued: true });
+    const [ack] = await listActions(ctx.store.db, { kind: 'mail.ack' });
+    expect(ack?.payload).toMatchObject({
+      outcome: 'unparseable',
+      detail: 'format not recognised by any parser',
+    });
+  });
+
   it('never acknowledges automated senders or feeds', async () => {
     const { deps } = await setup();
     const fromFeed = await processReport(

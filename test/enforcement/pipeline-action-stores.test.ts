@@ -1,0 +1,57 @@
+import { beforeEach, expect, it } from 'vitest';
+import { BlocklistAdapter, renderBlocklistText } from '../../src/actions/blocklist-adapter.js';
+import { FeeAdapter } from '../../src/actions/fee-adapter.js';
+import {
+  storeBlocklistRepository,
+  storeFeeRepository,
+} from '../../src/enforcement/pipeline/store-action-repositories.js';
+import { contextOf, outboxActionOf } from '../actions/action-support.js';
+import { resetDesk } from '../cases/case-support.js';
+import { describeEachBackend } from '../support/store-backends.js';
+
+const base = { customerId: 'cust-a', serviceId: 'vps-a' };
+
+describeEachBackend('fee and block-list adapters on the case tables', (ctx) => {
+  beforeEach(async () => {
+    await resetDesk(ctx.store);
+  });
+
+  it('records a fee once per action key, in cents', async () => {
+    const fees = storeFeeRepository(ctx.store.db);
+    const adapter = new FeeAdapter(fees);
+    const payload = { ...base, caseId: '000001', amount: 150.005, currency: 'aed', basis: 'contract 4.2' };
+    const action = outboxActionOf('fee.record', '000001/fee/1/fee.record', payload);
+    const first = await adapter.perform(action, contextOf(action.idempotencyKey));
+    const again = await adapter.perform(action, contextOf(action.idempotencyKey));
+    expect(first).toMatchObject({ recorded: true, amount: 150.01, currency: 'AED' });
+    expect(again).toMatchObject({ recorded: false });
+    expect(await fees.list('cust-a')).toEqual([
+      expect.objectContaining({ caseId: '000001', amount: 150.01, currency: 'AED', basis: 'contract 4.2' }),
+    ]);
+  });
+
+  it('keeps a prefix listed while any case holds it', async () => {
+    const repository = storeBlocklistRepository(ctx.store.db);
+    const adapter = new BlocklistAdapter(repository);
+    const block = (caseId: string, operation: 'add' | 'remove', targets: string[]) => {
+      const action = outboxActionOf(`block.${operation}`, `${caseId}/b/1/block.${operation}`, {
+        ...base,
+        caseId,
+        operation,
+        targets,
+        reason: `case ${caseId}`,
+        slaCreditEligible: false,
+      });
+      return adapter.perform(action, contextOf(action.idempotencyKey));
+    };
+    expect(await block('000001', 'add', ['198.51.100.7', '2001:DB8::/48'])).toMatchObject({
+      changed: ['198.51.100.7/32', '2001:db8::/48'],
+    });
+    expect(await block('000001', 'add', ['198.51.100.7'])).toMatchObject({ changed: [] });
+    await block('000002', 'add', ['198.51.100.7']);
+    await block('000001', 'remove', ['198.51.100.7', '2001:db8::/48']);
+    const entries = await repository.list();
+    expect(entries.map((e) => [e.cidr, e.caseId])).toEqual([['198.51.100.7/32', '000002']]);
+    expect(renderBlocklistText(entries, new Date('2026-03-01T00:00:00Z'))).toContain('\n198.51.100.7/32\n');
+  });
+});
