@@ -202,7 +202,11 @@ async function registerOpenApi(app: FastifyInstance, deps: ResolvedAppDeps): Pro
         },
       },
     },
-    transform: jsonSchemaTransform,
+    // The document describes the JSON API only: HTML pages and assets of other features stay out of it.
+    transform: (args) =>
+      args.url.startsWith(API_PREFIX)
+        ? jsonSchemaTransform(args)
+        : { schema: { ...args.schema, hide: true }, url: args.url },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', staticCSP: true });
   app.get('/api/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
