@@ -18,10 +18,13 @@ import type { InboxCommitter } from '../intake/intake-inbox.js';
 import type { RegistrySnapshotHolder } from '../registry/registry-snapshot.js';
 import type { Store } from '../store/database.js';
 import { apiPlugin } from './api/api-plugin.js';
+import { assetPlugin } from './assets/asset-plugin.js';
+import { consolePlugin } from './console/console-plugin.js';
 import { registerAuth } from './plugins/auth-plugin.js';
 import { type AppMetrics, createMetrics, registerMetrics } from './plugins/metrics-plugin.js';
 import { problemOf, registerProblemDetails, sendProblem } from './plugins/problem-details.js';
 import { registerRateLimit } from './plugins/rate-limit-plugin.js';
+import { portalPlugin } from './portal/portal-plugin.js';
 
 /**
  * The HTTP application: shared infrastructure at the root (problem details, auth, rate limiting, metrics,
@@ -152,6 +155,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerOpenApi(app, resolved);
 
   await app.register(apiPlugin, { prefix: API_PREFIX, deps: resolved });
+  await app.register(assetPlugin);
+  await app.register(consolePlugin, { prefix: '/console', deps: resolved });
+  await app.register(portalPlugin, { prefix: '/portal', deps: resolved });
   for (const feature of deps.features ?? []) {
     await app.register(async (child) => feature.register(child, resolved), {
       ...(feature.prefix ? { prefix: feature.prefix } : {}),
