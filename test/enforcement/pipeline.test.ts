@@ -149,6 +149,51 @@ describeEachBackend('processReport', (ctx) => {
     ).toEqual(['AUP-000001']);
   });
 
+  it('judges under the version binding the customer at the event time (grace period for an acceptance)', async () => {
+    const v1 = makePolicy();
+    const base2 = makePolicy();
+    const v2 = makePolicy({
+      version: '2.0',
+      published_at: '2026-02-15T00:00:00Z',
+      effective_at: '2026-02-15T00:00:00Z',
+      terms: {
+        ...base2.terms,
+        enforcement: { ...base2.terms.enforcement, cure_period: 'P1D' },
+        changes: { ...base2.terms.changes, grace_period_previous_version: 'P30D' },
+      },
+    });
+    const snapshot = await seedRegistry(ctx.store, {
+      ...registry,
+      customers: [
+        { ref: 'cust-a', accepted: { provider: 'example', version: '1.0', at: '2026-01-05T00:00:00Z' } },
+        { ref: 'cust-b' },
+      ],
+    });
+    const clock = clockAt('2026-03-01T12:00:00.000Z');
+    const deps = pipelineDeps(ctx.store, snapshot, historyOf(v1, v2), clock);
+    await processReport(
+      deps,
+      reportOf({
+        events: [
+          { 'source.ip': '198.51.100.7', 'time.source': '2026-02-20T10:00:00.000Z' },
+          { 'source.ip': '192.0.2.5', 'time.source': '2026-02-20T10:00:00.000Z' },
+        ],
+      }),
+    );
+    const a = await getCase(ctx.store.db, 1);
+    const b = await getCase(ctx.store.db, 2);
+    expect([a?.customerRef, a?.policyVersion, a?.dueAt?.toISOString()]).toEqual([
+      'cust-a',
+      '1.0',
+      '2026-03-04T12:00:00.000Z',
+    ]);
+    expect([b?.customerRef, b?.policyVersion, b?.dueAt?.toISOString()]).toEqual([
+      'cust-b',
+      '2.0',
+      '2026-03-02T12:00:00.000Z',
+    ]);
+  });
+
   it('attributes a recycled address by the event time', async () => {
     const { deps } = await setup();
     const result = await processReport(

@@ -29,7 +29,13 @@ import type { RegistrySnapshot } from '../../registry/registry-snapshot.js';
 import type { Database } from '../../store/schema.js';
 import type { EventVerdict } from '../../store/tables/cases.table.js';
 import { openCaseState } from '../case-state.js';
-import { applyCaseTransition, type EnforcementDeps, historyOf, policyOfCase } from './case-transition.js';
+import {
+  applyCaseTransition,
+  type EnforcementDeps,
+  historyOf,
+  policyHistories,
+  policyOfCase,
+} from './case-transition.js';
 import { attachReply, findThread, replyBody } from './reply-threading.js';
 import { type AckDecisionResult, acknowledgeReport } from './report-ack.js';
 
@@ -444,11 +450,13 @@ class ReportRun {
 
   /** The version binding the customer at the event's time (its acceptance read once per report). */
   private async bindingPolicy(customerId: number, eventTime: Date): Promise<PolicyDocument> {
-    const history = historyOf(this.deps);
     if (!this.acceptance.has(customerId)) {
       this.acceptance.set(customerId, await policyAcceptanceOf(this.trx, customerId));
     }
     const accepted = this.acceptance.get(customerId);
+    // A desk serving several providers: the customer's recorded provider picks the history; else the first.
+    const histories = policyHistories(this.deps);
+    const history = histories.find((h) => h.provider === accepted?.provider) ?? historyOf(this.deps);
     const ours =
       accepted !== undefined && (accepted.provider === null || accepted.provider === history.provider);
     const knownVersion =
