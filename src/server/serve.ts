@@ -21,7 +21,13 @@ import { AupError, isAupError } from '../errors.js';
 import { ImapPoller } from '../intake/channels/imap-poller.js';
 import { type SmtpIntakeServer, startSmtpIntake } from '../intake/channels/smtp-intake-server.js';
 import { EvidenceStore } from '../intake/evidence-store.js';
-import { InboxCommitter, InboxWorker, processInbox, type ReportProcessor } from '../intake/intake-inbox.js';
+import {
+  InboxCommitter,
+  InboxWorker,
+  inboxCounts,
+  processInbox,
+  type ReportProcessor,
+} from '../intake/intake-inbox.js';
 import { loadPolicyTree } from '../policy/policy-loader.js';
 import { publishPolicyVersion } from '../policy/policy-repository.js';
 import { RegistrySnapshotHolder } from '../registry/registry-snapshot.js';
@@ -66,6 +72,10 @@ export interface ServeOptions {
   readonly provider?: string | undefined;
   /** Public base URL for links (security.txt, the form); default AUPDESK_PUBLIC_URL, else the listen address. */
   readonly publicUrl?: string | undefined;
+  /** Largest SMTP message (bytes) before `552`; default the intake server's 25 MiB. */
+  readonly smtpMaxMessageBytes?: number | undefined;
+  /** Largest evidence upload through the complaint form (bytes); default 10 MiB. */
+  readonly formMaxUploadBytes?: number | undefined;
 }
 
 export interface ServeDeps {
@@ -186,6 +196,9 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
       let actions = 0;
       const parts = await enforcement();
       processor ??= pipelineProcessor(parts.pipeline);
+      // Until the inbox is empty: what this call cannot claim, the running inbox worker is processing, so
+      // wait for it (bounded: a row held back by retry backoff must not hang the caller).
+      const giveUpAt = Date.now() + 15_000;
       for (;;) {
         await registry.refresh();
         const round = await processInbox(
@@ -193,7 +206,9 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
           { limit: 100, clock },
         );
         processed += round.done + round.failed;
-        if (round.claimed === 0) break;
+        if (round.claimed > 0) continue;
+        if ((await inboxCounts(store.db)).pending === 0 || Date.now() > giveUpAt) break;
+        await new Promise((resolve) => setTimeout(resolve, 25));
       }
       const enforced = await runEnforcementOnce(parts.worker, clock, parts.executor);
       actions += enforced.actions.done;
@@ -244,6 +259,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
             // Resolved per request so a port picked at listen time (0) is what the pages print.
             origin,
             onAccepted: wake,
+            maxUploadBytes: options.formMaxUploadBytes,
           }),
         ],
       });
@@ -269,6 +285,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
         {
           host,
           port: options.smtpPort ?? 2525,
+          ...(options.smtpMaxMessageBytes ? { maxMessageBytes: options.smtpMaxMessageBytes } : {}),
           logger: logger.child({ component: 'smtp' }),
           onAccepted: wake,
         },
