@@ -97,13 +97,17 @@ export async function knownFingerprints(
   db: Db,
   fingerprints: readonly string[],
 ): Promise<Map<string, number | null>> {
-  if (fingerprints.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('case_events')
-    .select(['fingerprint', 'case_id'])
-    .where('fingerprint', 'in', [...fingerprints])
-    .execute();
-  return new Map(rows.map((r) => [r.fingerprint, r.case_id]));
+  const known = new Map<string, number | null>();
+  // Chunked: a feed file can carry more events than one statement may have parameters.
+  for (let i = 0; i < fingerprints.length; i += 5_000) {
+    const rows = await db
+      .selectFrom('case_events')
+      .select(['fingerprint', 'case_id'])
+      .where('fingerprint', 'in', fingerprints.slice(i, i + 5_000))
+      .execute();
+    for (const r of rows) known.set(r.fingerprint, r.case_id);
+  }
+  return known;
 }
 
 export interface NewCaseEvent {
