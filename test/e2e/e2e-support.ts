@@ -105,7 +105,12 @@ export interface Desk {
 /** The customer and service that hold 192.0.2.0/24 and 2001:db8:e2e::/48. */
 export const CUSTOMER = { ref: 'CUST-E2E', email: 'ops@customer-e2e.example', service: 'VPS-E2E' };
 
-export async function startDesk(options: { postgres: boolean; start: string }): Promise<Desk> {
+export async function startDesk(options: {
+  postgres: boolean;
+  start: string;
+  smtpMaxMessageBytes?: number;
+  formMaxUploadBytes?: number;
+}): Promise<Desk> {
   const dir = await mkdtemp(path.join(tmpdir(), 'aupdesk-e2e-'));
   const clock = new ManualClock(options.start);
   const sinks = await startSinks(() => clock.now());
@@ -132,7 +137,15 @@ export async function startDesk(options: { postgres: boolean; start: string }): 
   };
   const config = loadConfig({ AUPDESK_DATA: dir, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
   const handle = await startServe(
-    { host: '127.0.0.1', httpPort: 0, smtpPort: 0, policyDir: await e2ePolicyDir(dir), provider: 'infince' },
+    {
+      host: '127.0.0.1',
+      httpPort: 0,
+      smtpPort: 0,
+      policyDir: await e2ePolicyDir(dir),
+      provider: 'infince',
+      smtpMaxMessageBytes: options.smtpMaxMessageBytes,
+      formMaxUploadBytes: options.formMaxUploadBytes,
+    },
     {
       config,
       clock,
