@@ -3,15 +3,16 @@ import { TenancyTimeline } from './tenancy-timeline.js';
 /**
  * Longest-prefix match for IPv4 over a time-aware registry, in the spirit of DIR-24-8.
  *
- * The distinct prefixes are flattened into elementary intervals (sorted `starts`, each mapped to the most
- * specific prefix covering it, or -1). A direct table indexed by the top 16 bits answers lookups outside
- * our space in one memory access: an entry ≥ 0 means the whole bucket lies in one interval (entry - 1
- * is its node). A bucket with boundaries inside is either
- * sparse (at most SPARSE boundaries: the entry points at the first and a forward scan over one cache
- * line finishes) or dense (the entry points at a 256-entry chunk indexed by the next 8 bits, recursively).
+ * The distinct prefixes are flattened into elementary intervals (sorted boundaries, each mapped to the
+ * most specific prefix covering it, or -1). A direct table indexed by the top 16 bits answers lookups
+ * outside our space in one memory access: an entry ≥ 0 means the whole bucket lies in one interval
+ * (entry - 1 is its node). A bucket with boundaries inside is either sparse (at most SPARSE boundaries:
+ * the entry points at the first, and a forward scan over one cache line of (start, node + 1) pairs
+ * finishes) or dense (the entry points at a 256-entry chunk indexed by the next 8 bits, recursively).
  * Chunks exist only for dense buckets, so memory stays bounded by the number of boundaries, not by how
- * scattered the prefixes are. Time is then checked on the node's tenancies, walking to less specific
- * prefixes when the most specific one was not held at that moment.
+ * scattered the prefixes are. Time is then checked on the node's record (one cache line holding its
+ * tenancy when it has one, the common case), walking to less specific prefixes when the most specific
+ * one was not held at that moment. A hit costs the chunk or scan line and the record line.
  */
 export class Ipv4PrefixTable {
   readonly timeline: TenancyTimeline;
@@ -21,8 +22,8 @@ export class Ipv4PrefixTable {
   private readonly level1: Int32Array;
   private readonly shift: number;
   private readonly pool: Int32Array;
-  private readonly starts: Uint32Array;
-  private readonly at: Int32Array;
+  /** Boundaries as pairs (start, node + 1), sorted by start. */
+  private readonly bounds: Uint32Array;
   private readonly boundaryCount: number;
 
   private constructor(init: {
@@ -32,8 +33,7 @@ export class Ipv4PrefixTable {
     level1: Int32Array;
     shift: number;
     pool: Int32Array;
-    starts: Uint32Array;
-    at: Int32Array;
+    bounds: Uint32Array;
     boundaryCount: number;
   }) {
     this.timeline = init.timeline;
@@ -42,8 +42,7 @@ export class Ipv4PrefixTable {
     this.level1 = init.level1;
     this.shift = init.shift;
     this.pool = init.pool;
-    this.starts = init.starts;
-    this.at = init.at;
+    this.bounds = init.bounds;
     this.boundaryCount = init.boundaryCount;
   }
 
@@ -79,8 +78,15 @@ export class Ipv4PrefixTable {
     }
     const nodeOf = new Int32Array(m);
     for (let k = 0; k < m; k++) nodeOf[k] = lowerBound(unique, keys[k]!);
-    const timeline = TenancyTimeline.build(n, nodeOf, assignments, validFrom, validTo);
-    const parent = timeline.parent;
+    const timeline = TenancyTimeline.build(
+      new Float64Array(RECORD * n),
+      RECORD,
+      n,
+      nodeOf,
+      assignments,
+      validFrom,
+      validTo,
+    );
 
     // Elementary intervals and parents in one sweep with a stack of open prefixes (depth ≤ 33).
     const starts = new Uint32Array(2 * n + 1);
@@ -105,13 +111,18 @@ export class Ipv4PrefixTable {
     };
     for (let i = 0; i < n; i++) {
       closeUntil(nodeNet[i]!);
-      parent[i] = sp > 0 ? stack[sp - 1]! : -1;
+      timeline.setParent(i, sp > 0 ? stack[sp - 1]! : -1);
       emit(nodeNet[i]!, i);
       stack[sp++] = i;
     }
     closeUntil(Number.POSITIVE_INFINITY);
 
     const { level1, shift, pool } = buildDirectTables(starts, at, nb);
+    const bounds = new Uint32Array(2 * nb);
+    for (let j = 0; j < nb; j++) {
+      bounds[2 * j] = starts[j]!;
+      bounds[2 * j + 1] = at[j]! + 1;
+    }
     return new Ipv4PrefixTable({
       timeline,
       nodeNet,
@@ -119,9 +130,8 @@ export class Ipv4PrefixTable {
       level1,
       shift,
       pool,
-      starts: starts.slice(0, nb),
+      bounds,
       boundaryCount: nb,
-      at: at.slice(0, nb),
     });
   }
 
@@ -133,11 +143,11 @@ export class Ipv4PrefixTable {
       const x = -e - 1;
       if ((x & CHUNK) === 0) {
         // At most SPARSE boundaries inside this bucket (plus one at its start): a short forward scan.
-        const starts = this.starts;
+        const bounds = this.bounds;
         let j = x;
         const hi = Math.min(x + SPARSE + 1, this.boundaryCount);
-        while (j < hi && starts[j]! <= addr) j++;
-        return j > 0 ? this.at[j - 1]! : -1;
+        while (j < hi && bounds[2 * j]! <= addr) j++;
+        return j > 0 ? (bounds[2 * j - 1]! | 0) - 1 : -1;
       }
       shift -= 8;
       e = this.pool[(x ^ CHUNK) + ((addr >>> shift) & 255)]!;
@@ -155,8 +165,7 @@ export class Ipv4PrefixTable {
     return (
       this.level1.byteLength +
       this.pool.byteLength +
-      this.starts.byteLength +
-      this.at.byteLength +
+      this.bounds.byteLength +
       this.nodeNet.byteLength +
       this.nodeLength.byteLength +
       this.timeline.byteLength
@@ -166,8 +175,10 @@ export class Ipv4PrefixTable {
 
 /** Tag bit of a chunk pointer (entries are -(x + 1); x without the tag is a boundary index). */
 const CHUNK = 0x40000000;
-/** A bucket with at most this many boundaries inside is scanned, with more it gets a chunk. */
-const SPARSE = 8;
+/** A bucket with at most this many boundaries inside is scanned (8 pairs: one 64-byte line), with more it gets a chunk. */
+const SPARSE = 7;
+/** Doubles per node record: from, to, assignment, parent (see TenancyTimeline). */
+const RECORD = 4;
 
 function buildDirectTables(
   starts: Uint32Array,

@@ -7,53 +7,46 @@ import { TenancyTimeline } from './tenancy-timeline.js';
  * Why not the IPv4 scheme: IPv6 registries are sparse and clustered (everything under a few /32s), so a
  * direct table over the top bits is useless and a binary search over 128-bit boundaries costs ~20
  * dependent cache misses. Hosting registries use a handful of lengths (/128, /64, /56, /48, …), so a
- * lookup is a few probes, each touching one slot and one node key. A set of the top 32 bits of all
- * prefixes of length ≥ 32 rejects addresses outside our space in one probe. The cost grows with the
- * number of distinct lengths: a registry using dozens of lengths would want binary search on lengths
- * with markers (Waldvogel et al.), which this design leaves room for.
+ * lookup is a few probes. Two things keep a probe cheap:
+ * - the slot *is* the node: 64 bytes holding its tenancy record (see TenancyTimeline) and its key, so a
+ *   hit reads one cache line (linear probing moves to the adjacent one);
+ * - a Bloom filter (about 12 bits per prefix, two bits in one 32-bit word, so one read; under 1 MB and
+ *   cache resident) answers "no such prefix of this length" for ~98% of the absent ones, so probing an
+ *   absent length, which is most probes, touches no table memory at all.
+ * The cost grows with the number of distinct lengths (a filter check each): a registry using dozens of
+ * lengths would want binary search on lengths with markers (Waldvogel et al.).
  */
 export class Ipv6PrefixTable {
   readonly timeline: TenancyTimeline;
-  /** Node keys, four words per node (masked network), and lengths. */
-  readonly nodeWords: Uint32Array;
-  readonly nodeLength: Uint8Array;
-  private readonly slots: Int32Array;
+  /** The slots as words: key w0..w3 at KEY, length + 1 at KEY + 4 (0: empty slot). */
+  private readonly words: Uint32Array;
   private readonly mask: number;
+  private readonly slotShift: number;
   /** Distinct lengths, longest first, with the four word masks of each. */
   private readonly lengths: Int32Array;
   private readonly lengthMasks: Uint32Array;
-  /** Lengths < 32 come after `longCount` entries and are probed without the /32 pre-check. */
-  private readonly longCount: number;
-  private readonly top: Uint32Array;
-  private readonly topUsed: Uint8Array;
-  private readonly topMask: number;
+  private readonly filter: Int32Array;
+  private readonly filterShift: number;
 
   private constructor(init: {
     timeline: TenancyTimeline;
-    nodeWords: Uint32Array;
-    nodeLength: Uint8Array;
-    slots: Int32Array;
+    words: Uint32Array;
     lengths: Int32Array;
-    top: Uint32Array;
-    topUsed: Uint8Array;
+    filter: Int32Array;
   }) {
     this.timeline = init.timeline;
-    this.nodeWords = init.nodeWords;
-    this.nodeLength = init.nodeLength;
-    this.slots = init.slots;
-    this.mask = init.slots.length - 1;
+    this.words = init.words;
+    const capacity = init.words.length / WORDS;
+    this.mask = capacity - 1;
+    this.slotShift = 32 - Math.log2(capacity);
     this.lengths = init.lengths;
     this.lengthMasks = new Uint32Array(4 * init.lengths.length);
-    let longCount = 0;
     for (let i = 0; i < init.lengths.length; i++) {
       const length = init.lengths[i]!;
-      if (length >= 32) longCount++;
       for (let k = 0; k < 4; k++) this.lengthMasks[4 * i + k] = maskBits(length - 32 * k);
     }
-    this.longCount = longCount;
-    this.top = init.top;
-    this.topUsed = init.topUsed;
-    this.topMask = init.top.length - 1;
+    this.filter = init.filter;
+    this.filterShift = 32 - Math.log2(init.filter.length);
   }
 
   /**
@@ -68,13 +61,14 @@ export class Ipv6PrefixTable {
     validTo: Float64Array,
   ): Ipv6PrefixTable {
     const m = assignments.length;
-    const capacity = 2 ** Math.max(4, Math.ceil(Math.log2(m * 2 + 1)));
-    const slots = new Int32Array(capacity).fill(-1);
-    const mask = capacity - 1;
-    const nodeWords = new Uint32Array(4 * m);
-    const nodeLength = new Uint8Array(m);
+    // At most 70% full when every tenancy is a distinct prefix: with recycling it is less.
+    const capacity = 2 ** Math.max(4, Math.ceil(Math.log2(m / 0.7 + 1)));
+    const buffer = new ArrayBuffer(capacity * SLOT_BYTES);
+    const slotWords = new Uint32Array(buffer);
+    const slotShift = 32 - Math.log2(capacity);
     const nodeOf = new Int32Array(m);
     const seenLength = new Uint8Array(129);
+    const hashes = new Uint32Array(m);
     let n = 0;
     // Dedupe through the hash table itself: one probe sequence per tenancy, no sort.
     for (let k = 0; k < m; k++) {
@@ -83,62 +77,70 @@ export class Ipv6PrefixTable {
       const w2 = words[4 * k + 2]!;
       const w3 = words[4 * k + 3]!;
       const length = lengths[k]!;
-      let h = hash(w0, w1, w2, w3, length) & mask;
+      const h = hash(w0, w1, w2, w3, length);
+      let slot = Math.imul(h, GOLDEN) >>> slotShift;
       for (;;) {
-        const s = slots[h]!;
-        if (s < 0) {
-          slots[h] = n;
-          nodeWords[4 * n] = w0;
-          nodeWords[4 * n + 1] = w1;
-          nodeWords[4 * n + 2] = w2;
-          nodeWords[4 * n + 3] = w3;
-          nodeLength[n] = length;
-          nodeOf[k] = n++;
+        const o = WORDS * slot + KEY;
+        if (slotWords[o + 4] === 0) {
+          slotWords[o] = w0;
+          slotWords[o + 1] = w1;
+          slotWords[o + 2] = w2;
+          slotWords[o + 3] = w3;
+          slotWords[o + 4] = length + 1;
+          nodeOf[k] = slot;
           seenLength[length] = 1;
+          hashes[n++] = h;
           break;
         }
         if (
-          nodeLength[s] === length &&
-          nodeWords[4 * s] === w0 &&
-          nodeWords[4 * s + 1] === w1 &&
-          nodeWords[4 * s + 2] === w2 &&
-          nodeWords[4 * s + 3] === w3
+          slotWords[o + 4] === length + 1 &&
+          slotWords[o] === w0 &&
+          slotWords[o + 1] === w1 &&
+          slotWords[o + 2] === w2 &&
+          slotWords[o + 3] === w3
         ) {
-          nodeOf[k] = s;
+          nodeOf[k] = slot;
           break;
         }
-        h = (h + 1) & mask;
+        slot = (slot + 1) & (capacity - 1);
       }
     }
     const lengthList: number[] = [];
     for (let length = 128; length >= 0; length--) if (seenLength[length]) lengthList.push(length);
 
-    const topCapacity = 2 ** Math.max(4, Math.ceil(Math.log2(n * 2 + 1)));
-    const top = new Uint32Array(topCapacity);
-    const topUsed = new Uint8Array(topCapacity);
-    for (let i = 0; i < n; i++) {
-      if (nodeLength[i]! < 32) continue;
-      insertTop(top, topUsed, nodeWords[4 * i]!);
-    }
-    const timeline = TenancyTimeline.build(n, nodeOf, assignments, validFrom, validTo);
+    const filter = new Int32Array(2 ** Math.max(5, Math.ceil(Math.log2((n * FILTER_BITS_PER_KEY) / 32))));
+    const filterShift = 32 - Math.log2(filter.length);
+    for (let i = 0; i < n; i++) filter[hashes[i]! >>> filterShift]! |= filterBits(hashes[i]!);
+
+    const timeline = TenancyTimeline.build(
+      new Float64Array(buffer),
+      SLOT_BYTES / 8,
+      n,
+      nodeOf,
+      assignments,
+      validFrom,
+      validTo,
+    );
     const table = new Ipv6PrefixTable({
       timeline,
-      nodeWords: nodeWords.slice(0, 4 * n),
-      nodeLength: nodeLength.slice(0, n),
-      slots,
+      words: slotWords,
       lengths: Int32Array.from(lengthList),
-      top,
-      topUsed,
+      filter,
     });
     // Parent: the longest strictly shorter prefix present that contains the node.
-    const parent = timeline.parent;
-    for (let i = 0; i < n; i++) {
-      parent[i] = table.probeFrom(
-        nodeWords[4 * i]!,
-        nodeWords[4 * i + 1]!,
-        nodeWords[4 * i + 2]!,
-        nodeWords[4 * i + 3]!,
-        lengthList.indexOf(nodeLength[i]!) + 1,
+    for (let slot = 0; slot < capacity; slot++) {
+      const o = WORDS * slot + KEY;
+      const length = slotWords[o + 4]! - 1;
+      if (length < 0) continue;
+      timeline.setParent(
+        slot,
+        table.probeFrom(
+          slotWords[o]!,
+          slotWords[o + 1]!,
+          slotWords[o + 2]!,
+          slotWords[o + 3]!,
+          lengthList.indexOf(length) + 1,
+        ),
       );
     }
     return table;
@@ -159,68 +161,59 @@ export class Ipv6PrefixTable {
   private probeFrom(w0: number, w1: number, w2: number, w3: number, first: number): number {
     const lengths = this.lengths;
     const masks = this.lengthMasks;
-    const slots = this.slots;
-    const words = this.nodeWords;
-    const nodeLength = this.nodeLength;
+    const words = this.words;
+    const filter = this.filter;
+    const filterShift = this.filterShift;
     const mask = this.mask;
-    let i = first;
-    if (i < this.longCount && !this.hasTop(w0)) i = this.longCount;
-    for (; i < lengths.length; i++) {
+    for (let i = first; i < lengths.length; i++) {
       const length = lengths[i]!;
       const m0 = (w0 & masks[4 * i]!) >>> 0;
       const m1 = (w1 & masks[4 * i + 1]!) >>> 0;
       const m2 = (w2 & masks[4 * i + 2]!) >>> 0;
       const m3 = (w3 & masks[4 * i + 3]!) >>> 0;
-      let h = hash(m0, m1, m2, m3, length) & mask;
+      const h = hash(m0, m1, m2, m3, length);
+      const bits = filterBits(h);
+      if ((filter[h >>> filterShift]! & bits) !== bits) continue;
+      let slot = Math.imul(h, GOLDEN) >>> this.slotShift;
       for (;;) {
-        const s = slots[h]!;
-        if (s < 0) break;
+        const o = WORDS * slot + KEY;
+        const stored = words[o + 4]!;
+        if (stored === 0) break;
         if (
-          nodeLength[s] === length &&
-          words[4 * s] === m0 &&
-          words[4 * s + 1] === m1 &&
-          words[4 * s + 2] === m2 &&
-          words[4 * s + 3] === m3
+          stored === length + 1 &&
+          words[o] === m0 &&
+          words[o + 1] === m1 &&
+          words[o + 2] === m2 &&
+          words[o + 3] === m3
         ) {
-          return s;
+          return slot;
         }
-        h = (h + 1) & mask;
+        slot = (slot + 1) & mask;
       }
     }
     return -1;
   }
 
-  private hasTop(w0: number): boolean {
-    const top = this.top;
-    const used = this.topUsed;
-    let h = mix32(w0) & this.topMask;
-    while (used[h]) {
-      if (top[h] === w0) return true;
-      h = (h + 1) & this.topMask;
-    }
-    return false;
-  }
-
   get byteLength(): number {
-    return (
-      this.slots.byteLength +
-      this.nodeWords.byteLength +
-      this.nodeLength.byteLength +
-      this.top.byteLength +
-      this.topUsed.byteLength +
-      this.timeline.byteLength
-    );
+    return this.words.byteLength + this.filter.byteLength + this.timeline.extra.byteLength;
   }
+}
+
+/** A slot: the tenancy record (four doubles, 32 bytes), then the key words; one 64-byte line. */
+const SLOT_BYTES = 64;
+const WORDS = SLOT_BYTES / 4;
+/** Word offset of the key inside a slot. */
+const KEY = 8;
+const GOLDEN = 0x9e3779b1 | 0;
+/** About 2% false positives with two bits per key in one word. */
+const FILTER_BITS_PER_KEY = 12;
+
+function filterBits(h: number): number {
+  return (1 << (h & 31)) | (1 << ((h >>> 5) & 31));
 }
 
 function maskBits(bits: number): number {
   return bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
-}
-
-function mix32(x: number): number {
-  let h = Math.imul(x ^ (x >>> 16), 0x7feb352d);
-  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
-  return (h ^ (h >>> 16)) >>> 0;
 }
 
 function hash(w0: number, w1: number, w2: number, w3: number, length: number): number {
@@ -229,15 +222,4 @@ function hash(w0: number, w1: number, w2: number, w3: number, length: number): n
   h = Math.imul(h ^ (h >>> 16) ^ w2, 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13) ^ w3, 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
-}
-
-function insertTop(top: Uint32Array, used: Uint8Array, w0: number): void {
-  const mask = top.length - 1;
-  let h = mix32(w0) & mask;
-  while (used[h]) {
-    if (top[h] === w0) return;
-    h = (h + 1) & mask;
-  }
-  used[h] = 1;
-  top[h] = w0;
 }

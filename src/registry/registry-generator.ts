@@ -425,7 +425,7 @@ class V6Allocator {
 export function toSnapshotInput(
   customers: readonly GeneratedCustomer[],
   options: { epochMs?: boolean } = {},
-): RegistrySnapshotInput {
+): RegistrySnapshotInput & { readonly assignments: readonly SnapshotAssignmentRow[] } {
   const time = (d: Date | null) => (d === null ? null : options.epochMs ? d.getTime() : d);
   const out = {
     customers: [] as SnapshotCustomer[],

@@ -39,10 +39,26 @@ export interface SnapshotAssignmentRow {
   readonly validTo: Date | number | null;
 }
 
+/**
+ * The assignments as columns, the form the builder works on: a loader fills these from a query result
+ * or cursor without keeping a million row objects alive through the build (each full garbage collection
+ * would have to mark them).
+ */
+export interface SnapshotAssignmentColumns {
+  readonly id: Int32Array;
+  readonly serviceId: Int32Array;
+  /** A prefix (`a/n`) or a domain name, as in `SnapshotAssignmentRow`. */
+  readonly resource: readonly string[];
+  /** Epoch milliseconds. */
+  readonly validFrom: Float64Array;
+  /** Epoch milliseconds; +Infinity when open-ended. */
+  readonly validTo: Float64Array;
+}
+
 export interface RegistrySnapshotInput {
   readonly customers: readonly SnapshotCustomer[];
   readonly services: readonly SnapshotService[];
-  readonly assignments: readonly SnapshotAssignmentRow[];
+  readonly assignments: readonly SnapshotAssignmentRow[] | SnapshotAssignmentColumns;
   /** The `registry_revision` the rows were read at (null when not read from a database). */
   readonly revision?: string | null;
 }
@@ -62,7 +78,8 @@ export class RegistrySnapshot {
   readonly v4: Ipv4PrefixTable;
   readonly v6: Ipv6PrefixTable;
   readonly domains: DomainIndex;
-  private readonly customerById: Map<number, SnapshotCustomer>;
+  private readonly customers: readonly SnapshotCustomer[];
+  private readonly customerIndex: IdIndex;
   private readonly services: readonly SnapshotService[];
   private readonly assignmentId: Int32Array;
   private readonly assignmentService: Int32Array;
@@ -75,7 +92,8 @@ export class RegistrySnapshot {
     v4: Ipv4PrefixTable;
     v6: Ipv6PrefixTable;
     domains: DomainIndex;
-    customerById: Map<number, SnapshotCustomer>;
+    customers: readonly SnapshotCustomer[];
+    customerIndex: IdIndex;
     services: readonly SnapshotService[];
     assignmentId: Int32Array;
     assignmentService: Int32Array;
@@ -88,7 +106,8 @@ export class RegistrySnapshot {
     this.v4 = init.v4;
     this.v6 = init.v6;
     this.domains = init.domains;
-    this.customerById = init.customerById;
+    this.customers = init.customers;
+    this.customerIndex = init.customerIndex;
     this.services = init.services;
     this.assignmentId = init.assignmentId;
     this.assignmentService = init.assignmentService;
@@ -98,36 +117,31 @@ export class RegistrySnapshot {
   }
 
   static build(input: RegistrySnapshotInput): RegistrySnapshot {
-    const customerById = new Map<number, SnapshotCustomer>();
-    for (const c of input.customers) customerById.set(c.id, c);
-    const serviceIndex = new Map<number, number>();
-    input.services.forEach((s, i) => {
-      if (!customerById.has(s.customerId)) {
+    const customerIndex = IdIndex.of(input.customers);
+    const serviceIndex = IdIndex.of(input.services);
+    for (const s of input.services) {
+      if (customerIndex.get(s.customerId) < 0) {
         throw new AupError(
           'AUP_ERR_INPUT_INVALID',
           `service ${s.ref} names unknown customer ${s.customerId}`,
         );
       }
-      serviceIndex.set(s.id, i);
-    });
+    }
 
-    const rows = input.assignments;
-    const n = rows.length;
+    const columns = isColumns(input.assignments) ? input.assignments : assignmentColumns(input.assignments);
+    const { id: assignmentId, resource, validFrom, validTo } = columns;
+    const n = assignmentId.length;
     // Count per family first so every array is allocated once at its exact size: with a large heap each
     // surplus megabyte of typed arrays brings the next full garbage collection closer.
     let v4Rows = 0;
     let v6Rows = 0;
     for (let a = 0; a < n; a++) {
-      const text = rows[a]!.resource;
+      const text = resource[a]!;
       if (text.indexOf('/') < 0) continue;
       if (text.indexOf(':') < 0 || text.startsWith('::ffff:')) v4Rows++;
       else v6Rows++;
     }
-    const assignmentId = new Int32Array(n);
     const assignmentService = new Int32Array(n);
-    const resource: string[] = new Array(n);
-    const validFrom = new Float64Array(n);
-    const validTo = new Float64Array(n);
     // Per-family tenancy lists, sized for the worst case and trimmed by count.
     const v4Net = new Uint32Array(v4Rows);
     const v4Length = new Uint8Array(v4Rows);
@@ -142,25 +156,15 @@ export class RegistrySnapshot {
     const words = new Uint32Array(4);
 
     for (let a = 0; a < n; a++) {
-      const row = rows[a]!;
-      const service = serviceIndex.get(row.serviceId);
-      if (service === undefined) {
+      const service = serviceIndex.get(columns.serviceId[a]!);
+      if (service < 0) {
         throw new AupError(
           'AUP_ERR_REGISTRY_UNKNOWN_SERVICE',
-          `assignment ${row.id} names unknown service ${row.serviceId}`,
+          `assignment ${assignmentId[a]} names unknown service ${columns.serviceId[a]}`,
         );
       }
-      assignmentId[a] = row.id;
       assignmentService[a] = service;
-      resource[a] = row.resource;
-      validFrom[a] = typeof row.validFrom === 'number' ? row.validFrom : row.validFrom.getTime();
-      validTo[a] =
-        row.validTo === null
-          ? Number.POSITIVE_INFINITY
-          : typeof row.validTo === 'number'
-            ? row.validTo
-            : row.validTo.getTime();
-      const text = row.resource;
+      const text = resource[a]!;
       const slash = text.indexOf('/');
       if (slash < 0) {
         domainAssignment[domainNames.length] = a;
@@ -212,7 +216,8 @@ export class RegistrySnapshot {
         validTo,
       ),
       domains: DomainIndex.build(domainNames, domainAssignment, validFrom, validTo),
-      customerById,
+      customers: input.customers,
+      customerIndex,
       services: input.services,
       assignmentId,
       assignmentService,
@@ -247,7 +252,7 @@ export class RegistrySnapshot {
       validFrom: new Date(this.validFrom[index]!),
       validTo: to === Number.POSITIVE_INFINITY ? null : new Date(to),
       service,
-      customer: this.customerById.get(service.customerId)!,
+      customer: this.customers[this.customerIndex.get(service.customerId)]!,
     };
   }
 
@@ -261,7 +266,7 @@ export class RegistrySnapshot {
     indexBytes: number;
   } {
     return {
-      customers: this.customerById.size,
+      customers: this.customers.length,
       services: this.services.length,
       assignments: this.assignmentId.length,
       v4Prefixes: this.v4.timeline.nodeCount,
@@ -270,10 +275,78 @@ export class RegistrySnapshot {
       indexBytes:
         this.v4.byteLength +
         this.v6.byteLength +
-        this.domains.timeline.byteLength +
+        this.domains.byteLength +
         this.assignmentId.byteLength * 2 +
         this.validFrom.byteLength * 2,
     };
+  }
+}
+
+/** Rows → columns (times to epoch ms, an open end to +Infinity). */
+export function assignmentColumns(rows: readonly SnapshotAssignmentRow[]): SnapshotAssignmentColumns {
+  const n = rows.length;
+  const columns = {
+    id: new Int32Array(n),
+    serviceId: new Int32Array(n),
+    resource: new Array<string>(n),
+    validFrom: new Float64Array(n),
+    validTo: new Float64Array(n),
+  };
+  for (let a = 0; a < n; a++) {
+    const row = rows[a]!;
+    columns.id[a] = row.id;
+    columns.serviceId[a] = row.serviceId;
+    columns.resource[a] = row.resource;
+    columns.validFrom[a] = typeof row.validFrom === 'number' ? row.validFrom : row.validFrom.getTime();
+    columns.validTo[a] =
+      row.validTo === null
+        ? Number.POSITIVE_INFINITY
+        : typeof row.validTo === 'number'
+          ? row.validTo
+          : row.validTo.getTime();
+  }
+  return columns;
+}
+
+function isColumns(
+  assignments: readonly SnapshotAssignmentRow[] | SnapshotAssignmentColumns,
+): assignments is SnapshotAssignmentColumns {
+  return !Array.isArray(assignments);
+}
+
+/**
+ * Id → position in a list. Database ids are dense in practice, so a typed array indexed by id (no
+ * hundreds of thousands of Map entries on the heap); a Map when they are not.
+ */
+class IdIndex {
+  private constructor(
+    private readonly dense: Int32Array | null,
+    private readonly sparse: Map<number, number> | null,
+  ) {}
+
+  static of(items: readonly { readonly id: number }[]): IdIndex {
+    let max = -1;
+    let integral = true;
+    for (const item of items) {
+      if (!Number.isInteger(item.id) || item.id < 0) integral = false;
+      else if (item.id > max) max = item.id;
+    }
+    if (integral && max < 4 * items.length + 1024) {
+      const dense = new Int32Array(max + 1).fill(-1);
+      items.forEach((item, i) => {
+        dense[item.id] = i;
+      });
+      return new IdIndex(dense, null);
+    }
+    const sparse = new Map<number, number>();
+    items.forEach((item, i) => sparse.set(item.id, i));
+    return new IdIndex(null, sparse);
+  }
+
+  /** Position of `id`, or -1. */
+  get(id: number): number {
+    if (this.dense) return (id | 0) === id && id >= 0 && id < this.dense.length ? this.dense[id]! : -1;
+    return this.sparse!.get(id) ?? -1;
   }
 }
 
@@ -349,14 +422,37 @@ export async function loadRegistrySnapshot(db: Kysely<Database>): Promise<Regist
       status: s.status,
       provisioningRef: s.provisioning_ref,
     })),
-    assignments: input.assignments.map((a) => ({
-      id: a.id,
-      serviceId: a.service_id,
-      resource: a.resource,
-      validFrom: Number(a.from_ms),
-      validTo: a.to_ms === null ? null : Number(a.to_ms),
-    })),
+    assignments: toColumns(input.assignments),
   });
+}
+
+/** Query rows straight into columns: no second array of row objects next to the driver's. */
+function toColumns(
+  rows: readonly {
+    id: number;
+    service_id: number;
+    resource: string;
+    from_ms: string;
+    to_ms: string | null;
+  }[],
+): SnapshotAssignmentColumns {
+  const n = rows.length;
+  const columns = {
+    id: new Int32Array(n),
+    serviceId: new Int32Array(n),
+    resource: new Array<string>(n),
+    validFrom: new Float64Array(n),
+    validTo: new Float64Array(n),
+  };
+  for (let a = 0; a < n; a++) {
+    const row = rows[a]!;
+    columns.id[a] = row.id;
+    columns.serviceId[a] = row.service_id;
+    columns.resource[a] = row.resource;
+    columns.validFrom[a] = Number(row.from_ms);
+    columns.validTo[a] = row.to_ms === null ? Number.POSITIVE_INFINITY : Number(row.to_ms);
+  }
+  return columns;
 }
 
 /** The current `registry_revision` (bumped by trigger on every registry write). */

@@ -1,30 +1,40 @@
 /**
  * The time dimension of an index: for each node (a distinct prefix or registered domain) its tenancies
- * sorted by start, and the node's parent (the next less specific prefix, or registered parent domain).
+ * and its parent (the next less specific prefix, or registered parent domain).
  *
  * Flat typed arrays, not objects: a million nodes as objects would cost hundreds of megabytes and a
- * cache miss per field. Tenancies of one node are contiguous, `[start[n], start[n + 1])`, each a record
- * (from, to, assignment index) of three consecutive doubles, so a check reads one cache line; an open end
+ * cache miss per field. Each node has a record of `stride` doubles at `stride * node` in `records`,
+ * whose first four are (from, to, assignment, parent). About nine nodes in ten have a single tenancy:
+ * it sits in the record itself, so the time check reads the cache line the lookup already touched. A node
+ * with several tenancies has (+Infinity, count, -(first + 1), parent) instead, and its tenancies are
+ * `count` triples (from, to, assignment) sorted by start in `extra` from triple `first`. The indexes put
+ * their own key next to the four doubles (stride > 4) so that one line holds key and tenancy. An open end
  * is +Infinity.
  */
 export class TenancyTimeline {
-  readonly start: Int32Array;
-  /** Records of three: valid from, valid to (epoch ms), global assignment index. */
   readonly records: Float64Array;
-  readonly parent: Int32Array;
+  readonly stride: number;
+  readonly extra: Float64Array;
+  /** Number of nodes (records in use; with a hashed index they are spread over the slots). */
+  readonly nodeCount: number;
 
-  private constructor(start: Int32Array, records: Float64Array, parent: Int32Array) {
-    this.start = start;
+  private constructor(records: Float64Array, stride: number, extra: Float64Array, nodeCount: number) {
     this.records = records;
-    this.parent = parent;
+    this.stride = stride;
+    this.extra = extra;
+    this.nodeCount = nodeCount;
   }
 
   /**
+   * Fills the tenancy part of the node records (parents start at -1; set them with `setParent`).
+   * @param records `stride` doubles per node slot; only the first four of a slot are written
    * @param nodeOf node of each tenancy (parallel to `assignments`)
    * @param assignments global assignment index of each tenancy
    * @param validFrom,validTo by global assignment index, epoch ms (validTo +Infinity when open)
    */
   static build(
+    records: Float64Array,
+    stride: number,
     nodeCount: number,
     nodeOf: Int32Array,
     assignments: Int32Array,
@@ -32,37 +42,71 @@ export class TenancyTimeline {
     validTo: Float64Array,
   ): TenancyTimeline {
     const m = assignments.length;
-    const start = new Int32Array(nodeCount + 1);
-    for (let k = 0; k < m; k++) start[nodeOf[k]! + 1]!++;
-    for (let n = 0; n < nodeCount; n++) start[n + 1]! += start[n]!;
-    const fill = start.slice(0, nodeCount);
-    const r = new Float64Array(3 * m);
+    const slots = records.length / stride;
+    const count = new Int32Array(slots);
+    for (let k = 0; k < m; k++) count[nodeOf[k]!]!++;
+    // Multi-tenancy nodes get a run of triples in `extra`, in order of first appearance.
+    let extraCount = 0;
     for (let k = 0; k < m; k++) {
-      const a = assignments[k]!;
-      const at = 3 * fill[nodeOf[k]!]!++;
-      r[at] = validFrom[a]!;
-      r[at + 1] = validTo[a]!;
-      r[at + 2] = a;
+      const c = count[nodeOf[k]!]!;
+      if (c > 1) extraCount++;
     }
-    // Insertion sort by start within each node: almost every node has one or two tenancies.
-    for (let n = 0; n < nodeCount; n++) {
-      const lo = start[n]!;
-      const hi = start[n + 1]!;
+    const extra = new Float64Array(3 * extraCount);
+    const fill = new Int32Array(slots).fill(-1);
+    let used = 0;
+    for (let k = 0; k < m; k++) {
+      const node = nodeOf[k]!;
+      const a = assignments[k]!;
+      const o = stride * node;
+      const c = count[node]!;
+      if (c === 1) {
+        records[o] = validFrom[a]!;
+        records[o + 1] = validTo[a]!;
+        records[o + 2] = a;
+        records[o + 3] = -1;
+        continue;
+      }
+      if (fill[node]! < 0) {
+        fill[node] = used;
+        records[o] = Number.POSITIVE_INFINITY;
+        records[o + 1] = c;
+        records[o + 2] = -(used + 1);
+        records[o + 3] = -1;
+        used += c;
+      }
+      const at = 3 * fill[node]!++;
+      extra[at] = validFrom[a]!;
+      extra[at + 1] = validTo[a]!;
+      extra[at + 2] = a;
+    }
+    // Insertion sort by start within each run: almost every run has two or three tenancies.
+    for (let node = 0; node < slots; node++) {
+      if (count[node]! < 2) continue;
+      const hi = fill[node]!;
+      const lo = hi - count[node]!;
       for (let i = lo + 1; i < hi; i++) {
-        const f = r[3 * i]!;
-        const t = r[3 * i + 1]!;
-        const a = r[3 * i + 2]!;
+        const f = extra[3 * i]!;
+        const t = extra[3 * i + 1]!;
+        const a = extra[3 * i + 2]!;
         let j = i - 1;
-        while (j >= lo && r[3 * j]! > f) {
-          r.copyWithin(3 * j + 3, 3 * j, 3 * j + 3);
+        while (j >= lo && extra[3 * j]! > f) {
+          extra.copyWithin(3 * j + 3, 3 * j, 3 * j + 3);
           j--;
         }
-        r[3 * j + 3] = f;
-        r[3 * j + 4] = t;
-        r[3 * j + 5] = a;
+        extra[3 * j + 3] = f;
+        extra[3 * j + 4] = t;
+        extra[3 * j + 5] = a;
       }
     }
-    return new TenancyTimeline(start, r, new Int32Array(nodeCount).fill(-1));
+    return new TenancyTimeline(records, stride, extra, nodeCount);
+  }
+
+  parent(node: number): number {
+    return this.records[this.stride * node + 3]! | 0;
+  }
+
+  setParent(node: number, parent: number): void {
+    this.records[this.stride * node + 3] = parent;
   }
 
   /**
@@ -71,16 +115,22 @@ export class TenancyTimeline {
    * tenancy starting after `t`.
    */
   find(node: number, t: number): number {
-    const start = this.start;
     const r = this.records;
-    const parent = this.parent;
+    const stride = this.stride;
     while (node >= 0) {
-      const end = 3 * start[node + 1]!;
-      for (let k = 3 * start[node]!; k < end; k += 3) {
-        if (r[k]! > t) break;
-        if (t < r[k + 1]!) return r[k + 2]!;
+      const o = stride * node;
+      const a = r[o + 2]!;
+      if (a >= 0) {
+        if (r[o]! <= t && t < r[o + 1]!) return a | 0;
+      } else {
+        const x = this.extra;
+        const end = 3 * (-a - 1 + r[o + 1]!);
+        for (let k = 3 * (-a - 1); k < end; k += 3) {
+          if (x[k]! > t) break;
+          if (t < x[k + 1]!) return x[k + 2]! | 0;
+        }
       }
-      node = parent[node]!;
+      node = r[o + 3]! | 0;
     }
     return -1;
   }
@@ -95,28 +145,31 @@ export class TenancyTimeline {
     let beforeTo = Number.NEGATIVE_INFINITY;
     let after = -1;
     let afterFrom = Number.POSITIVE_INFINITY;
+    const r = this.records;
+    const x = this.extra;
     while (node >= 0) {
-      for (let k = 3 * this.start[node]!; k < 3 * this.start[node + 1]!; k += 3) {
-        const from = this.records[k]!;
-        const to = this.records[k + 1]!;
+      const o = this.stride * node;
+      const a = r[o + 2]!;
+      // One triple inline, or a run in `extra`: visit both the same way.
+      const [list, lo, hi] =
+        a >= 0 ? ([r, o, o + 3] as const) : ([x, 3 * (-a - 1), 3 * (-a - 1 + r[o + 1]!)] as const);
+      for (let k = lo; k < hi; k += 3) {
+        const from = list[k]!;
+        const to = list[k + 1]!;
         if (to <= t && to > beforeTo) {
           beforeTo = to;
-          before = this.records[k + 2]!;
+          before = list[k + 2]!;
         } else if (from > t && from < afterFrom) {
           afterFrom = from;
-          after = this.records[k + 2]!;
+          after = list[k + 2]!;
         }
       }
-      node = this.parent[node]!;
+      node = r[o + 3]! | 0;
     }
     return { before, after };
   }
 
-  get nodeCount(): number {
-    return this.parent.length;
-  }
-
   get byteLength(): number {
-    return this.start.byteLength + this.records.byteLength + this.parent.byteLength;
+    return this.records.byteLength + this.extra.byteLength;
   }
 }
