@@ -336,6 +336,9 @@ describeEachBackend('processReport', (ctx) => {
       }),
     );
     expect(followUp.disposition).toBe('reporter-reply');
+    // Never answered again: an autoresponder on the reporter's side would otherwise ping-pong with us.
+    expect(followUp.ack).toMatchObject({ queued: false });
+    expect(await listActions(ctx.store.db, { kind: 'mail.ack' })).toHaveLength(1);
     expect(followUp.cases).toEqual([{ ref: 'AUP-000001', opened: false }]);
     expect((await getCase(ctx.store.db, 1))?.status).toBe('awaiting-cure');
   });

@@ -134,11 +134,17 @@ export async function processReport(deps: PipelineDeps, input: ParsedReport): Pr
 
     const run = new ReportRun(trx, deps, snapshot, report, reportId, now);
     await run.judgeEvents();
-    const ack = await acknowledgeReport(trx, report, reportId, run.ackInput(), {
-      now,
-      ackPolicy: deps.ackPolicy,
-      messageIdDomain: deps.messageIdDomain,
-    });
+    const ack = await acknowledgeReport(
+      trx,
+      report,
+      reportId,
+      { ...run.ackInput(), threaded: thread !== undefined },
+      {
+        now,
+        ackPolicy: deps.ackPolicy,
+        messageIdDomain: deps.messageIdDomain,
+      },
+    );
     await setReportOutcome(trx, reportId, {
       caseId: run.firstCaseId(),
       ackOutcome: ack.outcome,

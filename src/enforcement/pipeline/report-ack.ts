@@ -27,6 +27,8 @@ export interface AckInput {
   readonly verdicts: ReadonlySet<string>;
   readonly details: ReadonlyMap<string, string>;
   readonly duplicatesOnly: boolean;
+  /** The report threads to a case (a reporter answering us): never answered again, or two robots ping-pong. */
+  readonly threaded?: boolean;
 }
 
 export interface AckDecisionResult {
@@ -71,6 +73,7 @@ export async function acknowledgeReport(
   const { outcome, caseId, detail } = ackOutcomeOf(report, input);
   const none = (suppressed: string): AckDecisionResult => ({ outcome, caseId, queued: false, suppressed });
   if (input.duplicatesOnly) return none('a re-sent report: its events were acknowledged the first time');
+  if (input.threaded) return none('a reply on a case thread is not acknowledged (no mail loops)');
   if (outcome === null) return none('no clause covers what was reported: no acknowledgement text for that');
   if (report.channel === 'detection' || report.channel === 'feed')
     return none(`${report.channel} reports are never acknowledged`);
@@ -87,7 +90,11 @@ export async function acknowledgeReport(
     original: {
       ...(report.messageId ? { messageId: report.messageId } : {}),
       ...(report.subject ? { subject: report.subject } : {}),
-      headers: {},
+      // The adapter's loop guard recognises answers to our own mail by these.
+      headers:
+        report.inReplyTo && report.inReplyTo.length > 0
+          ? { 'in-reply-to': report.inReplyTo[0]!, references: report.inReplyTo.join(' ') }
+          : {},
       feed: false,
     },
   });
