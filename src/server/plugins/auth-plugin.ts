@@ -33,6 +33,8 @@ export interface AuthOptions {
   readonly db: Kysely<Database>;
   readonly clock: Clock;
   readonly secureCookies: boolean;
+  /** How long a verified API key is trusted without a lookup (default 10 s; 0 disables the cache). */
+  readonly apiKeyCacheMs?: number;
 }
 
 export interface RequestSession {
@@ -63,13 +65,29 @@ export async function registerAuth(app: FastifyInstance, options: AuthOptions): 
   app.decorateRequest('principal', null);
   app.decorateRequest('session', null);
 
+  /**
+   * Recently verified API keys, so a busy client costs one key lookup per `apiKeyCacheMs` rather than one per
+   * request (on the embedded store every query waits for the one connection). The price: a key revoked in
+   * another process keeps working here for at most that long. Only successes are cached.
+   */
+  const keyCache = new Map<string, { principal: Principal; until: number }>();
+  const keyCacheMs = options.apiKeyCacheMs ?? 10_000;
+  const lookupKey = async (presented: string): Promise<Principal | undefined> => {
+    const hit = keyCache.get(presented);
+    if (hit && hit.until > Date.now()) return hit.principal;
+    const principal = await principalForApiKey(options.db, presented, options.clock.now());
+    if (principal && keyCacheMs > 0) {
+      if (keyCache.size >= 10_000) keyCache.clear();
+      keyCache.set(presented, { principal, until: Date.now() + keyCacheMs });
+    } else keyCache.delete(presented);
+    return principal;
+  };
+
   const identify = async (request: FastifyRequest): Promise<void> => {
     const header = request.headers.authorization;
     if (header !== undefined) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      const principal = match
-        ? await principalForApiKey(options.db, match[1]!, options.clock.now())
-        : undefined;
+      const principal = match ? await lookupKey(match[1]!) : undefined;
       // A wrong key is refused even when a valid cookie is present: the client meant the key.
       if (!principal)
         throw new AupError('AUP_ERR_AUTH_REQUIRED', 'the API key is unknown, revoked or malformed');
