@@ -15,6 +15,7 @@ import { parseRegistryCsv } from '../../src/registry/registry-file-parser.js';
 import { importRegistry } from '../../src/registry/registry-import.js';
 import { ALL_COLUMNS } from '../../src/registry/registry-row.js';
 import { type ServeHandle, startServe } from '../../src/server/serve.js';
+import { openStore, type Store } from '../../src/store/database.js';
 import { freshSchemaName } from '../support/store-backends.js';
 
 /**
@@ -100,6 +101,8 @@ export interface Desk {
   /** Env for running the CLI against the same store. */
   readonly cliEnv: Record<string, string | undefined>;
   readonly databaseUrl: string | undefined;
+  /** The PostgreSQL store the test opened (serve does not close a store it was given). */
+  readonly ownStore: Store | undefined;
 }
 
 /** The customer and service that hold 192.0.2.0/24 and 2001:db8:e2e::/48. */
@@ -115,18 +118,13 @@ export async function startDesk(options: {
   const clock = new ManualClock(options.start);
   const sinks = await startSinks(() => clock.now());
   const url = options.postgres ? process.env.DATABASE_URL : undefined;
-  const databaseUrl = url
-    ? `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${freshSchemaName()},public`)}`
-    : undefined;
-  if (databaseUrl) {
-    // The schema named in search_path must exist before the store opens.
-    const schema = /search_path%3D([a-z0-9_]+)/.exec(databaseUrl)?.[1] ?? '';
-    const pg = (await import('pg')).default;
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    await client.query(`create schema if not exists ${schema}`);
-    await client.end();
-  }
+  // PostgreSQL: the desk gets a store in a fresh schema; the CLI reaches the same schema through search_path.
+  const schema = url ? freshSchemaName() : undefined;
+  const databaseUrl =
+    url && schema
+      ? `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema},public`)}`
+      : undefined;
+  const store = url && schema ? await openStore({ databaseUrl: url, schema, poolSize: 6 }) : undefined;
   const env: NodeJS.ProcessEnv = {
     AUPDESK_SMTP_HOST: '127.0.0.1',
     AUPDESK_SMTP_PORT: String(sinks.smtpPort),
@@ -135,7 +133,7 @@ export async function startDesk(options: {
     AUPDESK_PROVISION_WEBHOOK_SECRET: WEBHOOK_SECRET,
     AUPDESK_SECRET: 'an-e2e-form-secret-of-at-least-32-characters',
   };
-  const config = loadConfig({ AUPDESK_DATA: dir, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
+  const config = loadConfig({ AUPDESK_DATA: dir });
   const handle = await startServe(
     {
       host: '127.0.0.1',
@@ -150,6 +148,7 @@ export async function startDesk(options: {
       config,
       clock,
       env,
+      ...(store ? { store } : {}),
       logger: pino({ level: 'silent' }),
       intervals: { inboxPollMs: 60_000, workerPollMs: 3_600_000, registryMs: 60_000 },
       http: { rateLimits: false, secureCookies: false },
@@ -174,12 +173,13 @@ export async function startDesk(options: {
       },
     },
   );
-  return { dir, clock, sinks, handle, cliEnv: { DATABASE_URL: databaseUrl }, databaseUrl };
+  return { dir, clock, sinks, handle, cliEnv: { DATABASE_URL: databaseUrl }, databaseUrl, ownStore: store };
 }
 
 export async function stopDesk(desk: Desk | undefined): Promise<void> {
   if (!desk) return;
   await desk.handle.stop();
+  await desk.ownStore?.close();
   await desk.sinks.close();
   await rm(desk.dir, { recursive: true, force: true });
 }

@@ -45,7 +45,7 @@ describe('aupdesk serve --demo (built CLI, child process)', () => {
 
   it('starts, prints the URLs and logins, serves /healthz and /aup, and exits 0 on SIGTERM', async () => {
     const [httpPort, smtpPort] = [await freePort(), await freePort()];
-    const env = { ...process.env, AUPDESK_LOG_LEVEL: 'warn' };
+    const env: NodeJS.ProcessEnv = { ...process.env, AUPDESK_LOG_LEVEL: 'warn' };
     delete env.DATABASE_URL;
     delete env.AUPDESK_SMTP_HOST;
     child = spawn(

@@ -79,7 +79,9 @@ for (const backend of backends) {
       expect(verify.code).toBe(0);
     }
 
-    it('a complaint over SMTP ends in a notice, a suspension and a whole audit chain', async () => {
+    it('a complaint over SMTP ends in a notice, a suspension and a whole audit chain', {
+      timeout: 120_000,
+    }, async () => {
       desk = await startDesk({ postgres: backend.postgres, start: START });
       const d = desk;
       const mail = complaintMail('192.0.2.55', d.clock.now(), 'smtp-1');
@@ -101,7 +103,7 @@ for (const backend of backends) {
       await followThrough(d, '192.0.2.55');
     });
 
-    it('the same through the JSON API with an API key', async () => {
+    it('the same through the JSON API with an API key', { timeout: 120_000 }, async () => {
       desk = await startDesk({ postgres: backend.postgres, start: START });
       const d = desk;
       const { key } = await createApiKey(d.handle.store.db, {
@@ -132,7 +134,7 @@ for (const backend of backends) {
       await followThrough(d, '192.0.2.66');
     });
 
-    it('the same through the public /report form with its CSRF token', async () => {
+    it('the same through the public /report form with its CSRF token', { timeout: 120_000 }, async () => {
       desk = await startDesk({ postgres: backend.postgres, start: START });
       const d = desk;
       const base = d.handle.http!.url;
