@@ -163,7 +163,8 @@ export async function seedDemo(
 
   // 2. The samples, re-dated, and the addresses they name held by the demo customer.
   const dir = fixturesDir();
-  const yesterday = new Date(now.getTime() - 86_400_000);
+  // Noon UTC yesterday: the composed samples' bytes stay the same all day, so a rerun finds them duplicates.
+  const yesterday = new Date(Math.floor(now.getTime() / 86_400_000) * 86_400_000 - 43_200_000);
   const samples: Array<Sample & { bytes: Uint8Array; fileName: string }> = [];
   if (dir) {
     for (const sample of SAMPLES) {
@@ -175,7 +176,7 @@ export async function seedDemo(
             from: sample.from,
             to: `${sample.route}@${DEMO_DOMAIN}`,
             subject: 'Abuse from your network',
-            date: now,
+            date: yesterday,
             messageId: `<demo-${sample.file.replace(/[^a-z0-9]/gi, '-')}@${DEMO_DOMAIN}>`,
             text: Buffer.from(text, 'latin1').toString('utf8'),
           })
@@ -283,7 +284,7 @@ export async function seedDemo(
   });
   const anonymousBytes = await composeComplaintMessage({
     form: anonymous,
-    receivedAt: now,
+    receivedAt: yesterday,
     deskAddress: `abuse@${DEMO_DOMAIN}`,
     formUrl: 'demo',
     remoteAddress: '127.0.0.1',
