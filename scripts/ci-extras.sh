@@ -4,7 +4,8 @@ set -euo pipefail
 need=()
 # IMAP intake tests run against a private Dovecot (test/channels/dovecot-harness.ts).
 [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
-# (later suites add e.g. chromium for browser tests, dovecot-imapd for IMAP intake)
+# Browser tests (test/browser/) drive Debian's Chromium through playwright-core (no browser download).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

@@ -103,6 +103,13 @@ const idParam = z.object({
 });
 const refParam = z.object({ ref: z.string().max(40) });
 
+/** A case reference from the path; anything else is simply no such case (never a 500). */
+function refOf(params: unknown): { ref: string } {
+  const parsed = refParam.safeParse(params);
+  if (!parsed.success) throw new AupError('AUP_ERR_NOT_FOUND', 'there is no such case');
+  return parsed.data;
+}
+
 export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app: FastifyInstance, options) => {
   const deps = options.deps;
   const db = deps.store.db;
@@ -207,7 +214,7 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
 
   // A case.
   app.get('/cases/:ref', async (request, reply) => {
-    const { ref } = refParam.parse(request.params);
+    const { ref } = refOf(request.params);
     const record = await caseByRef(ref);
     const enf = await enforcement();
     const view = await loadCaseView(enf, deps.evidenceStore, record, { audit: true, notes: true });
@@ -223,7 +230,7 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
   });
 
   app.post('/cases/:ref/actions', async (request, reply) => {
-    const { ref } = refParam.parse(request.params);
+    const { ref } = refOf(request.params);
     const record = await caseByRef(ref);
     const me = principalOfPage(request).name;
     const back = `/console/cases/${encodeURIComponent(record.ref)}`;

@@ -28,7 +28,7 @@ function topSeries(s: DailySeries, n: number): ChartSpec['series'] {
 function chart(id: string, title: string, spec: ChartSpec, summary: Html): Html {
   return html`<figure class="chart" aria-labelledby="${id}-t">
   <figcaption id="${id}-t"><strong>${title}</strong></figcaption>
-  <canvas data-chart="${id}-data" role="img" aria-label="${title}"></canvas>
+  <div class="canvas-box"><canvas data-chart="${id}-data" role="img" aria-label="${title}"></canvas></div>
   <script type="application/json" id="${id}-data">${jsonData(spec)}</script>
   <details><summary>Figures</summary>${summary}</details>
 </figure>`;

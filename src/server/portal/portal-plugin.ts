@@ -55,6 +55,13 @@ export const portalSpec: AreaSpec = {
 
 const refParam = z.object({ ref: z.string().max(40) });
 
+/** A case reference from the path; anything else is simply no such case (never a 500). */
+function refOf(params: unknown): { ref: string } {
+  const parsed = refParam.safeParse(params);
+  if (!parsed.success) throw new AupError('AUP_ERR_NOT_FOUND', 'there is no such case');
+  return parsed.data;
+}
+
 function customerIdOf(p: Principal): number {
   if (p.role !== 'customer' || p.customerId === null) {
     throw new AupError('AUP_ERR_AUTH_FORBIDDEN', 'the portal is for customer accounts');
@@ -145,7 +152,7 @@ export const portalPlugin: FastifyPluginAsync<PortalOptions> = async (app: Fasti
   });
 
   app.get('/cases/:ref', async (request, reply) => {
-    const { ref } = refParam.parse(request.params);
+    const { ref } = refOf(request.params);
     const record = await ownCase(principalOfPage(request), ref);
     const view = await loadCaseView(await enforcement(), deps.evidenceStore, record, {
       audit: false,
@@ -165,7 +172,7 @@ export const portalPlugin: FastifyPluginAsync<PortalOptions> = async (app: Fasti
   const respond =
     (cureClaimed: boolean) =>
     async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
-      const { ref } = refParam.parse(request.params);
+      const { ref } = refOf(request.params);
       const p = principalOfPage(request);
       const record = await ownCase(p, ref);
       const back = `/portal/cases/${encodeURIComponent(record.ref)}`;

@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ZodError } from 'zod';
 import type { Principal, Role } from '../../accounts/principal.js';
 import { createSession, deleteSession } from '../../accounts/session-repository.js';
 import { authenticateUser } from '../../accounts/user-repository.js';
@@ -179,6 +180,8 @@ export function installErrorPages(app: FastifyInstance, spec: AreaSpec): void {
       }
       return render(request, reply, error.status, error.message);
     }
+    // A path or query parameter that failed its schema: the page does not exist in that shape.
+    if (error instanceof ZodError) return render(request, reply, 404, 'There is no such page.');
     const status = (error as { statusCode?: number }).statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return render(

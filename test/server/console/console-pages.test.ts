@@ -70,6 +70,10 @@ describeEachBackend('analyst console', (ctx) => {
     expect(sorted.statusCode).toBe(200);
     const bad = await c.get('/console?sort=nonsense');
     expect(bad.statusCode).toBe(400);
+    // Malformed ids and references are "no such page", never a server error.
+    expect((await c.get(`/console/cases/${'A'.repeat(60)}`)).statusCode).toBe(404);
+    expect((await c.get('/console/cases/AUP-1/evidence/x/raw')).statusCode).toBe(404);
+    expect((await c.get('/console/customers/-1')).statusCode).toBe(404);
   });
 
   it('shows hostile complaint content as inert text on the case page', async () => {
