@@ -3,15 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/accounts/api-key-repository.js';
 import { caseRefOf } from '../../src/cases/case-ref.js';
 import { FORM_COOKIE } from '../../src/server/public/form-token.js';
-import {
-  auditVerify,
-  CUSTOMER,
-  complaintMail,
-  type Desk,
-  healthy,
-  startDesk,
-  stopDesk,
-} from './e2e-support.js';
+import { auditVerify, CUSTOMER, complaintMail, type Desk, startDesk, stopDesk } from './e2e-support.js';
 
 /**
  * The desk end to end through real sockets on loopback, once per way in: a complaint sent over SMTP, posted
