@@ -10,7 +10,9 @@ const available = readdirSync(dir)
   .map((f) => f.replace(/\.bench\.ts$/, ''));
 const [name, ...rest] = process.argv.slice(2);
 if (!name || !available.includes(name)) {
-  process.stderr.write(`usage: npm run bench -- <name> [args]\navailable: ${available.join(', ') || '(none)'}\n`);
+  process.stderr.write(
+    `usage: npm run bench -- <name> [args]\navailable: ${available.join(', ') || '(none)'}\n`,
+  );
   process.exit(2);
 }
 const run = spawnSync(
