@@ -87,3 +87,17 @@ export function attributeEvent(
     }
   );
 }
+
+/**
+ * What a case about the event names as its subjects (the addresses a block rung filters, the URLs a notice
+ * lists). An event reached through the promoted site is about the site: its sender's address belongs to
+ * someone else's network and must never be blocked or put to the customer as theirs.
+ */
+export function caseSubjectsOf(
+  event: IntakeEvent,
+  via: EventVia,
+): { readonly addresses: string[]; readonly urls: string[] } {
+  const addresses = via === 'source' && event['source.ip'] ? [event['source.ip']] : [];
+  const urls = event['source.url'] ? [event['source.url']] : [];
+  return { addresses, urls };
+}

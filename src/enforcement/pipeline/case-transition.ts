@@ -42,6 +42,12 @@ export interface EnforcementDeps {
   readonly replyTo?: string;
 }
 
+/**
+ * What code running inside a caller's transaction may use: everything but `db`, so a write meant for the
+ * transaction cannot slip out onto another connection.
+ */
+export type InTransactionDeps = Omit<EnforcementDeps, 'db'>;
+
 /** The scheduler kind of a case's due step. */
 export const CASE_STEP_KIND = 'case.step';
 
@@ -105,7 +111,7 @@ export interface TransitionResult {
 
 export async function applyCaseTransition(
   trx: Transaction<Database>,
-  deps: EnforcementDeps,
+  deps: InTransactionDeps,
   record: CaseRecord,
   state: CaseState,
   now: Date,

@@ -1,20 +1,15 @@
-import type { Kysely, Transaction } from 'kysely';
 import type { ReportProcessor } from '../../intake/intake-inbox.js';
-import type { Database } from '../../store/schema.js';
-import { type PipelineDeps, processReport } from './process-report.js';
+import { processReportIn, type ReportDeps } from './process-report.js';
 
 /**
- * The pipeline as the intake inbox's processor: `processReport` runs inside the inbox's transaction, so the
- * report's writes (report row, events, cases, outbox actions, audit) and the inbox row's `done` commit
- * together — a report is processed exactly once even if the worker dies at any point.
- *
- * `processReport` opens its own transaction on `deps.db`; here `db` is the inbox's transaction, seen
- * through a view whose `transaction().execute(fn)` runs `fn` in that same transaction (Kysely refuses
- * nested transactions). Everything else is the transaction itself.
+ * The pipeline as the intake inbox's processor: the report's writes (report row, events, cases, outbox
+ * actions, audit) run in the inbox's own transaction (`processReportIn`), so they and the inbox row's `done`
+ * commit together — a report is processed exactly once even if the worker dies at any point.
+ * It takes no `db`: the report touches nothing but the inbox's transaction.
  */
-export function inboxProcessorFor(deps: Omit<PipelineDeps, 'db'>): ReportProcessor {
+export function inboxProcessorFor(deps: ReportDeps): ReportProcessor {
   return async (trx, report) => {
-    const result = await processReport({ ...deps, db: joinTransaction(trx) } as PipelineDeps, report);
+    const result = await processReportIn(trx, deps, report);
     return {
       reportId: result.reportId,
       disposition: result.disposition,
@@ -22,22 +17,4 @@ export function inboxProcessorFor(deps: Omit<PipelineDeps, 'db'>): ReportProcess
       ...(result.threadedTo ? { threadedTo: result.threadedTo } : {}),
     };
   };
-}
-
-/** A Kysely whose transactions are the given, already open transaction. */
-export function joinTransaction(trx: Transaction<Database>): Kysely<Database> {
-  return new Proxy(trx, {
-    get(target, prop, receiver) {
-      if (prop === 'transaction') {
-        const builder = {
-          execute: <T>(fn: (t: Transaction<Database>) => Promise<T>): Promise<T> => fn(target),
-          setIsolationLevel: () => builder,
-          setAccessMode: () => builder,
-        };
-        return () => builder;
-      }
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  }) as unknown as Kysely<Database>;
 }

@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { AckPolicy } from '../../actions/reporter-ack-adapter.js';
-import { type Attribution, attribute } from '../../attribution/attribute.js';
+import type { Attribution } from '../../attribution/attribute.js';
 import { appendAudit } from '../../audit/audit-log.js';
 import { caseSubject } from '../../cases/case-ref.js';
 import {
@@ -21,8 +21,14 @@ import {
 import { AupError, isAupError } from '../../errors.js';
 import type { IntakeEvent } from '../../intake/event.js';
 import { type ParsedReport, parsedReportSchema } from '../../intake/report.js';
-import { type Judgement, judgeEvent } from '../../judgement/judge-event.js';
-import { bindingVersion } from '../../policy/policy-binding.js';
+import { attributeEvent, caseSubjectsOf, type EventAttribution } from '../../judgement/attribute-event.js';
+import type { Judgement } from '../../judgement/judge-event.js';
+import {
+  type BoundJudgement,
+  type CustomerAcceptance,
+  judgeWithBinding,
+} from '../../judgement/judge-with-binding.js';
+import type { PolicyHistory } from '../../policy/policy-loader.js';
 import { durationMs, type PolicyDocument } from '../../policy/policy-schema.js';
 import { type PolicyAcceptance, policyAcceptanceOf } from '../../registry/customer-lookup.js';
 import type { RegistrySnapshot } from '../../registry/registry-snapshot.js';
@@ -33,6 +39,7 @@ import {
   applyCaseTransition,
   type EnforcementDeps,
   historyOf,
+  type InTransactionDeps,
   policyHistories,
   policyOfCase,
 } from './case-transition.js';
@@ -41,11 +48,15 @@ import { type AckDecisionResult, acknowledgeReport } from './report-ack.js';
 
 /**
  * A parsed report → enforcement, in ONE transaction per report: the report row, then for each event
- * attribution (in-memory snapshot, at the event's time) → the policy version binding that customer then →
- * judgement → correlation into a case (open or join) → the ladder engine → state, outbox actions, due step
- * and audit entries; finally the reporter's acknowledgement (through the outbox). A crash anywhere leaves
- * nothing half-done: the evidence is already durable (the channel stored it first) and the report can be
- * processed again. A reply to one of our notices threads to its case instead (reply-threading.ts).
+ * attribution (in-memory snapshot, at the event's time; judgement/attribute-event.ts) → the policy version
+ * binding that customer then and the judgement under it (judgement/judge-with-binding.ts; the simulator
+ * uses the same two, so `aupdesk simulate` and the desk judge alike) → correlation into a case (open or
+ * join) → the ladder engine → state, outbox actions, due step and audit entries; finally the reporter's
+ * acknowledgement (through the outbox). A crash anywhere leaves nothing half-done: the evidence is already
+ * durable (the channel stored it first) and the report can be processed again. A reply to one of our
+ * notices threads to its case instead (reply-threading.ts).
+ *
+ * `processReport` opens that transaction; `processReportIn` runs in one the caller owns (the intake inbox).
  */
 
 export interface PipelineDeps extends EnforcementDeps {
@@ -56,6 +67,9 @@ export interface PipelineDeps extends EnforcementDeps {
   /** Raw evidence, to keep a customer reply's text on its case. */
   readonly evidence?: { get(sha256: string): Promise<Uint8Array> };
 }
+
+/** The pipeline's dependencies inside a caller's transaction (`processReportIn`): no `db`. */
+export type ReportDeps = InTransactionDeps & Omit<PipelineDeps, keyof EnforcementDeps>;
 
 export type EventOutcome =
   | { readonly index: number; readonly verdict: 'duplicate'; readonly caseRef: string | null }
@@ -84,81 +98,114 @@ export interface ProcessReportResult {
 const ACTOR = 'system:intake' as const;
 
 export async function processReport(deps: PipelineDeps, input: ParsedReport): Promise<ProcessReportResult> {
-  const parsed = parsedReportSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new AupError(
-      'AUP_ERR_INPUT_INVALID',
-      `parsed report ${issue?.path.join('.') || '?'}: ${issue?.message ?? 'invalid'}`,
-    );
-  }
-  const report = parsed.data;
+  const report = validReport(input);
+  // Read before the transaction: file I/O has no business holding the audit head lock.
+  const body = await mailBodyOf(deps, report);
+  return deps.db.transaction().execute((trx) => processValidReport(trx, deps, report, body));
+}
+
+/**
+ * `processReport` inside a transaction the caller owns (the intake inbox's: the report's writes and the
+ * inbox row's `done` then commit together). It takes no `db`: every read and write goes through `trx`.
+ * A mail report's text (kept on its case when it is a reply) is read from `deps.evidence` here, before the
+ * first write takes a lock.
+ */
+export async function processReportIn(
+  trx: Transaction<Database>,
+  deps: ReportDeps,
+  input: ParsedReport,
+): Promise<ProcessReportResult> {
+  const report = validReport(input);
+  return processValidReport(trx, deps, report, await mailBodyOf(deps, report));
+}
+
+async function processValidReport(
+  trx: Transaction<Database>,
+  deps: ReportDeps,
+  report: ParsedReport,
+  body: string | undefined,
+): Promise<ProcessReportResult> {
   const snapshot = deps.snapshot();
   const now = deps.clock.now();
-  // Read before the transaction: file I/O has no business holding the audit head lock.
-  const looksLikeMail = report.channel === 'smtp' || report.channel === 'imap';
-  const body = looksLikeMail ? await replyBody(deps.evidence, report.evidenceSha256) : undefined;
+  const looksLikeMail = isMail(report);
 
-  return deps.db.transaction().execute(async (trx) => {
-    // Lock order: the audit head first (report.received), then case rows. Every writer of cases takes them
-    // in this order (case-transition.ts), so two PostgreSQL workers cannot deadlock on them.
-    const reportId = await insertReport(trx, report, { disposition: 'events', at: now });
-    await appendAudit(trx, {
-      at: now,
-      actor: ACTOR,
-      kind: 'report.received',
-      subject: `report:${reportId}`,
-      payload: {
-        evidence: report.evidenceSha256,
-        format: report.format,
-        channel: report.channel,
-        status: report.status,
-        events: report.events.length,
-        errors: report.errors.length,
-      },
-    });
-    const thread = looksLikeMail ? await findThread(trx, report) : undefined;
-    if (thread && thread.kind !== 'reporter-reply') {
-      const disposition = thread.kind === 'reply' ? 'customer-reply' : 'auto-reply';
-      const record = await attachReply(trx, deps, report, reportId, thread, body, now);
-      await setReportOutcome(trx, reportId, {
-        disposition,
-        caseId: record.id,
-        ackSuppressed: 'a reply on a case thread',
-      });
-      return { reportId, disposition, events: [], cases: [], ack: null, threadedTo: record.ref };
-    }
-    const disposition = thread ? 'reporter-reply' : report.events.length === 0 ? 'unparsed' : 'events';
-    if (disposition !== 'events') await setReportOutcome(trx, reportId, { disposition });
-    if (thread) await attachReply(trx, deps, report, reportId, thread, body, now);
-
-    const run = new ReportRun(trx, deps, snapshot, report, reportId, now);
-    await run.judgeEvents();
-    const ack = await acknowledgeReport(
-      trx,
-      report,
-      reportId,
-      { ...run.ackInput(), threaded: thread !== undefined },
-      {
-        now,
-        ackPolicy: deps.ackPolicy,
-        messageIdDomain: deps.messageIdDomain,
-      },
-    );
-    await setReportOutcome(trx, reportId, {
-      caseId: run.firstCaseId(),
-      ackOutcome: ack.outcome,
-      ackSuppressed: ack.suppressed ?? null,
-    });
-    return {
-      reportId,
-      disposition,
-      events: run.outcomes,
-      cases: run.caseList(),
-      ack,
-      ...(thread ? { threadedTo: thread.record.ref } : {}),
-    };
+  // Lock order: the audit head first (report.received), then case rows. Every writer of cases takes them
+  // in this order (case-transition.ts), so two PostgreSQL workers cannot deadlock on them.
+  const reportId = await insertReport(trx, report, { disposition: 'events', at: now });
+  await appendAudit(trx, {
+    at: now,
+    actor: ACTOR,
+    kind: 'report.received',
+    subject: `report:${reportId}`,
+    payload: {
+      evidence: report.evidenceSha256,
+      format: report.format,
+      channel: report.channel,
+      status: report.status,
+      events: report.events.length,
+      errors: report.errors.length,
+    },
   });
+  const thread = looksLikeMail ? await findThread(trx, report) : undefined;
+  if (thread && thread.kind !== 'reporter-reply') {
+    const disposition = thread.kind === 'reply' ? 'customer-reply' : 'auto-reply';
+    const record = await attachReply(trx, deps, report, reportId, thread, body, now);
+    await setReportOutcome(trx, reportId, {
+      disposition,
+      caseId: record.id,
+      ackSuppressed: 'a reply on a case thread',
+    });
+    return { reportId, disposition, events: [], cases: [], ack: null, threadedTo: record.ref };
+  }
+  const disposition = thread ? 'reporter-reply' : report.events.length === 0 ? 'unparsed' : 'events';
+  if (disposition !== 'events') await setReportOutcome(trx, reportId, { disposition });
+  if (thread) await attachReply(trx, deps, report, reportId, thread, body, now);
+
+  const run = new ReportRun(trx, deps, snapshot, report, reportId, now);
+  await run.judgeEvents();
+  const ack = await acknowledgeReport(
+    trx,
+    report,
+    reportId,
+    { ...run.ackInput(), threaded: thread !== undefined },
+    {
+      now,
+      ackPolicy: deps.ackPolicy,
+      messageIdDomain: deps.messageIdDomain,
+    },
+  );
+  await setReportOutcome(trx, reportId, {
+    caseId: run.firstCaseId(),
+    ackOutcome: ack.outcome,
+    ackSuppressed: ack.suppressed ?? null,
+  });
+  return {
+    reportId,
+    disposition,
+    events: run.outcomes,
+    cases: run.caseList(),
+    ack,
+    ...(thread ? { threadedTo: thread.record.ref } : {}),
+  };
+}
+
+function validReport(input: ParsedReport): ParsedReport {
+  const parsed = parsedReportSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new AupError(
+    'AUP_ERR_INPUT_INVALID',
+    `parsed report ${issue?.path.join('.') || '?'}: ${issue?.message ?? 'invalid'}`,
+  );
+}
+
+function isMail(report: ParsedReport): boolean {
+  return report.channel === 'smtp' || report.channel === 'imap';
+}
+
+/** A mail report's text (kept on the case when it is a reply); undefined for other channels. */
+function mailBodyOf(deps: ReportDeps, report: ParsedReport): Promise<string | undefined> {
+  return isMail(report) ? replyBody(deps.evidence, report.evidenceSha256) : Promise.resolve(undefined);
 }
 
 /** One report's events, judged in order inside the report's transaction. */
@@ -173,7 +220,7 @@ class ReportRun {
 
   constructor(
     private readonly trx: Transaction<Database>,
-    private readonly deps: PipelineDeps,
+    private readonly deps: ReportDeps,
     private readonly snapshot: RegistrySnapshot,
     private readonly report: ParsedReport,
     private readonly reportId: number,
@@ -211,15 +258,18 @@ class ReportRun {
   private async judgeOne(index: number, event: IntakeEvent, fingerprint: string): Promise<void> {
     const { report } = this;
     const receivedAt = new Date(report.receivedAt);
-    const eventTime = event['time.source'] ? new Date(event['time.source']) : receivedAt;
     if (this.known.has(fingerprint)) {
       const caseId = this.known.get(fingerprint) ?? null;
       const record = caseId === null ? undefined : await getCase(this.trx, caseId);
       this.outcomes.push({ index, verdict: 'duplicate', caseRef: record?.ref ?? null });
       return;
     }
+    // The judgement module's attribution, as `aupdesk simulate` uses it: the source first, and for spam the
+    // site it promotes (`via: promoted-url`), which only clauses extending to third-party networks judge.
+    const attributed = attributeEvent(this.snapshot, event, receivedAt);
+    const eventTime = attributed.at;
 
-    const attribution = attributeEvent(this.snapshot, event, eventTime);
+    const { attribution } = attributed;
     if (!attribution.ours) {
       await this.reject(index, event, fingerprint, eventTime, 'not-ours', attribution.detail);
       return;
@@ -227,24 +277,30 @@ class ReportRun {
     const { customer, service, assignment } = attribution;
     const ids = { customerId: customer.id, serviceId: service.id, assignmentId: assignment.id };
 
-    let policy: PolicyDocument;
+    let bound: BoundJudgement;
     try {
-      policy = await this.bindingPolicy(customer.id, eventTime);
+      const { history, acceptance } = await this.bindingInput(customer.id);
+      bound = judgeWithBinding(history, acceptance, {
+        event,
+        reporter: report.reporter,
+        channel: report.channel,
+        receivedAt,
+        serviceKind: service.kind,
+        now: this.now,
+        via: attributed.via,
+      });
     } catch (error) {
+      // A customer record the policy history cannot read is that customer's events unjudged, not the report lost.
       if (!isAupError(error)) throw error;
       await this.reject(index, event, fingerprint, eventTime, 'no-policy', error.message, ids);
       return;
     }
-
-    const judgement = judgeEvent({
-      event,
-      reporter: report.reporter,
-      channel: report.channel,
-      receivedAt,
-      serviceKind: service.kind,
-      policy,
-      now: this.now,
-    });
+    if (bound.binding === null) {
+      await this.reject(index, event, fingerprint, eventTime, 'no-policy', bound.bindingReason, ids);
+      return;
+    }
+    const { judgement } = bound;
+    const policy = bound.binding.document;
     if (judgement.verdict !== 'violation') {
       await this.reject(index, event, fingerprint, eventTime, judgement.verdict, judgement.reason, {
         ...ids,
@@ -253,7 +309,7 @@ class ReportRun {
       return;
     }
 
-    const record = await this.intoCase(event, fingerprint, eventTime, judgement, policy, attribution);
+    const record = await this.intoCase(event, fingerprint, eventTime, judgement, policy, attributed);
     this.known.set(fingerprint, record.id);
     this.outcomes.push({
       index,
@@ -273,10 +329,10 @@ class ReportRun {
     eventTime: Date,
     judgement: Extract<Judgement, { verdict: 'violation' }>,
     policy: PolicyDocument,
-    attribution: Extract<Attribution, { ours: true }>,
+    attributed: EventAttribution,
   ): Promise<CaseRecord> {
     const { trx, deps, now } = this;
-    const { customer, service, assignment } = attribution;
+    const { customer, service, assignment } = attributed.attribution as Extract<Attribution, { ours: true }>;
     const clause = judgement.primary;
     const windowMs = durationMs(policy.terms.enforcement.case_window);
     await lockCorrelation(trx, service.id, clause.id);
@@ -284,8 +340,8 @@ class ReportRun {
       { serviceId: service.id, clauseId: clause.id, eventTime, fingerprint },
       { cases: await correlationCandidates(trx, service.id, clause.id), known: this.known, windowMs },
     );
-    const addresses = event['source.ip'] ? [event['source.ip']] : [];
-    const urls = event['source.url'] ? [event['source.url']] : [];
+    // A spamvertising case is about the promoted site: the sender's address is someone else's network.
+    const { addresses, urls } = caseSubjectsOf(event, attributed.via);
 
     let record: CaseRecord;
     let state: CaseRecord['state'];
@@ -372,7 +428,9 @@ class ReportRun {
       policyVersion: policy.version,
       verdict: 'violation',
       clauseId: clause.id,
-      reason: `${judgement.clauses.map((c) => c.id).join(', ')} (${judgement.eventClass})`,
+      reason: `${judgement.clauses.map((c) => c.id).join(', ')} (${judgement.eventClass}${
+        judgement.via === 'promoted-url' ? `, promoting a site hosted here via ${attributed.by}` : ''
+      })`,
       at: now,
     });
     await appendAudit(trx, {
@@ -389,6 +447,8 @@ class ReportRun {
         severity: judgement.severity,
         endangering: judgement.endangering,
         eventClass: judgement.eventClass,
+        via: judgement.via,
+        attributedBy: attributed.by,
         eventTime: eventTime.toISOString(),
         policy: `${policy.provider.id} ${policy.version}`,
         customer: customer.ref,
@@ -454,13 +514,18 @@ class ReportRun {
     this.outcomes.push({ index, verdict, reason });
   }
 
-  /** The version binding the customer at the event's time (its acceptance read once per report). */
-  private async bindingPolicy(customerId: number, eventTime: Date): Promise<PolicyDocument> {
+  /**
+   * The policy history and the acceptance to bind the customer by (its record read once per report). A desk
+   * serving several providers: the customer's recorded provider picks the history, else the first. An
+   * acceptance of another provider's AUP, or of a version this history does not know, says nothing here.
+   */
+  private async bindingInput(
+    customerId: number,
+  ): Promise<{ history: PolicyHistory; acceptance: CustomerAcceptance }> {
     if (!this.acceptance.has(customerId)) {
       this.acceptance.set(customerId, await policyAcceptanceOf(this.trx, customerId));
     }
     const accepted = this.acceptance.get(customerId);
-    // A desk serving several providers: the customer's recorded provider picks the history; else the first.
     const histories = policyHistories(this.deps);
     const history = histories.find((h) => h.provider === accepted?.provider) ?? historyOf(this.deps);
     const ours =
@@ -469,36 +534,12 @@ class ReportRun {
       ours &&
       accepted.version !== null &&
       history.versions.some((v) => v.document.version === accepted.version);
-    const binding = bindingVersion(history, {
-      ...(knownVersion && accepted?.version ? { acceptedVersion: accepted.version } : {}),
-      ...(ours && accepted?.at ? { acceptedAt: accepted.at.toISOString() } : {}),
-      at: eventTime.toISOString(),
-    });
-    return binding.document;
+    return {
+      history,
+      acceptance: {
+        ...(knownVersion && accepted?.version ? { acceptedVersion: accepted.version } : {}),
+        ...(ours && accepted?.at ? { acceptedAt: accepted.at.toISOString() } : {}),
+      },
+    };
   }
-}
-
-/** The event's source on the snapshot at its time: address first, then host name, then URL. */
-export function attributeEvent(snapshot: RegistrySnapshot, event: IntakeEvent, at: Date): Attribution {
-  const queries = [
-    event['source.ip'] ? { ip: event['source.ip'], at } : undefined,
-    event['source.fqdn'] ? { domain: event['source.fqdn'], at } : undefined,
-    event['source.url'] ? { url: event['source.url'], at } : undefined,
-  ].filter((q) => q !== undefined);
-  let last: Attribution = {
-    ours: false,
-    reason: 'unassigned',
-    detail: 'the event names no source address or host',
-  };
-  for (const query of queries) {
-    try {
-      const found = attribute(snapshot, query);
-      if (found.ours) return found;
-      last = found;
-    } catch (error) {
-      if (!isAupError(error)) throw error;
-      last = { ours: false, reason: 'unassigned', detail: error.message };
-    }
-  }
-  return last;
 }

@@ -9,7 +9,7 @@ import { parseMail } from '../../intake/mail/mail-message.js';
 import type { ParsedReport } from '../../intake/report.js';
 import type { Database } from '../../store/schema.js';
 import type { CaseMessageKind } from '../../store/tables/cases.table.js';
-import { applyCaseTransition, type EnforcementDeps } from './case-transition.js';
+import { applyCaseTransition, type InTransactionDeps } from './case-transition.js';
 
 /**
  * Replies that thread to a case. A mail whose In-Reply-To/References name one of our messages, or whose
@@ -89,7 +89,7 @@ export async function replyBody(
 /** Attaches the reply to its case; a customer's reply moves the case to review through the engine. */
 export async function attachReply(
   trx: Transaction<Database>,
-  deps: EnforcementDeps,
+  deps: InTransactionDeps,
   report: ParsedReport,
   reportId: number,
   match: ThreadMatch,

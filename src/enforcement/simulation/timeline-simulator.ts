@@ -1,7 +1,7 @@
 import { caseNumberOf, caseRefOf } from '../../cases/case-ref.js';
 import { type CorrelationCandidate, correlateEvent, eventFingerprint } from '../../cases/correlate-event.js';
 import type { IntakeEvent } from '../../intake/event.js';
-import { attributeEvent } from '../../judgement/attribute-event.js';
+import { attributeEvent, caseSubjectsOf } from '../../judgement/attribute-event.js';
 import type { Judgement } from '../../judgement/judge-event.js';
 import { type CustomerAcceptance, judgeWithBinding } from '../../judgement/judge-with-binding.js';
 import type { PolicyHistory } from '../../policy/policy-loader.js';
@@ -218,7 +218,7 @@ class Simulation {
       },
     );
     const fingerprint = eventFingerprint(report.evidenceSha256, event);
-    const subjects = subjectsOf(event, attributed.via);
+    const subjects = caseSubjectsOf(event, attributed.via);
 
     if (correlation.kind === 'duplicate') {
       const c = this.cases.find((x) => x.id === correlation.caseId);
@@ -384,15 +384,6 @@ function candidateOf(c: SimCase): CorrelationCandidate {
 }
 
 /** What a block or a content removal of this case targets. */
-function subjectsOf(
-  event: IntakeEvent,
-  via: 'source' | 'promoted-url',
-): { addresses: string[]; urls: string[] } {
-  const addresses = via === 'source' && event['source.ip'] ? [event['source.ip']] : [];
-  const urls = event['source.url'] ? [event['source.url']] : [];
-  return { addresses, urls };
-}
-
 function openedReason(judgement: Judgement & { verdict: 'violation' }, binding: string): string {
   const others = judgement.clauses.slice(1).map((c) => c.id);
   return `case opened under ${judgement.primary.id}${others.length ? ` (also ${others.join(', ')})` : ''}${
