@@ -5,7 +5,7 @@ import { getCase, listCases, previousCases } from '../../src/cases/case-reposito
 import { listCaseMessages } from '../../src/cases/message-repository.js';
 import { getReport, listCaseEvents } from '../../src/cases/report-repository.js';
 import { listActions } from '../../src/enforcement/outbox/outbox-repository.js';
-import { processReport } from '../../src/enforcement/pipeline/process-report.js';
+import { processReport, processReportIn } from '../../src/enforcement/pipeline/process-report.js';
 import { listSteps } from '../../src/enforcement/scheduler/step-scheduler.js';
 import { loadPolicyDirectory } from '../../src/policy/policy-loader.js';
 import {
@@ -381,6 +381,34 @@ describeEachBackend('processReport', (ctx) => {
       }),
     );
     expect(detection.cases).toHaveLength(1);
+  });
+
+  it("processReportIn writes only in the caller's transaction: its case commits or rolls back with it", async () => {
+    const { deps } = await setup();
+    const { db: _unused, ...inTransaction } = deps;
+    const rollback = new Error('the caller gives up');
+    await expect(
+      ctx.store.db.transaction().execute(async (trx) => {
+        const result = await processReportIn(
+          trx,
+          inTransaction,
+          reportOf({ events: [{ 'source.ip': '198.51.100.7' }] }),
+        );
+        expect(result.cases).toEqual([{ ref: 'AUP-000001', opened: true }]);
+        expect((await getCase(trx, 'AUP-000001'))?.status).toBe('awaiting-cure');
+        throw rollback;
+      }),
+    ).rejects.toBe(rollback);
+    expect(await listCases(ctx.store.db)).toHaveLength(0);
+    expect(await listActions(ctx.store.db, {})).toHaveLength(0);
+
+    const committed = await ctx.store.db
+      .transaction()
+      .execute((trx) =>
+        processReportIn(trx, inTransaction, reportOf({ events: [{ 'source.ip': '198.51.100.7' }] })),
+      );
+    expect(committed.cases).toHaveLength(1);
+    expect(await listCases(ctx.store.db)).toHaveLength(1);
   });
 
   it('keeps the audit chain verifiable after all of it', async () => {
