@@ -13,6 +13,11 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional()
     .or(z.literal('').transform(() => undefined)),
+  AUPDESK_DB_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier ([a-z_][a-z0-9_]*)')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   AUPDESK_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   AUPDESK_EVIDENCE_DIR: z
     .string()
@@ -25,6 +30,11 @@ export interface AppConfig {
   readonly dataDir: string;
   /** When set, a PostgreSQL server is used instead of embedded PGlite. */
   readonly databaseUrl: string | undefined;
+  /**
+   * PostgreSQL only: the schema aupdesk works in (created if missing), so several desks (or test runs) can
+   * share one database. Default: the server's search_path (normally `public`).
+   */
+  readonly databaseSchema?: string | undefined;
   readonly logLevel: z.infer<typeof envSchema>['AUPDESK_LOG_LEVEL'];
   /**
    * Root of the content-addressed evidence store: `$AUPDESK_EVIDENCE_DIR`, else `<dataDir>/evidence`. In
@@ -53,6 +63,7 @@ export function loadConfig(
       overrides.evidenceDir ?? parsed.data.AUPDESK_EVIDENCE_DIR ?? path.join(dataDir, 'evidence'),
     ),
     databaseUrl: overrides.databaseUrl ?? parsed.data.DATABASE_URL,
+    databaseSchema: overrides.databaseSchema ?? parsed.data.AUPDESK_DB_SCHEMA,
     logLevel: overrides.logLevel ?? parsed.data.AUPDESK_LOG_LEVEL,
   };
 }

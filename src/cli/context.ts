@@ -27,6 +27,11 @@ export function createCliContext(options: {
     out: options.out ?? process.stdout,
     err: options.err ?? process.stderr,
     in: options.in ?? process.stdin,
-    openStore: () => openStore({ databaseUrl: config.databaseUrl, pgliteDir: pgliteDirFor(config.dataDir) }),
+    openStore: () =>
+      openStore({
+        databaseUrl: config.databaseUrl,
+        pgliteDir: pgliteDirFor(config.dataDir),
+        ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
+      }),
   };
 }

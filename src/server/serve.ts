@@ -18,6 +18,8 @@ import {
 } from '../enforcement/pipeline/enforcement-worker.js';
 import { type PipelineDeps, processReport } from '../enforcement/pipeline/process-report.js';
 import { AupError, isAupError } from '../errors.js';
+import { DropDirWatcher } from '../intake/channels/drop-dir-watcher.js';
+import { type FeedConfig, FeedPoller } from '../intake/channels/feed-poller.js';
 import { ImapPoller } from '../intake/channels/imap-poller.js';
 import { type SmtpIntakeServer, startSmtpIntake } from '../intake/channels/smtp-intake-server.js';
 import { EvidenceStore } from '../intake/evidence-store.js';
@@ -37,13 +39,16 @@ import { buildApp } from './app.js';
 import { fileMailSender } from './file-mail-sender.js';
 import { createMetrics } from './plugins/metrics-plugin.js';
 import { publicPagesFeature } from './public/public-pages-plugin.js';
+import { dropDirSettings, imapSettingsFromEnv, loadFeedsFile } from './serve-channels.js';
+import { Housekeeping, type HousekeepingIntervals, housekeepingTasks } from './serve-housekeeping.js';
 
 /**
  * `aupdesk serve`: the whole desk in one process, or one role of it.
  *
  * - `api`: the HTTP app (JSON API, public pages, console) on `--http-port`.
- * - `intake`: the SMTP intake server on `--smtp-port`, the IMAP poller when configured, and the inbox worker
- *   that parses what came in and runs the report pipeline (attribution, judgement, cases).
+ * - `intake`: the SMTP intake server on `--smtp-port`, the IMAP poller, drop-directory watcher and feed pulls
+ *   when configured, and the inbox worker that parses what came in and runs the report pipeline
+ *   (attribution, judgement, cases).
  * - `worker`: the enforcement loop: due case steps through the ladder engine, then the outbox (notices,
  *   provisioning hooks, block list, fees).
  * - `all` (default): the three in one process on the embedded store.
@@ -76,6 +81,10 @@ export interface ServeOptions {
   readonly smtpMaxMessageBytes?: number | undefined;
   /** Largest evidence upload through the complaint form (bytes); default 10 MiB. */
   readonly formMaxUploadBytes?: number | undefined;
+  /** Drop directory the intake role watches; default AUPDESK_DROP_DIR, else none. */
+  readonly dropDir?: string | undefined;
+  /** Feeds file (YAML or JSON) the intake role pulls from; default AUPDESK_FEEDS, else none. */
+  readonly feedsFile?: string | undefined;
 }
 
 export interface ServeDeps {
@@ -94,7 +103,10 @@ export interface ServeDeps {
     readonly inboxPollMs?: number;
     readonly workerPollMs?: number;
     readonly registryMs?: number;
-  };
+    /** Drop-directory scan period and how long a file must stay unchanged (defaults 2 s and 1 s). */
+    readonly dropDirPollMs?: number;
+    readonly dropDirStableMs?: number;
+  } & HousekeepingIntervals;
   /** HTTP settings passed to the app (rate limits, cookie security). */
   readonly http?: { readonly rateLimits?: boolean; readonly secureCookies?: boolean };
   /** Called once the store is open and the policies are published, before anything listens (demo seeding). */
@@ -117,6 +129,12 @@ export interface ServeHandle extends ServeContext {
   readonly role: ServeRole;
   readonly http?: { readonly url: string; readonly port: number; readonly app: FastifyInstance };
   readonly smtp?: { readonly host: string; readonly port: number };
+  /** The pull channels this process runs (intake role). */
+  readonly pull?: {
+    readonly dropDir?: string;
+    readonly feeds: readonly string[];
+    readonly imap?: string;
+  };
   readonly publicUrl: string;
   /** Graceful: stop accepting, drain the loops, close the store. Safe to call twice. */
   stop(): Promise<void>;
@@ -136,9 +154,21 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
   const stops: Array<() => Promise<void> | void> = [];
   let stopped = false;
 
+  // Channel settings are checked before anything opens or listens: a bad feeds file stops the start at once.
+  const feedsFile = options.feedsFile ?? (env.AUPDESK_FEEDS || undefined);
+  const feeds: FeedConfig[] =
+    runs.intake && feedsFile ? await loadFeedsFile(path.resolve(feedsFile), env) : [];
+  const dropDir = runs.intake ? dropDirSettings(options.dropDir, env) : undefined;
+  const imap = runs.intake ? imapSettingsFromEnv(env) : undefined;
+
   const store =
     deps.store ??
-    (await openStore({ databaseUrl: deps.config.databaseUrl, pgliteDir: pgliteDirFor(deps.config.dataDir) }));
+    (await openStore({
+      databaseUrl: deps.config.databaseUrl,
+      pgliteDir: pgliteDirFor(deps.config.dataDir),
+      ...(deps.config.databaseSchema ? { schema: deps.config.databaseSchema } : {}),
+    }));
+  // The store closes last of all, after every listener and loop let go of it.
   if (!deps.store) stops.push(() => store.close());
   const stopAll = async (): Promise<void> => {
     if (stopped) return;
@@ -293,7 +323,6 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
       smtp = { host, port: server.port };
       stops.push(() => server.close());
       logger.info({ host, port: server.port }, 'SMTP intake listening');
-      const imap = imapFromEnv(env);
       if (imap) {
         const poller = new ImapPoller(
           { db: store.db, evidence, committer },
@@ -302,6 +331,30 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
         poller.start();
         stops.push(() => poller.stop());
         logger.info({ host: imap.host, mailbox: imap.mailbox ?? 'INBOX' }, 'IMAP poller started');
+      }
+      if (dropDir) {
+        const watcher = new DropDirWatcher(
+          { db: store.db, evidence, committer },
+          {
+            ...dropDir,
+            pollMs: deps.intervals?.dropDirPollMs,
+            stableMs: deps.intervals?.dropDirStableMs,
+            logger: logger.child({ component: 'drop-dir' }),
+            onAccepted: wake,
+          },
+        );
+        await watcher.start();
+        stops.push(() => watcher.stop());
+        logger.info({ dir: dropDir.dir }, 'drop directory watched');
+      }
+      if (feeds.length > 0) {
+        const poller = new FeedPoller({ db: store.db, evidence, committer }, feeds, {
+          logger: logger.child({ component: 'feeds' }),
+          onAccepted: wake,
+        });
+        poller.start();
+        stops.push(() => poller.stop());
+        logger.info({ feeds: feeds.map((f) => f.name), file: feedsFile }, 'feed pulls started');
       }
     }
 
@@ -316,7 +369,17 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
       loop.start();
       stops.push(() => loop.stop());
     }
-    if (enforcementReady) stops.push(async () => (await enforcementReady)?.close());
+    // The notice sender closes after the loops that use it have stopped (stops run in reverse), before the store.
+    const ready = enforcementReady;
+    if (ready) stops.splice(deps.store ? 0 : 1, 0, async () => (await ready).close());
+
+    // Sessions are the HTTP side's; ANALYZE is for whichever process holds the embedded store.
+    const housekeeping = new Housekeeping(
+      housekeepingTasks({ store, clock, purgeSessions: runs.api, intervals: deps.intervals }),
+      logger.child({ loop: 'housekeeping' }),
+    );
+    housekeeping.start();
+    stops.push(() => housekeeping.stop());
 
     const handle: ServeHandle = {
       ...context,
@@ -324,6 +387,15 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
       publicUrl,
       ...(http ? { http } : {}),
       ...(smtp ? { smtp } : {}),
+      ...(runs.intake
+        ? {
+            pull: {
+              ...(dropDir ? { dropDir: dropDir.dir } : {}),
+              feeds: feeds.map((f) => f.name),
+              ...(imap ? { imap: `${imap.user}@${imap.host}:${imap.port}/${imap.mailbox ?? 'INBOX'}` } : {}),
+            },
+          }
+        : {}),
       stop: stopAll,
     };
     return handle;
@@ -546,29 +618,6 @@ async function loadSecret(dataDir: string, env: NodeJS.ProcessEnv): Promise<Buff
   await writeFile(file, `${secret}\n`, { mode: 0o600 });
   await chmod(file, 0o600);
   return Buffer.from(secret);
-}
-
-function imapFromEnv(env: NodeJS.ProcessEnv) {
-  if (!env.AUPDESK_IMAP_HOST) return undefined;
-  const port = Number(env.AUPDESK_IMAP_PORT ?? 993);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new AupError('AUP_ERR_CONFIG_INVALID', 'AUPDESK_IMAP_PORT must be a port number');
-  }
-  if (!env.AUPDESK_IMAP_USER || !env.AUPDESK_IMAP_PASSWORD) {
-    throw new AupError(
-      'AUP_ERR_CONFIG_INVALID',
-      'AUPDESK_IMAP_HOST needs AUPDESK_IMAP_USER and AUPDESK_IMAP_PASSWORD',
-    );
-  }
-  return {
-    host: env.AUPDESK_IMAP_HOST,
-    port,
-    secure: env.AUPDESK_IMAP_SECURE ? ['1', 'true', 'yes'].includes(env.AUPDESK_IMAP_SECURE) : port === 993,
-    user: env.AUPDESK_IMAP_USER,
-    password: env.AUPDESK_IMAP_PASSWORD,
-    ...(env.AUPDESK_IMAP_MAILBOX ? { mailbox: env.AUPDESK_IMAP_MAILBOX } : {}),
-    intervalMs: Number(env.AUPDESK_IMAP_POLL_MS ?? 60_000),
-  };
 }
 
 function displayHost(host: string): string {

@@ -8,7 +8,7 @@ import { CliExit, EXIT_OK } from '../main.js';
 
 /**
  * `aupdesk serve [--http-port 8080] [--smtp-port 2525] [--host 127.0.0.1] [--role api|intake|worker|all]
- * [--policy ./policies] [--provider <id>] [--demo]`: runs the desk until SIGINT/SIGTERM. Logs are pino JSON
+ * [--policy ./policies] [--provider <id>] [--drop-dir <dir>] [--feeds <file>] [--demo]`: runs the desk until SIGINT/SIGTERM. Logs are pino JSON
  * on stderr; stdout gets the few lines a person needs: where to go, and with `--demo` the logins.
  */
 export function registerServeCommand(program: Command, context: () => CliContext): void {
@@ -30,6 +30,8 @@ export function registerServeCommand(program: Command, context: () => CliContext
       '--public-url <url>',
       'public base URL for links (default $AUPDESK_PUBLIC_URL, else the listen address)',
     )
+    .option('--drop-dir <dir>', 'intake: take files dropped into this directory (default $AUPDESK_DROP_DIR)')
+    .option('--feeds <file>', 'intake: pull the feeds listed in this YAML/JSON file (default $AUPDESK_FEEDS)')
     .option('--demo', 'seed a demo provider, registry, users and complaints, and print the logins')
     .action(
       async (opts: {
@@ -40,6 +42,8 @@ export function registerServeCommand(program: Command, context: () => CliContext
         policy: string;
         provider?: string;
         publicUrl?: string;
+        dropDir?: string;
+        feeds?: string;
         demo?: boolean;
       }) => {
         const ctx = context();
@@ -55,6 +59,8 @@ export function registerServeCommand(program: Command, context: () => CliContext
             policyDir: opts.policy,
             provider,
             publicUrl: opts.publicUrl,
+            dropDir: opts.dropDir,
+            feedsFile: opts.feeds,
           },
           {
             config: ctx.config,
@@ -111,6 +117,11 @@ function printWhereToGo(out: NodeJS.WritableStream, handle: ServeHandle): void {
     out.write(
       `  SMTP intake:      ${handle.smtp.host}:${handle.smtp.port} (abuse@, dmca@, security@ any domain)\n`,
     );
+  }
+  if (handle.pull?.imap) out.write(`  IMAP mailbox:     ${handle.pull.imap}\n`);
+  if (handle.pull?.dropDir) out.write(`  Drop directory:   ${handle.pull.dropDir}\n`);
+  if (handle.pull && handle.pull.feeds.length > 0) {
+    out.write(`  Feed pulls:       ${handle.pull.feeds.join(', ')}\n`);
   }
 }
 
