@@ -59,10 +59,11 @@ export async function smtpWorkload(options: SmtpWorkloadOptions = {}): Promise<S
       ? { databaseUrl: url, schema: `bench_smtp_${process.pid}`, poolSize: 8 }
       : { pgliteDir: path.join(dir, 'pglite') },
   );
+  const evidence = new EvidenceStore(path.join(dir, 'evidence'));
   const server = new SmtpIntakeServer(
     {
       db: store.db,
-      evidence: new EvidenceStore(path.join(dir, 'evidence')),
+      evidence,
       committer: new InboxCommitter(store.db),
     },
     { port: 0, maxConnectionsPerClient: clients + 5, rateLimit: { messages: 1_000_000, perMs: 1_000 } },
@@ -91,6 +92,8 @@ export async function smtpWorkload(options: SmtpWorkloadOptions = {}): Promise<S
     };
   } finally {
     await server.close();
+    // Lets the background copy into the blob tree finish before the directory is removed.
+    await evidence.close();
     if (url) await store.db.schema.dropSchema(`bench_smtp_${process.pid}`).ifExists().cascade().execute();
     await store.close();
     await rm(dir, { recursive: true, force: true });

@@ -36,6 +36,8 @@ describe('evidence store', () => {
     const bytes = new TextEncoder().encode('hello');
     const result = await store.put(bytes);
     expect(result).toEqual({ sha256: HELLO_SHA, size: 5, duplicate: false });
+    // Durable in the journal once put resolved; drain waits for the copy into the blob tree.
+    await store.drain();
     const file = path.join(store.root, '2c', 'f2', HELLO_SHA);
     expect(readFileSync(file, 'utf8')).toBe('hello');
     expect(statSync(file).mode & 0o777).toBe(0o444);
@@ -87,6 +89,7 @@ describe('evidence store', () => {
   it('reports a blob whose bytes no longer match its name', async () => {
     const store = freshStore();
     const { sha256 } = await store.put(new TextEncoder().encode('original'));
+    await store.drain();
     const file = store.pathFor(sha256);
     chmodSync(file, 0o644);
     writeFileSync(file, 'tampered');

@@ -1,21 +1,40 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, type ReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, type ReadStream, statSync } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AupError } from '../errors.js';
+import {
+  EvidenceJournal,
+  type EvidenceJournalOptions,
+  fsyncDirectory,
+  isErrno,
+  type JournalRecord,
+  sha256Hex,
+} from './evidence-journal.js';
+
+export { sha256Hex } from './evidence-journal.js';
 
 /**
  * Raw evidence, stored content-addressed by sha256 before anything acknowledges receipt (DESIGN.md: a
  * channel answers SMTP `250` / HTTP `202` only after `put` resolves). Layout: `<root>/ab/cd/<sha256>`, the
  * first two byte pairs of the hash as directories so no directory grows past 65,536 entries per level.
  *
- * Durability: bytes go to a temporary file in the target directory, the file is fsynced, renamed into place
- * (atomic on POSIX: a reader sees the whole blob or nothing) and the directory fsynced so the rename itself
- * survives a power cut. Newly created fan-out directories are fsynced into their parents too.
+ * Durability: `put` appends the bytes to the evidence journal (`<root>/.journal/`, evidence-journal.ts) and
+ * resolves once they are fdatasynced there. Concurrent puts share one write and one sync (group commit), so a
+ * busy SMTP intake pays one sync per batch instead of 3–5 per message. A background copier then writes each
+ * blob to its content-addressed file (temporary file, fsync, rename, directory fsync) and only after that
+ * lets the journal forget the record and delete its segment. Reads look at the blob tree first and then at
+ * the journal, so a blob is readable as soon as `put` resolved. After a crash, the next store opened on the
+ * root replays the dead writer's segments (a torn last batch, never acknowledged, is ignored).
+ * Blobs larger than `journalMaxBytes` skip the journal and are written and fsynced directly.
  *
  * Blobs are immutable (mode 0444) and never deleted here: retention is a separate, audited decision.
- * Identical bytes are stored once; `put` says whether they were already there. Two concurrent `put`s of the
- * same new bytes may both answer `duplicate: false`; the blob is written correctly either way.
+ * Identical bytes are stored once; `put` says whether they were already there (concurrent puts of the same
+ * new bytes in one store: one answers `duplicate: false`, the others `true`). Bytes another process put
+ * moments ago and has not copied yet are not looked for: such a put answers `duplicate: false` and the blob
+ * is simply written twice, to the same name.
+ *
+ * `close()` finishes the copying (so the journal is empty) and is optional: an unclosed store loses nothing.
  */
 
 export interface EvidencePutResult {
@@ -25,11 +44,25 @@ export interface EvidencePutResult {
   readonly duplicate: boolean;
 }
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+export interface EvidenceStoreOptions extends EvidenceJournalOptions {
+  /** Blobs larger than this bypass the journal (default 1 MiB). */
+  readonly journalMaxBytes?: number;
+  /** Blobs copied from the journal to the blob tree per round (default 64). */
+  readonly copyBatch?: number;
+  /**
+   * The copier waits until no put has come for this long (default 25 ms), so that its fsyncs do not slow
+   * the syncs that acknowledgements wait for during a burst…
+   */
+  readonly copyQuietMs?: number;
+  /** …unless this many records wait to be copied (default 20,000): then it copies while puts go on. */
+  readonly copyBacklog?: number;
 }
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const JOURNAL_DIR = '.journal';
+/** After this long with nothing to copy, the settled active segment is deleted. */
+const IDLE_SEAL_MS = 1_000;
+const RETRY_MS = 5_000;
 
 /** Throws `AUP_ERR_EVIDENCE_BAD_HASH` unless `value` is 64 lowercase hex digits (no path can be smuggled in). */
 export function assertSha256(value: string): string {
@@ -45,81 +78,320 @@ export function assertSha256(value: string): string {
 
 export class EvidenceStore {
   readonly root: string;
+  private readonly journal: EvidenceJournal;
+  private readonly journalMaxBytes: number;
+  private readonly copyBatch: number;
+  private ready: Promise<void> | undefined;
+  /** Puts whose journal write is in flight, by hash (a concurrent put of the same bytes waits for it). */
+  private readonly inFlight = new Map<string, Promise<JournalRecord>>();
+  /** Durable journal records still to be copied to the blob tree, oldest first. */
+  private copyQueue: JournalRecord[] = [];
+  private copying: Promise<void> | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private quietTimer: NodeJS.Timeout | undefined;
+  private readonly copyQuietMs: number;
+  private readonly copyBacklog: number;
+  private lastPutAt = 0;
+  private draining = false;
+  /** Directories known to exist (and be durable), so the copier does not stat them for every blob. */
+  private readonly knownDirs = new Set<string>();
+  /** The last copy failure (the records stay in the journal and are retried). */
+  lastCopyError: unknown;
 
-  constructor(root: string) {
+  constructor(root: string, options: EvidenceStoreOptions = {}) {
     this.root = path.resolve(root);
+    this.journal = new EvidenceJournal(path.join(this.root, JOURNAL_DIR), options);
+    this.journalMaxBytes = options.journalMaxBytes ?? 1024 * 1024;
+    this.copyBatch = options.copyBatch ?? 64;
+    this.copyQuietMs = options.copyQuietMs ?? 25;
+    this.copyBacklog = options.copyBacklog ?? 20_000;
   }
 
-  /** Where a blob lives (after validating the hash). */
+  /** Where a blob lives once copied from the journal (after validating the hash). */
   pathFor(sha256: string): string {
     assertSha256(sha256);
     return path.join(this.root, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
   }
 
-  /** Store bytes durably; resolves only once they (and their directory entry) are on disk. */
+  /** Store bytes durably; resolves only once they are on disk (in the journal or the blob tree). */
   async put(bytes: Uint8Array): Promise<EvidencePutResult> {
+    await this.open();
     const sha256 = sha256Hex(bytes);
     const target = this.pathFor(sha256);
-    const existing = await sizeOf(target);
-    if (existing === bytes.length) return { sha256, size: bytes.length, duplicate: true };
+    const result = (duplicate: boolean): EvidencePutResult => ({ sha256, size: bytes.length, duplicate });
 
-    const dir = path.dirname(target);
-    await this.ensureDir(dir);
-    const temp = path.join(
-      dir,
-      `.tmp-${sha256.slice(0, 16)}-${process.pid}-${randomBytes(6).toString('hex')}`,
-    );
-    const handle = await open(temp, 'wx', 0o444);
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } catch (error) {
-      await handle.close().catch(() => undefined);
-      await unlink(temp).catch(() => undefined);
-      throw error;
+    // The journal before the blob tree: a record leaves the journal only after its blob is durable.
+    if (await this.knownInJournal(sha256)) return result(true);
+    // A synchronous stat: microseconds for a cached path, where the thread pool's round trip costs a
+    // context switch each way and queues behind the fsyncs.
+    if (statSync(target, { throwIfNoEntry: false })?.size === bytes.length) return result(true);
+    // Checked again with no await between the check and registering our own write, so that of two
+    // concurrent puts of the same new bytes exactly one writes them.
+    const racing = this.inFlight.get(sha256);
+    if (
+      racing &&
+      (await racing.then(
+        () => true,
+        () => false,
+      ))
+    )
+      return result(true);
+    if (this.journal.lookup(sha256)) return result(true);
+
+    if (bytes.length > this.journalMaxBytes) {
+      await this.writeBlob(target, bytes);
+      return result(false);
     }
-    await handle.close();
+    this.lastPutAt = performance.now();
+    const pending = this.journal.append(sha256, bytes);
+    this.inFlight.set(sha256, pending);
     try {
-      await rename(temp, target);
-    } catch (error) {
-      await unlink(temp).catch(() => undefined);
-      throw error;
+      const record = await pending;
+      this.enqueueCopy(record);
+    } finally {
+      this.inFlight.delete(sha256);
     }
-    await fsyncDir(dir);
-    return { sha256, size: bytes.length, duplicate: false };
+    return result(false);
   }
 
   async has(sha256: string): Promise<boolean> {
-    return (await sizeOf(this.pathFor(sha256))) !== undefined;
+    const file = this.pathFor(sha256);
+    await this.open();
+    if ((await sizeOf(file)) !== undefined) return true;
+    if (await this.findRecord(sha256)) return true;
+    return (await sizeOf(file)) !== undefined;
   }
 
   /** The stored bytes, re-hashed on read: a blob that no longer matches its name is reported, not served. */
   async get(sha256: string): Promise<Uint8Array> {
     const file = this.pathFor(sha256);
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(await readFile(file));
-    } catch (error) {
-      if (isNotFound(error)) throw notFound(sha256);
-      throw error;
+    await this.open();
+    const fromTree = existsNow(file) ? await readOptional(file) : undefined;
+    if (fromTree) return verified(sha256, fromTree, file);
+    const record = await this.findRecord(sha256);
+    if (record) {
+      try {
+        return await this.journal.read(record);
+      } catch (error) {
+        // Copied and its segment deleted meanwhile: the blob tree has it now.
+        if (!isErrno(error, 'ENOENT')) throw journalCorrupt(sha256, error);
+      }
     }
-    if (sha256Hex(bytes) !== sha256) {
-      throw new AupError('AUP_ERR_EVIDENCE_CORRUPT', `evidence ${sha256} does not match its hash`, {
-        details: { sha256, path: file },
-      });
-    }
-    return bytes;
+    const late = await readOptional(file);
+    if (late) return verified(sha256, late, file);
+    throw notFound(sha256);
   }
 
   /** A read stream for large blobs (the CLI pipes it to stdout); not re-hashed, use `get` to verify. */
   async openReadStream(sha256: string): Promise<ReadStream> {
     const file = this.pathFor(sha256);
-    if ((await sizeOf(file)) === undefined) throw notFound(sha256);
+    await this.open();
+    if ((await sizeOf(file)) === undefined) {
+      // Still only in the journal: copy it now, so the stream reads an ordinary immutable file.
+      const record = await this.findRecord(sha256);
+      if (record) await this.copyRecords([record]);
+      if ((await sizeOf(file)) === undefined) throw notFound(sha256);
+    }
     return createReadStream(file);
+  }
+
+  /** Resolves once every blob put so far is copied to the blob tree (and the journal segments deleted). */
+  async drain(): Promise<void> {
+    await this.open();
+    this.draining = true;
+    try {
+      for (;;) {
+        if (!this.copying) {
+          if (this.copyQueue.length === 0) break;
+          clearTimeout(this.retryTimer);
+          this.retryTimer = undefined;
+          this.startCopying();
+        }
+        await this.copying;
+        if (this.copyQueue.length > 0 && this.lastCopyError !== undefined) throw this.lastCopyError;
+      }
+    } finally {
+      this.draining = false;
+    }
+    await this.journal.sealIfSettled();
+  }
+
+  /** Finish writes and copying; the store must not be used afterwards. */
+  async close(): Promise<void> {
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.quietTimer);
+    try {
+      if (this.ready) await this.drain();
+    } finally {
+      await this.journal.close();
+    }
+  }
+
+  /** Create the root and journal directory and replay what a crashed writer left (once; retried on failure). */
+  private open(): Promise<void> {
+    if (!this.ready) {
+      this.ready = (async () => {
+        await this.ensureDir(this.journal.dir);
+        const adopted = await this.journal.open();
+        for (const record of adopted) this.enqueueCopy(record);
+      })();
+      this.ready.catch(() => {
+        this.ready = undefined;
+      });
+    }
+    return this.ready;
+  }
+
+  /** True when the bytes are durable in the journal or about to be (waiting for the in-flight write). */
+  private async knownInJournal(sha256: string): Promise<boolean> {
+    const inFlight = this.inFlight.get(sha256);
+    // A failed write of the same bytes by another put: this put writes them itself.
+    if (inFlight)
+      return inFlight.then(
+        () => true,
+        () => false,
+      );
+    return this.journal.lookup(sha256) !== undefined;
+  }
+
+  private async findRecord(sha256: string): Promise<JournalRecord | undefined> {
+    const inFlight = this.inFlight.get(sha256);
+    if (inFlight) return inFlight.catch(() => undefined);
+    const known = this.journal.lookup(sha256);
+    if (known) return known;
+    await this.journal.refresh();
+    return this.journal.lookup(sha256);
+  }
+
+  private enqueueCopy(record: JournalRecord): void {
+    this.copyQueue.push(record);
+    clearTimeout(this.idleTimer);
+    this.scheduleCopy();
+  }
+
+  /** Start copying now if puts have gone quiet or the backlog is full; otherwise look again later. */
+  private scheduleCopy(): void {
+    if (this.copying || this.retryTimer || this.quietTimer || this.copyQueue.length === 0) return;
+    const quietFor = performance.now() - this.lastPutAt;
+    if (quietFor >= this.copyQuietMs || this.copyQueue.length >= this.copyBacklog) {
+      this.startCopying();
+      return;
+    }
+    // Unref'd: an unclosed store in an exiting process leaves the records in the journal, replayed later.
+    this.quietTimer = setTimeout(
+      () => {
+        this.quietTimer = undefined;
+        this.scheduleCopy();
+      },
+      Math.max(1, this.copyQuietMs - quietFor),
+    );
+    this.quietTimer.unref();
+  }
+
+  private startCopying(): void {
+    this.copying = this.copyLoop().finally(() => {
+      this.copying = undefined;
+      this.scheduleCopy();
+    });
+  }
+
+  /**
+   * Copies in rounds, pausing when puts resume (unless draining or the backlog is full); after a failure the
+   * records stay queued (and in the journal) and are retried later.
+   */
+  private async copyLoop(): Promise<void> {
+    while (this.copyQueue.length > 0) {
+      const busy = performance.now() - this.lastPutAt < this.copyQuietMs;
+      if (busy && !this.draining && this.copyQueue.length < this.copyBacklog) return;
+      const round = this.copyQueue.slice(0, this.copyBatch);
+      try {
+        await this.copyRecords(round);
+        this.copyQueue.splice(0, round.length);
+        this.lastCopyError = undefined;
+      } catch (error) {
+        this.lastCopyError = error;
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          if (!this.copying) this.startCopying();
+        }, RETRY_MS);
+        this.retryTimer.unref();
+        return;
+      }
+    }
+    this.idleTimer = setTimeout(() => {
+      void this.journal.sealIfSettled().catch(() => undefined);
+    }, IDLE_SEAL_MS);
+    this.idleTimer.unref();
+  }
+
+  /**
+   * Write each record's blob (temporary file, fsync, rename), then fsync the directories once each, then
+   * settle the records in the journal. A blob already in the tree is re-hashed (after a power cut a file may
+   * be there with the wrong bytes) and fsynced rather than rewritten.
+   */
+  private async copyRecords(records: readonly JournalRecord[]): Promise<void> {
+    const contents = await this.journal.readMany(records);
+    const dirs = new Set<string>();
+    const settled: JournalRecord[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < records.length) {
+        const record = records[next++]!;
+        const target = this.pathFor(record.sha256);
+        const dir = path.dirname(target);
+        await this.ensureDir(dir);
+        const bytes = contents.get(record);
+        if (existsNow(target)) {
+          const existing = await readOptional(target);
+          if (existing && sha256Hex(existing) === record.sha256) {
+            await fsyncFile(target);
+            dirs.add(dir);
+            settled.push(record);
+            continue;
+          }
+        }
+        // Its segment is gone: another store copied the record (and fsynced the blob) before deleting it.
+        if (bytes === undefined) {
+          if ((await sizeOf(target)) !== record.length) throw notFound(record.sha256);
+          settled.push(record);
+          continue;
+        }
+        await writeTemporaryAndRename(target, bytes);
+        dirs.add(dir);
+        settled.push(record);
+      }
+    };
+    // Two at a time: the copies share libuv's thread pool with the journal's syncs on the ack path.
+    await Promise.all([worker(), worker()]);
+    const dirList = [...dirs];
+    await Promise.all(
+      [0, 1].map(async (k) => {
+        for (let i = k; i < dirList.length; i += 2) await fsyncDirectory(dirList[i]!);
+      }),
+    );
+    for (const record of settled) await this.journal.settle(record);
+  }
+
+  /** The direct path for large blobs: temporary file, fsync, rename, directory fsync. */
+  private async writeBlob(target: string, bytes: Uint8Array): Promise<void> {
+    const dir = path.dirname(target);
+    await this.ensureDir(dir);
+    await writeTemporaryAndRename(target, bytes);
+    await fsyncDirectory(dir);
   }
 
   /** mkdir -p, fsyncing each parent whose listing gained a new directory. */
   private async ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    await this.createDir(dir);
+    // Bounded: at most 65,536 fan-out directories exist, but a long-lived process need not remember all.
+    if (this.knownDirs.size >= 70_000) this.knownDirs.clear();
+    this.knownDirs.add(dir);
+  }
+
+  private async createDir(dir: string): Promise<void> {
     const missing: string[] = [];
     for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {
       if ((await sizeOf(d)) !== undefined) break;
@@ -127,7 +399,72 @@ export class EvidenceStore {
     }
     if (missing.length === 0) return;
     await mkdir(dir, { recursive: true });
-    for (const d of missing) await fsyncDir(path.dirname(d));
+    for (const d of missing) await fsyncDirectory(path.dirname(d));
+  }
+}
+
+async function writeTemporaryAndRename(target: string, bytes: Uint8Array): Promise<void> {
+  const temp = path.join(
+    path.dirname(target),
+    `.tmp-${path.basename(target).slice(0, 16)}-${process.pid}-${randomBytes(6).toString('hex')}`,
+  );
+  const handle = await open(temp, 'wx', 0o444);
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+  await handle.close();
+  try {
+    await rename(temp, target);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function verified(sha256: string, bytes: Uint8Array, file: string): Uint8Array {
+  if (sha256Hex(bytes) !== sha256) {
+    throw new AupError('AUP_ERR_EVIDENCE_CORRUPT', `evidence ${sha256} does not match its hash`, {
+      details: { sha256, path: file },
+    });
+  }
+  return bytes;
+}
+
+function journalCorrupt(sha256: string, error: unknown): unknown {
+  if (!isErrno(error, 'EJOURNALCORRUPT') && !isErrno(error, 'EJOURNALSHORT')) return error;
+  return new AupError(
+    'AUP_ERR_EVIDENCE_CORRUPT',
+    `evidence ${sha256} does not match its hash in the journal`,
+    {
+      details: { sha256 },
+    },
+  );
+}
+
+function existsNow(file: string): boolean {
+  return statSync(file, { throwIfNoEntry: false }) !== undefined;
+}
+
+async function readOptional(file: string): Promise<Uint8Array | undefined> {
+  try {
+    return new Uint8Array(await readFile(file));
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
   }
 }
 
@@ -140,18 +477,6 @@ async function sizeOf(file: string): Promise<number | undefined> {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch (error) {
-    // Some filesystems (and Windows) refuse fsync on a directory; the rename is still atomic there.
-    if (!isErrno(error, 'EINVAL') && !isErrno(error, 'EPERM') && !isErrno(error, 'EISDIR')) throw error;
-  } finally {
-    await handle.close();
-  }
-}
-
 function notFound(sha256: string): AupError {
   return new AupError('AUP_ERR_EVIDENCE_NOT_FOUND', `no evidence stored under ${sha256}`, {
     details: { sha256 },
@@ -160,8 +485,4 @@ function notFound(sha256: string): AupError {
 
 function isNotFound(error: unknown): boolean {
   return isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR');
-}
-
-function isErrno(error: unknown, code: string): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
 }

@@ -206,6 +206,8 @@ describeEachBackend('intake inbox', (ctx) => {
 
   it('missing evidence fails the row (kept for an analyst) instead of retrying forever', async () => {
     const accepted = await acceptReport(deps, { bytes: mail('m1'), channel: 'smtp', receivedAt: T0 });
+    // Copied out of the evidence journal into the blob tree first, so that removing the file loses it.
+    await deps.evidence.drain();
     await unlink(deps.evidence.pathFor(accepted.evidenceSha256));
     const summary = await processInbox(deps, { limit: 5, clock: clockAt() });
     expect(summary).toMatchObject({ failed: 1, done: 0 });

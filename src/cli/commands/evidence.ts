@@ -20,9 +20,13 @@ export function registerEvidenceCommands(program: Command, context: () => CliCon
     .action(async (sha256: string, options: { out?: string }) => {
       const ctx = context();
       const store = new EvidenceStore(ctx.config.evidenceDir);
-      const bytes = await store.get(sha256);
-      if (options.out) await writeFile(options.out, bytes);
-      else await writeAll(ctx.out, bytes);
+      try {
+        const bytes = await store.get(sha256);
+        if (options.out) await writeFile(options.out, bytes);
+        else await writeAll(ctx.out, bytes);
+      } finally {
+        await store.close();
+      }
     });
 
   evidence
@@ -32,11 +36,16 @@ export function registerEvidenceCommands(program: Command, context: () => CliCon
     .action(async (files: string[]) => {
       const ctx = context();
       const store = new EvidenceStore(ctx.config.evidenceDir);
-      for (const file of files) {
-        const result = await store.put(new Uint8Array(await readFile(file)));
-        ctx.out.write(
-          `${result.sha256} ${result.size} ${result.duplicate ? 'duplicate' : 'stored'} ${file}\n`,
-        );
+      try {
+        for (const file of files) {
+          const result = await store.put(new Uint8Array(await readFile(file)));
+          ctx.out.write(
+            `${result.sha256} ${result.size} ${result.duplicate ? 'duplicate' : 'stored'} ${file}\n`,
+          );
+        }
+      } finally {
+        // Copies the journalled blobs into the evidence tree (they are durable either way).
+        await store.close();
       }
     });
 }

@@ -90,6 +90,7 @@ export function registerIngestCommand(program: Command, context: () => CliContex
         bar.update(files.length * 2, { stage: 'done' });
       } finally {
         bar.stop();
+        await evidence.close();
         await store.close();
       }
       ctx.out.write(

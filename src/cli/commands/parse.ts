@@ -73,6 +73,8 @@ export function registerParseCommand(program: Command, context: () => CliContext
             options.json ? `${JSON.stringify(line)}\n` : summary(line as ParsedReport & { file: string }),
           );
         }
+        // Copies the journalled blobs into the evidence tree before the process exits.
+        await store?.close();
         if (unparsed > 0) throw new CliExit(EXIT_FINDING);
       },
     );
