@@ -6,6 +6,7 @@ import type {
 } from '../enforcement/outbox/action-handler.js';
 import { type NoticePayload, noticePayloadSchema } from '../enforcement/planned-action.js';
 import { AupError } from '../errors.js';
+import { loopHeaders, loopToken } from '../intake/mail-loop.js';
 import { type MailSender, mailErrorFor, messageIdFor } from './mail-transport.js';
 import { caseTag, type EvidenceItem, renderNotice } from './templates/notice-templates.js';
 
@@ -38,13 +39,19 @@ export interface MailNoticeAdapterOptions {
   /** Where customers reply (the abuse desk mailbox the intake reads). */
   readonly replyTo: string;
   readonly messageIdDomain: string;
+  /** The X-Loop token (default `loopToken()`: the one our SMTP intake recognises). */
+  readonly loopToken?: string | undefined;
 }
 
 export class MailNoticeAdapter implements ActionHandler<NoticePayload> {
   readonly kind = 'mail.notice';
   readonly payloadSchema = noticePayloadSchema;
 
-  constructor(private readonly options: MailNoticeAdapterOptions) {}
+  private readonly loopToken: string;
+
+  constructor(private readonly options: MailNoticeAdapterOptions) {
+    this.loopToken = options.loopToken ?? loopToken();
+  }
 
   async perform(action: OutboxAction<NoticePayload>, ctx: ActionContext): Promise<JsonValue> {
     const payload = noticePayloadSchema.parse(action.payload);
@@ -83,6 +90,8 @@ export class MailNoticeAdapter implements ActionHandler<NoticePayload> {
         headers: {
           // RFC 3834: an automatic message; vacation responders and our own intake must not answer it.
           'Auto-Submitted': 'auto-generated',
+          // Our intake knows it by this if it comes back (intake/mail-loop.ts), Auto-Submitted or not.
+          ...loopHeaders(this.loopToken),
           'X-Auto-Response-Suppress': 'OOF, AutoReply',
           'X-Aupdesk-Case': caseTag(payload.caseId),
           'X-Aupdesk-Template': payload.template,

@@ -5,6 +5,7 @@ import type {
   JsonValue,
   OutboxAction,
 } from '../enforcement/outbox/action-handler.js';
+import { loopHeaders, loopToken } from '../intake/mail-loop.js';
 import { type MailSender, mailErrorFor, messageIdFor } from './mail-transport.js';
 import { ackOutcomes, renderAck } from './templates/ack-templates.js';
 
@@ -134,13 +135,19 @@ export interface ReporterAckAdapterOptions {
   readonly messageIdDomain: string;
   readonly policy: AckPolicy;
   readonly rateLimiter: AckRateLimiter;
+  /** The X-Loop token (default `loopToken()`: the one our SMTP intake recognises). */
+  readonly loopToken?: string | undefined;
 }
 
 export class ReporterAckAdapter implements ActionHandler<AckPayload> {
   readonly kind = 'mail.ack';
   readonly payloadSchema = ackPayloadSchema;
 
-  constructor(private readonly options: ReporterAckAdapterOptions) {}
+  private readonly loopToken: string;
+
+  constructor(private readonly options: ReporterAckAdapterOptions) {
+    this.loopToken = options.loopToken ?? loopToken();
+  }
 
   async perform(action: OutboxAction<AckPayload>, ctx: ActionContext): Promise<JsonValue> {
     const payload = ackPayloadSchema.parse(action.payload);
@@ -174,6 +181,7 @@ export class ReporterAckAdapter implements ActionHandler<AckPayload> {
         headers: {
           // RFC 3834 auto-replied: other responders must not answer it, and our intake recognises it.
           'Auto-Submitted': 'auto-replied',
+          ...loopHeaders(this.loopToken),
           'X-Auto-Response-Suppress': 'All',
           'X-Aupdesk-Ack': payload.outcome,
         },

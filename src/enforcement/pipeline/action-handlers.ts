@@ -17,6 +17,7 @@ import type { EvidenceItem } from '../../actions/templates/notice-templates.js';
 import { caseIdFromRef } from '../../cases/case-ref.js';
 import { getReport, listCaseEvents } from '../../cases/report-repository.js';
 import { AupError } from '../../errors.js';
+import { loopToken } from '../../intake/mail-loop.js';
 import type { Reporter } from '../../intake/report.js';
 import { customerContact } from '../../registry/customer-lookup.js';
 import type { Database } from '../../store/schema.js';
@@ -39,6 +40,8 @@ export interface ActionWiring {
   readonly messageIdDomain: string;
   readonly providerName: string;
   readonly provisioning: { readonly webhook: WebhookConfig } | { readonly command: CommandConfig } | null;
+  /** X-Loop token of notices and acknowledgements (default `loopToken()` from the environment). */
+  readonly loopToken?: string | undefined;
 }
 
 /** Notice recipients from the registry, evidence from the case's events. */
@@ -89,6 +92,8 @@ export function storeNoticeDirectory(db: Kysely<Database>): NoticeDirectory {
 export function createActionHandlers(wiring: ActionWiring): ActionHandler[] {
   const handlers: ActionHandler[] = [];
   const ownDomain = wiring.messageIdDomain;
+  // Read once: a bad AUPDESK_LOOP_TOKEN stops the worker at start, not at its first notice.
+  const token = wiring.loopToken ?? loopToken();
   handlers.push(
     new MailNoticeAdapter({
       sender: wiring.sender,
@@ -96,6 +101,7 @@ export function createActionHandlers(wiring: ActionWiring): ActionHandler[] {
       from: wiring.from,
       replyTo: wiring.replyTo,
       messageIdDomain: ownDomain,
+      loopToken: token,
     }) as ActionHandler,
     new ReporterAckAdapter({
       sender: wiring.sender,
@@ -104,6 +110,7 @@ export function createActionHandlers(wiring: ActionWiring): ActionHandler[] {
       messageIdDomain: ownDomain,
       policy: { ownAddresses: [wiring.from, wiring.replyTo], ownDomains: [ownDomain] },
       rateLimiter: memoryAckRateLimiter(),
+      loopToken: token,
     }) as ActionHandler,
     new FeeAdapter(storeFeeRepository(wiring.db)) as ActionHandler,
     ...(new BlocklistAdapter(storeBlocklistRepository(wiring.db)).handlers() as ActionHandler[]),

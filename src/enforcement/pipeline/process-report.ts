@@ -290,7 +290,7 @@ class ReportRun {
         via: attributed.via,
       });
     } catch (error) {
-      // A customer record the policy history cannot read is that customer's events unjudged, not the report lost.
+      // An acceptance record the policy history cannot read leaves the event unjudged; the report goes on.
       if (!isAupError(error)) throw error;
       await this.reject(index, event, fingerprint, eventTime, 'no-policy', error.message, ids);
       return;

@@ -16,6 +16,7 @@ import {
   type InboxRoute,
   type IntakeInboxDeps,
 } from '../intake-inbox.js';
+import { loopToken } from '../mail-loop.js';
 
 /**
  * SMTP intake: the desk's abuse@ / dmca@ addresses as a real SMTP server (smtp-server).
@@ -66,7 +67,7 @@ export interface SmtpIntakeOptions {
   readonly tls?: SmtpTlsOptions | undefined;
   /** More Received headers than this is a loop (default 30). */
   readonly maxReceivedHeaders?: number | undefined;
-  /** Our X-Loop token (default `aupdesk`): a message carrying it came from us. */
+  /** Our X-Loop token (default `loopToken()`, as our mail adapters send it): mail carrying it is ours. */
   readonly loopToken?: string | undefined;
   readonly socketTimeoutMs?: number | undefined;
   readonly logger?: InboxLogger | undefined;
@@ -289,7 +290,7 @@ export class SmtpIntakeServer {
           return;
         }
         const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-        const kind = classify(head, mailFrom, this.options.loopToken ?? 'aupdesk');
+        const kind = classify(head, mailFrom, this.options.loopToken ?? loopToken());
         const rcptTo = session.envelope.rcptTo.map((r) => r.address);
         const routed = rcptTo.map((r) => this.routeOf(r)).find((r) => r !== undefined && r !== 'bad-domain');
         const route: InboxRoute = routed ?? 'abuse';
