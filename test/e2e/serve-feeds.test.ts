@@ -204,6 +204,7 @@ for (const backend of backends) {
             `    url: http://127.0.0.1:${port}/export/events.jsonl`,
             '    interval: 1h',
             '    headers:',
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: the feeds file's own ${VAR} syntax
             '      Authorization: "Bearer ${FEED_TOKEN}"',
             '',
           ].join('\n'),
