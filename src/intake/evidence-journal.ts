@@ -184,10 +184,11 @@ export class EvidenceJournal {
 
   /**
    * The bytes of several records, verified against their hashes, with one read per segment for the span
-   * they cover (a copier round is mostly consecutive records). Records whose segment is gone are absent.
+   * they cover (a copier round is mostly consecutive records). Records whose segment is gone are absent;
+   * records whose bytes no longer match their hash map to `'corrupt'`.
    */
-  async readMany(records: readonly JournalRecord[]): Promise<Map<JournalRecord, Uint8Array>> {
-    const out = new Map<JournalRecord, Uint8Array>();
+  async readMany(records: readonly JournalRecord[]): Promise<Map<JournalRecord, Uint8Array | 'corrupt'>> {
+    const out = new Map<JournalRecord, Uint8Array | 'corrupt'>();
     const bySegment = new Map<JournalSegment, JournalRecord[]>();
     for (const r of records) {
       const list = bySegment.get(r.segment);
@@ -214,12 +215,7 @@ export class EvidenceJournal {
           const span = Buffer.from(await readAt(fd, start, end - start));
           for (const r of list.slice(i, j)) {
             const bytes = new Uint8Array(span.subarray(r.offset - start, r.offset - start + r.length));
-            if (sha256Hex(bytes) !== r.sha256) {
-              throw Object.assign(new Error(`journal record ${r.sha256} does not match its hash`), {
-                code: 'EJOURNALCORRUPT',
-              });
-            }
-            out.set(r, bytes);
+            out.set(r, sha256Hex(bytes) === r.sha256 ? bytes : 'corrupt');
           }
           i = j;
         }

@@ -307,9 +307,9 @@ export class EvidenceStore {
       if (busy && !this.draining && this.copyQueue.length < this.copyBacklog) return;
       const round = this.copyQueue.slice(0, this.copyBatch);
       try {
+        this.lastCopyError = undefined;
         await this.copyRecords(round);
         this.copyQueue.splice(0, round.length);
-        this.lastCopyError = undefined;
       } catch (error) {
         this.lastCopyError = error;
         this.retryTimer = setTimeout(() => {
@@ -343,6 +343,11 @@ export class EvidenceStore {
         const dir = path.dirname(target);
         await this.ensureDir(dir);
         const bytes = contents.get(record);
+        if (bytes === 'corrupt') {
+          // Left unsettled, so its segment is never deleted: the damaged bytes stay for an analyst.
+          this.lastCopyError = corruptInJournal(record.sha256);
+          continue;
+        }
         if (existsNow(target)) {
           const existing = await readOptional(target);
           if (existing && sha256Hex(existing) === record.sha256) {
@@ -446,6 +451,10 @@ function verified(sha256: string, bytes: Uint8Array, file: string): Uint8Array {
 
 function journalCorrupt(sha256: string, error: unknown): unknown {
   if (!isErrno(error, 'EJOURNALCORRUPT') && !isErrno(error, 'EJOURNALSHORT')) return error;
+  return corruptInJournal(sha256);
+}
+
+function corruptInJournal(sha256: string): AupError {
   return new AupError(
     'AUP_ERR_EVIDENCE_CORRUPT',
     `evidence ${sha256} does not match its hash in the journal`,
