@@ -45,17 +45,71 @@ export interface QueueRow extends CaseSummary {
 
 export interface QueuePage {
   readonly rows: QueueRow[];
+  /** Matching cases, counted up to COUNT_CAP. */
   readonly total: number;
+  /** More than COUNT_CAP cases match. */
+  readonly totalCapped: boolean;
   readonly page: number;
   readonly pageSize: number;
   readonly pages: number;
 }
 
+export const COUNT_CAP = 10_000;
+
 const SEVERITY_RANK = sql<number>`case severity when 'critical' then 4 when 'high' then 3 when 'medium' then 2 else 1 end`;
 
 type CasesQuery = SelectQueryBuilder<Database, 'cases', object>;
 
-function applyFilter(q: CasesQuery, f: QueueFilter): CasesQuery {
+/** What a free-text search names, resolved to ids first so the case query stays on its indexes. */
+export interface ResolvedSearch {
+  readonly caseIds: readonly number[];
+  readonly customerIds: readonly number[];
+  readonly serviceIds: readonly number[];
+}
+
+/** At most this many customers, services or source-IP cases a search term expands to. */
+const SEARCH_FANOUT = 500;
+
+/**
+ * A search term is a case reference, a source IP (the cases whose events came from it), or part of a
+ * customer's reference or name or of a service's reference. Each is looked up on its own table (small, or
+ * indexed), so the queue query becomes an OR of indexed id lists rather than a substring scan of every case.
+ */
+export async function resolveSearch(db: Db, text: string): Promise<ResolvedSearch> {
+  const search = text.trim();
+  const refId = refIdOf(search);
+  const ip = isIpLiteral(search) ? search : undefined;
+  const like = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const [byIp, customers, services] = await Promise.all([
+    ip === undefined
+      ? Promise.resolve([])
+      : db
+          .selectFrom('case_events')
+          .select('case_id')
+          .distinct()
+          .where('source_ip', '=', sql<string>`${ip}::inet`)
+          .where('case_id', 'is not', null)
+          .limit(SEARCH_FANOUT)
+          .execute(),
+    db
+      .selectFrom('customers')
+      .select('id')
+      .where((eb) => eb.or([eb('ref', 'ilike', like), eb('name', 'ilike', like)]))
+      .limit(SEARCH_FANOUT)
+      .execute(),
+    db.selectFrom('services').select('id').where('ref', 'ilike', like).limit(SEARCH_FANOUT).execute(),
+  ]);
+  return {
+    caseIds: [
+      ...(refId === undefined ? [] : [refId]),
+      ...byIp.flatMap((r) => (r.case_id === null ? [] : [r.case_id])),
+    ],
+    customerIds: customers.map((r) => r.id),
+    serviceIds: services.map((r) => r.id),
+  };
+}
+
+function applyFilter(q: CasesQuery, f: QueueFilter, search: ResolvedSearch | undefined): CasesQuery {
   let out = q.where('cases.merged_into', 'is', null);
   if (f.statuses && f.statuses.length > 0) out = out.where('cases.status', 'in', [...f.statuses]);
   if (f.responded) out = out.where('cases.status', '=', 'customer-responded');
@@ -66,33 +120,14 @@ function applyFilter(q: CasesQuery, f: QueueFilter): CasesQuery {
   if (f.serviceId !== undefined) out = out.where('cases.service_id', '=', f.serviceId);
   if (f.assignedTo) out = out.where('cases.assigned_to', '=', f.assignedTo);
   if (f.dueBefore) out = out.where('cases.due_at', '<', f.dueBefore);
-  const search = f.search?.trim();
   if (search) {
-    const refId = refIdOf(search);
-    const ip =
-      /^[0-9a-f:.]+$/i.test(search) && /[.:]/.test(search) && isIpLiteral(search) ? search : undefined;
-    const like = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const { caseIds, customerIds, serviceIds } = search;
+    if (caseIds.length + customerIds.length + serviceIds.length === 0) return out.where(sql<boolean>`false`);
     out = out.where((eb) =>
       eb.or([
-        ...(refId === undefined ? [] : [eb('cases.id', '=', refId)]),
-        eb('cases.customer_ref', 'ilike', like),
-        eb('cases.service_ref', 'ilike', like),
-        eb('cases.clause_id', 'ilike', like),
-        eb('cases.assigned_to', 'ilike', like),
-        ...(ip === undefined
-          ? []
-          : [
-              eb(
-                'cases.id',
-                'in',
-                eb
-                  .selectFrom('case_events')
-                  .select('case_events.case_id')
-                  .where('case_events.source_ip', '=', sql<string>`${ip}::inet`)
-                  .where('case_events.case_id', 'is not', null)
-                  .$narrowType<{ case_id: number }>(),
-              ),
-            ]),
+        ...(caseIds.length > 0 ? [eb('cases.id', 'in', [...caseIds])] : []),
+        ...(customerIds.length > 0 ? [eb('cases.customer_id', 'in', [...customerIds])] : []),
+        ...(serviceIds.length > 0 ? [eb('cases.service_id', 'in', [...serviceIds])] : []),
       ]),
     );
   }
@@ -117,9 +152,20 @@ export async function queueCases(db: Db, f: QueueFilter): Promise<QueuePage> {
   const pageSize = Math.min(Math.max(f.pageSize ?? 50, 1), 200);
   const page = Math.max(f.page ?? 1, 1);
   const direction = f.direction ?? (f.sort === 'due' ? 'asc' : 'desc');
-  const base = applyFilter(db.selectFrom('cases') as CasesQuery, f);
-  const countRow = await base.select((eb) => eb.fn.countAll<string | number>().as('n')).executeTakeFirst();
-  const total = Number(countRow?.n ?? 0);
+  const search = f.search?.trim() ? await resolveSearch(db, f.search) : undefined;
+  const base = applyFilter(db.selectFrom('cases') as CasesQuery, f, search);
+  // Counting stops at COUNT_CAP: past that the exact number is not worth a scan of every case per page view.
+  const countRow = await db
+    .selectFrom(
+      base
+        .select(sql<number>`1`.as('one'))
+        .limit(COUNT_CAP + 1)
+        .as('matching'),
+    )
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .executeTakeFirst();
+  const counted = Number(countRow?.n ?? 0);
+  const total = Math.min(counted, COUNT_CAP);
   let q = base.select([
     'cases.id',
     'cases.ref',
@@ -195,6 +241,7 @@ export async function queueCases(db: Db, f: QueueFilter): Promise<QueuePage> {
       eventCount: counts.get(r.id) ?? 0,
     })),
     total,
+    totalCapped: counted > COUNT_CAP,
     page,
     pageSize,
     pages: Math.max(1, Math.ceil(total / pageSize)),

@@ -50,7 +50,7 @@ export function renderDashboard(d: DashboardData): Html {
   const shortDays = d.eventsByClassification.days.map((x) => x.slice(5));
   const openTotal = d.openByStatus.reduce((a, b) => a + b.count, 0);
   return html`<h1>Dashboard</h1>
-<p class="muted">Last 30 days: ${time(d.since)} – ${time(d.until)}</p>
+<p class="muted">Last 30 days: ${time(d.since)} – ${time(d.until)} (figures refresh every 30 s)</p>
 <div class="cards">
   <div class="card"><div class="muted">Open cases</div><div class="value" id="open-total">${openTotal}</div></div>
   <div class="card"><div class="muted">Cases opened</div><div class="value">${d.totals.casesOpened}</div></div>

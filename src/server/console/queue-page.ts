@@ -82,7 +82,6 @@ export function renderQueue(o: {
   query: QueueQuery;
   result: QueuePage;
   clauses: readonly string[];
-  counts: Map<string, number>;
   csrfToken: string;
   now: Date;
   me: string;
@@ -96,7 +95,7 @@ export function renderQueue(o: {
   <div class="field"><label for="f-state">State</label>
     <select id="f-state" name="state">
       ${opt('', 'any', q.state.length === 0)}
-      ${caseStatuses.map((s) => opt(s, `${s.replace(/-/g, ' ')} (${o.counts.get(s) ?? 0})`, q.state.includes(s)))}
+      ${caseStatuses.map((s) => opt(s, s.replace(/-/g, ' '), q.state.includes(s)))}
     </select></div>
   <div class="field"><label for="f-clause">Clause</label>
     <select id="f-clause" name="clause">
@@ -143,8 +142,8 @@ export function renderQueue(o: {
 
   const pager = html`<nav class="pager" aria-label="Pages">
   ${result.page > 1 ? html`<a href="${queueHref(q, { page: result.page - 1 })}" rel="prev">← Previous</a>` : html`<span class="muted">← Previous</span>`}
-  <span>Page ${result.page} of ${result.pages} · ${result.total.toLocaleString('en')} cases</span>
-  ${result.page < result.pages ? html`<a href="${queueHref(q, { page: result.page + 1 })}" rel="next">Next →</a>` : html`<span class="muted">Next →</span>`}
+  <span>Page ${result.page} of ${result.pages}${result.totalCapped ? '+' : ''} · ${result.total.toLocaleString('en')}${result.totalCapped ? '+' : ''} cases</span>
+  ${result.page < result.pages || (result.totalCapped && result.rows.length === result.pageSize) ? html`<a href="${queueHref(q, { page: result.page + 1 })}" rel="next">Next →</a>` : html`<span class="muted">Next →</span>`}
 </nav>`;
 
   return html`<h1>Case queue</h1>

@@ -6,6 +6,7 @@ import * as m0005 from './0005_outbox.js';
 import * as m0006 from './0006_cases.js';
 import * as m0007 from './0007_accounts.js';
 import * as m0008 from './0008_intake_inbox.js';
+import * as m0009 from './0009_console_indexes.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the file system) so the compiled CLI, the
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '0006_cases': m0006,
   '0007_accounts': m0007,
   '0008_intake_inbox': m0008,
+  '0009_console_indexes': m0009,
 };
