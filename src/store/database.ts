@@ -99,9 +99,14 @@ async function openPostgres(
       await admin.connect();
       await admin.query(`create schema if not exists ${schema}`);
     } catch (error) {
-      throw new AupError('AUP_ERR_STORE_UNAVAILABLE', `cannot reach PostgreSQL at ${redactUrl(url)}`, {
-        cause: error,
-      });
+      // Processes started together on a fresh schema race here: "if not exists" still lets a concurrent
+      // creator win with a unique violation (23505) or duplicate_schema (42P06). The schema exists then.
+      const code = (error as { code?: unknown }).code;
+      if (code !== '23505' && code !== '42P06') {
+        throw new AupError('AUP_ERR_STORE_UNAVAILABLE', `cannot reach PostgreSQL at ${redactUrl(url)}`, {
+          cause: error,
+        });
+      }
     } finally {
       await admin.end().catch(() => undefined);
     }
