@@ -1,0 +1,242 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/accounts/api-key-repository.js';
+import { caseRefOf } from '../../src/cases/case-ref.js';
+import { parseRegistryCsv } from '../../src/registry/registry-file-parser.js';
+import { importRegistry } from '../../src/registry/registry-import.js';
+import { ALL_COLUMNS } from '../../src/registry/registry-row.js';
+import { openStore, type Store } from '../../src/store/database.js';
+import { freshSchemaName } from '../support/store-backends.js';
+import { CUSTOMER, complaintMail, e2ePolicyDir, type Sinks, startSinks } from './e2e-support.js';
+
+/**
+ * `aupdesk serve --role api|intake|worker` as three separate processes sharing one PostgreSQL schema
+ * (AUPDESK_DB_SCHEMA), coordinating only through it: a complaint sent to the intake process's SMTP port
+ * becomes a case that the api process lists at /api/v1/cases for an API key, and the worker process delivers
+ * the notice to the test's SMTP sink. Each process runs only its part, and all three exit 0 on SIGTERM.
+ *
+ * The processes run the CLI from source through tsx (what `node bin/aupdesk.js` runs once built), so the test
+ * does not depend on a build of the shared checkout. Needs DATABASE_URL (CI sets it).
+ */
+
+const root = path.resolve(import.meta.dirname, '../..');
+const url = process.env.DATABASE_URL;
+const LAUNCH = `const { main } = await import(${JSON.stringify(path.join(root, 'src/cli/main.ts'))}); process.exitCode = await main(process.argv.slice(1));`;
+
+interface Proc {
+  readonly role: string;
+  readonly child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  readonly exited: Promise<number | null>;
+}
+
+describe.runIf(url)('serve roles split across three processes [postgres]', () => {
+  const schema = freshSchemaName();
+  let dir: string;
+  let store: Store;
+  let sinks: Sinks;
+  let apiKey: string;
+  const procs: Proc[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'aupdesk-roles-'));
+    sinks = await startSinks(() => new Date());
+  });
+
+  /** The test's own connection to the same schema: the registry the desk attributes against, an API key. */
+  async function seed(): Promise<void> {
+    store = await openStore({ databaseUrl: url, schema, poolSize: 2 });
+    const row = (resource: string) =>
+      ALL_COLUMNS.map(
+        (c) =>
+          ({
+            customer: CUSTOMER.ref,
+            email: CUSTOMER.email,
+            service: CUSTOMER.service,
+            kind: 'vps',
+            resource,
+            valid_from: '2020-01-01T00:00:00Z',
+            customer_name: 'E2E Customer Ltd',
+          })[c] ?? '',
+      ).join(',');
+    const summary = await importRegistry(
+      store.db,
+      parseRegistryCsv([ALL_COLUMNS.join(','), row('192.0.2.0/24'), ''].join('\n')),
+    );
+    expect(summary.failed).toBe(0);
+    apiKey = (await createApiKey(store.db, { name: 'roles-e2e', role: 'analyst', now: new Date() })).key;
+  }
+
+  afterAll(async () => {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    await store?.close();
+    await sinks?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  function start(role: 'api' | 'intake' | 'worker', policyDir: string): Proc {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: url,
+      AUPDESK_DB_SCHEMA: schema,
+      AUPDESK_LOG_LEVEL: 'info',
+      AUPDESK_SECRET: 'a-roles-e2e-form-secret-of-at-least-32-chars',
+      AUPDESK_SMTP_HOST: '127.0.0.1',
+      AUPDESK_SMTP_PORT: String(sinks.smtpPort),
+      AUPDESK_MAIL_FROM: '"INFINCE abuse desk" <abuse@desk-e2e.example>',
+      AUPDESK_WORKER_POLL_MS: '200',
+    };
+    for (const name of ['AUPDESK_DROP_DIR', 'AUPDESK_FEEDS', 'AUPDESK_IMAP_HOST', 'AUPDESK_PUBLIC_URL']) {
+      delete env[name];
+    }
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        LAUNCH,
+        '--',
+        '--data',
+        path.join(dir, role),
+        'serve',
+        '--role',
+        role,
+        '--http-port',
+        '0',
+        '--smtp-port',
+        '0',
+        '--policy',
+        policyDir,
+        '--provider',
+        'infince',
+      ],
+      { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const proc: Proc = {
+      role,
+      child,
+      stdout: '',
+      stderr: '',
+      exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+    };
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      proc.stdout += c;
+    });
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => {
+      proc.stderr += c;
+    });
+    procs.push(proc);
+    return proc;
+  }
+
+  async function ready(proc: Proc): Promise<void> {
+    const deadline = Date.now() + 90_000;
+    while (!proc.stdout.includes('Stop with Ctrl-C.')) {
+      if (proc.child.exitCode !== null) {
+        throw new Error(`${proc.role} exited early (${proc.child.exitCode}): ${proc.stderr.slice(-3000)}`);
+      }
+      if (Date.now() > deadline) throw new Error(`${proc.role} did not start: ${proc.stderr.slice(-3000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) {
+        const logs = procs.map((p) => `--- ${p.role}\n${p.stderr.slice(-1500)}`).join('\n');
+        throw new Error(`timed out waiting for ${what}\n${logs}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  it('intake takes the complaint over SMTP, api lists the case, worker sends the notice; all stop cleanly', {
+    timeout: 240_000,
+  }, async () => {
+    const policyDir = await e2ePolicyDir(dir);
+    // Started together on a schema that does not exist yet, as an orchestrator would on a first deploy:
+    // creating the schema, migrating and publishing the policies must tolerate the race.
+    const api = start('api', policyDir);
+    const intake = start('intake', policyDir);
+    const worker = start('worker', policyDir);
+    await Promise.all([ready(api), ready(intake), ready(worker)]);
+    await seed();
+    // Every process re-checks the registry revision every 5 s; after that the intake attributes with it.
+    await new Promise((resolve) => setTimeout(resolve, 6_500));
+
+    // Each process runs its part and nothing else.
+    const apiUrl = /JSON API: +(http:\/\/127\.0\.0\.1:\d+)\/api\/v1/.exec(api.stdout)?.[1];
+    const smtpPort = Number(/SMTP intake: +127\.0\.0\.1:(\d+)/.exec(intake.stdout)?.[1]);
+    expect(apiUrl).toBeDefined();
+    expect(smtpPort).toBeGreaterThan(0);
+    expect(api.stdout).toContain('aupdesk serve (api) on the PostgreSQL store');
+    expect(api.stdout).not.toContain('SMTP intake');
+    expect(intake.stdout).toContain('aupdesk serve (intake) on the PostgreSQL store');
+    expect(intake.stdout).not.toContain('JSON API');
+    expect(worker.stdout).toContain('aupdesk serve (worker) on the PostgreSQL store');
+    expect(worker.stdout).not.toMatch(/JSON API|SMTP intake/);
+
+    const mail = complaintMail('192.0.2.91', new Date(), 'roles-1');
+    const client = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: smtpPort,
+      secure: false,
+      ignoreTLS: true,
+    });
+    const info = await client.sendMail({
+      from: '"Alice Reporter" <alice@reporter-e2e.example>',
+      to: 'abuse@desk-e2e.example',
+      subject: mail.subject,
+      text: mail.text,
+      messageId: mail.messageId,
+    });
+    client.close();
+    expect(info.response).toMatch(/^250 /);
+
+    // The api process sees the case the intake process opened.
+    type CaseList = { items: Array<{ ref: string; status: string; customerRef: string | null }> };
+    const listed = await until('the case at /api/v1/cases', async () => {
+      const res = await fetch(`${apiUrl}/api/v1/cases`, { headers: { authorization: `Bearer ${apiKey}` } });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as CaseList;
+      return body.items.length > 0 ? body.items : undefined;
+    });
+    expect(listed).toHaveLength(1);
+    expect(listed[0]?.customerRef).toBe(CUSTOMER.ref);
+    const unauthorised = await fetch(`${apiUrl}/api/v1/cases`);
+    expect(unauthorised.status).toBe(401);
+
+    // The worker process delivers the notice.
+    const notice = await until('the notice at the SMTP sink', async () =>
+      sinks.mails.find((m) => JSON.stringify(m.to).includes(CUSTOMER.email)),
+    );
+    const cases = await store.db.selectFrom('cases').select(['id', 'status']).execute();
+    expect(cases).toHaveLength(1);
+    expect(listed[0]?.ref).toBe(caseRefOf(cases[0]!.id));
+    expect(notice.subject).toContain(`[${caseRefOf(cases[0]!.id)}]`);
+    expect(notice.text).toContain('192.0.2.91');
+    const inbox = await store.db.selectFrom('intake_inbox').select(['status', 'channel']).execute();
+    expect(inbox).toEqual([{ status: 'done', channel: 'smtp' }]);
+
+    // Graceful shutdown of all three.
+    for (const p of procs) p.child.kill('SIGTERM');
+    const codes = await Promise.all(procs.map((p) => p.exited));
+    expect(codes).toEqual([0, 0, 0]);
+    for (const p of procs) expect(p.stdout).toContain('aupdesk: shutting down');
+    // Nothing left half-done: the notice's outbox row is recorded, no claim is outstanding.
+    const outbox = await store.db.selectFrom('outbox_actions').select(['kind', 'status']).execute();
+    expect(outbox.length).toBeGreaterThan(0);
+    expect(outbox.filter((a) => a.status === 'running')).toEqual([]);
+    expect(sinks.mails.filter((m) => JSON.stringify(m.to).includes(CUSTOMER.email))).toHaveLength(1);
+  });
+});
