@@ -1,4 +1,4 @@
-import { TenancyTimeline } from './tenancy-timeline.js';
+import { findTenancy, TenancyTimeline } from './tenancy-timeline.js';
 
 /**
  * Registered domains, matched on the name itself and its subdomains (`a.b.example.com` → `example.com`),
@@ -22,6 +22,9 @@ export class DomainIndex {
   /** The slots as words: hash at HASH, length + 1 at HASH + 1 (0: empty), name index (| INLINE_FLAG). */
   private readonly words: Int32Array;
   private readonly bytes: Uint8Array;
+  /** The same slots as doubles (tenancy records), and the runs of multi-tenancy nodes. */
+  private readonly records: Float64Array;
+  private readonly extra: Float64Array;
   private readonly mask: number;
   private readonly filter: Int32Array;
   private readonly filterShift: number;
@@ -31,6 +34,8 @@ export class DomainIndex {
     this.names = names;
     this.words = new Int32Array(buffer);
     this.bytes = new Uint8Array(buffer);
+    this.records = timeline.records;
+    this.extra = timeline.extra;
     this.mask = buffer.byteLength / SLOT_BYTES - 1;
     this.filter = filter;
     this.filterShift = 32 - Math.log2(filter.length);
@@ -94,7 +99,7 @@ export class DomainIndex {
     }
     const timeline = TenancyTimeline.build(
       new Float64Array(buffer),
-      SLOT_BYTES / 8,
+      RECORD,
       names.length,
       nodeOf,
       assignments,
@@ -168,7 +173,7 @@ export class DomainIndex {
   /** Global assignment index holding `name` at `t` (epoch ms); -1 if none. */
   lookup(name: string, t: number): number {
     const node = this.cover(name);
-    return node < 0 ? -1 : this.timeline.find(node, t);
+    return node < 0 ? -1 : findTenancy(this.records, this.extra, RECORD, node, t);
   }
 
   get size(): number {
@@ -183,6 +188,8 @@ export class DomainIndex {
 /** A slot: the tenancy record (four doubles, 32 bytes), hash, length, name index, then the name inline. */
 const SLOT_BYTES = 64;
 const WORDS = SLOT_BYTES / 4;
+/** The slot stride in doubles, for the tenancy records. */
+const RECORD = SLOT_BYTES / 8;
 /** Word offset of the hash inside a slot. */
 const HASH = 8;
 /** Byte offset of the inline name inside a slot, and the longest name kept inline. */

@@ -1,4 +1,4 @@
-import { TenancyTimeline } from './tenancy-timeline.js';
+import { findTenancy, TenancyTimeline } from './tenancy-timeline.js';
 
 /**
  * Longest-prefix match for IPv4 over a time-aware registry, in the spirit of DIR-24-8.
@@ -20,8 +20,9 @@ export class Ipv4PrefixTable {
   readonly nodeNet: Uint32Array;
   readonly nodeLength: Uint8Array;
   private readonly level1: Int32Array;
-  private readonly shift: number;
   private readonly pool: Int32Array;
+  private readonly records: Float64Array;
+  private readonly extra: Float64Array;
   /** Boundaries as pairs (start, node + 1), sorted by start. */
   private readonly bounds: Uint32Array;
   private readonly boundaryCount: number;
@@ -31,7 +32,6 @@ export class Ipv4PrefixTable {
     nodeNet: Uint32Array;
     nodeLength: Uint8Array;
     level1: Int32Array;
-    shift: number;
     pool: Int32Array;
     bounds: Uint32Array;
     boundaryCount: number;
@@ -40,8 +40,9 @@ export class Ipv4PrefixTable {
     this.nodeNet = init.nodeNet;
     this.nodeLength = init.nodeLength;
     this.level1 = init.level1;
-    this.shift = init.shift;
     this.pool = init.pool;
+    this.records = init.timeline.records;
+    this.extra = init.timeline.extra;
     this.bounds = init.bounds;
     this.boundaryCount = init.boundaryCount;
   }
@@ -117,7 +118,7 @@ export class Ipv4PrefixTable {
     }
     closeUntil(Number.POSITIVE_INFINITY);
 
-    const { level1, shift, pool } = buildDirectTables(starts, at, nb);
+    const { level1, pool } = buildDirectTables(starts, at, nb);
     const bounds = new Uint32Array(2 * nb);
     for (let j = 0; j < nb; j++) {
       bounds[2 * j] = starts[j]!;
@@ -128,7 +129,6 @@ export class Ipv4PrefixTable {
       nodeNet,
       nodeLength,
       level1,
-      shift,
       pool,
       bounds,
       boundaryCount: nb,
@@ -137,8 +137,8 @@ export class Ipv4PrefixTable {
 
   /** Most specific prefix node containing `addr` regardless of time, or -1. */
   cover(addr: number): number {
-    let shift = this.shift;
-    let e = this.level1[addr >>> shift]!;
+    let shift = ROOT_SHIFT;
+    let e = this.level1[addr >>> ROOT_SHIFT]!;
     while (e < 0) {
       const x = -e - 1;
       if ((x & CHUNK) === 0) {
@@ -158,7 +158,7 @@ export class Ipv4PrefixTable {
   /** Global assignment index holding `addr` at `t` (epoch ms), most specific prefix first; -1 if none. */
   lookup(addr: number, t: number): number {
     const node = this.cover(addr);
-    return node < 0 ? -1 : this.timeline.find(node, t);
+    return node < 0 ? -1 : findTenancy(this.records, this.extra, RECORD, node, t);
   }
 
   get byteLength(): number {
@@ -179,17 +179,18 @@ const CHUNK = 0x40000000;
 const SPARSE = 7;
 /** Doubles per node record: from, to, assignment, parent (see TenancyTimeline). */
 const RECORD = 4;
+/** The root table is indexed by the top 16 bits (256 KB: stays in cache). */
+const ROOT_SHIFT = 16;
 
 function buildDirectTables(
   starts: Uint32Array,
   at: Int32Array,
   nb: number,
-): { level1: Int32Array; shift: number; pool: Int32Array } {
+): { level1: Int32Array; pool: Int32Array } {
   // A 16-bit root (256 KB, stays in cache) with chunks under dense buckets; a fixed 24-bit root would
   // cost 64 MB and, as external memory, trigger full garbage collections of a large heap while building.
-  const bits = 16;
-  const shift = 32 - bits;
-  const level1 = new Int32Array(2 ** bits);
+  const shift = ROOT_SHIFT;
+  const level1 = new Int32Array(2 ** (32 - ROOT_SHIFT));
   let pool = new Int32Array(256 * 64);
   let poolUsed = 0;
   // `j` only moves forward: buckets are filled in address order, chunks depth first.
@@ -234,7 +235,7 @@ function buildDirectTables(
     }
   };
   fill(false, 0, level1.length, 0, shift);
-  return { level1, shift, pool: pool.slice(0, poolUsed) };
+  return { level1, pool: pool.slice(0, poolUsed) };
 }
 
 function lowerBound(sorted: Float64Array, key: number): number {

@@ -1,4 +1,4 @@
-import { TenancyTimeline } from './tenancy-timeline.js';
+import { findTenancy, TenancyTimeline } from './tenancy-timeline.js';
 
 /**
  * Longest-prefix match for IPv6 over a time-aware registry: one open-addressing hash table keyed by
@@ -20,6 +20,9 @@ export class Ipv6PrefixTable {
   readonly timeline: TenancyTimeline;
   /** The slots as words: key w0..w3 at KEY, length + 1 at KEY + 4 (0: empty slot). */
   private readonly words: Uint32Array;
+  /** The same slots as doubles (tenancy records), and the runs of multi-tenancy nodes. */
+  private readonly records: Float64Array;
+  private readonly extra: Float64Array;
   private readonly mask: number;
   private readonly slotShift: number;
   /** Distinct lengths, longest first, with the four word masks of each. */
@@ -36,6 +39,8 @@ export class Ipv6PrefixTable {
   }) {
     this.timeline = init.timeline;
     this.words = init.words;
+    this.records = init.timeline.records;
+    this.extra = init.timeline.extra;
     const capacity = init.words.length / WORDS;
     this.mask = capacity - 1;
     this.slotShift = 32 - Math.log2(capacity);
@@ -114,7 +119,7 @@ export class Ipv6PrefixTable {
 
     const timeline = TenancyTimeline.build(
       new Float64Array(buffer),
-      SLOT_BYTES / 8,
+      RECORD,
       n,
       nodeOf,
       assignments,
@@ -154,7 +159,7 @@ export class Ipv6PrefixTable {
   /** Global assignment index holding the address at `t` (epoch ms), most specific first; -1 if none. */
   lookup(w0: number, w1: number, w2: number, w3: number, t: number): number {
     const node = this.probeFrom(w0, w1, w2, w3, 0);
-    return node < 0 ? -1 : this.timeline.find(node, t);
+    return node < 0 ? -1 : findTenancy(this.records, this.extra, RECORD, node, t);
   }
 
   /** Probes lengths from index `first` (longest first) and returns the first node found, or -1. */
@@ -202,6 +207,8 @@ export class Ipv6PrefixTable {
 /** A slot: the tenancy record (four doubles, 32 bytes), then the key words; one 64-byte line. */
 const SLOT_BYTES = 64;
 const WORDS = SLOT_BYTES / 4;
+/** The slot stride in doubles, for the tenancy records. */
+const RECORD = SLOT_BYTES / 8;
 /** Word offset of the key inside a slot. */
 const KEY = 8;
 const GOLDEN = 0x9e3779b1 | 0;

@@ -115,24 +115,7 @@ export class TenancyTimeline {
    * tenancy starting after `t`.
    */
   find(node: number, t: number): number {
-    const r = this.records;
-    const stride = this.stride;
-    while (node >= 0) {
-      const o = stride * node;
-      const a = r[o + 2]!;
-      if (a >= 0) {
-        if (r[o]! <= t && t < r[o + 1]!) return a | 0;
-      } else {
-        const x = this.extra;
-        const end = 3 * (-a - 1 + r[o + 1]!);
-        for (let k = 3 * (-a - 1); k < end; k += 3) {
-          if (x[k]! > t) break;
-          if (t < x[k + 1]!) return x[k + 2]! | 0;
-        }
-      }
-      node = r[o + 3]! | 0;
-    }
-    return -1;
+    return findTenancy(this.records, this.extra, this.stride, node, t);
   }
 
   /**
@@ -172,4 +155,33 @@ export class TenancyTimeline {
   get byteLength(): number {
     return this.records.byteLength + this.extra.byteLength;
   }
+}
+
+/**
+ * `TenancyTimeline.find` on the arrays themselves: the indexes' hot paths call it with their records,
+ * `extra` and a literal stride, so that once inlined there is no object to chase and the record offset
+ * is a shift.
+ */
+export function findTenancy(
+  records: Float64Array,
+  extra: Float64Array,
+  stride: number,
+  node: number,
+  t: number,
+): number {
+  while (node >= 0) {
+    const o = stride * node;
+    const a = records[o + 2]!;
+    if (a >= 0) {
+      if (records[o]! <= t && t < records[o + 1]!) return a | 0;
+    } else {
+      const end = 3 * (-a - 1 + records[o + 1]!);
+      for (let k = 3 * (-a - 1); k < end; k += 3) {
+        if (extra[k]! > t) break;
+        if (t < extra[k + 1]!) return extra[k + 2]! | 0;
+      }
+    }
+    node = records[o + 3]! | 0;
+  }
+  return -1;
 }
