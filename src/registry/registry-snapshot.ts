@@ -339,7 +339,9 @@ class IdIndex {
       return new IdIndex(dense, null);
     }
     const sparse = new Map<number, number>();
-    items.forEach((item, i) => sparse.set(item.id, i));
+    items.forEach((item, i) => {
+      sparse.set(item.id, i);
+    });
     return new IdIndex(null, sparse);
   }
 
