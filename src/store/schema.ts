@@ -9,6 +9,13 @@ import type {
   FeeTable,
   ReportTable,
 } from './tables/cases.table.js';
+import type {
+  DashboardCaseDayTable,
+  DashboardCaseReachedTable,
+  DashboardCaseStatusTable,
+  DashboardEventDayTable,
+  DashboardReportDayTable,
+} from './tables/dashboard.table.js';
 import type { IntakeInboxTable } from './tables/intake.table.js';
 import type { OutboxActionTable, ScheduledStepTable } from './tables/outbox.table.js';
 import type { PolicyVersionTable, ProviderTable } from './tables/policy.table.js';
@@ -46,4 +53,9 @@ export interface Database {
   api_keys: ApiKeyTable;
   report_submissions: ReportSubmissionTable;
   intake_inbox: IntakeInboxTable;
+  dashboard_event_days: DashboardEventDayTable;
+  dashboard_report_days: DashboardReportDayTable;
+  dashboard_case_days: DashboardCaseDayTable;
+  dashboard_case_status: DashboardCaseStatusTable;
+  dashboard_case_reached: DashboardCaseReachedTable;
 }

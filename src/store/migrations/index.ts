@@ -7,6 +7,7 @@ import * as m0006 from './0006_cases.js';
 import * as m0007 from './0007_accounts.js';
 import * as m0008 from './0008_intake_inbox.js';
 import * as m0009 from './0009_console_indexes.js';
+import * as m0010 from './0010_dashboard_rollups.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the file system) so the compiled CLI, the
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '0007_accounts': m0007,
   '0008_intake_inbox': m0008,
   '0009_console_indexes': m0009,
+  '0010_dashboard_rollups': m0010,
 };
