@@ -1,77 +1,20 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { systemClock } from '../../src/enforcement/outbox/clock.js';
 import { deskDeps } from '../../src/enforcement/pipeline/desk-deps.js';
 import { processReport } from '../../src/enforcement/pipeline/process-report.js';
-import { openStore, pgliteDirFor, type Store } from '../../src/store/database.js';
-import { freshSchemaName } from '../support/store-backends.js';
+import { cliBackends, runCli } from '../support/cli-backends.js';
 import { reportOf, seedRegistry } from './case-support.js';
 
 /**
  * `aupdesk cases` and `aupdesk worker --once` through main(), against a durable store the test and the CLI
  * open in turn (a PGlite data directory, or a PostgreSQL schema named through DATABASE_URL's search_path).
  */
-interface CliBackend {
-  name: string;
-  env: Record<string, string | undefined>;
-  dataDir: string;
-  open(): Promise<Store>;
-}
 
-async function cliBackends(): Promise<CliBackend[]> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'aupdesk-cases-cli-'));
-  const list: CliBackend[] = [
-    {
-      name: 'pglite',
-      env: { DATABASE_URL: undefined },
-      dataDir,
-      open: () => openStore({ pgliteDir: pgliteDirFor(dataDir) }),
-    },
-  ];
-  const url = process.env.DATABASE_URL;
-  if (url) {
-    const schema = freshSchemaName();
-    const scoped = `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema},public`)}`;
-    list.push({
-      name: 'postgres',
-      env: { DATABASE_URL: scoped },
-      dataDir,
-      open: () => openStore({ databaseUrl: url, schema, poolSize: 2 }),
-    });
-  }
-  return list;
-}
-
-async function run(env: Record<string, string | undefined>, dataDir: string, args: string[]) {
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(env)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
-  out.on('data', (c: Buffer) => chunks.out.push(c));
-  err.on('data', (c: Buffer) => chunks.err.push(c));
-  try {
-    const code = await main(['--data', dataDir, ...args], { out, err });
-    return { code, out: Buffer.concat(chunks.out).toString(), err: Buffer.concat(chunks.err).toString() };
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-}
-
-const backends = await cliBackends();
+const backends = await cliBackends('aupdesk-cases-cli-');
 
 for (const backend of backends) {
   describe(`aupdesk cases / worker [${backend.name}]`, () => {
@@ -105,7 +48,7 @@ for (const backend of backends) {
       };
       // Opening migrates (and, on PostgreSQL, creates the schema the CLI's search_path names).
       await (await backend.open()).close();
-      const published = await run(env, backend.dataDir, [
+      const published = await runCli(env, backend.dataDir, [
         'policy',
         'publish',
         'policies/iitgen/2018-02-24.yaml',
@@ -135,40 +78,46 @@ for (const backend of backends) {
     });
 
     it('lists cases as text and JSON lines, filtered by state', async () => {
-      const text = await run(env, backend.dataDir, ['cases', 'list']);
+      const text = await runCli(env, backend.dataDir, ['cases', 'list']);
       expect(text.code, text.err).toBe(0);
       expect(text.out).toMatch(/^AUP-000001 {2}awaiting-cure +email\.can-spam/);
-      const json = await run(env, backend.dataDir, ['cases', 'list', '--state', 'awaiting-cure', '--json']);
+      const json = await runCli(env, backend.dataDir, [
+        'cases',
+        'list',
+        '--state',
+        'awaiting-cure',
+        '--json',
+      ]);
       expect(JSON.parse(json.out.trim())).toMatchObject({
         ref: 'AUP-000001',
         state: 'awaiting-cure',
         customer: 'cust-a',
         service: 'vps-a',
       });
-      const none = await run(env, backend.dataDir, ['cases', 'list', '--state', 'suspended']);
+      const none = await runCli(env, backend.dataDir, ['cases', 'list', '--state', 'suspended']);
       expect(none.out).toBe('no cases\n');
-      const bad = await run(env, backend.dataDir, ['cases', 'list', '--state', 'sleeping']);
+      const bad = await runCli(env, backend.dataDir, ['cases', 'list', '--state', 'sleeping']);
       expect(bad.code).toBe(2);
       expect(bad.err).toContain('--state must be one of');
     });
 
     it('shows a case with its events, thread and actions', async () => {
-      const json = await run(env, backend.dataDir, ['cases', 'show', 'AUP-000001', '--json']);
+      const json = await runCli(env, backend.dataDir, ['cases', 'show', 'AUP-000001', '--json']);
       expect(json.code, json.err).toBe(0);
       const view = JSON.parse(json.out);
       expect(view).toMatchObject({ ref: 'AUP-000001', policyVersion: '2018-02-24', earlierCases: [] });
       expect(view.events).toHaveLength(1);
       expect(view.actions.map((a: { kind: string }) => a.kind)).toEqual(['mail.notice', 'mail.ack']);
-      const text = await run(env, backend.dataDir, ['cases', 'show', 'AUP-000001']);
+      const text = await runCli(env, backend.dataDir, ['cases', 'show', 'AUP-000001']);
       expect(text.out).toContain('customer cust-a, service vps-a; clause email.can-spam');
       expect(text.out).toContain('198.51.100.7');
-      const missing = await run(env, backend.dataDir, ['cases', 'show', 'AUP-000099']);
+      const missing = await runCli(env, backend.dataDir, ['cases', 'show', 'AUP-000099']);
       expect(missing.code).toBe(2);
       expect(missing.err).toContain('case AUP-000099 does not exist');
     });
 
     it('acts on a case: a dismissal needs a reason; hold and dismiss are recorded', async () => {
-      const noReason = await run(env, backend.dataDir, [
+      const noReason = await runCli(env, backend.dataDir, [
         'cases',
         'act',
         'AUP-000001',
@@ -178,7 +127,7 @@ for (const backend of backends) {
       ]);
       expect(noReason.code).toBe(2);
       expect(noReason.err).toContain('a dismissal needs a reason');
-      const hold = await run(env, backend.dataDir, [
+      const hold = await runCli(env, backend.dataDir, [
         'cases',
         'act',
         'AUP-000001',
@@ -187,7 +136,7 @@ for (const backend of backends) {
         'alice',
       ]);
       expect(hold.out).toContain('AUP-000001 on-hold: held by alice');
-      const unknown = await run(env, backend.dataDir, [
+      const unknown = await runCli(env, backend.dataDir, [
         'cases',
         'act',
         'AUP-000001',
@@ -196,7 +145,7 @@ for (const backend of backends) {
         'alice',
       ]);
       expect(unknown.code).toBe(2);
-      const dismissed = await run(env, backend.dataDir, [
+      const dismissed = await runCli(env, backend.dataDir, [
         'cases',
         'act',
         'AUP-000001',
@@ -209,7 +158,7 @@ for (const backend of backends) {
       expect(dismissed.code, dismissed.err).toBe(0);
       expect(dismissed.out).toContain('AUP-000001 dismissed');
       expect(dismissed.out).toContain('queued: 000001/analyst-');
-      const audit = await run(env, backend.dataDir, [
+      const audit = await runCli(env, backend.dataDir, [
         'audit',
         'list',
         '--subject',
@@ -227,7 +176,7 @@ for (const backend of backends) {
 
     it('worker --once delivers the queued notices through the SMTP relay', async () => {
       const before = mails.length;
-      const result = await run(env, backend.dataDir, ['worker', '--once']);
+      const result = await runCli(env, backend.dataDir, ['worker', '--once']);
       expect(result.code, result.err).toBe(0);
       const summary = JSON.parse(result.out.trim());
       expect(summary.actions).toMatchObject({ done: 3, dead: 0 });
@@ -239,7 +188,7 @@ for (const backend of backends) {
           expect.stringMatching(/^\[AUP-000001\] Re: /),
         ]),
       );
-      const verify = await run(env, backend.dataDir, ['audit', 'verify']);
+      const verify = await runCli(env, backend.dataDir, ['audit', 'verify']);
       expect(verify.out).toMatch(/^audit ok: /);
     });
   });

@@ -187,6 +187,12 @@ describe('aupdesk ingest', () => {
     const env = process.env.DATABASE_URL;
     delete process.env.DATABASE_URL;
     try {
+      // The pipeline judges under the published policy: ingest refuses on a desk without one.
+      const published = await main(['--data', data, 'policy', 'publish', 'policies/iitgen/2018-02-24.yaml'], {
+        out: new PassThrough().resume(),
+        err,
+      });
+      expect(published).toBe(0);
       const code = await main(['--data', data, 'ingest', input, copy, path.join(dir, 'missing.eml')], {
         out,
         err,

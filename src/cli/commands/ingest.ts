@@ -2,30 +2,38 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import type { Kysely } from 'kysely';
+import { systemClock } from '../../enforcement/outbox/clock.js';
+import { deskDeps } from '../../enforcement/pipeline/desk-deps.js';
+import { inboxProcessorFor } from '../../enforcement/pipeline/inbox-processor.js';
 import { EvidenceStore } from '../../intake/evidence-store.js';
 import { acceptReport, processInbox, type ReportProcessor } from '../../intake/intake-inbox.js';
+import { RegistrySnapshotHolder } from '../../registry/registry-snapshot.js';
+import type { Database } from '../../store/schema.js';
 import type { CliContext } from '../context.js';
 import { CliExit, EXIT_FINDING } from '../main.js';
 
 /**
  * `aupdesk ingest <files|dirs...>`: take saved complaints and feed files in through the same door as every
  * other channel (acceptReport: evidence stored, inbox row committed), then work the inbox off
- * (processInbox). A progress bar on stderr (when it is a terminal), then a summary:
+ * (processInbox) through the report pipeline, as `aupdesk serve`'s inbox worker does: each report is
+ * attributed, judged and opens or joins cases in the inbox row's own transaction. A progress bar on stderr
+ * (when it is a terminal), then a summary:
  *
  *     ingest: 12 files, 10 accepted, 1 duplicate, 1 failed, 57 events
+ *     cases: 2 opened, 1 joined: AUP-000004, AUP-000005, AUP-000002
  *     failed <file>: <reason>
  *
- * `failed` counts files that could not be read or stored and reports that parsed to nothing usable (the
- * evidence is kept either way). Exit status 1 when any failed. Directories are walked recursively in name
- * order, dotfiles skipped. The pipeline, once wired (`setIngestProcessor`), runs for each report.
+ * The `cases` line appears when a case was opened or joined; their notices and acknowledgements wait in
+ * the outbox for `aupdesk worker` (or `aupdesk serve`). `failed` counts files that could not be read or
+ * stored and reports that parsed to nothing usable (the evidence is kept either way). Exit status 1 when
+ * any failed. Directories are walked recursively in name order, dotfiles skipped.
+ *
+ * The desk context comes from the store as `aupdesk worker` takes it (desk-deps.ts): the published policy
+ * versions (AUPDESK_PROVIDER picks one provider) and the registry snapshot. With no policy published the
+ * command refuses before storing anything: a report processed without a policy would be marked done and
+ * never judged.
  */
-
-let ingestProcessor: ReportProcessor | undefined;
-
-/** The pipeline the command hands reports to (set by the module that wires enforcement in). */
-export function setIngestProcessor(processor: ReportProcessor | undefined): void {
-  ingestProcessor = processor;
-}
 
 export function registerIngestCommand(program: Command, context: () => CliContext): void {
   program
@@ -41,6 +49,7 @@ export function registerIngestCommand(program: Command, context: () => CliContex
       const deps = { db: store.db, evidence };
       const failures: { file: string; reason: string }[] = [];
       const inboxIds = new Map<string, string>();
+      const cases = new CaseTally();
       let accepted = 0;
       let duplicates = 0;
       let events = 0;
@@ -49,6 +58,7 @@ export function registerIngestCommand(program: Command, context: () => CliContex
         cliProgress.Presets.shades_classic,
       );
       try {
+        const processor = cases.counting(await pipelineFor(store.db, evidence));
         bar.start(files.length * 2, 0, { stage: 'storing' });
         for (const file of files) {
           try {
@@ -71,16 +81,16 @@ export function registerIngestCommand(program: Command, context: () => CliContex
           bar.increment(1, { stage: 'storing' });
         }
         bar.update(files.length + duplicates + failures.length, { stage: 'processing' });
-        const clock = { now: () => new Date() };
         for (let round = 0; round < 100_000; round++) {
           const summary = await processInbox(
-            { ...deps, processReport: ingestProcessor },
-            { limit: 50, clock },
+            { ...deps, processReport: processor },
+            { limit: 50, clock: systemClock },
           );
           if (summary.claimed === 0) break;
           for (const item of summary.items) {
             const file = inboxIds.get(item.id);
             events += item.events;
+            if (item.status === 'done') cases.commit(item.id);
             if (file !== undefined && (item.status === 'failed' || item.reportStatus === 'unparsed')) {
               failures.push({ file, reason: item.error ?? 'unparsed' });
             }
@@ -96,9 +106,68 @@ export function registerIngestCommand(program: Command, context: () => CliContex
       ctx.out.write(
         `ingest: ${files.length} file${files.length === 1 ? '' : 's'}, ${accepted} accepted, ${duplicates} duplicate${duplicates === 1 ? '' : 's'}, ${failures.length} failed, ${events} event${events === 1 ? '' : 's'}\n`,
       );
+      const casesLine = cases.line();
+      if (casesLine) ctx.out.write(`${casesLine}\n`);
       for (const f of failures) ctx.out.write(`failed ${f.file}: ${f.reason}\n`);
       if (failures.length > 0) throw new CliExit(EXIT_FINDING);
     });
+}
+
+/** The report pipeline with the desk's context from the store, as the inbox's processor. */
+async function pipelineFor(db: Kysely<Database>, evidence: EvidenceStore): Promise<ReportProcessor> {
+  // Throws AUP_ERR_NOT_FOUND when no policy is published, before anything is stored.
+  const desk = await deskDeps(db, systemClock);
+  const registry = new RegistrySnapshotHolder(db);
+  await registry.refresh();
+  const ownAddresses = [process.env.AUPDESK_MAIL_FROM, desk.replyTo].filter(
+    (a): a is string => a !== undefined && a !== '',
+  );
+  return inboxProcessorFor({
+    policies: desk.policies,
+    clock: desk.clock,
+    messageIdDomain: desk.messageIdDomain,
+    ...(desk.replyTo === undefined ? {} : { replyTo: desk.replyTo }),
+    // Files do not change the registry under us: one snapshot for the run.
+    snapshot: () => registry.current,
+    evidence,
+    ackPolicy: { ownAddresses, ownDomains: [desk.messageIdDomain] },
+  });
+}
+
+/**
+ * The cases the run opened and joined. A processor's answer counts only once its inbox row is `done` (the
+ * transaction committed): a row that is retried or lost its claim did not open anything.
+ */
+class CaseTally {
+  private readonly pending = new Map<string, { cases: string[]; opened: string[] }>();
+  private readonly opened = new Set<string>();
+  private readonly touched = new Set<string>();
+
+  counting(processor: ReportProcessor): ReportProcessor {
+    return async (trx, report, item) => {
+      const outcome = await processor(trx, report, item);
+      const list = (v: unknown): string[] =>
+        Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+      this.pending.set(item.id, { cases: list(outcome.cases), opened: list(outcome.opened) });
+      return outcome;
+    };
+  }
+
+  commit(inboxId: string): void {
+    const outcome = this.pending.get(inboxId);
+    if (!outcome) return;
+    this.pending.delete(inboxId);
+    for (const ref of outcome.opened) this.opened.add(ref);
+    for (const ref of outcome.cases) this.touched.add(ref);
+  }
+
+  line(): string | undefined {
+    if (this.touched.size === 0) return undefined;
+    const joined = [...this.touched].filter((ref) => !this.opened.has(ref));
+    const refs = [...this.opened, ...joined];
+    const shown = refs.slice(0, 20).join(', ') + (refs.length > 20 ? `, … (${refs.length - 20} more)` : '');
+    return `cases: ${this.opened.size} opened, ${joined.length} joined: ${shown}`;
+  }
 }
 
 /** Files in argument order; directories expanded recursively, sorted, dotfiles skipped. */

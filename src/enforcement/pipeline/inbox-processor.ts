@@ -14,6 +14,7 @@ export function inboxProcessorFor(deps: ReportDeps): ReportProcessor {
       reportId: result.reportId,
       disposition: result.disposition,
       cases: result.cases.map((c) => c.ref),
+      opened: result.cases.filter((c) => c.opened).map((c) => c.ref),
       ...(result.threadedTo ? { threadedTo: result.threadedTo } : {}),
     };
   };
