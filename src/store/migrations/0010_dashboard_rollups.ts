@@ -161,9 +161,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         ${caseDeltaStatement('select 1 as sign, * from dashboard_new union all select -1, * from dashboard_old')};
       elsif tg_op = 'DELETE' then
         ${caseDeltaStatement('select -1 as sign, * from dashboard_old')};
+        -- A deleted case takes its state history out of the medians (they join the case).
+        delete from dashboard_case_reached where case_id in (select id from dashboard_old);
       else
         delete from dashboard_case_days;
         delete from dashboard_case_status;
+        delete from dashboard_case_reached;
       end if;
       return null;
     end $$`.execute(db);
