@@ -47,10 +47,10 @@ export interface EvidencePutResult {
 export interface EvidenceStoreOptions extends EvidenceJournalOptions {
   /** Blobs larger than this bypass the journal (default 1 MiB). */
   readonly journalMaxBytes?: number;
-  /** Blobs copied from the journal to the blob tree per round (default 64). */
+  /** Blobs copied from the journal to the blob tree per round (default 32). */
   readonly copyBatch?: number;
   /**
-   * The copier waits until no put has come for this long (default 25 ms), so that its fsyncs do not slow
+   * The copier waits until no put has come for this long (default 200 ms), so that its fsyncs do not slow
    * the syncs that acknowledgements wait for during a burst…
    */
   readonly copyQuietMs?: number;
@@ -103,8 +103,8 @@ export class EvidenceStore {
     this.root = path.resolve(root);
     this.journal = new EvidenceJournal(path.join(this.root, JOURNAL_DIR), options);
     this.journalMaxBytes = options.journalMaxBytes ?? 1024 * 1024;
-    this.copyBatch = options.copyBatch ?? 64;
-    this.copyQuietMs = options.copyQuietMs ?? 25;
+    this.copyBatch = options.copyBatch ?? 32;
+    this.copyQuietMs = options.copyQuietMs ?? 200;
     this.copyBacklog = options.copyBacklog ?? 20_000;
   }
 
