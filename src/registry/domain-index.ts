@@ -123,21 +123,27 @@ export class DomainIndex {
    * A bare top-level label is never registered, so the probing starts at the first dot from the right.
    */
   cover(name: string, from = 0): number {
-    const n = name.length;
     let h = SEED;
     let best = -1;
     let seenDot = false;
-    for (let i = n - 1; i >= from; i--) {
+    // The character to the right of `i`: a suffix is probed when the dot at `i` starts a label there.
+    let next = 46;
+    for (let i = name.length - 1; i >= from; i--) {
       const c = name.charCodeAt(i);
-      h = step(h, c);
       if (c === 46) {
+        // `h` covers name[i + 1 ..]: a suffix of at least two labels when a dot was seen further right.
+        if (seenDot && next !== 46) {
+          const node = this.probe(h, name, i + 1);
+          if (node >= 0) best = node;
+        }
         seenDot = true;
-        continue;
       }
-      if (seenDot && (i === from || name.charCodeAt(i - 1) === 46)) {
-        const node = this.probe(h, name, i);
-        if (node >= 0) best = node;
-      }
+      h = step(h, c);
+      next = c;
+    }
+    if (seenDot && next !== 46) {
+      const node = this.probe(h, name, from);
+      if (node >= 0) best = node;
     }
     return best;
   }
