@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { createSmtpSender, type MailSender, smtpRelayConfigFromEnv } from '../actions/mail-transport.js';
 import type { AppConfig } from '../config.js';
@@ -16,7 +16,8 @@ import {
   runEnforcementOnce,
   type WorkerDeps,
 } from '../enforcement/pipeline/enforcement-worker.js';
-import { type PipelineDeps, processReport } from '../enforcement/pipeline/process-report.js';
+import { inboxProcessorFor } from '../enforcement/pipeline/inbox-processor.js';
+import type { PipelineDeps } from '../enforcement/pipeline/process-report.js';
 import { AupError, isAupError } from '../errors.js';
 import { DropDirWatcher } from '../intake/channels/drop-dir-watcher.js';
 import { type FeedConfig, FeedPoller } from '../intake/channels/feed-poller.js';
@@ -225,7 +226,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
       let processed = 0;
       let actions = 0;
       const parts = await enforcement();
-      processor ??= pipelineProcessor(parts.pipeline);
+      processor ??= inboxProcessorFor(parts.pipeline);
       // Until the inbox is empty: what this call cannot claim, the running inbox worker is processing, so
       // wait for it (bounded: a row held back by retry backoff must not hang the caller).
       const giveUpAt = Date.now() + 15_000;
@@ -250,7 +251,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
 
     if (runs.intake) {
       const parts = await enforcement();
-      processor ??= pipelineProcessor(parts.pipeline);
+      processor ??= inboxProcessorFor(parts.pipeline);
       inboxWorker = new InboxWorker(
         { db: store.db, evidence, processReport: processor, logger: logger.child({ loop: 'inbox' }) },
         { clock, pollMs: deps.intervals?.inboxPollMs ?? 2_000 },
@@ -472,35 +473,6 @@ async function enforcementParts(input: {
     executor: createExecutor(worker, clock),
     close: () => sender.close?.(),
   };
-}
-
-/**
- * The inbox's processor: the report pipeline inside the inbox's transaction, so the row's `done` and the
- * pipeline's writes (report, events, cases, outbox, audit) commit together — exactly once per row.
- * `processReport` opens its own transaction on `deps.db`; given the inbox's transaction as `db`, its
- * `transaction().execute(fn)` runs `fn` on that same transaction instead of nesting one.
- */
-export function pipelineProcessor(deps: PipelineDeps): ReportProcessor {
-  return async (trx, report) => {
-    const result = await processReport({ ...deps, db: joinTransaction(trx) }, report);
-    return {
-      reportId: result.reportId,
-      disposition: result.disposition,
-      cases: result.cases.map((c) => c.ref),
-      ...(result.threadedTo ? { threadedTo: result.threadedTo } : {}),
-    };
-  };
-}
-
-function joinTransaction(trx: Transaction<Database>): Kysely<Database> {
-  return new Proxy(trx, {
-    get(target, property, receiver) {
-      if (property === 'transaction') {
-        return () => ({ execute: <T>(fn: (t: Transaction<Database>) => Promise<T>) => fn(target) });
-      }
-      return Reflect.get(target, property, receiver);
-    },
-  }) as unknown as Kysely<Database>;
 }
 
 /** The worker's loop: one enforcement round, then wait for the poll interval (or stop). */
