@@ -233,7 +233,7 @@ export class EvidenceStore {
   private open(): Promise<void> {
     if (!this.ready) {
       this.ready = (async () => {
-        await this.ensureDir(this.journal.dir);
+        await this.createDirs(this.journal.dir);
         const adopted = await this.journal.open();
         for (const record of adopted) this.enqueueCopy(record);
       })();
@@ -303,6 +303,11 @@ export class EvidenceStore {
    */
   private async copyLoop(): Promise<void> {
     while (this.copyQueue.length > 0) {
+      if (statSync(this.journal.dir, { throwIfNoEntry: false }) === undefined) {
+        // The whole root was removed under us (only tests do that): its records went with it.
+        this.copyQueue = [];
+        return;
+      }
       const busy = performance.now() - this.lastPutAt < this.copyQuietMs;
       if (busy && !this.draining && this.copyQueue.length < this.copyBacklog) return;
       const round = this.copyQueue.slice(0, this.copyBatch);
@@ -339,6 +344,7 @@ export class EvidenceStore {
     const worker = async (): Promise<void> => {
       while (next < records.length) {
         const record = records[next++]!;
+        if (!existsNow(this.journal.dir)) return;
         const target = this.pathFor(record.sha256);
         const dir = path.dirname(target);
         await this.ensureDir(dir);
@@ -387,16 +393,28 @@ export class EvidenceStore {
     await fsyncDirectory(dir);
   }
 
-  /** mkdir -p, fsyncing each parent whose listing gained a new directory. */
+  /**
+   * A blob's fan-out directory `<root>/ab/cd`, created one level at a time with each new entry fsynced into
+   * its parent. Never the root: if the root was removed under a running store (a test's temporary
+   * directory being deleted), nothing is recreated and the copy fails with ENOENT.
+   */
   private async ensureDir(dir: string): Promise<void> {
     if (this.knownDirs.has(dir)) return;
-    await this.createDir(dir);
+    for (const d of [path.dirname(dir), dir]) {
+      try {
+        await mkdir(d);
+        await fsyncDirectory(path.dirname(d));
+      } catch (error) {
+        if (!isErrno(error, 'EEXIST')) throw error;
+      }
+    }
     // Bounded: at most 65,536 fan-out directories exist, but a long-lived process need not remember all.
     if (this.knownDirs.size >= 70_000) this.knownDirs.clear();
     this.knownDirs.add(dir);
   }
 
-  private async createDir(dir: string): Promise<void> {
+  /** mkdir -p (for the root and its journal directory), fsyncing each parent that gained a directory. */
+  private async createDirs(dir: string): Promise<void> {
     const missing: string[] = [];
     for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {
       if ((await sizeOf(d)) !== undefined) break;

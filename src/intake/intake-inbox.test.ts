@@ -33,7 +33,8 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'aupdesk-inbox-'));
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  // Retries: an evidence store may still be copying blobs out of its journal into this directory.
+  await rm(dir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 describe('messageIdOf', () => {

@@ -21,7 +21,8 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'aupdesk-feeds-'));
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  // Retries: an evidence store may still be copying blobs out of its journal into this directory.
+  await rm(dir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 describeEachBackend('feeds', (ctx) => {

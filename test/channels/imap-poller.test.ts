@@ -47,7 +47,8 @@ describe.skipIf(!installed.ok)('IMAP pull (Dovecot)', () => {
   }, 60_000);
   afterAll(async () => {
     await dovecot?.stop();
-    await rm(dir, { recursive: true, force: true });
+    // Retries: an evidence store may still be copying blobs out of its journal into this directory.
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   async function folderCounts(): Promise<Record<string, number>> {

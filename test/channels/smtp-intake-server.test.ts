@@ -46,7 +46,8 @@ beforeAll(async () => {
   };
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  // Retries: an evidence store may still be copying blobs out of its journal into this directory.
+  await rm(dir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 describeEachBackend('SMTP intake', (ctx) => {

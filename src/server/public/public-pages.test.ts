@@ -99,7 +99,8 @@ describeEachBackend('public pages', (ctx) => {
   afterAll(async () => {
     await sp?.app.close();
     await iitgen?.app.close();
-    await rm(dir, { recursive: true, force: true });
+    // Retries: an evidence store may still be copying blobs out of its journal into this directory.
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('/aup shows the version in force, announces the next one and lists every version', async () => {
@@ -381,7 +382,8 @@ describe('public pages without a published policy', () => {
       await h.app.close();
     } finally {
       await store.close();
-      await rm(dir, { recursive: true, force: true });
+      // Retries: an evidence store may still be copying blobs out of its journal into this directory.
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     }
   }, 60_000);
 });

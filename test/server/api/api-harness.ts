@@ -67,7 +67,8 @@ export async function apiHarness(store: Store, options: { rateLimits?: boolean }
     },
     close: async () => {
       await app.close();
-      await rm(dir, { recursive: true, force: true });
+      // Retries: an evidence store may still be copying blobs out of its journal into this directory.
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     },
   };
 }
