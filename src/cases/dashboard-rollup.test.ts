@@ -103,6 +103,7 @@ describeEachBackend('dashboard roll-ups', (ctx) => {
           reporter: '{}',
           status: 'parsed',
           errors: '[]',
+          in_reply_to: '[]',
           disposition: 'events' as const,
           processed_at: NOW,
         })),

@@ -100,6 +100,9 @@ export async function rollupFigures(db: Db, q: FigureQuery): Promise<DashboardFi
   const suspension = await rollupMedian(db, 'suspended', day);
   // Every service of the window with its counts, ordered as the page lists them; the total is taken over
   // all of them before the limit, and services whose cases were all merged away (sorting last) dropped.
+  // The window's whole ISO weeks come from the weekly roll-up, the days before its first Monday from the
+  // daily one.
+  const firstMonday = mondayOnOrAfter(q.since);
   const services = await sql<{
     service_id: number;
     service_ref: string;
@@ -108,8 +111,13 @@ export async function rollupFigures(db: Db, q: FigureQuery): Promise<DashboardFi
     total: string | number;
   }>`
     select service_id, service_ref, customer_ref, sum(unmerged) as unmerged, sum(sum(opened)) over () as total
-    from dashboard_case_days
-    where day >= ${day}::date
+    from (
+      select service_id, service_ref, customer_ref, unmerged, opened from dashboard_case_days
+      where day >= ${day}::date and day < ${firstMonday}::date
+      union all
+      select service_id, service_ref, customer_ref, unmerged, opened from dashboard_case_weeks
+      where week >= ${firstMonday}::date
+    ) w
     group by service_id, service_ref, customer_ref
     order by sum(unmerged) desc, service_ref
     limit ${Math.max(1, q.topN)}
@@ -137,6 +145,12 @@ export async function rollupFigures(db: Db, q: FigureQuery): Promise<DashboardFi
       })),
     casesOpened,
   };
+}
+
+/** `YYYY-MM-DD` of the first Monday (UTC) on or after `at`, a UTC midnight. */
+function mondayOnOrAfter(at: Date): string {
+  const ahead = (8 - at.getUTCDay()) % 7; // Sunday 0 → 1 day, Monday 1 → 0, Tuesday 2 → 6 …
+  return new Date(at.getTime() + ahead * 86_400_000).toISOString().slice(0, 10);
 }
 
 async function rollupMedian(db: Db, status: string, day: string): Promise<MedianHours> {
@@ -288,6 +302,19 @@ export async function dashboardRollupDrift(db: Db): Promise<string[]> {
         where r.n is distinct from b.n`,
       },
       {
+        table: 'dashboard_case_weeks',
+        query: sql`
+        select coalesce(r.k, b.k) as k, coalesce(r.n, '0 0') as r, coalesce(b.n, '0 0') as b
+        from (select concat_ws(' ', to_char(week, 'YYYY-MM-DD'), service_id, service_ref, customer_ref) as k,
+                sum(opened) || ' ' || sum(unmerged) as n
+              from dashboard_case_weeks group by week, service_id, service_ref, customer_ref
+              having sum(opened) <> 0 or sum(unmerged) <> 0) r
+        full join (select concat_ws(' ', to_char(date_trunc('week', opened_at at time zone 'UTC'), 'YYYY-MM-DD'), service_id, service_ref, customer_ref) as k,
+                count(*) || ' ' || count(*) filter (where merged_into is null) as n
+              from cases group by 1) b on r.k = b.k
+        where r.n is distinct from b.n`,
+      },
+      {
         table: 'dashboard_case_status',
         query: sql`
         select coalesce(r.k, b.k) as k, coalesce(r.n, 0)::text as r, coalesce(b.n, 0)::text as b
@@ -326,13 +353,14 @@ export async function dashboardRollupDrift(db: Db): Promise<string[]> {
  * roll-ups first so no writer adds to a row between the delete and the recount.
  */
 export async function rebuildDashboardRollups(trx: Transaction<Database>): Promise<void> {
-  await sql`lock table dashboard_event_days, dashboard_report_days, dashboard_case_days, dashboard_case_status,
-    dashboard_case_reached in exclusive mode`.execute(trx);
+  await sql`lock table dashboard_event_days, dashboard_report_days, dashboard_case_days, dashboard_case_weeks,
+    dashboard_case_status, dashboard_case_reached in exclusive mode`.execute(trx);
   await sql`lock table case_events, reports, cases, audit_log in share mode`.execute(trx);
   for (const table of [
     'dashboard_event_days',
     'dashboard_report_days',
     'dashboard_case_days',
+    'dashboard_case_weeks',
     'dashboard_case_status',
     'dashboard_case_reached',
   ] as const) {
@@ -348,6 +376,10 @@ export async function rebuildDashboardRollups(trx: Transaction<Database>): Promi
   );
   await sql`insert into dashboard_case_days (day, service_id, service_ref, customer_ref, slot, opened, unmerged)
     select (opened_at at time zone 'UTC')::date, service_id, service_ref, customer_ref, 0,
+      count(*), count(*) filter (where merged_into is null)
+    from cases group by 1, 2, 3, 4`.execute(trx);
+  await sql`insert into dashboard_case_weeks (week, service_id, service_ref, customer_ref, slot, opened, unmerged)
+    select date_trunc('week', opened_at at time zone 'UTC')::date, service_id, service_ref, customer_ref, 0,
       count(*), count(*) filter (where merged_into is null)
     from cases group by 1, 2, 3, 4`.execute(trx);
   await sql`insert into dashboard_case_status (status, slot, cases)

@@ -13,6 +13,7 @@ import type {
   DashboardCaseDayTable,
   DashboardCaseReachedTable,
   DashboardCaseStatusTable,
+  DashboardCaseWeekTable,
   DashboardEventDayTable,
   DashboardReportDayTable,
 } from './tables/dashboard.table.js';
@@ -56,6 +57,7 @@ export interface Database {
   dashboard_event_days: DashboardEventDayTable;
   dashboard_report_days: DashboardReportDayTable;
   dashboard_case_days: DashboardCaseDayTable;
+  dashboard_case_weeks: DashboardCaseWeekTable;
   dashboard_case_status: DashboardCaseStatusTable;
   dashboard_case_reached: DashboardCaseReachedTable;
 }

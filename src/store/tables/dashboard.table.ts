@@ -35,6 +35,17 @@ export interface DashboardCaseDayTable {
   unmerged: Count;
 }
 
+/** `dashboard_case_days` per ISO week; `week` is the week's Monday (UTC). */
+export interface DashboardCaseWeekTable {
+  week: ReadOnly<string>;
+  service_id: ReadOnly<number>;
+  service_ref: ReadOnly<string>;
+  customer_ref: ReadOnly<string>;
+  slot: ReadOnly<number>;
+  opened: Count;
+  unmerged: Count;
+}
+
 /** Cases not merged away, by status. */
 export interface DashboardCaseStatusTable {
   status: ReadOnly<string>;
