@@ -1,3 +1,4 @@
+import { sharedBuffer, sharedInt32 } from './shared-array.js';
 import { findTenancy, TenancyTimeline } from './tenancy-timeline.js';
 
 /**
@@ -29,7 +30,7 @@ export class DomainIndex {
   private readonly filter: Int32Array;
   private readonly filterShift: number;
 
-  private constructor(timeline: TenancyTimeline, names: string[], buffer: ArrayBuffer, filter: Int32Array) {
+  private constructor(timeline: TenancyTimeline, names: string[], buffer: SharedArrayBuffer, filter: Int32Array) {
     this.timeline = timeline;
     this.names = names;
     this.words = new Int32Array(buffer);
@@ -54,12 +55,12 @@ export class DomainIndex {
     const m = domains.length;
     const capacity = 2 ** Math.max(4, Math.ceil(Math.log2(m / 0.7 + 1)));
     const mask = capacity - 1;
-    const buffer = new ArrayBuffer(capacity * SLOT_BYTES);
+    const buffer = sharedBuffer(capacity * SLOT_BYTES);
     const words = new Int32Array(buffer);
     const bytes = new Uint8Array(buffer);
     const names: string[] = [];
-    const hashes = new Int32Array(m);
-    const nodeOf = new Int32Array(m);
+    const hashes = sharedInt32(m);
+    const nodeOf = sharedInt32(m);
     // Dedupe through the table itself: no Map of names on the heap.
     for (let k = 0; k < m; k++) {
       const name = domains[k]!;
@@ -89,7 +90,7 @@ export class DomainIndex {
       }
       nodeOf[k] = slot;
     }
-    const filter = new Int32Array(
+    const filter = sharedInt32(
       2 ** Math.max(5, Math.ceil(Math.log2((names.length * FILTER_BITS_PER_KEY) / 32))),
     );
     const filterShift = 32 - Math.log2(filter.length);

@@ -1,3 +1,4 @@
+import { sharedFloat64, sharedInt32, sharedUint8, sharedUint32 } from './shared-array.js';
 import { findTenancy, TenancyTimeline } from './tenancy-timeline.js';
 
 /**
@@ -60,27 +61,26 @@ export class Ipv4PrefixTable {
     validTo: Float64Array,
   ): Ipv4PrefixTable {
     const m = assignments.length;
-    // Distinct prefixes sorted by (network, length): a pre-order walk of the prefix tree.
-    const keys = new Float64Array(m);
-    for (let k = 0; k < m; k++) keys[k] = nets[k]! * 64 + lengths[k]!;
-    const sorted = keys.slice().sort();
+    // Distinct prefixes sorted by (network, length): a pre-order walk of the prefix tree. Temporary
+    // arrays are kept few: each megabyte of them brings a full collection of a large heap closer.
+    const sorted = sharedFloat64(m);
+    for (let k = 0; k < m; k++) sorted[k] = nets[k]! * 64 + lengths[k]!;
+    sorted.sort();
     let n = 0;
     for (let k = 0; k < m; k++) if (k === 0 || sorted[k] !== sorted[k - 1]) sorted[n++] = sorted[k]!;
     const unique = sorted.subarray(0, n);
-    const nodeNet = new Uint32Array(n);
-    const nodeLength = new Uint8Array(n);
-    const nodeEnd = new Float64Array(n);
+    const nodeNet = sharedUint32(n);
+    const nodeLength = sharedUint8(n);
     for (let i = 0; i < n; i++) {
       const length = unique[i]! % 64;
-      const net = (unique[i]! - length) / 64;
-      nodeNet[i] = net;
+      nodeNet[i] = (unique[i]! - length) / 64;
       nodeLength[i] = length;
-      nodeEnd[i] = net + 2 ** (32 - length) - 1;
     }
-    const nodeOf = new Int32Array(m);
-    for (let k = 0; k < m; k++) nodeOf[k] = lowerBound(unique, keys[k]!);
+    const nodeEnd = (i: number) => nodeNet[i]! + 2 ** (32 - nodeLength[i]!) - 1;
+    const nodeOf = sharedInt32(m);
+    for (let k = 0; k < m; k++) nodeOf[k] = lowerBound(unique, nets[k]! * 64 + lengths[k]!);
     const timeline = TenancyTimeline.build(
-      new Float64Array(RECORD * n),
+      sharedFloat64(RECORD * n),
       RECORD,
       n,
       nodeOf,
@@ -89,24 +89,25 @@ export class Ipv4PrefixTable {
       validTo,
     );
 
-    // Elementary intervals and parents in one sweep with a stack of open prefixes (depth ≤ 33).
-    const starts = new Uint32Array(2 * n + 1);
-    const at = new Int32Array(2 * n + 1);
+    // Elementary intervals (start, node + 1) and parents in one sweep with a stack of open prefixes
+    // (depth ≤ 33).
+    const bounds = sharedUint32(2 * (2 * n + 1));
     let nb = 0;
     const emit = (start: number, node: number) => {
-      if (nb > 0 && starts[nb - 1] === start) {
-        at[nb - 1] = node;
-      } else if (nb === 0 ? node !== -1 : at[nb - 1] !== node) {
-        starts[nb] = start;
-        at[nb++] = node;
+      if (nb > 0 && bounds[2 * nb - 2] === start) {
+        bounds[2 * nb - 1] = node + 1;
+      } else if (nb === 0 ? node !== -1 : bounds[2 * nb - 1] !== node + 1) {
+        bounds[2 * nb] = start;
+        bounds[2 * nb + 1] = node + 1;
+        nb++;
       }
     };
     const stack = new Int32Array(34);
     let sp = 0;
     const closeUntil = (limit: number) => {
-      while (sp > 0 && nodeEnd[stack[sp - 1]!]! < limit) {
+      while (sp > 0 && nodeEnd(stack[sp - 1]!) < limit) {
         const closed = stack[--sp]!;
-        const after = nodeEnd[closed]! + 1;
+        const after = nodeEnd(closed) + 1;
         if (after <= 0xffffffff) emit(after, sp > 0 ? stack[sp - 1]! : -1);
       }
     };
@@ -118,19 +119,15 @@ export class Ipv4PrefixTable {
     }
     closeUntil(Number.POSITIVE_INFINITY);
 
-    const { level1, pool } = buildDirectTables(starts, at, nb);
-    const bounds = new Uint32Array(2 * nb);
-    for (let j = 0; j < nb; j++) {
-      bounds[2 * j] = starts[j]!;
-      bounds[2 * j + 1] = at[j]! + 1;
-    }
+    const { level1, pool } = buildDirectTables(bounds, nb);
     return new Ipv4PrefixTable({
       timeline,
       nodeNet,
       nodeLength,
       level1,
       pool,
-      bounds,
+      // A view, not a copy: the unused tail costs less than a second array during the build.
+      bounds: bounds.subarray(0, 2 * nb),
       boundaryCount: nb,
     });
   }
@@ -164,8 +161,8 @@ export class Ipv4PrefixTable {
   get byteLength(): number {
     return (
       this.level1.byteLength +
-      this.pool.byteLength +
-      this.bounds.byteLength +
+      this.pool.buffer.byteLength +
+      this.bounds.buffer.byteLength +
       this.nodeNet.byteLength +
       this.nodeLength.byteLength +
       this.timeline.byteLength
@@ -182,16 +179,12 @@ const RECORD = 4;
 /** The root table is indexed by the top 16 bits (256 KB: stays in cache). */
 const ROOT_SHIFT = 16;
 
-function buildDirectTables(
-  starts: Uint32Array,
-  at: Int32Array,
-  nb: number,
-): { level1: Int32Array; pool: Int32Array } {
+function buildDirectTables(bounds: Uint32Array, nb: number): { level1: Int32Array; pool: Int32Array } {
   // A 16-bit root (256 KB, stays in cache) with chunks under dense buckets; a fixed 24-bit root would
   // cost 64 MB and, as external memory, trigger full garbage collections of a large heap while building.
   const shift = ROOT_SHIFT;
-  const level1 = new Int32Array(2 ** (32 - ROOT_SHIFT));
-  let pool = new Int32Array(256 * 64);
+  const level1 = sharedInt32(2 ** (32 - ROOT_SHIFT));
+  let pool = sharedInt32(256 * 64);
   let poolUsed = 0;
   // `j` only moves forward: buckets are filled in address order, chunks depth first.
   let j = 0;
@@ -205,25 +198,25 @@ function buildDirectTables(
     for (let b = 0; b < count; b++) {
       const bucketStart = base + b * size;
       const bucketEnd = bucketStart + size - 1;
-      while (j < nb && starts[j]! < bucketStart) j++;
+      while (j < nb && bounds[2 * j]! < bucketStart) j++;
       let cover: number;
       let next: number;
-      if (j < nb && starts[j] === bucketStart) {
-        cover = at[j]!;
+      if (j < nb && bounds[2 * j] === bucketStart) {
+        cover = bounds[2 * j + 1]! - 1;
         next = j + 1;
       } else {
-        cover = j > 0 ? at[j - 1]! : -1;
+        cover = j > 0 ? bounds[2 * (j - 1) + 1]! - 1 : -1;
         next = j;
       }
       let k = next;
-      while (k < nb && starts[k]! <= bucketEnd && k - next <= SPARSE) k++;
+      while (k < nb && bounds[2 * k]! <= bucketEnd && k - next <= SPARSE) k++;
       if (k === next) {
         write(inPool, offset + b, cover + 1);
       } else if (k - next <= SPARSE || bucketShift < 8) {
         write(inPool, offset + b, -(j + 1));
       } else {
         if (poolUsed + 256 > pool.length) {
-          const grown = new Int32Array(pool.length * 2);
+          const grown = sharedInt32(pool.length * 2);
           grown.set(pool);
           pool = grown;
         }
@@ -235,7 +228,7 @@ function buildDirectTables(
     }
   };
   fill(false, 0, level1.length, 0, shift);
-  return { level1, pool: pool.slice(0, poolUsed) };
+  return { level1, pool: pool.subarray(0, poolUsed) };
 }
 
 function lowerBound(sorted: Float64Array, key: number): number {

@@ -1,3 +1,4 @@
+import { sharedBuffer, sharedInt32, sharedUint32 } from './shared-array.js';
 import { findTenancy, TenancyTimeline } from './tenancy-timeline.js';
 
 /**
@@ -68,12 +69,12 @@ export class Ipv6PrefixTable {
     const m = assignments.length;
     // At most 70% full when every tenancy is a distinct prefix: with recycling it is less.
     const capacity = 2 ** Math.max(4, Math.ceil(Math.log2(m / 0.7 + 1)));
-    const buffer = new ArrayBuffer(capacity * SLOT_BYTES);
+    const buffer = sharedBuffer(capacity * SLOT_BYTES);
     const slotWords = new Uint32Array(buffer);
     const slotShift = 32 - Math.log2(capacity);
-    const nodeOf = new Int32Array(m);
+    const nodeOf = sharedInt32(m);
     const seenLength = new Uint8Array(129);
-    const hashes = new Uint32Array(m);
+    const hashes = sharedUint32(m);
     let n = 0;
     // Dedupe through the hash table itself: one probe sequence per tenancy, no sort.
     for (let k = 0; k < m; k++) {
@@ -113,7 +114,7 @@ export class Ipv6PrefixTable {
     const lengthList: number[] = [];
     for (let length = 128; length >= 0; length--) if (seenLength[length]) lengthList.push(length);
 
-    const filter = new Int32Array(2 ** Math.max(5, Math.ceil(Math.log2((n * FILTER_BITS_PER_KEY) / 32))));
+    const filter = sharedInt32(2 ** Math.max(5, Math.ceil(Math.log2((n * FILTER_BITS_PER_KEY) / 32))));
     const filterShift = 32 - Math.log2(filter.length);
     for (let i = 0; i < n; i++) filter[hashes[i]! >>> filterShift]! |= filterBits(hashes[i]!);
 

@@ -6,6 +6,7 @@ import { DomainIndex } from './domain-index.js';
 import { isV4Mapped, parseIPv4, parseIPv6Into, parsePrefix, wordMask } from './ip-address.js';
 import { Ipv4PrefixTable } from './ipv4-prefix-table.js';
 import { Ipv6PrefixTable } from './ipv6-prefix-table.js';
+import { sharedFloat64, sharedInt32, sharedUint8, sharedUint32 } from './shared-array.js';
 
 /**
  * The in-memory registry attribution runs on: immutable, built from the tables in one read, replaced
@@ -141,18 +142,18 @@ export class RegistrySnapshot {
       if (text.indexOf(':') < 0 || text.startsWith('::ffff:')) v4Rows++;
       else v6Rows++;
     }
-    const assignmentService = new Int32Array(n);
+    const assignmentService = sharedInt32(n);
     // Per-family tenancy lists, sized for the worst case and trimmed by count.
-    const v4Net = new Uint32Array(v4Rows);
-    const v4Length = new Uint8Array(v4Rows);
-    const v4Assignment = new Int32Array(v4Rows);
+    const v4Net = sharedUint32(v4Rows);
+    const v4Length = sharedUint8(v4Rows);
+    const v4Assignment = sharedInt32(v4Rows);
     let v4Count = 0;
-    const v6Words = new Uint32Array(4 * v6Rows);
-    const v6Length = new Uint8Array(v6Rows);
-    const v6Assignment = new Int32Array(v6Rows);
+    const v6Words = sharedUint32(4 * v6Rows);
+    const v6Length = sharedUint8(v6Rows);
+    const v6Assignment = sharedInt32(v6Rows);
     let v6Count = 0;
     const domainNames: string[] = [];
-    const domainAssignment = new Int32Array(n - v4Rows - v6Rows);
+    const domainAssignment = sharedInt32(n - v4Rows - v6Rows);
     const words = new Uint32Array(4);
 
     for (let a = 0; a < n; a++) {
@@ -286,11 +287,11 @@ export class RegistrySnapshot {
 export function assignmentColumns(rows: readonly SnapshotAssignmentRow[]): SnapshotAssignmentColumns {
   const n = rows.length;
   const columns = {
-    id: new Int32Array(n),
-    serviceId: new Int32Array(n),
+    id: sharedInt32(n),
+    serviceId: sharedInt32(n),
     resource: new Array<string>(n),
-    validFrom: new Float64Array(n),
-    validTo: new Float64Array(n),
+    validFrom: sharedFloat64(n),
+    validTo: sharedFloat64(n),
   };
   for (let a = 0; a < n; a++) {
     const row = rows[a]!;
@@ -332,7 +333,7 @@ class IdIndex {
       else if (item.id > max) max = item.id;
     }
     if (integral && max < 4 * items.length + 1024) {
-      const dense = new Int32Array(max + 1).fill(-1);
+      const dense = sharedInt32(max + 1).fill(-1);
       items.forEach((item, i) => {
         dense[item.id] = i;
       });
@@ -440,11 +441,11 @@ function toColumns(
 ): SnapshotAssignmentColumns {
   const n = rows.length;
   const columns = {
-    id: new Int32Array(n),
-    serviceId: new Int32Array(n),
+    id: sharedInt32(n),
+    serviceId: sharedInt32(n),
     resource: new Array<string>(n),
-    validFrom: new Float64Array(n),
-    validTo: new Float64Array(n),
+    validFrom: sharedFloat64(n),
+    validTo: sharedFloat64(n),
   };
   for (let a = 0; a < n; a++) {
     const row = rows[a]!;

@@ -1,3 +1,4 @@
+import { sharedFloat64, sharedInt32 } from './shared-array.js';
 /**
  * The time dimension of an index: for each node (a distinct prefix or registered domain) its tenancies
  * and its parent (the next less specific prefix, or registered parent domain).
@@ -43,7 +44,7 @@ export class TenancyTimeline {
   ): TenancyTimeline {
     const m = assignments.length;
     const slots = records.length / stride;
-    const count = new Int32Array(slots);
+    const count = sharedInt32(slots);
     for (let k = 0; k < m; k++) count[nodeOf[k]!]!++;
     // Multi-tenancy nodes get a run of triples in `extra`, in order of first appearance.
     let extraCount = 0;
@@ -51,8 +52,8 @@ export class TenancyTimeline {
       const c = count[nodeOf[k]!]!;
       if (c > 1) extraCount++;
     }
-    const extra = new Float64Array(3 * extraCount);
-    const fill = new Int32Array(slots).fill(-1);
+    const extra = sharedFloat64(3 * extraCount);
+    const fill = sharedInt32(slots).fill(-1);
     let used = 0;
     for (let k = 0; k < m; k++) {
       const node = nodeOf[k]!;
