@@ -29,8 +29,14 @@ export class DomainIndex {
   private readonly mask: number;
   private readonly filter: Int32Array;
   private readonly filterShift: number;
+  private readonly maxLength: number;
 
-  private constructor(timeline: TenancyTimeline, names: string[], buffer: SharedArrayBuffer, filter: Int32Array) {
+  private constructor(
+    timeline: TenancyTimeline,
+    names: string[],
+    buffer: SharedArrayBuffer,
+    filter: Int32Array,
+  ) {
     this.timeline = timeline;
     this.names = names;
     this.words = new Int32Array(buffer);
@@ -40,6 +46,9 @@ export class DomainIndex {
     this.mask = buffer.byteLength / SLOT_BYTES - 1;
     this.filter = filter;
     this.filterShift = 32 - Math.log2(filter.length);
+    let maxLength = 0;
+    for (const name of names) if (name.length > maxLength) maxLength = name.length;
+    this.maxLength = maxLength;
   }
 
   /**
@@ -129,7 +138,10 @@ export class DomainIndex {
     let seenDot = false;
     // The character to the right of `i`: a suffix is probed when the dot at `i` starts a label there.
     let next = 46;
-    for (let i = name.length - 1; i >= from; i--) {
+    // No registered name is longer than `maxLength`: characters further left cannot be part of a match,
+    // so long host names (tracking subdomains, random labels) are not hashed in full.
+    const stop = Math.max(from, name.length - this.maxLength - 1);
+    for (let i = name.length - 1; i >= stop; i--) {
       const c = name.charCodeAt(i);
       if (c === 46) {
         // `h` covers name[i + 1 ..]: a suffix of at least two labels when a dot was seen further right.
@@ -142,7 +154,7 @@ export class DomainIndex {
       h = step(h, c);
       next = c;
     }
-    if (seenDot && next !== 46) {
+    if (stop === from && seenDot && next !== 46) {
       const node = this.probe(h, name, from);
       if (node >= 0) best = node;
     }
