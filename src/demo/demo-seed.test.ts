@@ -71,7 +71,7 @@ describe('seedDemo', () => {
       expect(cases.length).toBe(new Set(withCases.flatMap((c) => c.caseRefs)).size);
     } finally {
       await store.close();
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     }
   }, 120_000);
 });

@@ -32,7 +32,7 @@ describeEachBackend('serve housekeeping', (ctx) => {
   let dir: string | undefined;
   afterEach(async () => {
     await handle?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     handle = undefined;
     dir = undefined;
   });

@@ -8,7 +8,7 @@ import { isAupError } from '../../src/errors.js';
 import { contextOf, outboxActionOf } from './action-support.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'aupdesk-cmd-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
 
 /** A provisioning "script": records its argv, env key and stdin, then exits as told by EXIT_WITH. */
 const script = path.join(dir, 'hook.mjs');

@@ -134,7 +134,7 @@ export async function openBrowserDesk(): Promise<BrowserDesk> {
       transport.close();
       await browser.close().catch(() => undefined);
       await serve.stop();
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     },
   };
 }

@@ -74,7 +74,7 @@ for (const backend of backends) {
     afterAll(async () => {
       await new Promise<void>((resolve) => smtp.close(() => resolve()));
       if (backend === backends[backends.length - 1])
-        await rm(backend.dataDir, { recursive: true, force: true });
+        await rm(backend.dataDir, { recursive: true, force: true, maxRetries: 5 });
     });
 
     it('lists cases as text and JSON lines, filtered by state', async () => {

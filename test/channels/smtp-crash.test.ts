@@ -81,7 +81,7 @@ describe('SMTP intake crash', () => {
 
   it('kill -9 mid-burst: every message that got 250 is stored and processed exactly once', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'aupdesk-smtp-crash-'));
-    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    cleanup.push(() => rm(dir, { recursive: true, force: true, maxRetries: 5 }));
     const schema = freshSchemaName();
     const env: Record<string, string> = process.env.DATABASE_URL
       ? { CRASH_SCHEMA: schema, CRASH_EVIDENCE_DIR: path.join(dir, 'evidence') }

@@ -181,7 +181,7 @@ export async function stopDesk(desk: Desk | undefined): Promise<void> {
   await desk.handle.stop();
   await desk.ownStore?.close();
   await desk.sinks.close();
-  await rm(desk.dir, { recursive: true, force: true });
+  await rm(desk.dir, { recursive: true, force: true, maxRetries: 5 });
 }
 
 /** `aupdesk --data <dir> audit verify` through main(), against the desk's store (after it stopped). */

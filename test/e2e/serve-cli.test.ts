@@ -40,7 +40,7 @@ describe('aupdesk serve --demo (built CLI, child process)', () => {
 
   afterAll(async () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('starts, prints the URLs and logins, serves /healthz and /aup, and exits 0 on SIGTERM', async () => {

@@ -151,7 +151,7 @@ for (const backend of backends) {
       await desk?.handle.stop();
       await desk?.sinks.close();
       if (feedServer) await new Promise<void>((resolve) => feedServer!.close(() => resolve()));
-      if (desk) await rm(desk.dir, { recursive: true, force: true });
+      if (desk) await rm(desk.dir, { recursive: true, force: true, maxRetries: 5 });
       desk = undefined;
       feedServer = undefined;
     });
@@ -229,7 +229,7 @@ for (const backend of backends) {
 describe('aupdesk serve --feeds with a bad file', () => {
   let dir: string | undefined;
   afterEach(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     dir = undefined;
   });
 

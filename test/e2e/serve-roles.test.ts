@@ -76,7 +76,7 @@ describe.runIf(url)('serve roles split across three processes [postgres]', () =>
     for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     await store?.close();
     await sinks?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   function start(role: 'api' | 'intake' | 'worker', policyDir: string): Proc {

@@ -111,7 +111,7 @@ async function fixture(): Promise<Fixture> {
     receiver,
     cleanup: async () => {
       await new Promise<void>((resolve) => receiver.server.close(() => resolve()));
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     },
   };
 }

@@ -45,7 +45,7 @@ beforeAll(async () => {
   await writeFile(path.join(files, 'elsewhere.eml'), complaint('203.0.113.50', 'elsewhere', hourAgo));
 });
 afterAll(async () => {
-  await rm(files, { recursive: true, force: true });
+  await rm(files, { recursive: true, force: true, maxRetries: 5 });
 });
 
 const backends = await cliBackends('aupdesk-ingest-cli-');
@@ -62,7 +62,7 @@ for (const backend of backends) {
 
     afterAll(async () => {
       if (backend === backends[backends.length - 1])
-        await rm(backend.dataDir, { recursive: true, force: true });
+        await rm(backend.dataDir, { recursive: true, force: true, maxRetries: 5 });
     });
 
     it('refuses while no policy is published, storing nothing', async () => {

@@ -76,7 +76,7 @@ const backendsReady = cliBackends();
 describe('aupdesk apikey and user', async () => {
   const backends = await backendsReady;
   afterAll(async () => {
-    await rm(backends[0]!.dataDir, { recursive: true, force: true });
+    await rm(backends[0]!.dataDir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   for (const backend of backends) {

@@ -71,7 +71,7 @@ const backendsReady = cliBackends();
 describe('aupdesk audit', async () => {
   const backends = await backendsReady;
   afterAll(async () => {
-    await rm(backends[0]!.dataDir, { recursive: true, force: true });
+    await rm(backends[0]!.dataDir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   for (const backend of backends) {

@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   if (savedUrl !== undefined) process.env.DATABASE_URL = savedUrl;
-  await rm(dataDir, { recursive: true, force: true });
+  await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -300,7 +300,7 @@ describe('scheduler durability', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'aupdesk-scheduler-'));
     return {
       open: () => openStore({ pgliteDir: dir }),
-      cleanup: () => rm(dir, { recursive: true, force: true }),
+      cleanup: () => rm(dir, { recursive: true, force: true, maxRetries: 5 }),
     };
   };
 

@@ -155,7 +155,7 @@ export async function openDesk(store: Store): Promise<Desk> {
     otherCase: other.cases[0]!.ref,
     close: async () => {
       await app.close();
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     },
   };
 }
