@@ -47,8 +47,9 @@ const TARGET_MS = 200;
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'aupdesk-console-bench-'));
 const url = process.env.DATABASE_URL;
+const schema = `bench_console_${Date.now().toString(36)}`;
 const store = url
-  ? await openStore({ databaseUrl: url, schema: `bench_console_${Date.now().toString(36)}`, poolSize: 4 })
+  ? await openStore({ databaseUrl: url, schema, poolSize: 4 })
   : await openStore({ pgliteDir: 'memory://' });
 const db = store.db;
 const now = new Date();
@@ -236,6 +237,8 @@ const same =
   JSON.stringify(await dashboardData(db, now)) === JSON.stringify(await dashboardDataFromScratch(db, now));
 if (!same) throw new Error('dashboardData differs from the from-scratch computation on the seeded desk');
 await app.close();
+// The seeded PostgreSQL schema holds 100,000 cases: drop it rather than leave it in the shared database.
+if (url) await sql`drop schema ${sql.id(schema)} cascade`.execute(db);
 await store.close();
 await rm(dir, { recursive: true, force: true });
 
