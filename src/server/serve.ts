@@ -187,6 +187,8 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
   try {
     logger.info({ store: store.kind, role }, 'store open, migrations applied');
     const evidence = new EvidenceStore(deps.config.evidenceDir);
+    // Closed after every channel stopped (stops run in reverse): the journal's last blobs are copied out.
+    stops.push(() => evidence.close());
     await publishPolicyFolder(store.db, options.policyDir ?? path.resolve('policies'), logger);
     const providerId = await chooseProvider(
       store.db,
