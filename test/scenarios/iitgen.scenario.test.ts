@@ -1,15 +1,11 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { getCase, listCases } from '../../src/cases/case-repository.js';
-import { describeEachBackend } from '../support/store-backends.js';
 import {
   anonymousBruteForce,
   ddosFrom,
+  describeScenarios,
   noticeFacts,
-  openDesk,
-  type Sinks,
-  scenarioRegistry,
   spamFrom,
-  startSinks,
 } from './scenario-harness.js';
 
 /**
@@ -19,17 +15,8 @@ import {
  * period set out in it, we may terminate your contract." And: "We do not respond to anonymous complaints".
  */
 
-let sinks: Sinks;
-beforeAll(async () => {
-  sinks = await startSinks();
-});
-afterAll(async () => {
-  await sinks.close();
-});
-
-describeEachBackend('iITGEN scenarios', (ctx) => {
-  const open = (now: string) =>
-    openDesk(ctx.store, sinks, { provider: 'iitgen', registry: scenarioRegistry, now });
+describeScenarios('iITGEN scenarios', 'iitgen', (ctx) => {
+  const { open } = ctx;
 
   it('spam: an email notice with the clause, the cure deadline in UTC and threading headers; termination is only proposed at the deadline', async () => {
     const desk = await open('2026-12-01T09:00:00.000Z');
@@ -50,17 +37,17 @@ describeEachBackend('iITGEN scenarios', (ctx) => {
     await desk.advanceTo('2026-12-08T09:00:01.000Z');
     const record = await getCase(ctx.store.db, 'AUP-000001');
     expect(record?.state.ladder.awaitingApproval?.stepId).toBe('terminate');
-    expect(sinks.hooks).toHaveLength(0);
+    expect(ctx.sinks.hooks).toHaveLength(0);
     expect(desk.mailTo('noc@acme-mail.example')).toHaveLength(1);
   });
 
   it('DDoS endangering the infrastructure: suspended at once through the webhook, exactly once, with notice', async () => {
     const desk = await open('2026-12-02T14:20:00.000Z');
     await desk.submit(ddosFrom('198.51.100.33', '2026-12-02T14:20:00.000Z'));
-    expect(sinks.hooks.map((h) => [h.body.action, h.body.service, h.signatureValid])).toEqual([
+    expect(ctx.sinks.hooks.map((h) => [h.body.action, h.body.service, h.signatureValid])).toEqual([
       ['suspend', 'gamehost-ded-7', true],
     ]);
-    expect(sinks.hooks[0]!.body.case).toBe('000001');
+    expect(ctx.sinks.hooks[0]!.body.case).toBe('000001');
     const notice = noticeFacts(desk.mailTo('ops@gamehost.example')[0]!);
     expect(notice.subject).toMatch(/^\[AUP-000001\] /);
     expect(notice.text.toLowerCase()).toContain('suspend');
@@ -68,7 +55,7 @@ describeEachBackend('iITGEN scenarios', (ctx) => {
     // A second complaint about the same attack and the days after: no second suspension.
     await desk.submit(ddosFrom('198.51.100.33', '2026-12-02T18:00:00.000Z'));
     await desk.advanceTo('2026-12-10T00:00:00.000Z');
-    expect(sinks.hooks.filter((h) => h.body.action === 'suspend')).toHaveLength(1);
+    expect(ctx.sinks.hooks.filter((h) => h.body.action === 'suspend')).toHaveLength(1);
     expect((await listCases(ctx.store.db, {})).length).toBe(1);
   });
 
@@ -77,7 +64,7 @@ describeEachBackend('iITGEN scenarios', (ctx) => {
     const result = await desk.submit(anonymousBruteForce('198.51.100.12', '2026-12-04T16:00:00.000Z'));
     expect(result.cases).toEqual([]);
     expect(result.events[0]).toMatchObject({ verdict: 'rejected-anonymous' });
-    expect(sinks.mail).toHaveLength(0);
-    expect(sinks.hooks).toHaveLength(0);
+    expect(ctx.sinks.mail).toHaveLength(0);
+    expect(ctx.sinks.hooks).toHaveLength(0);
   });
 });

@@ -1,15 +1,11 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { getCase } from '../../src/cases/case-repository.js';
-import { describeEachBackend } from '../support/store-backends.js';
 import {
   anonymousBruteForce,
   ddosFrom,
+  describeScenarios,
   noticeFacts,
-  openDesk,
-  type Sinks,
-  scenarioRegistry,
   spamFrom,
-  startSinks,
 } from './scenario-harness.js';
 
 /**
@@ -17,17 +13,8 @@ import {
  * suspension when a violation endangers the network, suspension and termination at an analyst's word.
  */
 
-let sinks: Sinks;
-beforeAll(async () => {
-  sinks = await startSinks();
-});
-afterAll(async () => {
-  await sinks.close();
-});
-
-describeEachBackend('INFINCE scenarios', (ctx) => {
-  const open = (now: string) =>
-    openDesk(ctx.store, sinks, { provider: 'infince', registry: scenarioRegistry, now });
+describeScenarios('INFINCE scenarios', 'infince', (ctx) => {
+  const { open } = ctx;
 
   it('spam: notice with the 7-day deadline; suspension proposed, not taken, when it passes', async () => {
     const desk = await open('2026-12-01T09:00:00.000Z');
@@ -39,14 +26,14 @@ describeEachBackend('INFINCE scenarios', (ctx) => {
     expect((await getCase(ctx.store.db, 'AUP-000001'))?.state.ladder.awaitingApproval?.stepId).toBe(
       'suspend',
     );
-    expect(sinks.hooks).toHaveLength(0);
+    expect(ctx.sinks.hooks).toHaveLength(0);
   });
 
   it('DDoS: the notice goes out and the service is suspended at once, exactly once; later notices thread', async () => {
     const desk = await open('2026-12-02T14:20:00.000Z');
     await desk.submit(ddosFrom('198.51.100.33', '2026-12-02T14:20:00.000Z'));
     await desk.advanceTo('2026-12-20T00:00:00.000Z');
-    expect(sinks.hooks.filter((h) => h.body.action === 'suspend')).toHaveLength(1);
+    expect(ctx.sinks.hooks.filter((h) => h.body.action === 'suspend')).toHaveLength(1);
     const notices = desk.mailTo('ops@gamehost.example').map(noticeFacts);
     expect(notices.length).toBeGreaterThanOrEqual(2);
     // The later notice answers the first: In-Reply-To/References carry the first notice's Message-ID.

@@ -1,32 +1,20 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { listAudit } from '../../src/audit/audit-log.js';
 import { getCase } from '../../src/cases/case-repository.js';
 import { listCaseEvents } from '../../src/cases/report-repository.js';
-import { describeEachBackend } from '../support/store-backends.js';
 import {
   anonymousBruteForce,
   complaint,
   ddosFrom,
+  describeScenarios,
   noticeFacts,
-  openDesk,
-  type Sinks,
-  scenarioRegistry,
   spamFrom,
-  startSinks,
 } from './scenario-harness.js';
 
 /**
  * Influxis: notice to the customer before suspension "unless the violation is harming the service"; the
  * suspension and termination rungs are "may" (an analyst's); anonymous complaints are not refused.
  */
-
-let sinks: Sinks;
-beforeAll(async () => {
-  sinks = await startSinks();
-});
-afterAll(async () => {
-  await sinks.close();
-});
 
 const scan = (ip: string, receivedAt: string) => ({
   ...spamFrom(ip, receivedAt),
@@ -54,9 +42,8 @@ const spamvertising = (senderIp: string, url: string, receivedAt: string) =>
     },
   });
 
-describeEachBackend('Influxis scenarios', (ctx) => {
-  const open = (now: string) =>
-    openDesk(ctx.store, sinks, { provider: 'influxis', registry: scenarioRegistry, now });
+describeScenarios('Influxis scenarios', 'influxis', (ctx) => {
+  const { open } = ctx;
 
   it('a port scan (not harming): notice first with the cure deadline; at the deadline suspension is only proposed', async () => {
     const desk = await open('2026-12-03T06:00:00.000Z');
@@ -71,7 +58,7 @@ describeEachBackend('Influxis scenarios', (ctx) => {
     expect((await getCase(ctx.store.db, 'AUP-000001'))?.state.ladder.awaitingApproval?.stepId).toBe(
       'suspend',
     );
-    expect(sinks.hooks).toHaveLength(0);
+    expect(ctx.sinks.hooks).toHaveLength(0);
   });
 
   it('a DDoS harming the service: suspended without waiting, exactly once, and told', async () => {
@@ -79,8 +66,8 @@ describeEachBackend('Influxis scenarios', (ctx) => {
     await desk.submit(ddosFrom('198.51.100.33', '2026-12-02T14:20:00.000Z'));
     await desk.submit(ddosFrom('198.51.100.34', '2026-12-02T15:00:00.000Z'));
     await desk.advanceTo('2026-12-12T00:00:00.000Z');
-    expect(sinks.hooks.filter((h) => h.body.action === 'suspend')).toHaveLength(1);
-    expect(sinks.hooks.every((h) => h.signatureValid)).toBe(true);
+    expect(ctx.sinks.hooks.filter((h) => h.body.action === 'suspend')).toHaveLength(1);
+    expect(ctx.sinks.hooks.every((h) => h.signatureValid)).toBe(true);
     expect(desk.mailTo('ops@gamehost.example').length).toBeGreaterThanOrEqual(1);
   });
 

@@ -1,15 +1,11 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { getCase } from '../../src/cases/case-repository.js';
-import { describeEachBackend } from '../support/store-backends.js';
 import {
   anonymousBruteForce,
   ddosFrom,
+  describeScenarios,
   noticeFacts,
-  openDesk,
-  type Sinks,
-  scenarioRegistry,
   spamFrom,
-  startSinks,
 } from './scenario-harness.js';
 
 /**
@@ -19,17 +15,8 @@ import {
  * silent on anonymous complaints (aupdesk accepts them).
  */
 
-let sinks: Sinks;
-beforeAll(async () => {
-  sinks = await startSinks();
-});
-afterAll(async () => {
-  await sinks.close();
-});
-
-describeEachBackend('Injazat scenarios', (ctx) => {
-  const open = (now: string) =>
-    openDesk(ctx.store, sinks, { provider: 'injazat', registry: scenarioRegistry, now });
+describeScenarios('Injazat scenarios', 'injazat', (ctx) => {
+  const { open } = ctx;
 
   it('spam: the warning is proposed for an analyst, nothing reaches the customer on its own', async () => {
     const desk = await open('2026-12-01T09:00:00.000Z');
@@ -39,7 +26,7 @@ describeEachBackend('Injazat scenarios', (ctx) => {
     expect(record?.status).toBe('open');
     await desk.advanceTo('2026-12-20T00:00:00.000Z');
     expect(desk.mailTo('noc@acme-mail.example')).toHaveLength(0);
-    expect(sinks.hooks).toHaveLength(0);
+    expect(ctx.sinks.hooks).toHaveLength(0);
     // The reporter is still acknowledged.
     expect(desk.mailTo('alice@recipient.example')).toHaveLength(1);
   });
@@ -48,7 +35,7 @@ describeEachBackend('Injazat scenarios', (ctx) => {
     const desk = await open('2026-12-02T14:20:00.000Z');
     await desk.submit(ddosFrom('198.51.100.33', '2026-12-02T14:20:00.000Z'));
     await desk.advanceTo('2026-12-30T00:00:00.000Z');
-    expect(sinks.hooks.map((h) => [h.body.action, h.body.service, h.signatureValid])).toEqual([
+    expect(ctx.sinks.hooks.map((h) => [h.body.action, h.body.service, h.signatureValid])).toEqual([
       ['suspend', 'gamehost-ded-7', true],
     ]);
     const notice = noticeFacts(desk.mailTo('ops@gamehost.example')[0]!);

@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll } from 'vitest';
 import { BlocklistAdapter, memoryBlocklistRepository } from '../../src/actions/blocklist-adapter.js';
 import { FeeAdapter, memoryFeeRepository } from '../../src/actions/fee-adapter.js';
 import { MailNoticeAdapter } from '../../src/actions/mail-notice-adapter.js';
@@ -26,6 +27,7 @@ import type { ParsedReport } from '../../src/intake/report.js';
 import { loadPolicyDirectory, type PolicyHistory } from '../../src/policy/policy-loader.js';
 import type { Store } from '../../src/store/database.js';
 import { type RegistrySpec, resetDesk, seedRegistry } from '../cases/case-support.js';
+import { describeEachBackend } from '../support/store-backends.js';
 
 /**
  * One abuse desk for a scenario test: the real store (whichever backend describeEachBackend gives), a seed
@@ -34,7 +36,7 @@ import { type RegistrySpec, resetDesk, seedRegistry } from '../cases/case-suppor
  * a ManualClock: `advanceTo` moves it and runs what is due (scheduler, then outbox), as the worker would.
  *
  * The sinks live for the test file (`startSinks` in beforeAll); `openDesk` resets the desk's tables and the
- * sinks for each test.
+ * sinks for each test. `describeScenarios` wires both for one provider's seed policy.
  */
 
 export const DESK_DOMAIN = 'desk.example.net';
@@ -249,6 +251,48 @@ export async function openDesk(
       return sinks.mail.filter((m) => m.envelopeTo.includes(address));
     },
   };
+}
+
+export interface ScenarioContext {
+  /** The backend's store, open inside the tests. */
+  readonly store: Store;
+  /** The file's SMTP sink and webhook receiver, started in beforeAll. */
+  readonly sinks: Sinks;
+  /** A fresh desk for the provider at `now` (ISO), on `scenarioRegistry`. */
+  open(now: string): Promise<Desk>;
+}
+
+/**
+ * One provider's scenario suite: the sinks start once for the test file and are shared by every backend
+ * (`openDesk` resets them per test), and the body runs once per backend as `describeEachBackend` does.
+ */
+export function describeScenarios(
+  title: string,
+  provider: string,
+  body: (ctx: ScenarioContext) => void,
+): void {
+  let sinks: Sinks | undefined;
+  beforeAll(async () => {
+    sinks = await startSinks();
+  });
+  afterAll(async () => {
+    await sinks?.close();
+  });
+  const started = (): Sinks => {
+    if (!sinks) throw new Error('scenario sinks are used before beforeAll started them');
+    return sinks;
+  };
+  describeEachBackend(title, (backend) => {
+    body({
+      get store() {
+        return backend.store;
+      },
+      get sinks() {
+        return started();
+      },
+      open: (now) => openDesk(backend.store, started(), { provider, registry: scenarioRegistry, now }),
+    });
+  });
 }
 
 /** The scenario registry: the same customers as test/fixtures/scenarios/registry.csv. */

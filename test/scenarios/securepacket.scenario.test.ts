@@ -1,15 +1,11 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { getCase } from '../../src/cases/case-repository.js';
-import { describeEachBackend } from '../support/store-backends.js';
 import {
   anonymousBruteForce,
   ddosFrom,
+  describeScenarios,
   noticeFacts,
-  openDesk,
-  type Sinks,
-  scenarioRegistry,
   spamFrom,
-  startSinks,
 } from './scenario-harness.js';
 
 /**
@@ -18,17 +14,8 @@ import {
  * complaints are not refused (the text is silent; aupdesk accepts).
  */
 
-let sinks: Sinks;
-beforeAll(async () => {
-  sinks = await startSinks();
-});
-afterAll(async () => {
-  await sinks.close();
-});
-
-describeEachBackend('Secure Packet scenarios', (ctx) => {
-  const open = (now: string) =>
-    openDesk(ctx.store, sinks, { provider: 'securepacket', registry: scenarioRegistry, now });
+describeScenarios('Secure Packet scenarios', 'securepacket', (ctx) => {
+  const { open } = ctx;
 
   it('spam: a notice with the deadline; the block is proposed for an analyst when it passes', async () => {
     const desk = await open('2026-12-01T09:00:00.000Z');
@@ -38,14 +25,14 @@ describeEachBackend('Secure Packet scenarios', (ctx) => {
     expect(notice.text).toContain('2026-12-08 09:00 UTC');
     await desk.advanceTo('2026-12-08T09:00:01.000Z');
     expect((await getCase(ctx.store.db, 'AUP-000001'))?.state.ladder.awaitingApproval?.stepId).toBe('block');
-    expect(sinks.hooks).toHaveLength(0);
+    expect(ctx.sinks.hooks).toHaveLength(0);
   });
 
   it('DDoS: suspended once through the signed webhook, flagged as not eligible for SLA credit', async () => {
     const desk = await open('2026-12-02T14:20:00.000Z');
     await desk.submit(ddosFrom('198.51.100.33', '2026-12-02T14:20:00.000Z'));
     await desk.advanceTo('2026-12-20T00:00:00.000Z');
-    const suspends = sinks.hooks.filter((h) => h.body.action === 'suspend');
+    const suspends = ctx.sinks.hooks.filter((h) => h.body.action === 'suspend');
     expect(suspends).toHaveLength(1);
     expect(suspends[0]!.body).toMatchObject({ service: 'gamehost-ded-7', slaCreditEligible: false });
     expect(suspends[0]!.signatureValid).toBe(true);
