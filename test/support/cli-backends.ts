@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { main } from '../../src/cli/main.js';
 import { openStore, pgliteDirFor, type Store } from '../../src/store/database.js';
 import { freshSchemaName } from './store-backends.js';
@@ -49,11 +49,15 @@ export interface CliRun {
   readonly err: string;
 }
 
-/** `aupdesk --data <dataDir> <args>` with `env` applied to process.env for the call only. */
+/**
+ * `aupdesk --data <dataDir> <args>` with `env` applied to process.env for the call only; `stdin`, when
+ * given, is what the command reads from standard input (`--password-stdin` and the like).
+ */
 export async function runCli(
   env: Record<string, string | undefined>,
   dataDir: string,
   args: string[],
+  stdin?: string,
 ): Promise<CliRun> {
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   for (const [k, v] of Object.entries(env)) {
@@ -66,7 +70,8 @@ export async function runCli(
   out.on('data', (c: Buffer) => chunks.out.push(c));
   err.on('data', (c: Buffer) => chunks.err.push(c));
   try {
-    const code = await main(['--data', dataDir, ...args], { out, err });
+    const io = stdin === undefined ? { out, err } : { out, err, in: Readable.from([stdin]) };
+    const code = await main(['--data', dataDir, ...args], io);
     return { code, out: Buffer.concat(chunks.out).toString(), err: Buffer.concat(chunks.err).toString() };
   } finally {
     for (const [k, v] of Object.entries(saved)) {

@@ -1,77 +1,21 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshSchemaName } from '../../../test/support/store-backends.js';
+import { type CliBackend, cliBackends, runCli } from '../../../test/support/cli-backends.js';
 import { principalForApiKey } from '../../accounts/api-key-repository.js';
 import { authenticateUser } from '../../accounts/user-repository.js';
 import { createCustomer } from '../../registry/registry-repository.js';
-import { openStore, pgliteDirFor, type Store } from '../../store/database.js';
-import { main } from '../main.js';
+import type { Store } from '../../store/database.js';
 
 /**
  * `aupdesk apikey` and `aupdesk user` through main(), against a durable store each backend's CLI opens:
  * a PGlite data directory, or a PostgreSQL schema named through DATABASE_URL's search_path.
  */
-interface CliBackend {
-  name: string;
-  env: Record<string, string | undefined>;
-  dataDir: string;
-  open(): Promise<Store>;
-}
 
-async function cliBackends(): Promise<CliBackend[]> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'aupdesk-account-cli-'));
-  const list: CliBackend[] = [
-    {
-      name: 'pglite',
-      env: { DATABASE_URL: undefined },
-      dataDir,
-      open: () => openStore({ pgliteDir: pgliteDirFor(dataDir) }),
-    },
-  ];
-  const url = process.env.DATABASE_URL;
-  if (url) {
-    const schema = freshSchemaName();
-    const scoped = `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema},public`)}`;
-    list.push({
-      name: 'postgres',
-      env: { DATABASE_URL: scoped },
-      dataDir,
-      open: () => openStore({ databaseUrl: url, schema, poolSize: 2 }),
-    });
-  }
-  return list;
-}
+// Every call reads standard input (empty unless the test gives some), as a piped `aupdesk` would.
+const run = (backend: CliBackend, args: string[], stdin = '') =>
+  runCli(backend.env, backend.dataDir, args, stdin);
 
-async function run(
-  backend: CliBackend,
-  args: string[],
-  stdin = '',
-): Promise<{ code: number; out: string; err: string }> {
-  const saved = Object.fromEntries(Object.keys(backend.env).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(backend.env)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
-  out.on('data', (c: Buffer) => chunks.out.push(c));
-  err.on('data', (c: Buffer) => chunks.err.push(c));
-  try {
-    const code = await main(['--data', backend.dataDir, ...args], { out, err, in: Readable.from([stdin]) });
-    return { code, out: Buffer.concat(chunks.out).toString(), err: Buffer.concat(chunks.err).toString() };
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-}
-
-const backendsReady = cliBackends();
+const backendsReady = cliBackends('aupdesk-account-cli-');
 
 describe('aupdesk apikey and user', async () => {
   const backends = await backendsReady;

@@ -1,72 +1,18 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { rm } from 'node:fs/promises';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshSchemaName } from '../../../test/support/store-backends.js';
+import { type CliBackend, cliBackends, runCli } from '../../../test/support/cli-backends.js';
 import { appendAudit } from '../../audit/audit-log.js';
-import { openStore, pgliteDirFor, type Store } from '../../store/database.js';
-import { main } from '../main.js';
 
 /**
  * The CLI opens the store from its configuration, so each backend gets a durable database the test and
  * the CLI open in turn: a PGlite data directory, or a PostgreSQL schema named through DATABASE_URL's
  * `options=-c search_path=…`.
  */
-interface CliBackend {
-  name: string;
-  env: Record<string, string | undefined>;
-  dataDir: string;
-  open(): Promise<Store>;
-}
 
-async function cliBackends(): Promise<CliBackend[]> {
-  const list: CliBackend[] = [];
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'aupdesk-audit-cli-'));
-  list.push({
-    name: 'pglite',
-    env: { DATABASE_URL: undefined },
-    dataDir,
-    open: () => openStore({ pgliteDir: pgliteDirFor(dataDir) }),
-  });
-  const url = process.env.DATABASE_URL;
-  if (url) {
-    const schema = freshSchemaName();
-    const scoped = `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema},public`)}`;
-    list.push({
-      name: 'postgres',
-      env: { DATABASE_URL: scoped },
-      dataDir,
-      open: () => openStore({ databaseUrl: url, schema, poolSize: 2 }),
-    });
-  }
-  return list;
-}
+const run = (backend: CliBackend, args: string[]) => runCli(backend.env, backend.dataDir, args);
 
-async function run(backend: CliBackend, args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const saved = Object.fromEntries(Object.keys(backend.env).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(backend.env)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
-  out.on('data', (c: Buffer) => chunks.out.push(c));
-  err.on('data', (c: Buffer) => chunks.err.push(c));
-  try {
-    const code = await main(['--data', backend.dataDir, ...args], { out, err });
-    return { code, out: Buffer.concat(chunks.out).toString(), err: Buffer.concat(chunks.err).toString() };
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-}
-
-const backendsReady = cliBackends();
+const backendsReady = cliBackends('aupdesk-audit-cli-');
 
 describe('aupdesk audit', async () => {
   const backends = await backendsReady;
