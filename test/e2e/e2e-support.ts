@@ -1,13 +1,8 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { type ParsedMail, simpleParser } from 'mailparser';
 import pino from 'pino';
-import { SMTPServer } from 'smtp-server';
-import { verifyWebhookSignature } from '../../src/actions/provisioning-webhook-adapter.js';
 import { main } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config.js';
 import { ManualClock } from '../../src/enforcement/outbox/clock.js';
@@ -16,6 +11,7 @@ import { importRegistry } from '../../src/registry/registry-import.js';
 import { ALL_COLUMNS } from '../../src/registry/registry-row.js';
 import { type ServeHandle, startServe } from '../../src/server/serve.js';
 import { openStore, type Store } from '../../src/store/database.js';
+import { type LoopbackSinks, startLoopbackSinks } from '../support/loopback-sinks.js';
 import { freshSchemaName } from '../support/store-backends.js';
 
 /**
@@ -27,55 +23,11 @@ import { freshSchemaName } from '../support/store-backends.js';
 export const WEBHOOK_SECRET = 'an-e2e-webhook-secret-of-at-least-32-chars';
 const root = path.resolve(import.meta.dirname, '../..');
 
-export interface Sinks {
-  smtpPort: number;
-  webhookUrl: string;
-  mails: ParsedMail[];
-  hooks: Array<{ body: Record<string, unknown>; signatureOk: boolean }>;
-  close(): Promise<void>;
-}
+export type Sinks = LoopbackSinks;
 
-export async function startSinks(now: () => Date): Promise<Sinks> {
-  const sinks: Sinks = { smtpPort: 0, webhookUrl: '', mails: [], hooks: [], close: async () => {} };
-  const smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, _session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', async () => {
-        sinks.mails.push(await simpleParser(Buffer.concat(chunks)));
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  sinks.smtpPort = (smtp.server.address() as AddressInfo).port;
-  const http: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      const check = verifyWebhookSignature({
-        secret: WEBHOOK_SECRET,
-        timestamp: req.headers['x-aupdesk-timestamp'] as string | undefined,
-        signature: req.headers['x-aupdesk-signature'] as string | undefined,
-        body: raw,
-        now: now(),
-      });
-      sinks.hooks.push({ body: JSON.parse(raw) as Record<string, unknown>, signatureOk: check.valid });
-      res.writeHead(check.valid ? 200 : 401, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ok: check.valid }));
-    });
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  sinks.webhookUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}/provision`;
-  sinks.close = async () => {
-    await new Promise<void>((resolve) => smtp.close(() => resolve()));
-    await new Promise<void>((resolve) => http.close(() => resolve()));
-  };
-  return sinks;
+/** The SMTP sink and the webhook receiver (at /provision, signed with WEBHOOK_SECRET) for one desk. */
+export function startSinks(now: () => Date): Promise<Sinks> {
+  return startLoopbackSinks({ secret: WEBHOOK_SECRET, now, hookPath: '/provision' });
 }
 
 /**

@@ -1,10 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type ParsedMail, simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createSmtpSender, messageIdFor } from '../../src/actions/mail-transport.js';
-import { verifyWebhookSignature } from '../../src/actions/provisioning-webhook-adapter.js';
 import { verifyAudit } from '../../src/audit/audit-log.js';
 import { getCase } from '../../src/cases/case-repository.js';
 import { listActions } from '../../src/enforcement/outbox/outbox-repository.js';
@@ -21,73 +16,19 @@ import {
   seedRegistry,
 } from '../cases/case-support.js';
 import { makePolicy } from '../factories.js';
+import { type LoopbackSinks, startLoopbackSinks } from '../support/loopback-sinks.js';
 import { describeEachBackend } from '../support/store-backends.js';
-
-/** A real SMTP server and a real webhook receiver on loopback: what arrives there is what we check. */
-interface Sinks {
-  smtpPort: number;
-  webhookUrl: string;
-  mails: ParsedMail[];
-  hooks: Array<{ body: Record<string, unknown>; key: string | undefined; signatureOk: boolean }>;
-  close(): Promise<void>;
-}
 
 const SECRET = 'a-webhook-secret-of-at-least-32-characters';
 
-async function startSinks(now: () => Date): Promise<Sinks> {
-  const sinks: Sinks = { smtpPort: 0, webhookUrl: '', mails: [], hooks: [], close: async () => {} };
-  const smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, _session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', async () => {
-        sinks.mails.push(await simpleParser(Buffer.concat(chunks)));
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  sinks.smtpPort = (smtp.server.address() as AddressInfo).port;
-  const http: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      const check = verifyWebhookSignature({
-        secret: SECRET,
-        timestamp: req.headers['x-aupdesk-timestamp'] as string | undefined,
-        signature: req.headers['x-aupdesk-signature'] as string | undefined,
-        body: raw,
-        now: now(),
-      });
-      sinks.hooks.push({
-        body: JSON.parse(raw) as Record<string, unknown>,
-        key: req.headers['idempotency-key'] as string | undefined,
-        signatureOk: check.valid,
-      });
-      res.writeHead(check.valid ? 200 : 401, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ok: check.valid }));
-    });
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  sinks.webhookUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}/aup`;
-  sinks.close = async () => {
-    await new Promise<void>((resolve) => smtp.close(() => resolve()));
-    await new Promise<void>((resolve) => http.close(() => resolve()));
-  };
-  return sinks;
-}
-
 describeEachBackend('enforcement end to end (SMTP sink, webhook receiver)', (ctx) => {
   const clock = clockAt('2026-03-01T12:00:00.000Z');
-  let sinks: Sinks;
+  let sinks: LoopbackSinks;
   let sender: ReturnType<typeof createSmtpSender>;
 
   beforeAll(async () => {
-    sinks = await startSinks(() => clock.now());
+    // A real SMTP server and a real webhook receiver on loopback: what arrives there is what we check.
+    sinks = await startLoopbackSinks({ secret: SECRET, now: () => clock.now(), hookPath: '/aup' });
     sender = createSmtpSender({
       host: '127.0.0.1',
       port: sinks.smtpPort,
