@@ -60,6 +60,24 @@ export interface Desk {
 /** The customer and service that hold 192.0.2.0/24 and 2001:db8:e2e::/48. */
 export const CUSTOMER = { ref: 'CUST-E2E', email: 'ops@customer-e2e.example', service: 'VPS-E2E' };
 
+/** A registry file (header and one row per resource) giving CUSTOMER's service each of `resources`. */
+export function customerRegistryCsv(resources: readonly string[]): string {
+  const row = (resource: string) =>
+    ALL_COLUMNS.map(
+      (c) =>
+        ({
+          customer: CUSTOMER.ref,
+          email: CUSTOMER.email,
+          service: CUSTOMER.service,
+          kind: 'vps',
+          resource,
+          valid_from: '2020-01-01T00:00:00Z',
+          customer_name: 'E2E Customer Ltd',
+        })[c] ?? '',
+    ).join(',');
+  return [ALL_COLUMNS.join(','), ...resources.map(row), ''].join('\n');
+}
+
 export async function startDesk(options: {
   postgres: boolean;
   start: string;
@@ -105,20 +123,7 @@ export async function startDesk(options: {
       intervals: { inboxPollMs: 60_000, workerPollMs: 3_600_000, registryMs: 60_000 },
       http: { rateLimits: false, secureCookies: false },
       beforeListen: async (ctx) => {
-        const row = (resource: string) =>
-          ALL_COLUMNS.map(
-            (c) =>
-              ({
-                customer: CUSTOMER.ref,
-                email: CUSTOMER.email,
-                service: CUSTOMER.service,
-                kind: 'vps',
-                resource,
-                valid_from: '2020-01-01T00:00:00Z',
-                customer_name: 'E2E Customer Ltd',
-              })[c] ?? '',
-          ).join(',');
-        const csv = [ALL_COLUMNS.join(','), row('192.0.2.0/24'), row('2001:db8:e2e::/48'), ''].join('\n');
+        const csv = customerRegistryCsv(['192.0.2.0/24', '2001:db8:e2e::/48']);
         const summary = await importRegistry(ctx.store.db, parseRegistryCsv(csv));
         if (summary.failed > 0) throw new Error(`e2e registry: ${JSON.stringify(summary.errors)}`);
         await ctx.registry.refresh();

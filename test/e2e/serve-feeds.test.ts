@@ -10,10 +10,16 @@ import { main } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config.js';
 import { parseRegistryCsv } from '../../src/registry/registry-file-parser.js';
 import { importRegistry } from '../../src/registry/registry-import.js';
-import { ALL_COLUMNS } from '../../src/registry/registry-row.js';
 import { type ServeHandle, type ServeOptions, startServe } from '../../src/server/serve.js';
 import { freshSchemaName } from '../support/store-backends.js';
-import { CUSTOMER, complaintMail, e2ePolicyDir, type Sinks, startSinks } from './e2e-support.js';
+import {
+  CUSTOMER,
+  complaintMail,
+  customerRegistryCsv,
+  e2ePolicyDir,
+  type Sinks,
+  startSinks,
+} from './e2e-support.js';
 
 /**
  * The intake role's pull channels in a running desk: a file dropped into the watched directory, and a feed
@@ -72,20 +78,7 @@ async function startFeedDesk(
       },
       http: { rateLimits: false, secureCookies: false },
       beforeListen: async (ctx) => {
-        const row = (resource: string) =>
-          ALL_COLUMNS.map(
-            (c) =>
-              ({
-                customer: CUSTOMER.ref,
-                email: CUSTOMER.email,
-                service: CUSTOMER.service,
-                kind: 'vps',
-                resource,
-                valid_from: '2020-01-01T00:00:00Z',
-                customer_name: 'E2E Customer Ltd',
-              })[c] ?? '',
-          ).join(',');
-        const csv = [ALL_COLUMNS.join(','), row('192.0.2.0/24'), ''].join('\n');
+        const csv = customerRegistryCsv(['192.0.2.0/24']);
         const summary = await importRegistry(ctx.store.db, parseRegistryCsv(csv));
         if (summary.failed > 0) throw new Error(`registry: ${JSON.stringify(summary.errors)}`);
         await ctx.registry.refresh();

@@ -8,10 +8,16 @@ import { createApiKey } from '../../src/accounts/api-key-repository.js';
 import { caseRefOf } from '../../src/cases/case-ref.js';
 import { parseRegistryCsv } from '../../src/registry/registry-file-parser.js';
 import { importRegistry } from '../../src/registry/registry-import.js';
-import { ALL_COLUMNS } from '../../src/registry/registry-row.js';
 import { openStore, type Store } from '../../src/store/database.js';
 import { freshSchemaName } from '../support/store-backends.js';
-import { CUSTOMER, complaintMail, e2ePolicyDir, type Sinks, startSinks } from './e2e-support.js';
+import {
+  CUSTOMER,
+  complaintMail,
+  customerRegistryCsv,
+  e2ePolicyDir,
+  type Sinks,
+  startSinks,
+} from './e2e-support.js';
 
 /**
  * `aupdesk serve --role api|intake|worker` as three separate processes sharing one PostgreSQL schema
@@ -51,23 +57,7 @@ describe.runIf(url)('serve roles split across three processes [postgres]', () =>
   /** The test's own connection to the same schema: the registry the desk attributes against, an API key. */
   async function seed(): Promise<void> {
     store = await openStore({ databaseUrl: url, schema, poolSize: 2 });
-    const row = (resource: string) =>
-      ALL_COLUMNS.map(
-        (c) =>
-          ({
-            customer: CUSTOMER.ref,
-            email: CUSTOMER.email,
-            service: CUSTOMER.service,
-            kind: 'vps',
-            resource,
-            valid_from: '2020-01-01T00:00:00Z',
-            customer_name: 'E2E Customer Ltd',
-          })[c] ?? '',
-      ).join(',');
-    const summary = await importRegistry(
-      store.db,
-      parseRegistryCsv([ALL_COLUMNS.join(','), row('192.0.2.0/24'), ''].join('\n')),
-    );
+    const summary = await importRegistry(store.db, parseRegistryCsv(customerRegistryCsv(['192.0.2.0/24'])));
     expect(summary.failed).toBe(0);
     apiKey = (await createApiKey(store.db, { name: 'roles-e2e', role: 'analyst', now: new Date() })).key;
   }
