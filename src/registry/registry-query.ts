@@ -1,6 +1,13 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
-import type { AssignmentRecord, CustomerRecord, ServiceRecord } from './registry-repository.js';
+import {
+  type AssignmentRecord,
+  type CustomerRecord,
+  type ServiceRecord,
+  toAssignment,
+  toCustomer,
+  toService,
+} from './registry-repository.js';
 
 /**
  * Paged reads of the registry for the API and the console: customers, services and assignments, each
@@ -93,68 +100,10 @@ export async function listAssignmentsPage(
   if (q.customerId !== undefined) query = query.where('customer_id', '=', q.customerId);
   if (q.serviceId !== undefined) query = query.where('service_id', '=', q.serviceId);
   if (q.afterId !== undefined) query = query.where('id', '>', q.afterId);
-  const rows = await query.execute();
-  return page(
-    rows.map((r) => ({
-      id: r.id,
-      serviceId: r.service_id,
-      customerId: r.customer_id,
-      resource: (r.prefix ?? r.domain)!,
-      validFrom: r.valid_from,
-      validTo: r.valid_to,
-    })),
-    q.limit,
-  );
+  return page((await query.execute()).map(toAssignment), q.limit);
 }
 
 function page<T extends { id: number }>(rows: T[], limit: number): RegistryPage<T> {
   const items = rows.slice(0, limit);
   return { items, nextAfterId: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
-}
-
-function toCustomer(row: {
-  id: number;
-  ref: string;
-  name: string;
-  emails: string[];
-  country: string | null;
-  status: CustomerRecord['status'];
-  accepted_policy_provider: string | null;
-  accepted_policy_version: string | null;
-  accepted_policy_at: Date | null;
-}): CustomerRecord {
-  return {
-    id: row.id,
-    ref: row.ref,
-    name: row.name,
-    emails: row.emails,
-    country: row.country,
-    status: row.status,
-    acceptedPolicy:
-      row.accepted_policy_provider && row.accepted_policy_version
-        ? {
-            provider: row.accepted_policy_provider,
-            version: row.accepted_policy_version,
-            at: row.accepted_policy_at,
-          }
-        : null,
-  };
-}
-
-function toService(row: {
-  id: number;
-  ref: string;
-  customer_id: number;
-  kind: ServiceRecord['kind'];
-  status: ServiceRecord['status'];
-  provisioning_ref: string | null;
-}): ServiceRecord {
-  return {
-    id: row.id,
-    ref: row.ref,
-    customerId: row.customer_id,
-    kind: row.kind,
-    status: row.status,
-    provisioningRef: row.provisioning_ref,
-  };
 }

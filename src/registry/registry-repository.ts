@@ -421,7 +421,8 @@ function parseInput<T extends z.ZodType>(schema: T, input: unknown, what: string
   return parsed.data;
 }
 
-function toCustomer(row: {
+/** Row mappers from the registry tables to the records callers see; registry-query.ts pages with them too. */
+export function toCustomer(row: {
   id: number;
   ref: string;
   name: string;
@@ -450,7 +451,7 @@ function toCustomer(row: {
   };
 }
 
-function toService(row: {
+export function toService(row: {
   id: number;
   ref: string;
   customer_id: number;
@@ -468,7 +469,7 @@ function toService(row: {
   };
 }
 
-function toAssignment(row: {
+export function toAssignment(row: {
   id: number;
   service_id: number;
   customer_id: number;
