@@ -82,6 +82,8 @@ describe('aupdesk serve --demo (built CLI, child process)', () => {
     const base = `http://127.0.0.1:${httpPort}`;
     expect(stdout).toContain(`Published AUP:    ${base}/aup`);
     expect(stdout).toContain(`Complaint form:   ${base}/report`);
+    expect(stdout).toContain(`Analyst console:  ${base}/console`);
+    expect(stdout).toContain(`Customer portal:  ${base}/portal`);
     expect(stdout).toContain(`SMTP intake:      127.0.0.1:${smtpPort}`);
     expect(stdout).toMatch(/admin {4}admin@demo\.aupdesk\.example {2}\S{16}/);
     expect(stdout).toMatch(/customer customer@demo\.aupdesk\.example {2}\S{16}/);

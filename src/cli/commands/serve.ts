@@ -106,6 +106,8 @@ function printWhereToGo(out: NodeJS.WritableStream, handle: ServeHandle): void {
   );
   if (handle.http) {
     const url = handle.http.url;
+    out.write(`  Analyst console:  ${url}/console\n`);
+    out.write(`  Customer portal:  ${url}/portal\n`);
     out.write(`  Published AUP:    ${url}/aup\n`);
     out.write(`  Complaint form:   ${url}/report\n`);
     out.write(`  DMCA agent:       ${url}/dmca\n`);
