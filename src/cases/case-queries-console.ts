@@ -1,8 +1,8 @@
 import { type Kysely, type SelectQueryBuilder, sql, type Transaction } from 'kysely';
-import type { CaseStatus } from '../enforcement/case-state.js';
 import type { Database } from '../store/schema.js';
 import { caseIdFromRef, caseRefOf } from './case-ref.js';
 import type { CaseSummary } from './case-repository.js';
+import type { CaseStatus } from './case-state.js';
 
 /**
  * The analyst console's reads over the case tables: the queue (filters, search, sort, numbered pages with a

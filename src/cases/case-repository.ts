@@ -1,9 +1,9 @@
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
-import { type CaseState, type CaseStatus, caseStateSchema } from '../enforcement/case-state.js';
 import { AupError } from '../errors.js';
 import type { Database } from '../store/schema.js';
 import type { CaseTable } from '../store/tables/cases.table.js';
 import { caseIdFromRef, caseNumberOf, caseRefOf } from './case-ref.js';
+import { type CaseState, type CaseStatus, caseStateSchema } from './case-state.js';
 import { type CorrelationCandidate, closedStatuses } from './correlate-event.js';
 
 /**

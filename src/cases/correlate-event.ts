@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson, toJsonValue } from '../audit/canonical-json.js';
-import type { CaseStatus } from '../enforcement/case-state.js';
 import type { IntakeEvent } from '../intake/event.js';
+import type { CaseStatus } from './case-state.js';
 
 /**
  * Correlation: which case an attributed, judged event belongs to. Pure (no store, no clock), so the case

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import type { PolicyDocument } from '../policy/policy-schema.js';
 import {
   analystCommandSchema,
   type CaseState,
   type CaseStatus,
   caseClauseSchema,
   openCaseState,
-} from './case-state.js';
+} from '../cases/case-state.js';
+import type { PolicyDocument } from '../policy/policy-schema.js';
 import { type EngineResult, nextStep } from './ladder-engine.js';
 import type { ActionKind } from './planned-action.js';
 

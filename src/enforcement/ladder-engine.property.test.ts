@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { realSeedPolicies, seedLadders } from '../../test/enforcement/seed-ladders.js';
+import type { AnalystCommand, CaseState } from '../cases/case-state.js';
 import { type PolicyDocument, remedies } from '../policy/policy-schema.js';
 import { type SimulationEvent, simulateCase } from './case-simulator.js';
-import type { AnalystCommand, CaseState } from './case-state.js';
 import { nextStep } from './ladder-engine.js';
 
 /**

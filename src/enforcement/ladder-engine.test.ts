@@ -8,9 +8,9 @@ import {
   securepacket,
   spamClause,
 } from '../../test/enforcement/seed-ladders.js';
+import { openCaseState } from '../cases/case-state.js';
 import type { PolicyDocument } from '../policy/policy-schema.js';
 import { type SimulationEvent, simulateCase, type TimelineRow } from './case-simulator.js';
-import { openCaseState } from './case-state.js';
 import { nextStep } from './ladder-engine.js';
 import type { NoticePayload, PlannedAction } from './planned-action.js';
 

@@ -1,11 +1,11 @@
-import { durationMs, type LadderStep, type PolicyDocument } from '../policy/policy-schema.js';
 import {
   type AnalystIntervention,
   activeStatuses,
   type CaseState,
   type CaseStatus,
   type Fee,
-} from './case-state.js';
+} from '../cases/case-state.js';
+import { durationMs, type LadderStep, type PolicyDocument } from '../policy/policy-schema.js';
 import type { PlannedAction } from './planned-action.js';
 import {
   clearLadder,

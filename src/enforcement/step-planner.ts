@@ -1,3 +1,4 @@
+import type { CaseState, Fee } from '../cases/case-state.js';
 import {
   durationMs,
   type EnforcementTerms,
@@ -5,7 +6,6 @@ import {
   type PolicyDocument,
   type Remedy,
 } from '../policy/policy-schema.js';
-import type { CaseState, Fee } from './case-state.js';
 import {
   type ActionKind,
   idempotencyKeyOf,

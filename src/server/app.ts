@@ -10,8 +10,8 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { sql } from 'kysely';
-import type { CaseCommandDeps } from '../cases/commands/case-command.js';
 import type { AppConfig } from '../config.js';
+import type { CaseCommandDeps } from '../enforcement/commands/case-command.js';
 import { type Clock, systemClock } from '../enforcement/outbox/clock.js';
 import type { EvidenceStore } from '../intake/evidence-store.js';
 import type { InboxCommitter } from '../intake/intake-inbox.js';

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MailNoticeAdapter, type NoticeDirectory } from '../../src/actions/mail-notice-adapter.js';
 import { createSmtpSender, messageIdFor, smtpRelayConfigFromEnv } from '../../src/actions/mail-transport.js';
 import { caseIdFromSubject, type EvidenceItem } from '../../src/actions/templates/notice-templates.js';
-import { openCaseState } from '../../src/enforcement/case-state.js';
+import { openCaseState } from '../../src/cases/case-state.js';
 import { nextStep } from '../../src/enforcement/ladder-engine.js';
 import type { NoticePayload, PlannedAction } from '../../src/enforcement/planned-action.js';
 import { isAupError } from '../../src/errors.js';

@@ -10,7 +10,7 @@ import {
   memoryAckRateLimiter,
   ReporterAckAdapter,
 } from '../../src/actions/reporter-ack-adapter.js';
-import { openCaseState } from '../../src/enforcement/case-state.js';
+import { openCaseState } from '../../src/cases/case-state.js';
 import { nextStep } from '../../src/enforcement/ladder-engine.js';
 import { SmtpIntakeServer } from '../../src/intake/channels/smtp-intake-server.js';
 import { EvidenceStore } from '../../src/intake/evidence-store.js';

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import type { CaseClause } from '../../src/enforcement/case-state.js';
+import type { CaseClause } from '../../src/cases/case-state.js';
 import {
   type EnforcementTerms,
   type PolicyDocument,

@@ -11,6 +11,7 @@ import {
   lockCorrelation,
   previousCases,
 } from '../../cases/case-repository.js';
+import { openCaseState } from '../../cases/case-state.js';
 import { correlateEvent, eventFingerprint, windowEndsAt } from '../../cases/correlate-event.js';
 import {
   insertCaseEvent,
@@ -34,7 +35,6 @@ import { type PolicyAcceptance, policyAcceptanceOf } from '../../registry/custom
 import type { RegistrySnapshot } from '../../registry/registry-snapshot.js';
 import type { Database } from '../../store/schema.js';
 import type { EventVerdict } from '../../store/tables/cases.table.js';
-import { openCaseState } from '../case-state.js';
 import {
   applyCaseTransition,
   type EnforcementDeps,

@@ -1,4 +1,5 @@
 import { caseNumberOf, caseRefOf } from '../../cases/case-ref.js';
+import { type CaseState, openCaseState } from '../../cases/case-state.js';
 import { type CorrelationCandidate, correlateEvent, eventFingerprint } from '../../cases/correlate-event.js';
 import type { IntakeEvent } from '../../intake/event.js';
 import { attributeEvent, caseSubjectsOf } from '../../judgement/attribute-event.js';
@@ -7,7 +8,6 @@ import { type CustomerAcceptance, judgeWithBinding } from '../../judgement/judge
 import type { PolicyHistory } from '../../policy/policy-loader.js';
 import { durationMs, type PolicyDocument } from '../../policy/policy-schema.js';
 import type { RegistrySnapshot } from '../../registry/registry-snapshot.js';
-import { type CaseState, openCaseState } from '../case-state.js';
 import { type EngineResult, nextStep } from '../ladder-engine.js';
 import type { PlannedAction } from '../planned-action.js';
 import type { RegistryAcceptance, SimulationReport } from './simulation-input.js';

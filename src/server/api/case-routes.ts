@@ -4,18 +4,18 @@ import { type Principal, principalKey } from '../../accounts/principal.js';
 import { searchCases } from '../../cases/case-query.js';
 import { caseIdFromRef } from '../../cases/case-ref.js';
 import { type CaseRecord, type CaseSummary, getCase } from '../../cases/case-repository.js';
-import { addNote } from '../../cases/commands/add-note.js';
-import { applyRemedy } from '../../cases/commands/apply-remedy.js';
-import { approveStep } from '../../cases/commands/approve-step.js';
-import type { CaseCommandDeps, CommandResult } from '../../cases/commands/case-command.js';
-import { dismissCase } from '../../cases/commands/dismiss-case.js';
-import { holdCase } from '../../cases/commands/hold-case.js';
-import { markCured } from '../../cases/commands/mark-cured.js';
-import { reinstateCase } from '../../cases/commands/reinstate-case.js';
-import { releaseCase } from '../../cases/commands/release-case.js';
+import { caseStatuses } from '../../cases/case-state.js';
 import { listCaseMessages, listCaseNotes } from '../../cases/message-repository.js';
 import { listCaseEvents } from '../../cases/report-repository.js';
-import { caseStatuses } from '../../enforcement/case-state.js';
+import { addNote } from '../../enforcement/commands/add-note.js';
+import { applyRemedy } from '../../enforcement/commands/apply-remedy.js';
+import { approveStep } from '../../enforcement/commands/approve-step.js';
+import type { CaseCommandDeps, CommandResult } from '../../enforcement/commands/case-command.js';
+import { dismissCase } from '../../enforcement/commands/dismiss-case.js';
+import { holdCase } from '../../enforcement/commands/hold-case.js';
+import { markCured } from '../../enforcement/commands/mark-cured.js';
+import { reinstateCase } from '../../enforcement/commands/reinstate-case.js';
+import { releaseCase } from '../../enforcement/commands/release-case.js';
 import { AupError } from '../../errors.js';
 import { listProviders, loadPolicyHistoryFromStore } from '../../policy/policy-repository.js';
 import { assertOwnCustomer, principalOf } from '../plugins/auth-plugin.js';
@@ -33,7 +33,7 @@ import {
 
 /**
  * Cases: list with filters (state, clause, customer, service, due before; keyset cursor), read one with its
- * events, messages and notes, and act on it through the analyst commands of src/cases/commands (each
+ * events, messages and notes, and act on it through the analyst commands of src/enforcement/commands (each
  * appends the intervention, re-runs the ladder and writes its audit entry in one transaction).
  *
  * A customer principal sees only its own cases, without analyst notes or reporter correspondence; another
@@ -287,7 +287,7 @@ export const caseRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { de
     },
   );
 
-  /** One route per analyst action; each maps the body onto one command of src/cases/commands. */
+  /** One route per analyst action; each maps the body onto one command of src/enforcement/commands. */
   const action = <B extends z.ZodObject>(
     name: string,
     summary: string,

@@ -1,23 +1,23 @@
 import { z } from 'zod';
 import { getCase } from '../../cases/case-repository.js';
-import { addNote } from '../../cases/commands/add-note.js';
-import { applyRemedy } from '../../cases/commands/apply-remedy.js';
-import { approveStep } from '../../cases/commands/approve-step.js';
-import { assignCase } from '../../cases/commands/assign-case.js';
-import type { CommandResult } from '../../cases/commands/case-command.js';
-import { dismissCase } from '../../cases/commands/dismiss-case.js';
-import { holdCase } from '../../cases/commands/hold-case.js';
-import { markCured } from '../../cases/commands/mark-cured.js';
-import { reinstateCase } from '../../cases/commands/reinstate-case.js';
-import { releaseCase } from '../../cases/commands/release-case.js';
-import { skipStep } from '../../cases/commands/skip-step.js';
+import { addNote } from '../../enforcement/commands/add-note.js';
+import { applyRemedy } from '../../enforcement/commands/apply-remedy.js';
+import { approveStep } from '../../enforcement/commands/approve-step.js';
+import { assignCase } from '../../enforcement/commands/assign-case.js';
+import type { CommandResult } from '../../enforcement/commands/case-command.js';
+import { dismissCase } from '../../enforcement/commands/dismiss-case.js';
+import { holdCase } from '../../enforcement/commands/hold-case.js';
+import { markCured } from '../../enforcement/commands/mark-cured.js';
+import { reinstateCase } from '../../enforcement/commands/reinstate-case.js';
+import { releaseCase } from '../../enforcement/commands/release-case.js';
+import { skipStep } from '../../enforcement/commands/skip-step.js';
 import { type EnforcementDeps, policyOfCase } from '../../enforcement/pipeline/case-transition.js';
 import { AupError } from '../../errors.js';
 import { type Remedy, remedies } from '../../policy/policy-schema.js';
 import { type FormBody, field } from '../views/page-support.js';
 
 /**
- * The console's case actions: one form field `action` names the analyst command (src/cases/commands), the
+ * The console's case actions: one form field `action` names the analyst command (src/enforcement/commands), the
  * rest are its inputs. Actions that interrupt a customer's service (suspend, deny service, terminate, or
  * approving a step that does) need the form's confirmation box ticked: the script's dialog is a courtesy,
  * this check is the rule.

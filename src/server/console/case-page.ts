@@ -1,5 +1,5 @@
 import type { AuditEntry } from '../../audit/audit-log.js';
-import { activeStatuses } from '../../enforcement/case-state.js';
+import { activeStatuses } from '../../cases/case-state.js';
 import { bytes, due, severityBadge, statusBadge, time } from '../views/format.js';
 import { type Html, html, pathOf } from '../views/html.js';
 import { csrfField } from '../views/layout.js';

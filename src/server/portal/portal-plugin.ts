@@ -4,7 +4,7 @@ import type { Principal } from '../../accounts/principal.js';
 import { queueCases } from '../../cases/case-queries-console.js';
 import { caseIdFromRef } from '../../cases/case-ref.js';
 import { type CaseRecord, getCase } from '../../cases/case-repository.js';
-import { recordCustomerResponse } from '../../cases/customer-response-portal.js';
+import { recordCustomerResponse } from '../../enforcement/commands/customer-response-portal.js';
 import { policyHistories } from '../../enforcement/pipeline/case-transition.js';
 import { AupError, isAupError } from '../../errors.js';
 import type { LoadedPolicy } from '../../policy/policy-loader.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { createCase } from '../../../src/cases/case-repository.js';
-import { openCaseState } from '../../../src/enforcement/case-state.js';
+import { openCaseState } from '../../../src/cases/case-state.js';
 import { loadPolicyFile } from '../../../src/policy/policy-loader.js';
 import { publishPolicyVersion } from '../../../src/policy/policy-repository.js';
 import { assignResource, createCustomer, createService } from '../../../src/registry/registry-repository.js';

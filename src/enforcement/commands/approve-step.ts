@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { feeSchema } from '../../enforcement/case-state.js';
+import { feeSchema } from '../../cases/case-state.js';
 import {
   analystSchema,
   type CaseCommandDeps,

@@ -1,25 +1,24 @@
 import type { Transaction } from 'kysely';
 import { z } from 'zod';
 import { type AuditActor, appendAudit } from '../../audit/audit-log.js';
-import type { AnalystCommand } from '../../enforcement/case-state.js';
+import { caseSubject } from '../../cases/case-ref.js';
+import { type CaseRecord, requireCase } from '../../cases/case-repository.js';
+import type { AnalystCommand } from '../../cases/case-state.js';
+import { AupError } from '../../errors.js';
+import type { Database } from '../../store/schema.js';
 import {
   applyCaseTransition,
   type EnforcementDeps,
   type TransitionResult,
-} from '../../enforcement/pipeline/case-transition.js';
-import { AupError } from '../../errors.js';
-import type { Database } from '../../store/schema.js';
-import { caseSubject } from '../case-ref.js';
-import { type CaseRecord, requireCase } from '../case-repository.js';
+} from '../pipeline/case-transition.js';
 
 /**
  * The shared half of the analyst commands (one use case per file beside this one): validate the input,
  * lock the case, append the analyst's command to the case's interventions, re-run the ladder engine, and
  * persist state, actions, due step and the `case.intervention` audit entry in one transaction.
  *
- * Note on the data flow: the commands live in src/cases (the brief's layout) but drive the engine through
- * src/enforcement/pipeline, an import against DESIGN.md's left-to-right flow; the case state schema is the
- * engine's, so cases and enforcement are one unit here.
+ * The commands live in src/enforcement (not src/cases) because they drive the ladder engine; the case store
+ * and the case state schema they read sit to their left in the data flow (DESIGN.md), in src/cases.
  */
 
 export type CaseCommandDeps = EnforcementDeps;

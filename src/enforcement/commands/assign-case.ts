@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { appendAudit } from '../../audit/audit-log.js';
-import { caseSubject } from '../case-ref.js';
-import { type CaseRecord, saveCase } from '../case-repository.js';
+import { caseSubject } from '../../cases/case-ref.js';
+import { type CaseRecord, saveCase } from '../../cases/case-repository.js';
 import {
   actorOf,
   analystSchema,

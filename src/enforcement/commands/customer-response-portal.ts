@@ -1,9 +1,9 @@
-import { appendAudit } from '../audit/audit-log.js';
-import { applyCaseTransition, type EnforcementDeps } from '../enforcement/pipeline/case-transition.js';
-import { AupError } from '../errors.js';
-import { caseSubject } from './case-ref.js';
-import { getCase } from './case-repository.js';
-import { addCaseMessage } from './message-repository.js';
+import { appendAudit } from '../../audit/audit-log.js';
+import { caseSubject } from '../../cases/case-ref.js';
+import { getCase } from '../../cases/case-repository.js';
+import { addCaseMessage } from '../../cases/message-repository.js';
+import { AupError } from '../../errors.js';
+import { applyCaseTransition, type EnforcementDeps } from '../pipeline/case-transition.js';
 
 /**
  * A customer's answer through the portal: the same effect as a reply by mail (reply-threading.ts), written

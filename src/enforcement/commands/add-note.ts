@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { appendAudit } from '../../audit/audit-log.js';
-import { caseSubject } from '../case-ref.js';
-import { requireCase } from '../case-repository.js';
-import { addCaseNote } from '../message-repository.js';
+import { caseSubject } from '../../cases/case-ref.js';
+import { requireCase } from '../../cases/case-repository.js';
+import { addCaseNote } from '../../cases/message-repository.js';
 import { actorOf, analystSchema, type CaseCommandDeps, caseRefSchema, parseInput } from './case-command.js';
 
 /** An analyst's note on a case (merged cases take notes too: the note follows the case's history). */

@@ -1,5 +1,5 @@
+import type { CaseRecord } from '../../cases/case-repository.js';
 import { AupError } from '../../errors.js';
-import type { CaseRecord } from '../case-repository.js';
 import { addNote } from './add-note.js';
 import { applyRemedy } from './apply-remedy.js';
 import { approveStep } from './approve-step.js';

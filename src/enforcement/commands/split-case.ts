@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { appendAudit } from '../../audit/audit-log.js';
-import { openCaseState } from '../../enforcement/case-state.js';
-import { applyCaseTransition } from '../../enforcement/pipeline/case-transition.js';
+import { caseSubject } from '../../cases/case-ref.js';
+import { type CaseRecord, createCase, previousCases } from '../../cases/case-repository.js';
+import { openCaseState } from '../../cases/case-state.js';
+import { listCaseEvents, moveCaseEvents, type StoredCaseEvent } from '../../cases/report-repository.js';
 import { AupError } from '../../errors.js';
-import { caseSubject } from '../case-ref.js';
-import { type CaseRecord, createCase, previousCases } from '../case-repository.js';
-import { listCaseEvents, moveCaseEvents, type StoredCaseEvent } from '../report-repository.js';
+import { applyCaseTransition } from '../pipeline/case-transition.js';
 import {
   actorOf,
   analystSchema,

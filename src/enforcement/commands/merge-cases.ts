@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { appendAudit } from '../../audit/audit-log.js';
-import { applyCaseTransition } from '../../enforcement/pipeline/case-transition.js';
+import { caseIdFromRef, caseSubject } from '../../cases/case-ref.js';
+import { type CaseRecord, getCase, saveCase } from '../../cases/case-repository.js';
+import { moveCaseMessages, moveCaseNotes } from '../../cases/message-repository.js';
+import { moveCaseEvents } from '../../cases/report-repository.js';
 import { AupError } from '../../errors.js';
-import { caseIdFromRef, caseSubject } from '../case-ref.js';
-import { type CaseRecord, getCase, saveCase } from '../case-repository.js';
-import { moveCaseMessages, moveCaseNotes } from '../message-repository.js';
-import { moveCaseEvents } from '../report-repository.js';
+import { applyCaseTransition } from '../pipeline/case-transition.js';
 import {
   actorOf,
   analystSchema,
