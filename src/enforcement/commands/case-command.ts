@@ -153,3 +153,24 @@ function transition(
     cause: `analyst:${input.command.kind}`,
   });
 }
+
+/** Input of the commands that name only the case, the analyst and an optional note. */
+export const noteOnlyCommandSchema = z
+  .object({ caseRef: caseRefSchema, analyst: analystSchema, note: z.string().max(20_000).optional() })
+  .strict();
+export type NoteOnlyCommandInput = z.input<typeof noteOnlyCommandSchema>;
+
+type NoteOnlyKind = Extract<
+  AnalystCommand['kind'],
+  'hold' | 'release' | 'skip-step' | 'mark-cured' | 'reinstate'
+>;
+
+/** The whole use case of a command whose intervention carries nothing but its kind. */
+export function noteOnlyCommand(
+  kind: NoteOnlyKind,
+): (deps: CaseCommandDeps, input: NoteOnlyCommandInput) => Promise<CommandResult> {
+  return (deps, input) => {
+    const i = parseInput(noteOnlyCommandSchema, input, kind);
+    return intervene(deps, { caseRef: i.caseRef, analyst: i.analyst, note: i.note, command: { kind } });
+  };
+}
