@@ -37,6 +37,7 @@ import { html } from '../views/html.js';
 import { page, sendPage } from '../views/layout.js';
 import {
   type AreaSpec,
+  caseRefOf,
   field,
   fields,
   formOf,
@@ -101,14 +102,6 @@ const idParam = z.object({
     .positive()
     .max(2 ** 31 - 1),
 });
-const refParam = z.object({ ref: z.string().max(40) });
-
-/** A case reference from the path; anything else is simply no such case (never a 500). */
-function refOf(params: unknown): { ref: string } {
-  const parsed = refParam.safeParse(params);
-  if (!parsed.success) throw new AupError('AUP_ERR_NOT_FOUND', 'there is no such case');
-  return parsed.data;
-}
 
 export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app: FastifyInstance, options) => {
   const deps = options.deps;
@@ -210,7 +203,7 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
 
   // A case.
   app.get('/cases/:ref', async (request, reply) => {
-    const { ref } = refOf(request.params);
+    const { ref } = caseRefOf(request.params);
     const record = await caseByRef(ref);
     const enf = await enforcement();
     const view = await loadCaseView(enf, deps.evidenceStore, record, { audit: true, notes: true });
@@ -226,7 +219,7 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
   });
 
   app.post('/cases/:ref/actions', async (request, reply) => {
-    const { ref } = refOf(request.params);
+    const { ref } = caseRefOf(request.params);
     const record = await caseByRef(ref);
     const me = principalOfPage(request).name;
     const back = `/console/cases/${encodeURIComponent(record.ref)}`;

@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { z } from 'zod';
 import type { Principal } from '../../accounts/principal.js';
 import { queueCases } from '../../cases/case-queries-console.js';
 import { caseIdFromRef } from '../../cases/case-ref.js';
@@ -18,6 +17,7 @@ import { trusted } from '../views/html.js';
 import { page, sendPage } from '../views/layout.js';
 import {
   type AreaSpec,
+  caseRefOf,
   field,
   formOf,
   installErrorPages,
@@ -52,15 +52,6 @@ export const portalSpec: AreaSpec = {
     { href: '/portal/policy', label: 'Acceptable Use Policy', key: 'policy' },
   ],
 };
-
-const refParam = z.object({ ref: z.string().max(40) });
-
-/** A case reference from the path; anything else is simply no such case (never a 500). */
-function refOf(params: unknown): { ref: string } {
-  const parsed = refParam.safeParse(params);
-  if (!parsed.success) throw new AupError('AUP_ERR_NOT_FOUND', 'there is no such case');
-  return parsed.data;
-}
 
 function customerIdOf(p: Principal): number {
   if (p.role !== 'customer' || p.customerId === null) {
@@ -152,7 +143,7 @@ export const portalPlugin: FastifyPluginAsync<PortalOptions> = async (app: Fasti
   });
 
   app.get('/cases/:ref', async (request, reply) => {
-    const { ref } = refOf(request.params);
+    const { ref } = caseRefOf(request.params);
     const record = await ownCase(principalOfPage(request), ref);
     const view = await loadCaseView(await enforcement(), deps.evidenceStore, record, {
       audit: false,
@@ -172,7 +163,7 @@ export const portalPlugin: FastifyPluginAsync<PortalOptions> = async (app: Fasti
   const respond =
     (cureClaimed: boolean) =>
     async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
-      const { ref } = refOf(request.params);
+      const { ref } = caseRefOf(request.params);
       const p = principalOfPage(request);
       const record = await ownCase(p, ref);
       const back = `/portal/cases/${encodeURIComponent(record.ref)}`;

@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ZodError } from 'zod';
+import { ZodError, z } from 'zod';
 import type { Principal, Role } from '../../accounts/principal.js';
 import { createSession, deleteSession } from '../../accounts/session-repository.js';
 import { authenticateUser } from '../../accounts/user-repository.js';
@@ -300,3 +300,12 @@ export function shell(
 }
 
 export { csrfField };
+
+const caseRefParam = z.object({ ref: z.string().max(40) });
+
+/** A case reference from the path; anything else is simply no such case (never a 500). */
+export function caseRefOf(params: unknown): { ref: string } {
+  const parsed = caseRefParam.safeParse(params);
+  if (!parsed.success) throw new AupError('AUP_ERR_NOT_FOUND', 'there is no such case');
+  return parsed.data;
+}
