@@ -18,6 +18,7 @@ export const errorCatalogue = {
   AUP_ERR_STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable' },
   AUP_ERR_STORE_MIGRATION_FAILED: { status: 500, title: 'Migration failed' },
   AUP_ERR_STORE_CONFLICT: { status: 409, title: 'Conflicting record' },
+  AUP_ERR_STORE_IN_USE: { status: 409, title: 'Embedded store in use by another process' },
   AUP_ERR_NOT_FOUND: { status: 404, title: 'Not found' },
   AUP_ERR_INPUT_INVALID: { status: 400, title: 'Invalid input' },
   AUP_ERR_POLICY_FILE_UNREADABLE: { status: 400, title: 'Policy file unreadable' },
@@ -72,4 +73,9 @@ export class AupError extends Error {
 
 export function isAupError(value: unknown, code?: ErrorCode): value is AupError {
   return value instanceof AupError && (code === undefined || value.code === code);
+}
+
+/** Whether `error` is a Node system error with this `code` (`ENOENT`, `EEXIST`, …). */
+export function isErrno(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
 }

@@ -3,6 +3,8 @@ import { closeSync, fdatasync, fsync, open, read, readdir, stat, unlink, write }
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { isErrno } from '../errors.js';
+import { processExists } from '../process-alive.js';
 
 /**
  * The evidence journal: group commit for the evidence store. Concurrent `append`s (those that arrive while
@@ -501,12 +503,7 @@ function isOrphan(name: string): boolean {
   const owner = parseSegmentName(name);
   if (!owner || owner.host !== HOST) return false;
   if (owner.pid === process.pid) return !liveTokens.has(owner.token);
-  try {
-    process.kill(owner.pid, 0);
-    return false;
-  } catch (error) {
-    return isErrno(error, 'ESRCH');
-  }
+  return !processExists(owner.pid);
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -551,10 +548,6 @@ function closeFd(segment: JournalSegment): void {
   const fd = segment.fd;
   segment.fd = undefined;
   closeSync(fd);
-}
-
-export function isErrno(error: unknown, code: string): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
 }
 
 const CRC_TABLE = (() => {

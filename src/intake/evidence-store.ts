@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream, statSync } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { AupError } from '../errors.js';
+import { AupError, isErrno } from '../errors.js';
 import {
   EvidenceJournal,
   type EvidenceJournalOptions,
   fsyncDirectory,
-  isErrno,
   type JournalRecord,
   sha256Hex,
 } from './evidence-journal.js';

@@ -357,6 +357,21 @@ export function defaultWorkerId(): string {
 
 const processWorkerIds = new WeakMap<object, string>();
 
+/**
+ * Ends every claim on pending inbox rows at `now`, for a process that has the store to itself
+ * (`Store.exclusive`): the workers that made them are gone. Their attempts are kept, so a message that
+ * killed the worker on every attempt still ends `failed`. Returns the number of rows released.
+ */
+export async function expireInboxClaims(db: Kysely<Database>, now: Date): Promise<number> {
+  const released = await db
+    .updateTable('intake_inbox')
+    .set({ claimed_until: now })
+    .where('status', '=', 'pending')
+    .where('claimed_until', '>', now)
+    .executeTakeFirst();
+  return Number(released.numUpdatedRows);
+}
+
 /** One round: claim up to `limit` due rows and process each. */
 export async function processInbox(
   deps: InboxProcessorDeps,
@@ -673,9 +688,20 @@ export interface InboxCounts {
 }
 
 export async function inboxCounts(db: Kysely<Database>): Promise<InboxCounts> {
+  return countByStatus(db, false);
+}
+
+/** Items not done: pending and failed (a scrape's figure: done rows, the ever-growing part, are not counted). */
+export async function inboxBacklog(db: Kysely<Database>): Promise<Omit<InboxCounts, 'done'>> {
+  const { done: _done, ...backlog } = await countByStatus(db, true);
+  return backlog;
+}
+
+async function countByStatus(db: Kysely<Database>, notDone: boolean): Promise<InboxCounts> {
   const rows = await db
     .selectFrom('intake_inbox')
     .select(['status', (eb) => eb.fn.countAll<string>().as('n')])
+    .$if(notDone, (q) => q.where('status', '<>', 'done'))
     .groupBy('status')
     .execute();
   const count = (s: string): number => Number(rows.find((r) => r.status === s)?.n ?? 0);

@@ -18,6 +18,7 @@ import {
 } from '../enforcement/pipeline/enforcement-worker.js';
 import { inboxProcessorFor } from '../enforcement/pipeline/inbox-processor.js';
 import type { PipelineDeps } from '../enforcement/pipeline/process-report.js';
+import { releaseDeadClaims } from '../enforcement/pipeline/release-dead-claims.js';
 import { AupError, isAupError } from '../errors.js';
 import { DropDirWatcher } from '../intake/channels/drop-dir-watcher.js';
 import { type FeedConfig, FeedPoller } from '../intake/channels/feed-poller.js';
@@ -42,6 +43,7 @@ import { createMetrics } from './plugins/metrics-plugin.js';
 import { publicPagesFeature } from './public/public-pages-plugin.js';
 import { dropDirSettings, imapSettingsFromEnv, loadFeedsFile } from './serve-channels.js';
 import { Housekeeping, type HousekeepingIntervals, housekeepingTasks } from './serve-housekeeping.js';
+import { registerDeskMetrics } from './serve-metrics.js';
 
 /**
  * `aupdesk serve`: the whole desk in one process, or one role of it.
@@ -59,7 +61,12 @@ import { Housekeeping, type HousekeepingIntervals, housekeepingTasks } from './s
  * migrations and publishes the policies found under `--policy` (both idempotent), loads the registry
  * snapshot and keeps it fresh (a cheap revision query every few seconds; rebuilt only when assignments
  * changed). Shutdown on SIGINT/SIGTERM stops accepting (HTTP and SMTP listeners close), lets the loops
- * finish their current round, then closes the store.
+ * finish their current round, then closes the store. On the embedded store, which one process holds under
+ * its lock, a start releases the claims a crashed predecessor left (`releaseDeadClaims`).
+ *
+ * Past 600 lines because the start is one sequence whose order matters (store, policies, registry, loops,
+ * listeners; stops in reverse); the parts with a life of their own live beside it (serve-channels,
+ * serve-housekeeping, serve-metrics).
  */
 
 export const serveRoles = ['api', 'intake', 'worker', 'all'] as const;
@@ -186,6 +193,12 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
 
   try {
     logger.info({ store: store.kind, role }, 'store open, migrations applied');
+    if (runs.intake || runs.worker) {
+      const released = await releaseDeadClaims(store, clock.now());
+      if (released.inbox + released.outbox > 0) {
+        logger.warn(released, 'released the claims of a desk that stopped without shutting down');
+      }
+    }
     const evidence = new EvidenceStore(deps.config.evidenceDir);
     // Closed after every channel stopped (stops run in reverse): the journal's last blobs are copied out.
     stops.push(() => evidence.close());
@@ -268,8 +281,10 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
     const secret = await loadSecret(deps.config.dataDir, env);
     const listenPort = options.httpPort ?? 8080;
     let publicUrl = options.publicUrl ?? (env.AUPDESK_PUBLIC_URL || undefined);
-    if (runs.api) {
-      const metrics = createMetrics();
+    // Served by the API; the intake counts into it when both run in this process.
+    const metrics = runs.api ? createMetrics() : undefined;
+    const intakeCounters = metrics ? registerDeskMetrics(metrics, store.db) : undefined;
+    if (metrics) {
       const origin = (): string => publicUrl ?? `http://${displayHost(host)}:${listenPort}`;
       const app = await buildApp({
         store,
@@ -320,7 +335,11 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
           port: options.smtpPort ?? 2525,
           ...(options.smtpMaxMessageBytes ? { maxMessageBytes: options.smtpMaxMessageBytes } : {}),
           logger: logger.child({ component: 'smtp' }),
-          onAccepted: wake,
+          onAccepted: (accepted, info) => {
+            intakeCounters?.accepted(info.route, info.kind, accepted.duplicate);
+            wake();
+          },
+          ...(intakeCounters ? { onRefused: intakeCounters.refused } : {}),
         },
       );
       smtp = { host, port: server.port };

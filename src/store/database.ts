@@ -5,6 +5,7 @@ import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
 import { Kysely, type MigrationResultSet, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { AupError } from '../errors.js';
+import { acquireEmbeddedStoreLock, type EmbeddedStoreLock } from './embedded-store-lock.js';
 import { migrations } from './migrations/index.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
@@ -34,6 +35,12 @@ export interface StoreOptions {
 export interface Store {
   readonly db: Kysely<Database>;
   readonly kind: StoreKind;
+  /**
+   * True when this process has the store to itself (the embedded store, held under its lock): every claim
+   * (lease) found in it was left by a process that is gone. False on PostgreSQL, shared by any number of
+   * processes.
+   */
+  readonly exclusive: boolean;
   /** Apply pending migrations; returns the names applied. */
   migrate(): Promise<string[]>;
   close(): Promise<void>;
@@ -46,21 +53,32 @@ const MIGRATION_LOCK_TABLE = 'aupdesk_migration_lock';
  * The one store factory: everything else receives a `Store` and never asks which backend it is.
  */
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const { db, kind } = options.databaseUrl
-    ? await openPostgres(options.databaseUrl, options.schema, options.poolSize ?? 10)
+  const { db, kind, lock } = options.databaseUrl
+    ? {
+        ...(await openPostgres(options.databaseUrl, options.schema, options.poolSize ?? 10)),
+        lock: undefined,
+      }
     : await openPGlite(options.pgliteDir ?? 'memory://');
+  const close = async (): Promise<void> => {
+    try {
+      await db.destroy();
+    } finally {
+      await lock?.release();
+    }
+  };
 
   const store: Store = {
     db,
     kind,
+    exclusive: kind === 'pglite',
     migrate: () => migrateToLatest(db, options.schema),
-    close: () => db.destroy(),
+    close,
   };
   if (options.migrate !== false) {
     try {
       await store.migrate();
     } catch (error) {
-      await db.destroy();
+      await close();
       throw error;
     }
   }
@@ -72,17 +90,27 @@ export function pgliteDirFor(dataDir: string): string {
   return path.join(dataDir, 'pglite');
 }
 
-async function openPGlite(dir: string): Promise<{ db: Kysely<Database>; kind: StoreKind }> {
-  if (!dir.startsWith('memory://')) await mkdir(dir, { recursive: true });
+async function openPGlite(
+  dir: string,
+): Promise<{ db: Kysely<Database>; kind: StoreKind; lock: EmbeddedStoreLock | undefined }> {
+  const inMemory = dir.startsWith('memory://');
+  let lock: EmbeddedStoreLock | undefined;
+  if (!inMemory) {
+    const resolved = path.resolve(dir);
+    await mkdir(resolved, { recursive: true });
+    // Before PGlite touches the directory: it would open it beside another process without complaint.
+    lock = await acquireEmbeddedStoreLock(resolved);
+  }
   let pglite: PGlite;
   try {
     pglite = await PGlite.create(dir, { extensions: { btree_gist } });
   } catch (error) {
+    await lock?.release();
     throw new AupError('AUP_ERR_STORE_UNAVAILABLE', `cannot open the embedded database at ${dir}`, {
       cause: error,
     });
   }
-  return { db: new Kysely<Database>({ dialect: new PGliteDialect(pglite) }), kind: 'pglite' };
+  return { db: new Kysely<Database>({ dialect: new PGliteDialect(pglite) }), kind: 'pglite', lock };
 }
 
 async function openPostgres(

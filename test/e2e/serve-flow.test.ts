@@ -30,6 +30,11 @@ for (const backend of backends) {
     async function followThrough(d: Desk, ip: string): Promise<void> {
       // Parsed, attributed, judged, a case opened and the notice sent — all by the desk's own loops.
       await d.handle.runOnce();
+      // Nothing left waiting, as /metrics reports it for an operator's alerts.
+      const metrics = await (await fetch(`${d.handle.http!.url}/metrics`)).text();
+      expect(metrics).toMatch(/^aupdesk_inbox_items\{status="pending"\} 0$/m);
+      expect(metrics).toMatch(/^aupdesk_outbox_actions\{status="pending"\} 0$/m);
+      expect(metrics).toMatch(/^aupdesk_outbox_actions\{status="dead"\} 0$/m);
       const inbox = await d.handle.store.db.selectFrom('intake_inbox').selectAll().execute();
       expect(inbox).toHaveLength(1);
       expect(inbox[0]?.last_error ?? null).toBeNull();
@@ -90,8 +95,17 @@ for (const backend of backends) {
         text: mail.text,
         messageId: mail.messageId,
       });
-      client.close();
       expect(info.response).toMatch(/^250 /);
+      await expect(
+        client.sendMail({ from: 'alice@reporter-e2e.example', to: 'nobody@desk-e2e.example', text: 'x' }),
+      ).rejects.toThrow(/550/);
+      client.close();
+      // What the intake answered, at /metrics.
+      const metrics = await (await fetch(`${d.handle.http!.url}/metrics`)).text();
+      expect(metrics).toMatch(
+        /^aupdesk_smtp_messages_total\{route="abuse",kind="complaint",result="stored"\} 1$/m,
+      );
+      expect(metrics).toMatch(/^aupdesk_smtp_refusals_total\{code="550"\} 1$/m);
       await followThrough(d, '192.0.2.55');
     });
 

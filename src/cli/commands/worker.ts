@@ -13,6 +13,7 @@ import {
   runEnforcementOnce,
   type WorkerDeps,
 } from '../../enforcement/pipeline/enforcement-worker.js';
+import { releaseDeadClaims } from '../../enforcement/pipeline/release-dead-claims.js';
 import { AupError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 
@@ -43,6 +44,12 @@ export function registerWorkerCommands(program: Command, context: () => CliConte
       const stop = new AbortController();
       const onSignal = (): void => stop.abort();
       try {
+        const released = await releaseDeadClaims(store, systemClock.now());
+        if (released.outbox > 0) {
+          ctx.err.write(
+            `aupdesk worker: released ${released.outbox} action(s) a stopped worker had claimed\n`,
+          );
+        }
         const base = await deskDeps(store.db, systemClock);
         const providerName = historyOf(base).versions.at(-1)?.document.provider.name ?? 'aupdesk';
         const mail = actionWiringFromEnv(store.db, providerName);

@@ -268,6 +268,22 @@ export async function markActionFailed(
 }
 
 /**
+ * Ends every running row's lease at `now`, for a process that has the store to itself (`Store.exclusive`):
+ * the workers that hold those leases are gone, so there is nothing to wait for. The rows are then claimed
+ * again at once (or go `dead` through `expireExhaustedLeases` on their last attempt) — what lease expiry
+ * would have done minutes later. Returns the number of rows released.
+ */
+export async function expireOutboxLeases(db: Kysely<Database>, now: Date): Promise<number> {
+  const released = await db
+    .updateTable('outbox_actions')
+    .set({ claimed_until: now, updated_at: now })
+    .where('status', '=', 'running')
+    .where('claimed_until', '>', now)
+    .executeTakeFirst();
+  return Number(released.numUpdatedRows);
+}
+
+/**
  * Rows whose worker lost its lease on the last allowed attempt: nobody knows whether the effect happened,
  * and the attempts are used up, so they go `dead` for an operator to look at (and `retryDeadAction`: the
  * far end dedupes by the idempotency key, so a retry is safe). Locked with SKIP LOCKED like a claim.
@@ -364,9 +380,22 @@ export async function listActions(
 
 /** Rows per status (zeros included): the numbers to alert on are `dead` and old `pending`. */
 export async function outboxStats(db: Kysely<Database>): Promise<Record<OutboxStatus, number>> {
+  return countByStatus(db, false);
+}
+
+/** Actions not done, by status (a scrape's figure: done rows, the ever-growing part, are not counted). */
+export async function outboxBacklog(
+  db: Kysely<Database>,
+): Promise<Omit<Record<OutboxStatus, number>, 'done'>> {
+  const { done: _done, ...backlog } = await countByStatus(db, true);
+  return backlog;
+}
+
+async function countByStatus(db: Kysely<Database>, notDone: boolean): Promise<Record<OutboxStatus, number>> {
   const rows = await db
     .selectFrom('outbox_actions')
     .select(['status', (eb) => eb.fn.countAll<string | number>().as('n')])
+    .$if(notDone, (q) => q.where('status', '<>', 'done'))
     .groupBy('status')
     .execute();
   const stats: Record<OutboxStatus, number> = { pending: 0, running: 0, done: 0, failed: 0, dead: 0 };
