@@ -1,5 +1,14 @@
-import { describe, expect, it } from 'vitest';
-import { dropDirSettings, imapSettingsFromEnv, parseFeedsText } from './serve-channels.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AupError } from '../errors.js';
+import {
+  dropDirSettings,
+  imapSettingsFromEnv,
+  parseFeedsText,
+  smtpIntakeSettingsFromEnv,
+} from './serve-channels.js';
 
 describe('feeds file', () => {
   it('reads YAML (list or {feeds}) and JSON into the poller settings, with durations and env headers', () => {
@@ -152,5 +161,91 @@ describe('drop directory settings', () => {
     expect(() => dropDirSettings('/srv/drop', { AUPDESK_DROP_ROUTE: 'Not A Route' })).toThrow(
       /AUPDESK_DROP_ROUTE/,
     );
+  });
+});
+
+describe('SMTP intake settings from the environment', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'aupdesk-smtp-settings-'));
+    await writeFile(
+      path.join(dir, 'key.pem'),
+      '-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----\n',
+    );
+    await writeFile(
+      path.join(dir, 'cert.pem'),
+      '-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----\n',
+    );
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const refused = async (env: NodeJS.ProcessEnv): Promise<string> => {
+    const error = await smtpIntakeSettingsFromEnv(env).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(AupError);
+    expect((error as AupError).code).toBe('AUP_ERR_CONFIG_INVALID');
+    return (error as AupError).message;
+  };
+
+  it('sets nothing by default, and reads every setting, the PEM files included', async () => {
+    expect(await smtpIntakeSettingsFromEnv({ AUPDESK_IMAP_HOST: 'x', AUPDESK_INTAKE_SMTP_NAME: '' })).toEqual(
+      {},
+    );
+    expect(
+      await smtpIntakeSettingsFromEnv({
+        AUPDESK_INTAKE_SMTP_NAME: 'mx.desk.example',
+        AUPDESK_INTAKE_SMTP_DOMAINS: 'Desk.example, abuse.example.net ,',
+        AUPDESK_INTAKE_SMTP_MAX_BYTES: '10485760',
+        AUPDESK_INTAKE_SMTP_MAX_CLIENTS: '500',
+        AUPDESK_INTAKE_SMTP_MAX_CONNECTIONS_PER_CLIENT: '20',
+        AUPDESK_INTAKE_SMTP_RATE_PER_MINUTE: '3000',
+        AUPDESK_INTAKE_SMTP_TLS_KEY: path.join(dir, 'key.pem'),
+        AUPDESK_INTAKE_SMTP_TLS_CERT: path.join(dir, 'cert.pem'),
+      }),
+    ).toEqual({
+      serverName: 'mx.desk.example',
+      domains: ['desk.example', 'abuse.example.net'],
+      maxMessageBytes: 10_485_760,
+      maxClients: 500,
+      maxConnectionsPerClient: 20,
+      rateLimit: { messages: 3000, perMs: 60_000 },
+      tls: {
+        key: expect.stringContaining('PRIVATE KEY'),
+        cert: expect.stringContaining('CERTIFICATE'),
+      },
+    });
+  });
+
+  it('names the variable that is wrong', async () => {
+    expect(await refused({ AUPDESK_INTAKE_SMTP_RATE_PER_MINUTE: 'lots' })).toMatch(
+      /^AUPDESK_INTAKE_SMTP_RATE_PER_MINUTE: must be a whole number/,
+    );
+    expect(await refused({ AUPDESK_INTAKE_SMTP_MAX_BYTES: '100' })).toMatch(
+      /MAX_BYTES: must be at least 1024/,
+    );
+    expect(await refused({ AUPDESK_INTAKE_SMTP_DOMAINS: 'desk example' })).toMatch(
+      /^AUPDESK_INTAKE_SMTP_DOMAINS/,
+    );
+    // A misspelt variable is an error, not a silently ignored limit.
+    expect(await refused({ AUPDESK_INTAKE_SMTP_RATE: '10' })).toMatch(/AUPDESK_INTAKE_SMTP_RATE/);
+    expect(await refused({ AUPDESK_INTAKE_SMTP_TLS_KEY: path.join(dir, 'key.pem') })).toMatch(
+      /set both \(STARTTLS\) or neither/,
+    );
+    expect(
+      await refused({
+        AUPDESK_INTAKE_SMTP_TLS_KEY: path.join(dir, 'missing.pem'),
+        AUPDESK_INTAKE_SMTP_TLS_CERT: path.join(dir, 'cert.pem'),
+      }),
+    ).toBe(`AUPDESK_INTAKE_SMTP_TLS_KEY: cannot read ${path.join(dir, 'missing.pem')}`);
+    expect(
+      await refused({
+        AUPDESK_INTAKE_SMTP_TLS_KEY: path.join(dir, 'cert.pem'),
+        AUPDESK_INTAKE_SMTP_TLS_CERT: path.join(dir, 'cert.pem'),
+      }),
+    ).toMatch(/TLS_KEY: .* is not a PEM PRIVATE KEY file/);
   });
 });

@@ -6,11 +6,12 @@ import { AupError } from '../errors.js';
 import type { DropDirOptions } from '../intake/channels/drop-dir-watcher.js';
 import { type FeedConfig, feedConfigSchema } from '../intake/channels/feed-poller.js';
 import type { ImapPollerOptions } from '../intake/channels/imap-poller.js';
+import type { SmtpIntakeOptions } from '../intake/channels/smtp-intake-server.js';
 
 /**
- * The intake role's pull channels as configured from flags and the environment: the feeds file
- * (`--feeds` / `AUPDESK_FEEDS`), the drop directory (`--drop-dir` / `AUPDESK_DROP_DIR`) and the IMAP mailbox
- * (`AUPDESK_IMAP_*`). Everything is validated before the desk opens its store or listens, so a typo in a
+ * The intake role's channels as configured from flags and the environment: the feeds file
+ * (`--feeds` / `AUPDESK_FEEDS`), the drop directory (`--drop-dir` / `AUPDESK_DROP_DIR`), the IMAP mailbox
+ * (`AUPDESK_IMAP_*`) and the SMTP intake's limits and STARTTLS (`AUPDESK_INTAKE_SMTP_*`). Everything is validated before the desk opens its store or listens, so a typo in a
  * feeds file stops `aupdesk serve` at once with the file, the entry and the field named, instead of a feed
  * that silently never pulls.
  */
@@ -231,21 +232,37 @@ const imapEnvSchema = z.object({
 
 export type ImapSettings = ImapPollerOptions & { readonly intervalMs: number };
 
-/** The IMAP poller's settings from `AUPDESK_IMAP_*`; undefined when `AUPDESK_IMAP_HOST` is not set. */
-export function imapSettingsFromEnv(env: NodeJS.ProcessEnv): ImapSettings | undefined {
-  if (!env.AUPDESK_IMAP_HOST) return undefined;
+/**
+ * The variables starting with `prefix` (empty ones count as unset) checked against `schema`; the first
+ * problem is thrown as `AUP_ERR_CONFIG_INVALID` naming the variable.
+ */
+function prefixedEnv<T extends z.ZodType>(
+  env: NodeJS.ProcessEnv,
+  prefix: string,
+  schema: T,
+  defaults: Record<string, string> = {},
+): z.output<T> {
   const present = Object.fromEntries(
-    Object.entries(env).filter(([k, v]) => k.startsWith('AUPDESK_IMAP_') && v !== undefined && v !== ''),
+    Object.entries(env).filter(([k, v]) => k.startsWith(prefix) && v !== undefined && v !== ''),
   );
-  const parsed = imapEnvSchema.safeParse({ AUPDESK_IMAP_USER: '', AUPDESK_IMAP_PASSWORD: '', ...present });
+  const parsed = schema.safeParse({ ...defaults, ...present });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new AupError(
       'AUP_ERR_CONFIG_INVALID',
-      `${String(issue?.path[0] ?? 'AUPDESK_IMAP_*')}: ${issue?.message ?? 'invalid'}`,
+      `${String(issue?.path[0] ?? `${prefix}*`)}: ${issue?.message ?? 'invalid'}`,
     );
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+/** The IMAP poller's settings from `AUPDESK_IMAP_*`; undefined when `AUPDESK_IMAP_HOST` is not set. */
+export function imapSettingsFromEnv(env: NodeJS.ProcessEnv): ImapSettings | undefined {
+  if (!env.AUPDESK_IMAP_HOST) return undefined;
+  const e = prefixedEnv(env, 'AUPDESK_IMAP_', imapEnvSchema, {
+    AUPDESK_IMAP_USER: '',
+    AUPDESK_IMAP_PASSWORD: '',
+  });
   const port = e.AUPDESK_IMAP_PORT ?? 993;
   return {
     host: e.AUPDESK_IMAP_HOST,
@@ -261,5 +278,88 @@ export function imapSettingsFromEnv(env: NodeJS.ProcessEnv): ImapSettings | unde
     ...(e.AUPDESK_IMAP_MAX_BYTES ? { maxMessageBytes: e.AUPDESK_IMAP_MAX_BYTES } : {}),
     ...(e.AUPDESK_IMAP_BATCH ? { batch: e.AUPDESK_IMAP_BATCH } : {}),
     intervalMs: e.AUPDESK_IMAP_POLL_MS ?? 60_000,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// SMTP intake
+
+const smtpIntakeEnvSchema = z.strictObject({
+  AUPDESK_INTAKE_SMTP_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,253}$/, 'must be a host name')
+    .optional(),
+  AUPDESK_INTAKE_SMTP_DOMAINS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((d) => d.trim().toLowerCase())
+        .filter((d) => d !== ''),
+    )
+    .pipe(z.array(z.string().regex(/^[a-z0-9.-]{1,253}$/, 'must be domain names separated by commas')).min(1))
+    .optional(),
+  AUPDESK_INTAKE_SMTP_MAX_BYTES: positiveInt.pipe(z.number().min(1024, 'must be at least 1024')).optional(),
+  AUPDESK_INTAKE_SMTP_MAX_CLIENTS: positiveInt.optional(),
+  AUPDESK_INTAKE_SMTP_MAX_CONNECTIONS_PER_CLIENT: positiveInt.optional(),
+  AUPDESK_INTAKE_SMTP_RATE_PER_MINUTE: positiveInt.optional(),
+  AUPDESK_INTAKE_SMTP_TLS_KEY: z.string().optional(),
+  AUPDESK_INTAKE_SMTP_TLS_CERT: z.string().optional(),
+});
+
+/** What the environment sets of the SMTP intake (src/intake/channels/smtp-intake-server.ts has the rest). */
+export type SmtpIntakeSettings = Pick<
+  SmtpIntakeOptions,
+  | 'serverName'
+  | 'domains'
+  | 'maxMessageBytes'
+  | 'maxClients'
+  | 'maxConnectionsPerClient'
+  | 'rateLimit'
+  | 'tls'
+>;
+
+/**
+ * The SMTP intake's settings from `AUPDESK_INTAKE_SMTP_*` (docs/operations.md): the name in the greeting,
+ * the recipient domains taken, the size limit, connection and rate limits per client address, and
+ * STARTTLS with a PEM key and certificate read from the files named (both or neither). A file that cannot
+ * be read, or is not PEM, stops the start with the variable named.
+ */
+export async function smtpIntakeSettingsFromEnv(env: NodeJS.ProcessEnv): Promise<SmtpIntakeSettings> {
+  const e = prefixedEnv(env, 'AUPDESK_INTAKE_SMTP_', smtpIntakeEnvSchema);
+  if (Boolean(e.AUPDESK_INTAKE_SMTP_TLS_KEY) !== Boolean(e.AUPDESK_INTAKE_SMTP_TLS_CERT)) {
+    throw new AupError(
+      'AUP_ERR_CONFIG_INVALID',
+      'AUPDESK_INTAKE_SMTP_TLS_KEY and AUPDESK_INTAKE_SMTP_TLS_CERT: set both (STARTTLS) or neither',
+    );
+  }
+  const pem = async (variable: string, file: string, label: RegExp): Promise<string> => {
+    const text = await readFile(path.resolve(file), 'utf8').catch((error: unknown) => {
+      throw new AupError('AUP_ERR_CONFIG_INVALID', `${variable}: cannot read ${file}`, { cause: error });
+    });
+    if (!label.test(text)) {
+      throw new AupError('AUP_ERR_CONFIG_INVALID', `${variable}: ${file} is not a PEM ${label.source} file`);
+    }
+    return text;
+  };
+  const tls =
+    e.AUPDESK_INTAKE_SMTP_TLS_KEY && e.AUPDESK_INTAKE_SMTP_TLS_CERT
+      ? {
+          key: await pem('AUPDESK_INTAKE_SMTP_TLS_KEY', e.AUPDESK_INTAKE_SMTP_TLS_KEY, /PRIVATE KEY/),
+          cert: await pem('AUPDESK_INTAKE_SMTP_TLS_CERT', e.AUPDESK_INTAKE_SMTP_TLS_CERT, /CERTIFICATE/),
+        }
+      : undefined;
+  return {
+    ...(e.AUPDESK_INTAKE_SMTP_NAME ? { serverName: e.AUPDESK_INTAKE_SMTP_NAME } : {}),
+    ...(e.AUPDESK_INTAKE_SMTP_DOMAINS ? { domains: e.AUPDESK_INTAKE_SMTP_DOMAINS } : {}),
+    ...(e.AUPDESK_INTAKE_SMTP_MAX_BYTES ? { maxMessageBytes: e.AUPDESK_INTAKE_SMTP_MAX_BYTES } : {}),
+    ...(e.AUPDESK_INTAKE_SMTP_MAX_CLIENTS ? { maxClients: e.AUPDESK_INTAKE_SMTP_MAX_CLIENTS } : {}),
+    ...(e.AUPDESK_INTAKE_SMTP_MAX_CONNECTIONS_PER_CLIENT
+      ? { maxConnectionsPerClient: e.AUPDESK_INTAKE_SMTP_MAX_CONNECTIONS_PER_CLIENT }
+      : {}),
+    ...(e.AUPDESK_INTAKE_SMTP_RATE_PER_MINUTE
+      ? { rateLimit: { messages: e.AUPDESK_INTAKE_SMTP_RATE_PER_MINUTE, perMs: 60_000 } }
+      : {}),
+    ...(tls ? { tls } : {}),
   };
 }

@@ -41,7 +41,12 @@ import { buildApp } from './app.js';
 import { fileMailSender } from './file-mail-sender.js';
 import { createMetrics } from './plugins/metrics-plugin.js';
 import { publicPagesFeature } from './public/public-pages-plugin.js';
-import { dropDirSettings, imapSettingsFromEnv, loadFeedsFile } from './serve-channels.js';
+import {
+  dropDirSettings,
+  imapSettingsFromEnv,
+  loadFeedsFile,
+  smtpIntakeSettingsFromEnv,
+} from './serve-channels.js';
 import { Housekeeping, type HousekeepingIntervals, housekeepingTasks } from './serve-housekeeping.js';
 import { registerDeskMetrics } from './serve-metrics.js';
 
@@ -136,7 +141,14 @@ export interface ServeContext {
 export interface ServeHandle extends ServeContext {
   readonly role: ServeRole;
   readonly http?: { readonly url: string; readonly port: number; readonly app: FastifyInstance };
-  readonly smtp?: { readonly host: string; readonly port: number };
+  readonly smtp?: {
+    readonly host: string;
+    readonly port: number;
+    /** STARTTLS offered (AUPDESK_INTAKE_SMTP_TLS_KEY/_CERT). */
+    readonly starttls: boolean;
+    /** Recipient domains taken; empty: any. */
+    readonly domains: readonly string[];
+  };
   /** The pull channels this process runs (intake role). */
   readonly pull?: {
     readonly dropDir?: string;
@@ -168,6 +180,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
     runs.intake && feedsFile ? await loadFeedsFile(path.resolve(feedsFile), env) : [];
   const dropDir = runs.intake ? dropDirSettings(options.dropDir, env) : undefined;
   const imap = runs.intake ? imapSettingsFromEnv(env) : undefined;
+  const smtpSettings = runs.intake ? await smtpIntakeSettingsFromEnv(env) : undefined;
 
   const store =
     deps.store ??
@@ -333,6 +346,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
         {
           host,
           port: options.smtpPort ?? 2525,
+          ...smtpSettings,
           ...(options.smtpMaxMessageBytes ? { maxMessageBytes: options.smtpMaxMessageBytes } : {}),
           logger: logger.child({ component: 'smtp' }),
           onAccepted: (accepted, info) => {
@@ -342,7 +356,12 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
           ...(intakeCounters ? { onRefused: intakeCounters.refused } : {}),
         },
       );
-      smtp = { host, port: server.port };
+      smtp = {
+        host,
+        port: server.port,
+        starttls: smtpSettings?.tls !== undefined,
+        domains: smtpSettings?.domains ?? [],
+      };
       stops.push(() => server.close());
       logger.info({ host, port: server.port }, 'SMTP intake listening');
       if (imap) {

@@ -83,6 +83,8 @@ export async function startDesk(options: {
   start: string;
   smtpMaxMessageBytes?: number;
   formMaxUploadBytes?: number;
+  /** More environment for the desk (AUPDESK_INTAKE_SMTP_*, …). */
+  env?: Record<string, string>;
 }): Promise<Desk> {
   const dir = await mkdtemp(path.join(tmpdir(), 'aupdesk-e2e-'));
   const clock = new ManualClock(options.start);
@@ -102,6 +104,7 @@ export async function startDesk(options: {
     AUPDESK_PROVISION_WEBHOOK_URL: sinks.webhookUrl,
     AUPDESK_PROVISION_WEBHOOK_SECRET: WEBHOOK_SECRET,
     AUPDESK_SECRET: 'an-e2e-form-secret-of-at-least-32-characters',
+    ...options.env,
   };
   const config = loadConfig({ AUPDESK_DATA: dir });
   const handle = await startServe(

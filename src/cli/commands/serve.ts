@@ -116,8 +116,10 @@ function printWhereToGo(out: NodeJS.WritableStream, handle: ServeHandle): void {
     out.write(`  Health, metrics:  ${url}/healthz ${url}/readyz ${url}/metrics\n`);
   }
   if (handle.smtp) {
+    const domains = handle.smtp.domains.length > 0 ? `@${handle.smtp.domains.join(', @')}` : 'any domain';
+    const tls = handle.smtp.starttls ? ', STARTTLS' : '';
     out.write(
-      `  SMTP intake:      ${handle.smtp.host}:${handle.smtp.port} (abuse@, dmca@, security@ any domain)\n`,
+      `  SMTP intake:      ${handle.smtp.host}:${handle.smtp.port} (abuse@, dmca@, security@ ${domains}${tls})\n`,
     );
   }
   if (handle.pull?.imap) out.write(`  IMAP mailbox:     ${handle.pull.imap}\n`);
