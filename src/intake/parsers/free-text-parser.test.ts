@@ -92,6 +92,27 @@ describe('free-text parser', () => {
     expect(latin.errors[0]?.message).toMatch(/Windows-1252/);
   });
 
+  it("names the sender of a pasted Received header, not the reporter's own receiving host", async () => {
+    const out = await freeTextParser.parse({
+      bytes: new TextEncoder().encode(
+        [
+          'Your customer sent us unsolicited bulk email (spam). Headers of one spam message:',
+          '',
+          'Received: from mail.spammer.example ([198.51.100.7]) by MX1.reporter.example; Tue, 13 Jan 2026 10:00:00 +0000',
+          '> Received: from relay.reporter.example by mx2.reporter.example with ESMTP',
+          '',
+          'It advertised http://cheap-watches.example/buy',
+        ].join('\n'),
+      ),
+      receivedAt: HARNESS_RECEIVED_AT,
+    });
+    const sources = out.events.map((e) => e['source.url'] ?? e['source.fqdn'] ?? e['source.ip']);
+    expect(sources).toContain('198.51.100.7');
+    expect(sources).toContain('mail.spammer.example');
+    expect(sources).toContain('http://cheap-watches.example/buy');
+    expect(sources.filter((s) => /mx1\.reporter|mx2\.reporter/i.test(String(s)))).toEqual([]);
+  });
+
   it('drops special-purpose addresses only when asked', async () => {
     const strict = createFreeTextParser({ dropSpecialAddresses: true });
     const out = await strict.parse({

@@ -249,8 +249,9 @@ function namedSources(
   }
   if (sources.size === 0 || urlCentric) {
     const emailDomains = new Set(extractEmails(refanged).map((e) => e.slice(e.indexOf('@') + 1)));
+    const receivers = receivingHosts(refanged);
     for (const d of extractDomains(refanged)) {
-      if (covered.has(d.domain) || emailDomains.has(d.domain)) continue;
+      if (covered.has(d.domain) || emailDomains.has(d.domain) || receivers.has(d.domain)) continue;
       covered.add(d.domain);
       add(`fqdn:${d.domain}`, { fqdn: d.domain }, d.index);
     }
@@ -268,6 +269,18 @@ function victimAddresses(text: string): Set<string> {
     for (const a of extractIps(after)) victims.add(a.ip);
   }
   return victims;
+}
+
+/**
+ * The hosts a pasted `Received:` header names after `by`: the machines that received the mail (the
+ * reporter's own MX and relays), never its sender. The sender is the `from` part, and its address.
+ */
+function receivingHosts(text: string): Set<string> {
+  const hosts = new Set<string>();
+  for (const m of text.matchAll(/^[ \t>]*Received:[^\n]*?\bby[ \t]+([a-z0-9][a-z0-9.-]*[a-z0-9])/gim)) {
+    hosts.add(m[1]!.toLowerCase());
+  }
+  return hosts;
 }
 
 function hostId(url: string, host: string): { url: string; ip?: string; fqdn?: string } {
