@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { isErrno } from '../errors.js';
-import { processExists } from '../process-alive.js';
+import { processExists } from '../process-identity.js';
 
 /**
  * The evidence journal: group commit for the evidence store. Concurrent `append`s (those that arrive while

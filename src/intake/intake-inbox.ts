@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { AupError, isAupError } from '../errors.js';
+import { newWorkerId } from '../process-identity.js';
 import type { Database } from '../store/schema.js';
 import type { InboxKind } from '../store/tables/intake.table.js';
 import type { EvidenceStore } from './evidence-store.js';
@@ -352,22 +351,36 @@ const DEFAULT_LEASE_MS = 120_000;
 const DEFAULT_MAX_ATTEMPTS = 5;
 
 export function defaultWorkerId(): string {
-  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  return newWorkerId();
 }
 
 const processWorkerIds = new WeakMap<object, string>();
 
 /**
- * Ends every claim on pending inbox rows at `now`, for a process that has the store to itself
- * (`Store.exclusive`): the workers that made them are gone. Their attempts are kept, so a message that
+ * Ends at `now` the claims on pending inbox rows held by workers that `isGone` says are gone (a process
+ * that has the store to itself says that of every worker; others, of dead processes on their host), so the
+ * rows are claimed again at once instead of after the lease. Their attempts are kept, so a message that
  * killed the worker on every attempt still ends `failed`. Returns the number of rows released.
  */
-export async function expireInboxClaims(db: Kysely<Database>, now: Date): Promise<number> {
+export async function expireInboxClaims(
+  db: Kysely<Database>,
+  now: Date,
+  isGone: (workerId: string) => boolean,
+): Promise<number> {
+  const held = db
+    .selectFrom('intake_inbox')
+    .where('status', '=', 'pending')
+    .where('claimed_until', '>', now)
+    .where('claimed_by', 'is not', null);
+  const claimants = await held.select('claimed_by').distinct().execute();
+  const gone = claimants.map((c) => c.claimed_by!).filter(isGone);
+  if (gone.length === 0) return 0;
   const released = await db
     .updateTable('intake_inbox')
     .set({ claimed_until: now })
     .where('status', '=', 'pending')
     .where('claimed_until', '>', now)
+    .where('claimed_by', 'in', gone)
     .executeTakeFirst();
   return Number(released.numUpdatedRows);
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { AupError, isErrno } from '../errors.js';
-import { processExists } from '../process-alive.js';
+import { processExists } from '../process-identity.js';
 
 /**
  * The embedded store belongs to one process at a time. PGlite has no postmaster and takes no lock of its

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +17,7 @@ import {
   type Sinks,
   startSinks,
 } from './e2e-support.js';
+import { type ServeProcess, servedAt, serveEnv, serveReady, spawnServe, until } from './serve-process.js';
 
 /**
  * `aupdesk serve --role api|intake|worker` as three separate processes sharing one PostgreSQL schema
@@ -25,21 +25,10 @@ import {
  * becomes a case that the api process lists at /api/v1/cases for an API key, and the worker process delivers
  * the notice to the test's SMTP sink. Each process runs only its part, and all three exit 0 on SIGTERM.
  *
- * The processes run the CLI from source through tsx (what `node bin/aupdesk.js` runs once built), so the test
- * does not depend on a build of the shared checkout. Needs DATABASE_URL (CI sets it).
+ * The processes run the CLI from source (serve-process.ts). Needs DATABASE_URL (CI sets it).
  */
 
-const root = path.resolve(import.meta.dirname, '../..');
 const url = process.env.DATABASE_URL;
-const LAUNCH = `const { main } = await import(${JSON.stringify(path.join(root, 'src/cli/main.ts'))}); process.exitCode = await main(process.argv.slice(1));`;
-
-interface Proc {
-  readonly role: string;
-  readonly child: ChildProcess;
-  stdout: string;
-  stderr: string;
-  readonly exited: Promise<number | null>;
-}
 
 describe.runIf(url)('serve roles split across three processes [postgres]', () => {
   const schema = freshSchemaName();
@@ -47,7 +36,7 @@ describe.runIf(url)('serve roles split across three processes [postgres]', () =>
   let store: Store;
   let sinks: Sinks;
   let apiKey: string;
-  const procs: Proc[] = [];
+  const procs: ServeProcess[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'aupdesk-roles-'));
@@ -69,9 +58,8 @@ describe.runIf(url)('serve roles split across three processes [postgres]', () =>
     if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
-  function start(role: 'api' | 'intake' | 'worker', policyDir: string): Proc {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
+  function start(role: 'api' | 'intake' | 'worker', policyDir: string): ServeProcess {
+    const env = serveEnv({
       DATABASE_URL: url,
       AUPDESK_DB_SCHEMA: schema,
       AUPDESK_LOG_LEVEL: 'info',
@@ -80,74 +68,12 @@ describe.runIf(url)('serve roles split across three processes [postgres]', () =>
       AUPDESK_SMTP_PORT: String(sinks.smtpPort),
       AUPDESK_MAIL_FROM: '"INFINCE abuse desk" <abuse@desk-e2e.example>',
       AUPDESK_WORKER_POLL_MS: '200',
-    };
-    for (const name of ['AUPDESK_DROP_DIR', 'AUPDESK_FEEDS', 'AUPDESK_IMAP_HOST', 'AUPDESK_PUBLIC_URL']) {
-      delete env[name];
-    }
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--input-type=module',
-        '-e',
-        LAUNCH,
-        '--',
-        '--data',
-        path.join(dir, role),
-        'serve',
-        '--role',
-        role,
-        '--http-port',
-        '0',
-        '--smtp-port',
-        '0',
-        '--policy',
-        policyDir,
-        '--provider',
-        'infince',
-      ],
-      { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const proc: Proc = {
-      role,
-      child,
-      stdout: '',
-      stderr: '',
-      exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-    };
-    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
-      proc.stdout += c;
     });
-    child.stderr!.setEncoding('utf8').on('data', (c: string) => {
-      proc.stderr += c;
-    });
+    const args = ['--data', path.join(dir, role), 'serve', '--role', role, '--http-port', '0'];
+    args.push('--smtp-port', '0', '--policy', policyDir, '--provider', 'infince');
+    const proc = spawnServe(role, args, env);
     procs.push(proc);
     return proc;
-  }
-
-  async function ready(proc: Proc): Promise<void> {
-    const deadline = Date.now() + 90_000;
-    while (!proc.stdout.includes('Stop with Ctrl-C.')) {
-      if (proc.child.exitCode !== null) {
-        throw new Error(`${proc.role} exited early (${proc.child.exitCode}): ${proc.stderr.slice(-3000)}`);
-      }
-      if (Date.now() > deadline) throw new Error(`${proc.role} did not start: ${proc.stderr.slice(-3000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) {
-        const logs = procs.map((p) => `--- ${p.role}\n${p.stderr.slice(-1500)}`).join('\n');
-        throw new Error(`timed out waiting for ${what}\n${logs}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
   }
 
   it('intake takes the complaint over SMTP, api lists the case, worker sends the notice; all stop cleanly', {
@@ -159,14 +85,14 @@ describe.runIf(url)('serve roles split across three processes [postgres]', () =>
     const api = start('api', policyDir);
     const intake = start('intake', policyDir);
     const worker = start('worker', policyDir);
-    await Promise.all([ready(api), ready(intake), ready(worker)]);
+    await Promise.all([serveReady(api), serveReady(intake), serveReady(worker)]);
     await seed();
     // Every process re-checks the registry revision every 5 s; after that the intake attributes with it.
     await new Promise((resolve) => setTimeout(resolve, 6_500));
 
     // Each process runs its part and nothing else.
-    const apiUrl = /JSON API: +(http:\/\/127\.0\.0\.1:\d+)\/api\/v1/.exec(api.stdout)?.[1];
-    const smtpPort = Number(/SMTP intake: +127\.0\.0\.1:(\d+)/.exec(intake.stdout)?.[1]);
+    const apiUrl = servedAt(api).httpUrl;
+    const smtpPort = servedAt(intake).smtpPort ?? 0;
     expect(apiUrl).toBeDefined();
     expect(smtpPort).toBeGreaterThan(0);
     expect(api.stdout).toContain('aupdesk serve (api) on the PostgreSQL store');
@@ -195,20 +121,26 @@ describe.runIf(url)('serve roles split across three processes [postgres]', () =>
 
     // The api process sees the case the intake process opened.
     type CaseList = { items: Array<{ ref: string; status: string; customerRef: string | null }> };
-    const listed = await until('the case at /api/v1/cases', async () => {
-      const res = await fetch(`${apiUrl}/api/v1/cases`, { headers: { authorization: `Bearer ${apiKey}` } });
-      expect(res.status).toBe(200);
-      const body = (await res.json()) as CaseList;
-      return body.items.length > 0 ? body.items : undefined;
-    });
+    const listed = await until(
+      'the case at /api/v1/cases',
+      async () => {
+        const res = await fetch(`${apiUrl}/api/v1/cases`, { headers: { authorization: `Bearer ${apiKey}` } });
+        expect(res.status).toBe(200);
+        const body = (await res.json()) as CaseList;
+        return body.items.length > 0 ? body.items : undefined;
+      },
+      procs,
+    );
     expect(listed).toHaveLength(1);
     expect(listed[0]?.customerRef).toBe(CUSTOMER.ref);
     const unauthorised = await fetch(`${apiUrl}/api/v1/cases`);
     expect(unauthorised.status).toBe(401);
 
     // The worker process delivers the notice.
-    const notice = await until('the notice at the SMTP sink', async () =>
-      sinks.mails.find((m) => JSON.stringify(m.to).includes(CUSTOMER.email)),
+    const notice = await until(
+      'the notice at the SMTP sink',
+      async () => sinks.mails.find((m) => JSON.stringify(m.to).includes(CUSTOMER.email)),
+      procs,
     );
     const cases = await store.db.selectFrom('cases').select(['id', 'status']).execute();
     expect(cases).toHaveLength(1);

@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
 import { appendAudit } from '../../audit/audit-log.js';
 import { AupError, isAupError } from '../../errors.js';
+import { newWorkerId } from '../../process-identity.js';
 import type { Database } from '../../store/schema.js';
 import type { ActionContext, ActionHandler, OutboxAction } from './action-handler.js';
 import { type Clock, systemClock } from './clock.js';
@@ -111,7 +110,7 @@ export class OutboxExecutor {
     this.db = options.db;
     this.handlers = handlers;
     this.clock = options.clock ?? systemClock;
-    this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.workerId = options.workerId ?? newWorkerId();
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.backoff = {
       baseMs: options.backoff?.baseMs ?? 30_000,

@@ -268,17 +268,34 @@ export async function markActionFailed(
 }
 
 /**
- * Ends every running row's lease at `now`, for a process that has the store to itself (`Store.exclusive`):
- * the workers that hold those leases are gone, so there is nothing to wait for. The rows are then claimed
- * again at once (or go `dead` through `expireExhaustedLeases` on their last attempt) — what lease expiry
- * would have done minutes later. Returns the number of rows released.
+ * Ends at `now` the leases of running rows held by workers that `isGone` says are gone (a process that has
+ * the store to itself says that of every worker; others, of dead processes on their host): there is
+ * nothing to wait for. The rows are then claimed again at once (or go `dead` through
+ * `expireExhaustedLeases` on their last attempt) — what lease expiry would have done minutes later.
+ * Returns the number of rows released.
  */
-export async function expireOutboxLeases(db: Kysely<Database>, now: Date): Promise<number> {
+export async function expireOutboxLeases(
+  db: Kysely<Database>,
+  now: Date,
+  isGone: (workerId: string) => boolean,
+): Promise<number> {
+  const claimants = await db
+    .selectFrom('outbox_actions')
+    .select('claimed_by')
+    .distinct()
+    .where('status', '=', 'running')
+    .where('claimed_until', '>', now)
+    .execute();
+  const gone = claimants.flatMap((c) =>
+    c.claimed_by !== null && isGone(c.claimed_by) ? [c.claimed_by] : [],
+  );
+  if (gone.length === 0) return 0;
   const released = await db
     .updateTable('outbox_actions')
     .set({ claimed_until: now, updated_at: now })
     .where('status', '=', 'running')
     .where('claimed_until', '>', now)
+    .where('claimed_by', 'in', gone)
     .executeTakeFirst();
   return Number(released.numUpdatedRows);
 }

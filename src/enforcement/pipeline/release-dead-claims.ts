@@ -1,4 +1,5 @@
 import { expireInboxClaims } from '../../intake/intake-inbox.js';
+import { workerIsGone } from '../../process-identity.js';
 import type { Store } from '../../store/database.js';
 import { expireOutboxLeases } from '../outbox/outbox-repository.js';
 
@@ -10,17 +11,22 @@ export interface ReleasedClaims {
 }
 
 /**
- * At the start of a process that works the inbox or the outbox: on a store this process has to itself (the
- * embedded store, under its lock), every claim in it was left by a process that is gone (kill -9, a power
- * cut), so it is released now instead of after its lease (2 min for the inbox, 5 for the outbox). A desk
- * restarted after a crash picks up where the dead one stopped at once. Exactly-once is unchanged: the
- * releases only do early what the lease's expiry does, and each row is still fenced by its attempt.
- * On PostgreSQL, shared by any number of live workers, nothing is released: leases run out as usual.
+ * At the start of a process that works the inbox or the outbox: claims (leases) that a process which is
+ * gone (kill -9, an OOM kill, a power cut) left behind are released now instead of after their lease (2 min
+ * for the inbox, 5 for the outbox), so a desk restarted after a crash picks up where the dead one stopped.
+ *
+ * Which claims are a dead process's: on a store this process has to itself (the embedded store, under its
+ * lock) every one; on a shared store (PostgreSQL) those whose worker name (`<host>:<pid>:…`) is of this host
+ * and whose pid no longer exists. Claims of other hosts' workers wait for their leases, as before.
+ *
+ * Exactly-once is unchanged: a release does early only what the lease's expiry does, and a row is still
+ * fenced by worker and attempt, so a worker wrongly presumed dead cannot record its outcome over the new
+ * claim's (an outbox effect it already had is deduplicated at the far end by the idempotency key).
  */
 export async function releaseDeadClaims(store: Store, now: Date): Promise<ReleasedClaims> {
-  if (!store.exclusive) return { inbox: 0, outbox: 0 };
+  const isGone = store.exclusive ? () => true : workerIsGone;
   return {
-    inbox: await expireInboxClaims(store.db, now),
-    outbox: await expireOutboxLeases(store.db, now),
+    inbox: await expireInboxClaims(store.db, now, isGone),
+    outbox: await expireOutboxLeases(store.db, now, isGone),
   };
 }
