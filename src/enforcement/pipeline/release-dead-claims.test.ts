@@ -45,16 +45,14 @@ describeEachBackend('releaseDeadClaims', (ctx) => {
       .set({ claimed_by: worker, claimed_until: at(120_000), attempts: 1 })
       .where('id', '=', inboxId)
       .execute();
-    const { id: actionId } = await db
-      .transaction()
-      .execute((trx) =>
-        enqueueAction(trx, {
-          at: T0,
-          kind: 'mail.notice',
-          idempotencyKey: `case:${n}:notice:1`,
-          payload: {},
-        }),
-      );
+    const { id: actionId } = await db.transaction().execute((trx) =>
+      enqueueAction(trx, {
+        at: T0,
+        kind: 'mail.notice',
+        idempotencyKey: `case:${n}:notice:1`,
+        payload: {},
+      }),
+    );
     const claimed = await claimDueActions(db, {
       workerId: worker,
       now: T0,
