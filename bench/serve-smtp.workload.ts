@@ -1,15 +1,13 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { SmtpIntakeServer } from '../src/intake/channels/smtp-intake-server.js';
 import { EvidenceStore } from '../src/intake/evidence-store.js';
 import { InboxCommitter } from '../src/intake/intake-inbox.js';
 import { openStore } from '../src/store/database.js';
-import type { SmtpClientsJob, SmtpClientsResult } from './smtp-clients.js';
+import { quantiles, runSmtpClients } from './smtp-clients.js';
 
-const clientsModule = new URL('./smtp-clients.ts', import.meta.url);
 /** Messages sent before the measured ones, on the same connections. */
 const WARMUP = 400;
 
@@ -80,7 +78,7 @@ export async function smtpWorkload(options: SmtpWorkloadOptions = {}): Promise<S
     // the warm-up is in `seconds`. The server's CPU time is taken over the whole child run, so it is divided
     // by every message the run sent.
     const cpuBefore = process.cpuUsage();
-    const { latencies, seconds, firstOnConnection } = await runClients({
+    const { latencies, seconds, firstOnConnection } = await runSmtpClients({
       port,
       clients,
       messages,
@@ -110,36 +108,6 @@ export async function smtpWorkload(options: SmtpWorkloadOptions = {}): Promise<S
     await store.close();
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** The q-quantile (0…1) of `values` in ms, to 0.1 ms. */
-function quantiles(values: readonly number[]): (q: number) => number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return (q) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 10) / 10;
-}
-
-/** Runs bench/smtp-clients.ts in a child process and resolves with what the clients measured. */
-function runClients(job: SmtpClientsJob): Promise<SmtpClientsResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', import.meta.resolve('tsx'), fileURLToPath(clientsModule), JSON.stringify(job)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.once('error', reject);
-    child.once('close', (code) => {
-      const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0) {
-        reject(new Error(`SMTP clients exited with ${code}: ${last.slice(0, 500)}`));
-        return;
-      }
-      resolve(JSON.parse(last) as SmtpClientsResult);
-    });
-  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

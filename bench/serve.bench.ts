@@ -7,12 +7,15 @@
  *   Targets: ≥ 1,000 messages/s, p99 ≤ 50 ms.
  * - api: `GET /api/v1/cases?limit=50` under `connections` (50) autocannon connections for `seconds` (10) s
  *   against 5,000 cases, as an analyst and as a customer. p99 (the issue names no target).
+ * - desk: the same SMTP burst against a whole `aupdesk serve` process whose pipeline works the complaints
+ *   off meanwhile: the SMTP figures then, and the pipeline's rate until the inbox is empty (no target).
  *
  * On the embedded store (a PGlite data directory on disk) unless DATABASE_URL is set. Progress goes to
  * stderr; the last stdout line is one JSON object `{"bench":"serve",...}`.
  */
 import os from 'node:os';
 import { apiWorkload } from './serve-api.workload.js';
+import { deskWorkload } from './serve-desk.workload.js';
 import { smtpWorkload } from './serve-smtp.workload.js';
 
 function flag(name: string, fallback: number): number {
@@ -42,6 +45,13 @@ gc();
 log(`serve: API case list, ${cases} cases, ${connections} connections for ${seconds} s …`);
 const api = await apiWorkload({ cases, connections, seconds });
 log(`  ${JSON.stringify(api)}`);
+gc();
+
+log(
+  `serve: the whole desk (aupdesk serve), ${messages} messages from ${clients} clients, then the backlog …`,
+);
+const desk = await deskWorkload({ messages, clients });
+log(`  ${JSON.stringify(desk)}`);
 
 const result = {
   bench: 'serve',
@@ -59,6 +69,8 @@ const result = {
     // Ratios to the issue's targets: > 1 is better than the target for throughput, < 1 for latency.
     ratioToTargetRate: Math.round((smtp.messagesPerSecond / 1000) * 100) / 100,
     ratioToTargetP99: Math.round((smtp.p99Ms / 50) * 100) / 100,
+    firstMessageOnNewConnectionMs: smtp.firstMessageOnNewConnectionMs,
+    serverCpuMsPerMessage: smtp.serverCpuMsPerMessage,
   },
   api: {
     cases: api.cases,
@@ -66,6 +78,14 @@ const result = {
     seconds: api.seconds,
     analyst: api.analyst,
     customer: api.customer,
+  },
+  desk: {
+    smtpMessagesPerSecond: desk.smtpMessagesPerSecond,
+    smtpP50Ms: desk.smtpP50Ms,
+    smtpP99Ms: desk.smtpP99Ms,
+    drainedAfterSeconds: desk.drainedAfterSeconds,
+    processedPerSecond: desk.processedPerSecond,
+    serverCpuMsPerComplaint: desk.serverCpuMsPerComplaint,
   },
   targets: {
     smtpMessagesPerSecond: smtp.messagesPerSecond >= 1000,

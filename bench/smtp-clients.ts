@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import nodemailer, { type Transporter } from 'nodemailer';
 
 /**
@@ -59,7 +61,7 @@ export async function sendAll(job: SmtpClientsJob): Promise<SmtpClientsResult> {
     await sendRound(transports, 0, job.warmup, [], firstOnConnection);
     const latencies: number[] = [];
     const started = performance.now();
-    await sendRound(transports, job.warmup, job.messages, latencies, []);
+    await sendRound(transports, job.warmup, job.messages, latencies);
     return { latencies, seconds: (performance.now() - started) / 1000, firstOnConnection };
   } finally {
     for (const transport of transports) transport.close();
@@ -68,14 +70,14 @@ export async function sendAll(job: SmtpClientsJob): Promise<SmtpClientsResult> {
 
 /**
  * Messages `first` … `first + count - 1`, each client sending one at a time on its own connection. Each
- * client's first message goes to `firstLatencies`, the rest to `latencies`.
+ * client's first message goes to `firstLatencies` when given, the rest (or all) to `latencies`.
  */
 async function sendRound(
   transports: readonly Transporter[],
   first: number,
   count: number,
   latencies: number[],
-  firstLatencies: number[],
+  firstLatencies: number[] = latencies,
 ): Promise<void> {
   await Promise.all(
     transports.map(async (transport, c) => {
@@ -87,6 +89,36 @@ async function sendRound(
       }
     }),
   );
+}
+
+/**
+ * Runs this module in a child process for `job` and resolves with what the clients measured. The
+ * benchmarks call this, so the clients never share the server's process.
+ */
+export function runSmtpClients(job: SmtpClientsJob): Promise<SmtpClientsResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', import.meta.resolve('tsx'), fileURLToPath(import.meta.url), JSON.stringify(job)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0) reject(new Error(`SMTP clients exited with ${code}: ${last.slice(0, 500)}`));
+      else resolve(JSON.parse(last) as SmtpClientsResult);
+    });
+  });
+}
+
+/** The q-quantile (0…1) of `values`, to 0.1 (ms). */
+export function quantiles(values: readonly number[]): (q: number) => number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return (q) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 10) / 10;
 }
 
 const jobArg = process.argv[2];
