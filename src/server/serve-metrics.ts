@@ -24,26 +24,28 @@ export interface IntakeCounters {
 }
 
 export function registerDeskMetrics(metrics: AppMetrics, db: Kysely<Database>): IntakeCounters {
-  new Gauge({
-    name: 'aupdesk_inbox_items',
-    help: 'Intake inbox items not done, by status (pending: waiting to be processed; failed: given up)',
-    labelNames: ['status'],
-    registers: [metrics.registry],
-    async collect() {
-      const backlog = await inboxBacklog(db).catch(() => undefined);
-      if (backlog) for (const [status, n] of Object.entries(backlog)) this.set({ status }, n);
-    },
-  });
-  new Gauge({
-    name: 'aupdesk_outbox_actions',
-    help: 'Outbox actions not done, by status (dead ones wait for an operator)',
-    labelNames: ['status'],
-    registers: [metrics.registry],
-    async collect() {
-      const backlog = await outboxBacklog(db).catch(() => undefined);
-      if (backlog) for (const [status, n] of Object.entries(backlog)) this.set({ status }, n);
-    },
-  });
+  const backlogGauge = (name: string, help: string, read: () => Promise<Record<string, number>>): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['status'],
+      registers: [metrics.registry],
+      async collect() {
+        const backlog = await read().catch(() => undefined);
+        if (backlog) for (const [status, n] of Object.entries(backlog)) this.set({ status }, n);
+      },
+    });
+  };
+  backlogGauge(
+    'aupdesk_inbox_items',
+    'Intake inbox items not done, by status (pending: waiting to be processed; failed: given up)',
+    () => inboxBacklog(db),
+  );
+  backlogGauge(
+    'aupdesk_outbox_actions',
+    'Outbox actions not done, by status (dead ones wait for an operator)',
+    () => outboxBacklog(db),
+  );
   const messages = metrics.counter('aupdesk_smtp_messages_total', 'Messages the SMTP intake accepted', [
     'route',
     'kind',
