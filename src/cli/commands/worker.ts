@@ -45,9 +45,9 @@ export function registerWorkerCommands(program: Command, context: () => CliConte
       const onSignal = (): void => stop.abort();
       try {
         const released = await releaseDeadClaims(store, systemClock.now());
-        if (released.outbox > 0) {
+        if (released.inbox + released.outbox > 0) {
           ctx.err.write(
-            `aupdesk worker: released ${released.outbox} action(s) a stopped worker had claimed\n`,
+            `aupdesk worker: released the claims of a stopped process (${released.outbox} action(s), ${released.inbox} inbox item(s))\n`,
           );
         }
         const base = await deskDeps(store.db, systemClock);
