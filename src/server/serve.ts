@@ -66,8 +66,9 @@ import { registerDeskMetrics } from './serve-metrics.js';
  * migrations and publishes the policies found under `--policy` (both idempotent), loads the registry
  * snapshot and keeps it fresh (a cheap revision query every few seconds; rebuilt only when assignments
  * changed). Shutdown on SIGINT/SIGTERM stops accepting (HTTP and SMTP listeners close), lets the loops
- * finish their current round, then closes the store. On the embedded store, which one process holds under
- * its lock, a start releases the claims a crashed predecessor left (`releaseDeadClaims`).
+ * finish their current round, then closes the store. A start releases the claims that a crashed process
+ * left (`releaseDeadClaims`: every claim on the embedded store, which one process holds under its lock; on
+ * PostgreSQL those of dead processes of this host).
  *
  * Past 600 lines because the start is one sequence whose order matters (store, policies, registry, loops,
  * listeners; stops in reverse); the parts with a life of their own live beside it (serve-channels,
