@@ -5,14 +5,13 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { describeEachBackend } from '../../test/support/store-backends.js';
 import { EvidenceStore } from './evidence-store.js';
+import { processInbox, type ReportProcessor } from './inbox-processing.js';
 import {
   acceptReport,
   InboxCommitter,
   type IntakeInboxDeps,
   inboxCounts,
   messageIdOf,
-  processInbox,
-  type ReportProcessor,
 } from './intake-inbox.js';
 
 const T0 = new Date('2026-03-01T10:00:00Z');

@@ -25,13 +25,8 @@ import { type FeedConfig, FeedPoller } from '../intake/channels/feed-poller.js';
 import { ImapPoller } from '../intake/channels/imap-poller.js';
 import { type SmtpIntakeServer, startSmtpIntake } from '../intake/channels/smtp-intake-server.js';
 import { EvidenceStore } from '../intake/evidence-store.js';
-import {
-  InboxCommitter,
-  InboxWorker,
-  inboxCounts,
-  processInbox,
-  type ReportProcessor,
-} from '../intake/intake-inbox.js';
+import { InboxWorker, processInbox, type ReportProcessor } from '../intake/inbox-processing.js';
+import { InboxCommitter, inboxCounts } from '../intake/intake-inbox.js';
 import { loadPolicyTree } from '../policy/policy-loader.js';
 import { publishPolicyVersion } from '../policy/policy-repository.js';
 import { RegistrySnapshotHolder } from '../registry/registry-snapshot.js';

@@ -11,7 +11,8 @@ import {
   pollImapOnce,
 } from '../../src/intake/channels/imap-poller.js';
 import { EvidenceStore } from '../../src/intake/evidence-store.js';
-import { type IntakeInboxDeps, processInbox } from '../../src/intake/intake-inbox.js';
+import { processInbox } from '../../src/intake/inbox-processing.js';
+import type { IntakeInboxDeps } from '../../src/intake/intake-inbox.js';
 import { describeEachBackend } from '../support/store-backends.js';
 import { type Dovecot, ensureDovecot, startDovecot } from './dovecot-harness.js';
 

@@ -1,4 +1,4 @@
-import type { ReportProcessor } from '../../intake/intake-inbox.js';
+import type { ReportProcessor } from '../../intake/inbox-processing.js';
 import { processReportIn, type ReportDeps } from './process-report.js';
 
 /**
