@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { servedAt, serveEnv, serveReady, spawnServe } from '../test/e2e/serve-process.js';
 import { quantiles, runSmtpClients } from './smtp-clients.js';
 
 /**
@@ -45,44 +45,22 @@ export async function deskWorkload(
   const dir = await mkdtemp(path.join(tmpdir(), 'aupdesk-bench-desk-'));
   const url = process.env.DATABASE_URL;
   const schema = `bench_desk_${process.pid}`;
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+  const env = serveEnv({
     AUPDESK_LOG_LEVEL: 'warn',
+    AUPDESK_SMTP_HOST: undefined,
     AUPDESK_INTAKE_SMTP_MAX_CONNECTIONS_PER_CLIENT: String(clients * 2),
     AUPDESK_INTAKE_SMTP_RATE_PER_MINUTE: '100000000',
     ...(url ? { AUPDESK_DB_SCHEMA: schema } : {}),
-  };
-  for (const name of ['AUPDESK_SMTP_HOST', 'AUPDESK_DROP_DIR', 'AUPDESK_FEEDS', 'AUPDESK_IMAP_HOST'])
-    delete env[name];
-  const desk = spawn(
-    process.execPath,
-    [
-      // The CLI from source, as the e2e tests run it: no build of the checkout to go stale.
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      `const { main } = await import(${JSON.stringify(path.join(root, 'src/cli/main.ts'))}); process.exitCode = await main(process.argv.slice(1));`,
-      '--',
-      '--data',
-      dir,
-      'serve',
-      '--http-port',
-      '0',
-      '--smtp-port',
-      '0',
-      '--policy',
-      path.join(root, 'policies'),
-      '--provider',
-      'iitgen',
-    ],
-    { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  });
+  // The CLI from source, as the e2e tests run it (test/e2e/serve-process.ts): no build to go stale.
+  const args = ['--data', dir, 'serve', '--http-port', '0', '--smtp-port', '0'];
+  args.push('--policy', path.join(root, 'policies'), '--provider', 'iitgen');
+  const proc = spawnServe('desk', args, env);
+  const desk = proc.child;
   try {
-    const stdout = await printedUntil(desk, 'Stop with Ctrl-C.');
-    const smtpPort = Number(/SMTP intake: +127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]);
-    const httpUrl = /JSON API: +(http:\/\/127\.0\.0\.1:\d+)\/api\/v1/.exec(stdout)?.[1];
-    if (!smtpPort || !httpUrl) throw new Error(`aupdesk serve printed no ports:\n${stdout}`);
+    await serveReady(proc);
+    const { smtpPort, httpUrl } = servedAt(proc);
+    if (!smtpPort || !httpUrl) throw new Error(`aupdesk serve printed no ports:\n${proc.stdout}`);
     const cpuBefore = await cpuMs(desk.pid!);
     const started = performance.now();
     const result = await runSmtpClients({ port: smtpPort, clients, messages, warmup: WARMUP });
@@ -108,7 +86,7 @@ export async function deskWorkload(
     };
   } finally {
     desk.kill('SIGTERM');
-    await new Promise((resolve) => (desk.exitCode === null ? desk.once('exit', resolve) : resolve(null)));
+    await proc.exited;
     if (url) {
       const { default: pg } = await import('pg');
       const client = new pg.Client({ connectionString: url });
@@ -118,18 +96,6 @@ export async function deskWorkload(
     }
     await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   }
-}
-
-/** Resolves with the child's stdout once it contains `marker`. */
-function printedUntil(child: ChildProcess, marker: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      if (out.includes(marker)) resolve(out);
-    });
-    child.once('exit', (code) => reject(new Error(`aupdesk serve exited (${code}) before it was ready`)));
-  });
 }
 
 /** User + system CPU time of a process so far, ms (Linux /proc; clock ticks of 10 ms). */

@@ -98,10 +98,6 @@ export interface InboxRunSummary {
 const DEFAULT_LEASE_MS = 120_000;
 const DEFAULT_MAX_ATTEMPTS = 5;
 
-export function defaultWorkerId(): string {
-  return newWorkerId();
-}
-
 const processWorkerIds = new WeakMap<object, string>();
 
 /**
@@ -115,13 +111,16 @@ export async function expireInboxClaims(
   now: Date,
   isGone: (workerId: string) => boolean,
 ): Promise<number> {
-  const held = db
+  const claimants = await db
     .selectFrom('intake_inbox')
+    .select('claimed_by')
+    .distinct()
     .where('status', '=', 'pending')
     .where('claimed_until', '>', now)
-    .where('claimed_by', 'is not', null);
-  const claimants = await held.select('claimed_by').distinct().execute();
-  const gone = claimants.map((c) => c.claimed_by!).filter(isGone);
+    .execute();
+  const gone = claimants.flatMap((c) =>
+    c.claimed_by !== null && isGone(c.claimed_by) ? [c.claimed_by] : [],
+  );
   if (gone.length === 0) return 0;
   const released = await db
     .updateTable('intake_inbox')
@@ -222,7 +221,7 @@ export async function processInbox(
 function workerIdFor(deps: InboxProcessorDeps): string {
   let id = processWorkerIds.get(deps);
   if (!id) {
-    id = defaultWorkerId();
+    id = newWorkerId();
     processWorkerIds.set(deps, id);
   }
   return id;

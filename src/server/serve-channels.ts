@@ -11,9 +11,9 @@ import type { SmtpIntakeOptions } from '../intake/channels/smtp-intake-server.js
 /**
  * The intake role's channels as configured from flags and the environment: the feeds file
  * (`--feeds` / `AUPDESK_FEEDS`), the drop directory (`--drop-dir` / `AUPDESK_DROP_DIR`), the IMAP mailbox
- * (`AUPDESK_IMAP_*`) and the SMTP intake's limits and STARTTLS (`AUPDESK_INTAKE_SMTP_*`). Everything is validated before the desk opens its store or listens, so a typo in a
- * feeds file stops `aupdesk serve` at once with the file, the entry and the field named, instead of a feed
- * that silently never pulls.
+ * (`AUPDESK_IMAP_*`) and the SMTP intake's limits and STARTTLS (`AUPDESK_INTAKE_SMTP_*`). Everything is
+ * validated before the desk opens its store or listens, so a typo in a feeds file stops `aupdesk serve` at
+ * once with the file, the entry and the field named, instead of a feed that silently never pulls.
  */
 
 // ---------------------------------------------------------------------------------------------------------
