@@ -8,6 +8,7 @@ import * as m0007 from './0007_accounts.js';
 import * as m0008 from './0008_intake_inbox.js';
 import * as m0009 from './0009_console_indexes.js';
 import * as m0010 from './0010_dashboard_rollups.js';
+import * as m0011 from './0011_backlog_indexes.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the file system) so the compiled CLI, the
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '0008_intake_inbox': m0008,
   '0009_console_indexes': m0009,
   '0010_dashboard_rollups': m0010,
+  '0011_backlog_indexes': m0011,
 };
