@@ -1,6 +1,3 @@
-import type { AddressInfo } from 'node:net';
-import { type ParsedMail, simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MailNoticeAdapter, type NoticeDirectory } from '../../src/actions/mail-notice-adapter.js';
 import { createSmtpSender, messageIdFor, smtpRelayConfigFromEnv } from '../../src/actions/mail-transport.js';
@@ -11,47 +8,8 @@ import type { NoticePayload, PlannedAction } from '../../src/enforcement/planned
 import { isAupError } from '../../src/errors.js';
 import type { PolicyDocument } from '../../src/policy/policy-schema.js';
 import { iitgen, infince, spamClause } from '../enforcement/seed-ladders.js';
+import { type SmtpSink, startSmtpSink } from '../support/smtp-sink.js';
 import { contextOf, fromPlanned } from './action-support.js';
-
-/** A real SMTP server on loopback: what the relay receives is what we check. */
-interface Sink {
-  port: number;
-  messages: Array<{ envelopeTo: string[]; raw: string; parsed: ParsedMail }>;
-  /** SMTP code to answer DATA with (null: accept). */
-  failWith: number | null;
-  close(): Promise<void>;
-}
-
-async function startSink(): Promise<Sink> {
-  const sink: Sink = { port: 0, messages: [], failWith: null, close: async () => {} };
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', async () => {
-        if (sink.failWith !== null) {
-          const error = Object.assign(new Error('mailbox unavailable'), { responseCode: sink.failWith });
-          callback(error);
-          return;
-        }
-        const raw = Buffer.concat(chunks).toString('utf8');
-        sink.messages.push({
-          envelopeTo: session.envelope.rcptTo.map((r) => r.address),
-          raw,
-          parsed: await simpleParser(raw),
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  sink.port = (server.server.address() as AddressInfo).port;
-  sink.close = () => new Promise((resolve) => server.close(() => resolve()));
-  return sink;
-}
 
 const evidence: EvidenceItem[] = [
   {
@@ -94,12 +52,12 @@ function notices(policy: PolicyDocument, hours: number[]): PlannedAction[] {
 }
 
 describe('mail notice adapter against a real SMTP sink', () => {
-  let sink: Sink;
+  let sink: SmtpSink;
   let sender: ReturnType<typeof createSmtpSender>;
   let adapter: MailNoticeAdapter;
 
   beforeAll(async () => {
-    sink = await startSink();
+    sink = await startSmtpSink();
     const config = smtpRelayConfigFromEnv({
       AUPDESK_SMTP_HOST: '127.0.0.1',
       AUPDESK_SMTP_PORT: String(sink.port),

@@ -1,12 +1,11 @@
 import { rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { type ParsedMail, simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
+import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/enforcement/outbox/clock.js';
 import { deskDeps } from '../../src/enforcement/pipeline/desk-deps.js';
 import { processReport } from '../../src/enforcement/pipeline/process-report.js';
 import { cliBackends, runCli } from '../support/cli-backends.js';
+import { type SmtpSink, startSmtpSink } from '../support/smtp-sink.js';
 import { reportOf, seedRegistry } from './case-support.js';
 
 /**
@@ -19,28 +18,15 @@ const backends = await cliBackends('aupdesk-cases-cli-');
 for (const backend of backends) {
   describe(`aupdesk cases / worker [${backend.name}]`, () => {
     const mails: ParsedMail[] = [];
-    let smtp: SMTPServer;
+    let smtp: SmtpSink;
     let env: Record<string, string | undefined>;
 
     beforeAll(async () => {
-      smtp = new SMTPServer({
-        authOptional: true,
-        disabledCommands: ['STARTTLS', 'AUTH'],
-        logger: false,
-        onData(stream, _session, callback) {
-          const chunks: Buffer[] = [];
-          stream.on('data', (c: Buffer) => chunks.push(c));
-          stream.on('end', async () => {
-            mails.push(await simpleParser(Buffer.concat(chunks)));
-            callback();
-          });
-        },
-      });
-      await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+      smtp = await startSmtpSink({ onMail: (mail) => mails.push(mail.parsed) });
       env = {
         ...backend.env,
         AUPDESK_SMTP_HOST: '127.0.0.1',
-        AUPDESK_SMTP_PORT: String((smtp.server.address() as AddressInfo).port),
+        AUPDESK_SMTP_PORT: String(smtp.port),
         AUPDESK_MAIL_FROM: 'abuse@desk.example.net',
         AUPDESK_PROVIDER: undefined,
         AUPDESK_PROVISION_WEBHOOK_URL: undefined,
@@ -72,7 +58,7 @@ for (const backend of backends) {
       }
     });
     afterAll(async () => {
-      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+      await smtp.close();
       if (backend === backends[backends.length - 1])
         await rm(backend.dataDir, { recursive: true, force: true, maxRetries: 5 });
     });

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ParsedMail, simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll } from 'vitest';
 import { BlocklistAdapter, memoryBlocklistRepository } from '../../src/actions/blocklist-adapter.js';
 import { FeeAdapter, memoryFeeRepository } from '../../src/actions/fee-adapter.js';
@@ -27,6 +25,7 @@ import type { ParsedReport } from '../../src/intake/report.js';
 import { loadPolicyDirectory, type PolicyHistory } from '../../src/policy/policy-loader.js';
 import type { Store } from '../../src/store/database.js';
 import { type RegistrySpec, resetDesk, seedRegistry } from '../cases/case-support.js';
+import { type ReceivedMail, startSmtpSink } from '../support/smtp-sink.js';
 import { describeEachBackend } from '../support/store-backends.js';
 
 /**
@@ -42,12 +41,6 @@ import { describeEachBackend } from '../support/store-backends.js';
 export const DESK_DOMAIN = 'desk.example.net';
 export const DESK_ADDRESS = `abuse@${DESK_DOMAIN}`;
 export const WEBHOOK_SECRET = 'scenario-webhook-secret-0123456789abcdef';
-
-export interface ReceivedMail {
-  readonly envelopeTo: string[];
-  readonly raw: string;
-  readonly parsed: ParsedMail;
-}
 
 export interface ReceivedHook {
   readonly headers: IncomingHttpHeaders;
@@ -67,29 +60,9 @@ export interface Sinks {
 }
 
 export async function startSinks(): Promise<Sinks> {
-  const mail: ReceivedMail[] = [];
   const hooks: ReceivedHook[] = [];
-  const smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        simpleParser(raw).then(
-          (parsed) => {
-            mail.push({ envelopeTo: session.envelope.rcptTo.map((r) => r.address), raw, parsed });
-            callback();
-          },
-          (error: Error) => callback(error),
-        );
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  const smtpPort = (smtp.server.address() as AddressInfo).port;
+  const smtp = await startSmtpSink();
+  const mail = smtp.messages;
 
   const sinks = { clock: new ManualClock('2026-01-01T00:00:00Z') } as { clock: ManualClock };
   const http: Server = createServer((request, response) => {
@@ -117,7 +90,7 @@ export async function startSinks(): Promise<Sinks> {
   const webhookUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}/hooks/aupdesk`;
 
   return Object.assign(sinks, {
-    smtpPort,
+    smtpPort: smtp.port,
     webhookUrl,
     mail,
     hooks,
@@ -126,7 +99,7 @@ export async function startSinks(): Promise<Sinks> {
       hooks.length = 0;
     },
     async close() {
-      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+      await smtp.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   });

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ParsedMail, simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
+import type { ParsedMail } from 'mailparser';
 import { verifyWebhookSignature } from '../../src/actions/provisioning-webhook-adapter.js';
+import { startSmtpSink } from './smtp-sink.js';
 
 /**
  * A real SMTP server and a real webhook receiver on loopback, for tests that check what the desk actually
@@ -34,21 +34,7 @@ export async function startLoopbackSinks(options: {
 }): Promise<LoopbackSinks> {
   const mails: ParsedMail[] = [];
   const hooks: ReceivedHook[] = [];
-  const smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, _session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', async () => {
-        mails.push(await simpleParser(Buffer.concat(chunks)));
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  const smtpPort = (smtp.server.address() as AddressInfo).port;
+  const smtp = await startSmtpSink({ onMail: (mail) => mails.push(mail.parsed) });
   const http: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -73,12 +59,12 @@ export async function startLoopbackSinks(options: {
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const webhookUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}${options.hookPath}`;
   return {
-    smtpPort,
+    smtpPort: smtp.port,
     webhookUrl,
     mails,
     hooks,
     async close() {
-      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+      await smtp.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
