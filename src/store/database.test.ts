@@ -78,4 +78,16 @@ describe('store factory', () => {
       code: 'AUP_ERR_CONFIG_INVALID',
     });
   });
+
+  it.skipIf(!process.env.DATABASE_URL)(
+    "says so when PostgreSQL's search_path names no schema that exists, instead of failing a migration",
+    async () => {
+      const { openStore } = await import('./database.js');
+      const url = new URL(process.env.DATABASE_URL!);
+      url.searchParams.set('options', '-c search_path=aupdesk_no_such_schema');
+      const opened = openStore({ databaseUrl: url.toString() });
+      await expect(opened).rejects.toMatchObject({ code: 'AUP_ERR_CONFIG_INVALID' });
+      await expect(opened).rejects.toThrow(/no schema to work in.*AUPDESK_DB_SCHEMA/);
+    },
+  );
 });

@@ -148,13 +148,25 @@ async function openPostgres(
   // An idle client's error (server restart) must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  let current: string | null;
   try {
-    await sql`select 1`.execute(db);
+    current = (await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db)).rows[0]!
+      .schema;
   } catch (error) {
     await db.destroy();
     throw new AupError('AUP_ERR_STORE_UNAVAILABLE', `cannot reach PostgreSQL at ${redactUrl(url)}`, {
       cause: error,
     });
+  }
+  if (current === null) {
+    // A search_path (from the URL's options or the role's settings) naming only schemas that do not exist:
+    // the migrations would fail on their first table with a message that hides why.
+    await db.destroy();
+    throw new AupError(
+      'AUP_ERR_CONFIG_INVALID',
+      'PostgreSQL has no schema to work in: its search_path names none that exists; create the schema, or ' +
+        'name it in AUPDESK_DB_SCHEMA (created if missing)',
+    );
   }
   return { db, kind: 'postgres' };
 }
@@ -169,11 +181,15 @@ async function migrateToLatest(db: Kysely<Database>, schema: string | undefined)
   });
   const result: MigrationResultSet = await migrator.migrateToLatest();
   if (result.error) {
-    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new AupError('AUP_ERR_STORE_MIGRATION_FAILED', `migration ${failed} failed`, {
-      cause: result.error,
-      details: { migration: failed },
-    });
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
+    const reason = result.error instanceof Error ? result.error.message : String(result.error);
+    // No failed migration means the migrator could not start (no schema to create its tables in, no
+    // permission): the database's own words are then all the operator has to go on.
+    throw new AupError(
+      'AUP_ERR_STORE_MIGRATION_FAILED',
+      failed ? `migration ${failed} failed: ${reason}` : `the migrations could not start: ${reason}`,
+      { cause: result.error, details: { migration: failed ?? null } },
+    );
   }
   return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
