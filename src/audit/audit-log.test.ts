@@ -122,6 +122,39 @@ describeEachBackend('audit log', (ctx) => {
     expect((await verifyAudit(db())).ok).toBe(true);
   });
 
+  it('chains on from the head, not from what the transaction last wrote, after a savepoint rolls an append back', async () => {
+    const before = await auditHead(db());
+    const [kept, next] = await db()
+      .transaction()
+      .execute(async (trx) => {
+        const first = await appendAudit(trx, {
+          at: at(12),
+          actor: 'system',
+          kind: 'case.state',
+          subject: 'case:102',
+        });
+        await sql`savepoint undo_one`.execute(trx);
+        await appendAudit(trx, { at: at(13), actor: 'system', kind: 'case.state', subject: 'case:102' });
+        await sql`rollback to savepoint undo_one`.execute(trx);
+        const second = await appendAudit(trx, {
+          at: at(14),
+          actor: 'system',
+          kind: 'case.state',
+          subject: 'case:102',
+        });
+        return [first, second];
+      });
+    expect([kept.seq, next.seq]).toEqual([before.seq + 1, before.seq + 2]);
+    expect(next.prevHash).toBe(kept.hash);
+    const stored = await listAudit(db(), { subject: 'case:102' });
+    expect(stored.map((e) => [e.seq, e.at.toISOString()])).toEqual([
+      [before.seq + 1, at(12).toISOString()],
+      [before.seq + 2, at(14).toISOString()],
+    ]);
+    expect(await auditHead(db())).toEqual({ seq: next.seq, hash: next.hash });
+    expect((await verifyAudit(db())).ok).toBe(true);
+  });
+
   it('serialises concurrent appenders into one unbroken chain', async () => {
     const before = await auditHead(db());
     const appended = await Promise.all(
