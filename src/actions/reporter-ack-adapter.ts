@@ -55,14 +55,15 @@ const automatedLocalParts =
 
 export type AckDecision = { readonly send: true } | { readonly send: false; readonly reason: string };
 
-function addressOf(value: string): string {
+/** The address a limit counts by: lower-cased, without a display name. */
+export function ackAddressOf(value: string): string {
   return (/<([^>]+)>/.exec(value)?.[1] ?? value).trim().toLowerCase();
 }
 
 /** May this report be acknowledged at all (before any rate limit)? Pure. */
 export function shouldAcknowledge(payload: AckPayload, policy: AckPolicy): AckDecision {
   const headers = payload.original.headers;
-  const address = addressOf(payload.reporter.email);
+  const address = ackAddressOf(payload.reporter.email);
   const [local = '', domain = ''] = address.split('@');
   if (!address.includes('@')) return { send: false, reason: 'the reporter gave no mail address' };
   if (payload.original.feed) return { send: false, reason: 'feed reports are never acknowledged' };
@@ -82,7 +83,7 @@ export function shouldAcknowledge(payload: AckPayload, policy: AckPolicy): AckDe
   if (headers['return-path']?.trim() === '<>')
     return { send: false, reason: 'the report is a bounce (null return path)' };
   if (automatedLocalParts.test(local)) return { send: false, reason: `${address} is an automated mailbox` };
-  const own = policy.ownAddresses.map(addressOf);
+  const own = policy.ownAddresses.map(ackAddressOf);
   const ownDomains = policy.ownDomains.map((d) => d.toLowerCase());
   if (own.includes(address) || ownDomains.includes(domain)) {
     return { send: false, reason: `${address} is one of our own addresses (loop)` };
@@ -100,29 +101,39 @@ export function shouldAcknowledge(payload: AckPayload, policy: AckPolicy): AckDe
 
 /** Per-address limit on acknowledgements. */
 export interface AckRateLimiter {
-  /** Counts one acknowledgement to `address` at `now` if under the limit; false when over it. */
-  take(address: string, now: Date): boolean;
+  /**
+   * Counts the acknowledgement `key` (its outbox action) to `address` at `now` if the address is under the
+   * limit; false when it is over. A key already counted is let through again without counting twice (a
+   * retried send).
+   */
+  take(address: string, now: Date, key: string): Promise<boolean>;
 }
 
+/** The limit: at most `max` acknowledgements per address per `windowMs` (default 3 an hour). */
+export interface AckRateLimit {
+  readonly max?: number | undefined;
+  readonly windowMs?: number | undefined;
+}
+
+export const DEFAULT_ACK_RATE_LIMIT = { max: 3, windowMs: 3_600_000 } as const;
+
 /**
- * In-process sliding window (default 3 per address per hour). One process's view: a cluster shares the
- * limit through the store once acknowledgements are rows there.
+ * In-process sliding window, for tests and single-shot tools: one process's view, forgotten on restart.
+ * The desk uses the store's (`storeAckRateLimiter`), which every worker shares.
  */
-export function memoryAckRateLimiter(options: { max?: number; windowMs?: number } = {}): AckRateLimiter {
-  const max = options.max ?? 3;
-  const windowMs = options.windowMs ?? 3_600_000;
-  const sent = new Map<string, number[]>();
+export function memoryAckRateLimiter(options: AckRateLimit = {}): AckRateLimiter {
+  const max = options.max ?? DEFAULT_ACK_RATE_LIMIT.max;
+  const windowMs = options.windowMs ?? DEFAULT_ACK_RATE_LIMIT.windowMs;
+  const sent = new Map<string, Array<{ key: string; at: number }>>();
   return {
-    take(address, now) {
-      const key = addressOf(address);
+    async take(address, now, key) {
+      const normalised = ackAddressOf(address);
       const since = now.getTime() - windowMs;
-      const times = (sent.get(key) ?? []).filter((t) => t > since);
-      if (times.length >= max) {
-        sent.set(key, times);
-        return false;
-      }
-      times.push(now.getTime());
-      sent.set(key, times);
+      const recent = (sent.get(normalised) ?? []).filter((s) => s.at > since);
+      sent.set(normalised, recent);
+      if (recent.some((s) => s.key === key)) return true;
+      if (recent.length >= max) return false;
+      recent.push({ key, at: now.getTime() });
       return true;
     },
   };
@@ -153,10 +164,12 @@ export class ReporterAckAdapter implements ActionHandler<AckPayload> {
     const payload = ackPayloadSchema.parse(action.payload);
     const decision = shouldAcknowledge(payload, this.options.policy);
     if (!decision.send) return { suppressed: true, reason: decision.reason };
-    if (!this.options.rateLimiter.take(payload.reporter.email, ctx.clock.now())) {
+    if (
+      !(await this.options.rateLimiter.take(payload.reporter.email, ctx.clock.now(), action.idempotencyKey))
+    ) {
       return {
         suppressed: true,
-        reason: `rate limit: too many acknowledgements to ${addressOf(payload.reporter.email)}`,
+        reason: `rate limit: too many acknowledgements to ${ackAddressOf(payload.reporter.email)}`,
       };
     }
     const rendered = renderAck({

@@ -7,6 +7,7 @@ import type {
   CaseNoteTable,
   CaseTable,
   FeeTable,
+  ReporterAckSendTable,
   ReportTable,
 } from './tables/cases.table.js';
 import type {
@@ -49,6 +50,7 @@ export interface Database {
   case_notes: CaseNoteTable;
   fees: FeeTable;
   blocklist_entries: BlocklistEntryTable;
+  reporter_ack_sends: ReporterAckSendTable;
   users: UserTable;
   sessions: SessionTable;
   api_keys: ApiKeyTable;

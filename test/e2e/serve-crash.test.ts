@@ -16,8 +16,8 @@ import { type ServeProcess, servedAt, serveEnv, serveReady, spawnServe, until } 
  * - every message that got a `250`, before or after the kill, is stored once (one inbox row, its evidence
  *   readable) and processed exactly once (one report, one event);
  * - nobody is notified twice: each case's notice and each reporter's acknowledgement reached the relay
- *   under one Message-ID (a re-delivery after the kill may repeat it, never mint a second one), and the
- *   customer got one notice per case;
+ *   under one Message-ID (a re-delivery after the kill may repeat it, never mint a second one), the
+ *   customer got one notice per case, and no reporter got more acknowledgements than the hourly limit;
  * - the audit chain verifies.
  *
  * The restarted desk takes up the dead one's claims at once instead of waiting out their leases: on the
@@ -30,6 +30,11 @@ const CLIENTS = 20;
 const KILL_AFTER = 300;
 const REPORTERS = 25;
 
+/**
+ * Complaint `i`, the same bytes every time it is sent, as an MTA's retry from its queue is: one whose first
+ * copy was stored before the kill (but whose 250 never arrived) is then a duplicate, not a new message.
+ */
+const SENT_AT = new Date(Date.now() - 3_600_000);
 function messageOf(i: number) {
   const ip = `192.0.2.${(i % 200) + 1}`;
   return {
@@ -37,13 +42,13 @@ function messageOf(i: number) {
     to: 'abuse@desk-e2e.example',
     subject: `Spam from ${ip} (${i})`,
     messageId: `<crash-${i}@reporter-crash.example>`,
-    date: new Date(Date.now() - 3_600_000),
+    date: SENT_AT,
     text: [
       'Hello abuse team,',
       '',
       `your customer at ${ip} sent us unsolicited bulk email (spam). Headers of spam message ${i}:`,
       '',
-      `Received: from mail.spammer.example ([${ip}]) by mx.reporter-crash.example; ${new Date(Date.now() - 3_600_000).toUTCString().replace('GMT', '+0000')}`,
+      `Received: from mail.spammer.example ([${ip}]) by mx.reporter-crash.example; ${SENT_AT.toUTCString().replace('GMT', '+0000')}`,
       'Subject: Cheap watches',
       '',
       'Please make them stop.',
@@ -244,6 +249,18 @@ for (const backend of await cliBackends('aupdesk-serve-crash-')) {
           ackedComplaints.set(ack.inReplyTo!, ids);
         }
         expect([...ackedComplaints.values()].filter((ids) => ids.size > 1)).toEqual([]);
+        // The per-reporter limit (3 an hour) lives in the store: the restarted desk did not start counting
+        // again from zero.
+        const acksPerReporter = new Map<string, Set<string>>();
+        for (const ack of acks) {
+          for (const to of [ack.to].flat().flatMap((a) => a?.value ?? [])) {
+            const ids = acksPerReporter.get(to.address ?? '') ?? new Set<string>();
+            ids.add(ack.messageId!);
+            acksPerReporter.set(to.address ?? '', ids);
+          }
+        }
+        expect(acksPerReporter.size).toBe(REPORTERS);
+        expect([...acksPerReporter.values()].filter((ids) => ids.size > 3)).toEqual([]);
         const redelivered = [...delivered.values()].filter((n) => n > 1).length;
         console.info(
           `serve crash [${backend.name}]: ${ackedBeforeKill} acknowledged before kill -9 and ` +

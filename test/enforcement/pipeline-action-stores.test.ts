@@ -2,6 +2,7 @@ import { beforeEach, expect, it } from 'vitest';
 import { BlocklistAdapter, renderBlocklistText } from '../../src/actions/blocklist-adapter.js';
 import { FeeAdapter } from '../../src/actions/fee-adapter.js';
 import {
+  storeAckRateLimiter,
   storeBlocklistRepository,
   storeFeeRepository,
 } from '../../src/enforcement/pipeline/store-action-repositories.js';
@@ -11,7 +12,7 @@ import { describeEachBackend } from '../support/store-backends.js';
 
 const base = { customerId: 'cust-a', serviceId: 'vps-a' };
 
-describeEachBackend('fee and block-list adapters on the case tables', (ctx) => {
+describeEachBackend('fee, block-list and acknowledgement-limit adapters on the case tables', (ctx) => {
   beforeEach(async () => {
     await resetDesk(ctx.store);
   });
@@ -53,5 +54,42 @@ describeEachBackend('fee and block-list adapters on the case tables', (ctx) => {
     const entries = await repository.list();
     expect(entries.map((e) => [e.cidr, e.caseId])).toEqual([['198.51.100.7/32', '000002']]);
     expect(renderBlocklistText(entries, new Date('2026-03-01T00:00:00Z'))).toContain('\n198.51.100.7/32\n');
+  });
+
+  it('limits acknowledgements per address across workers, counts a retried action once, and forgets after the window', async () => {
+    const limit = { max: 2, windowMs: 3_600_000 };
+    // Two workers of one desk: each its own limiter over the same store.
+    const workerA = storeAckRateLimiter(ctx.store.db, limit);
+    const workerB = storeAckRateLimiter(ctx.store.db, limit);
+    const at = (minutes: number) => new Date(Date.parse('2026-03-02T09:00:00Z') + minutes * 60_000);
+    expect(await workerA.take('Rita <RITA@victim.example>', at(0), 'report:1:ack')).toBe(true);
+    expect(await workerB.take('rita@victim.example', at(1), 'report:2:ack')).toBe(true);
+    expect(await workerA.take('rita@victim.example', at(2), 'report:3:ack')).toBe(false);
+    expect(await workerB.take('rita@victim.example', at(3), 'report:2:ack')).toBe(true);
+    expect(await workerB.take('other@victim.example', at(3), 'report:4:ack')).toBe(true);
+    // An hour after the first: one slot free again, and the pruned row is gone.
+    expect(await workerA.take('rita@victim.example', at(60), 'report:5:ack')).toBe(true);
+    expect(await workerA.take('rita@victim.example', at(60), 'report:6:ack')).toBe(false);
+    const rows = await ctx.store.db
+      .selectFrom('reporter_ack_sends')
+      .select(['action_key', 'address'])
+      .orderBy('action_key')
+      .execute();
+    expect(rows).toEqual([
+      { action_key: 'report:2:ack', address: 'rita@victim.example' },
+      { action_key: 'report:4:ack', address: 'other@victim.example' },
+      { action_key: 'report:5:ack', address: 'rita@victim.example' },
+    ]);
+  });
+
+  it('lets exactly the limit through when workers take slots for one address at once', async () => {
+    const limiters = Array.from({ length: 4 }, () => storeAckRateLimiter(ctx.store.db, { max: 3 }));
+    const now = new Date('2026-03-02T10:00:00Z');
+    const taken = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        limiters[i % 4]!.take('noc@reporter.example', now, `report:${i}:ack`),
+      ),
+    );
+    expect(taken.filter(Boolean)).toHaveLength(3);
   });
 });

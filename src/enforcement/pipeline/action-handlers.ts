@@ -12,7 +12,7 @@ import {
   ProvisioningWebhookAdapter,
   type WebhookConfig,
 } from '../../actions/provisioning-webhook-adapter.js';
-import { memoryAckRateLimiter, ReporterAckAdapter } from '../../actions/reporter-ack-adapter.js';
+import { ReporterAckAdapter } from '../../actions/reporter-ack-adapter.js';
 import type { EvidenceItem } from '../../actions/templates/notice-templates.js';
 import { caseIdFromRef } from '../../cases/case-ref.js';
 import { getReport, listCaseEvents } from '../../cases/report-repository.js';
@@ -22,7 +22,11 @@ import type { Reporter } from '../../intake/report.js';
 import { customerContact } from '../../registry/customer-lookup.js';
 import type { Database } from '../../store/schema.js';
 import type { ActionHandler } from '../outbox/action-handler.js';
-import { storeBlocklistRepository, storeFeeRepository } from './store-action-repositories.js';
+import {
+  storeAckRateLimiter,
+  storeBlocklistRepository,
+  storeFeeRepository,
+} from './store-action-repositories.js';
 
 /**
  * The real outbox handlers, wired to the store and the configured far ends: notices and acknowledgements
@@ -109,7 +113,7 @@ export function createActionHandlers(wiring: ActionWiring): ActionHandler[] {
       providerName: wiring.providerName,
       messageIdDomain: ownDomain,
       policy: { ownAddresses: [wiring.from, wiring.replyTo], ownDomains: [ownDomain] },
-      rateLimiter: memoryAckRateLimiter(),
+      rateLimiter: storeAckRateLimiter(wiring.db),
       loopToken: token,
     }) as ActionHandler,
     new FeeAdapter(storeFeeRepository(wiring.db)) as ActionHandler,

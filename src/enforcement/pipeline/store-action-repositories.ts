@@ -1,12 +1,18 @@
 import { type Kysely, sql } from 'kysely';
 import type { BlocklistEntry, BlocklistRepository } from '../../actions/blocklist-adapter.js';
 import type { FeeRepository, FeeRow } from '../../actions/fee-adapter.js';
+import {
+  type AckRateLimit,
+  type AckRateLimiter,
+  ackAddressOf,
+  DEFAULT_ACK_RATE_LIMIT,
+} from '../../actions/reporter-ack-adapter.js';
 import type { Database } from '../../store/schema.js';
 
 /**
- * The fee and block-list adapters' persistence on the case tables (`fees`, `blocklist_entries`): the same
- * contracts as their in-memory versions, keyed so that a repeated action (at-least-once delivery) changes
- * nothing the second time.
+ * The fee, block-list and acknowledgement adapters' persistence on the case tables (`fees`,
+ * `blocklist_entries`, `reporter_ack_sends`): the same contracts as their in-memory versions, keyed so that
+ * a repeated action (at-least-once delivery) changes nothing the second time.
  */
 
 export function storeFeeRepository(
@@ -115,6 +121,48 @@ export function storeBlocklistRepository(db: Kysely<Database>): BlocklistReposit
         addedAt: r.added_at.toISOString(),
         idempotencyKey: r.idempotency_key,
       }));
+    },
+  };
+}
+
+/**
+ * The per-reporter acknowledgement limit in the store, so that every worker process counts against one
+ * limit and a restart forgets nothing. Checks of one address are serialised by a transaction-scoped
+ * advisory lock (two workers must not both take the last slot); one statement then prunes the address's
+ * rows older than the window, finds whether this action was already counted, counts the rest and, under
+ * the limit, records this one.
+ */
+export function storeAckRateLimiter(db: Kysely<Database>, limit: AckRateLimit = {}): AckRateLimiter {
+  const max = limit.max ?? DEFAULT_ACK_RATE_LIMIT.max;
+  const windowMs = limit.windowMs ?? DEFAULT_ACK_RATE_LIMIT.windowMs;
+  return {
+    take(address, now, key) {
+      const normalised = ackAddressOf(address);
+      const since = new Date(now.getTime() - windowMs);
+      return db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(hashtextextended(${`reporter-ack:${normalised}`}::text, 0))`.execute(
+          trx,
+        );
+        const { rows } = await sql<{ counted: boolean; taken: boolean }>`
+          with pruned as (
+            delete from reporter_ack_sends where address = ${normalised}::text and sent_at <= ${since}::timestamptz
+          ),
+          counted as (select 1 from reporter_ack_sends where action_key = ${key}::text),
+          recent as (
+            select count(*) as n from reporter_ack_sends
+            where address = ${normalised}::text and sent_at > ${since}::timestamptz
+          ),
+          taken as (
+            insert into reporter_ack_sends (action_key, address, sent_at)
+            select ${key}::text, ${normalised}::text, ${now}::timestamptz
+            where not exists (select 1 from counted) and (select n from recent) < ${max}::int
+            returning 1
+          )
+          select exists (select 1 from counted) as counted, exists (select 1 from taken) as taken`.execute(
+          trx,
+        );
+        return rows[0]!.counted || rows[0]!.taken;
+      });
     },
   };
 }

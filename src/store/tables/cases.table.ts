@@ -126,6 +126,15 @@ export interface FeeTable {
   recorded_at: ColumnType<Date, Date, never>;
 }
 
+/** One acknowledgement the per-reporter rate limit let through (the `mail.ack` adapter). */
+export interface ReporterAckSendTable {
+  /** The outbox action's idempotency key: a retried send is the same row. */
+  action_key: ColumnType<string, string, never>;
+  /** The reporter's address, lower-cased, without a display name. */
+  address: ColumnType<string, string, never>;
+  sent_at: ColumnType<Date, Date, never>;
+}
+
 /** One blocked prefix held by one case (the `block.*` adapter). */
 export interface BlocklistEntryTable {
   cidr: ColumnType<string, string, never>;
