@@ -30,6 +30,8 @@ export interface SmtpClientsResult {
   readonly seconds: number;
   /** Each connection's first message (warm-up): connect, the server's greeting pause, EHLO, then the mail. */
   readonly firstOnConnection: number[];
+  /** How long the warm-up took, connections included: a fresh server's cold rate. */
+  readonly warmupSeconds: number;
 }
 
 /** A ~2 KB complaint, distinct for each `i` and process (a run never sends a duplicate). */
@@ -58,11 +60,13 @@ export async function sendAll(job: SmtpClientsJob): Promise<SmtpClientsResult> {
   try {
     // Message numbers: the warm-up takes 0 … warmup-1, the measured run warmup … warmup+messages-1.
     const firstOnConnection: number[] = [];
+    const warmupStarted = performance.now();
     await sendRound(transports, 0, job.warmup, [], firstOnConnection);
+    const warmupSeconds = (performance.now() - warmupStarted) / 1000;
     const latencies: number[] = [];
     const started = performance.now();
     await sendRound(transports, job.warmup, job.messages, latencies);
-    return { latencies, seconds: (performance.now() - started) / 1000, firstOnConnection };
+    return { latencies, seconds: (performance.now() - started) / 1000, firstOnConnection, warmupSeconds };
   } finally {
     for (const transport of transports) transport.close();
   }
