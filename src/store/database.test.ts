@@ -15,6 +15,18 @@ describeEachBackend('store', (ctx) => {
     expect(await ctx.store.migrate()).toEqual([]);
   });
 
+  it('refuses a database migrated by a newer build instead of skipping it as up to date', async () => {
+    await sql`insert into aupdesk_migration (name, timestamp) values ('9999_from_a_newer_build', now()::text)`.execute(
+      ctx.store.db,
+    );
+    try {
+      await expect(ctx.store.migrate()).rejects.toMatchObject({ code: 'AUP_ERR_STORE_MIGRATION_FAILED' });
+    } finally {
+      await sql`delete from aupdesk_migration where name = '9999_from_a_newer_build'`.execute(ctx.store.db);
+    }
+    expect(await ctx.store.migrate()).toEqual([]);
+  });
+
   it('rolls a failed transaction back completely', async () => {
     await ctx.store.db.insertInto('providers').values({ id: 'rollback-probe', name: 'Probe' }).execute();
     await expect(

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { openStore, type Store } from '../../src/store/database.js';
 
@@ -18,10 +19,30 @@ export function backends(): Backend[] {
   if (url) {
     list.push({
       name: 'postgres',
-      open: () => openStore({ databaseUrl: url, schema: freshSchemaName(), poolSize: 4 }),
+      open: async () => {
+        const schema = freshSchemaName();
+        return droppingSchemaOnClose(await openStore({ databaseUrl: url, schema, poolSize: 4 }), schema);
+      },
     });
   }
   return list;
+}
+
+/**
+ * The store, whose close() first drops its test schema: a run leaves no schemas behind, and the server's
+ * catalogue stays small (a fresh schema's first migration lists every table on the server).
+ */
+function droppingSchemaOnClose(store: Store, schema: string): Store {
+  return {
+    ...store,
+    async close() {
+      try {
+        await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(store.db);
+      } finally {
+        await store.close();
+      }
+    },
+  };
 }
 
 export function freshSchemaName(): string {
