@@ -5,7 +5,7 @@ import {
   storeAckRateLimiter,
   storeBlocklistRepository,
   storeFeeRepository,
-} from '../../src/enforcement/pipeline/store-action-repositories.js';
+} from '../../src/actions/store-action-repositories.js';
 import { contextOf, outboxActionOf } from '../actions/action-support.js';
 import { resetDesk } from '../cases/case-support.js';
 import { describeEachBackend } from '../support/store-backends.js';

@@ -13,6 +13,11 @@ import {
   type WebhookConfig,
 } from '../../actions/provisioning-webhook-adapter.js';
 import { ReporterAckAdapter } from '../../actions/reporter-ack-adapter.js';
+import {
+  storeAckRateLimiter,
+  storeBlocklistRepository,
+  storeFeeRepository,
+} from '../../actions/store-action-repositories.js';
 import type { EvidenceItem } from '../../actions/templates/notice-templates.js';
 import { caseIdFromRef } from '../../cases/case-ref.js';
 import { getReport, listCaseEvents } from '../../cases/report-repository.js';
@@ -22,11 +27,6 @@ import type { Reporter } from '../../intake/report.js';
 import { customerContact } from '../../registry/customer-lookup.js';
 import type { Database } from '../../store/schema.js';
 import type { ActionHandler } from '../outbox/action-handler.js';
-import {
-  storeAckRateLimiter,
-  storeBlocklistRepository,
-  storeFeeRepository,
-} from './store-action-repositories.js';
 
 /**
  * The real outbox handlers, wired to the store and the configured far ends: notices and acknowledgements

@@ -1,13 +1,13 @@
 import { type Kysely, sql } from 'kysely';
-import type { BlocklistEntry, BlocklistRepository } from '../../actions/blocklist-adapter.js';
-import type { FeeRepository, FeeRow } from '../../actions/fee-adapter.js';
+import type { Database } from '../store/schema.js';
+import type { BlocklistEntry, BlocklistRepository } from './blocklist-adapter.js';
+import type { FeeRepository, FeeRow } from './fee-adapter.js';
 import {
   type AckRateLimit,
   type AckRateLimiter,
   ackAddressOf,
   DEFAULT_ACK_RATE_LIMIT,
-} from '../../actions/reporter-ack-adapter.js';
-import type { Database } from '../../store/schema.js';
+} from './reporter-ack-adapter.js';
 
 /**
  * The fee, block-list and acknowledgement adapters' persistence on the case tables (`fees`,
