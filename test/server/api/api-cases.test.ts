@@ -8,6 +8,7 @@ interface CaseItem {
   ref: string;
   customerRef: string;
   status: string;
+  dueAt?: string | null;
 }
 
 describeEachBackend('API cases', (ctx) => {
@@ -191,6 +192,47 @@ describeEachBackend('API cases', (ctx) => {
     const audit = await listAudit(ctx.store.db, { subject: `case:${id}` });
     expect(audit.map((e) => e.kind)).toEqual(expect.arrayContaining(['case.note', 'case.intervention']));
     expect(audit.every((e) => e.actor.startsWith('user:aupk_'))).toBe(true);
+  });
+
+  it('notifies, suspends, reinstates and marks cases cured through the analyst commands, audited', async () => {
+    const act = async (ref: string, name: string) => {
+      const res = await h.app.inject({
+        method: 'POST',
+        url: `/api/v1/cases/${ref}/${name}`,
+        headers: bearer(analyst),
+        payload: { note: `${name} by the analyst` },
+      });
+      expect(res.statusCode, name).toBe(200);
+      return res.json<{ case: CaseItem; outcome: string; actions: string[] }>();
+    };
+    const ref = seed.casesA[2]!;
+    // iITGEN names no "notify" remedy: its ladder's notice step is taken instead.
+    const notified = await act(ref, 'notify');
+    expect(notified.case.status).toBe('awaiting-cure');
+    expect(notified.actions).toEqual([expect.stringMatching(/\/mail\.notice$/)]);
+    const suspended = await act(ref, 'suspend');
+    expect(suspended.case.status).toBe('suspended');
+    expect(suspended.actions).toEqual(
+      expect.arrayContaining([expect.stringMatching(/\/provision\.suspend$/)]),
+    );
+    const reinstated = await act(ref, 'reinstate');
+    expect(reinstated.case.status).toBe('reinstated');
+    expect(reinstated.actions).toEqual(
+      expect.arrayContaining([expect.stringMatching(/\/provision\.unsuspend$/)]),
+    );
+    const audit = await listAudit(ctx.store.db, { subject: `case:${Number(ref.slice(4))}` });
+    expect(audit.filter((e) => e.kind === 'case.state').map((e) => (e.payload as { to: string }).to)).toEqual(
+      ['awaiting-cure', 'suspended', 'reinstated'],
+    );
+
+    const other = seed.casesB[0]!;
+    await act(other, 'notify');
+    const cured = await act(other, 'mark-cured');
+    expect(cured.case.status).toBe('cured');
+    expect(cured.case.dueAt).toBeNull();
+    expect(cured.outcome).toMatch(/^marked cured by /);
+    const otherAudit = await listAudit(ctx.store.db, { subject: `case:${Number(other.slice(4))}` });
+    expect(otherAudit.filter((e) => e.kind === 'case.intervention')).toHaveLength(2);
   });
 
   it('answers 404 for an unknown case and 400 for a malformed reference', async () => {
