@@ -6,9 +6,9 @@ import {
   storeBlocklistRepository,
   storeFeeRepository,
 } from '../../src/actions/store-action-repositories.js';
-import { contextOf, outboxActionOf } from '../actions/action-support.js';
 import { resetDesk } from '../cases/case-support.js';
 import { describeEachBackend } from '../support/store-backends.js';
+import { contextOf, outboxActionOf } from './action-support.js';
 
 const base = { customerId: 'cust-a', serviceId: 'vps-a' };
 
