@@ -1,5 +1,4 @@
 import type { Transaction } from 'kysely';
-import type { AckPolicy } from '../../actions/reporter-ack-adapter.js';
 import type { Attribution } from '../../attribution/attribute.js';
 import { appendAudit } from '../../audit/audit-log.js';
 import { caseSubject } from '../../cases/case-ref.js';
@@ -35,6 +34,7 @@ import { type PolicyAcceptance, policyAcceptanceOf } from '../../registry/custom
 import type { RegistrySnapshot } from '../../registry/registry-snapshot.js';
 import type { Database } from '../../store/schema.js';
 import type { EventVerdict } from '../../store/tables/cases.table.js';
+import type { AckPolicy } from '../notices/ack-decision.js';
 import {
   applyCaseTransition,
   type EnforcementDeps,
