@@ -20,7 +20,7 @@ import {
   loadPolicyHistoryFromStore,
 } from '../../policy/policy-repository.js';
 import type { Database } from '../../store/schema.js';
-import type { AppFeature } from '../app.js';
+import type { AppFeature } from '../app-deps.js';
 import { publicRateLimit } from '../plugins/rate-limit-plugin.js';
 import {
   checkFormToken,
