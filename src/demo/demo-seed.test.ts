@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { openMemoryStore } from '../../test/support/pglite-template.js';
 import { authenticateUser } from '../accounts/user-repository.js';
 import { loadConfig } from '../config.js';
 import { startServe } from '../server/serve.js';
-import { openStore } from '../store/database.js';
 import { type DemoSeedResult, redate, seedDemo } from './demo-seed.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -34,7 +34,7 @@ describe('redate', () => {
 describe('seedDemo', () => {
   it('seeds logins that work and sample complaints that open cases; a second run adds nothing', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'aupdesk-demo-'));
-    const store = await openStore({ pgliteDir: 'memory://' });
+    const store = await openMemoryStore();
     const results: DemoSeedResult[] = [];
     try {
       const handle = await startServe(
