@@ -103,3 +103,40 @@ describe('store factory', () => {
     },
   );
 });
+
+describe('embedded store from a template data directory', () => {
+  it('copies the template into a new directory and leaves an existing store alone', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { openStore } = await import('./database.js');
+    const base = await mkdtemp(path.join(tmpdir(), 'aupdesk-template-'));
+    try {
+      // A template that differs from a fresh store in a way a test can see (itself made from the run's
+      // template when there is one: initdb takes seconds).
+      const templateDir = path.join(base, 'template');
+      const template = await openStore({ pgliteDir: templateDir });
+      await template.db.insertInto('providers').values({ id: 'from-template', name: 'Template' }).execute();
+      await template.close();
+
+      const copied = await openStore({ pgliteDir: path.join(base, 'new'), pgliteTemplateDir: templateDir });
+      const ids = async (s: typeof copied) =>
+        (await s.db.selectFrom('providers').select('id').execute()).map((r) => r.id);
+      try {
+        expect(await ids(copied)).toContain('from-template');
+        await copied.db.deleteFrom('providers').where('id', '=', 'from-template').execute();
+      } finally {
+        await copied.close();
+      }
+      // Reopened with the template still named: the existing store is not overwritten.
+      const reopened = await openStore({ pgliteDir: path.join(base, 'new'), pgliteTemplateDir: templateDir });
+      try {
+        expect(await ids(reopened)).not.toContain('from-template');
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  }, 120_000);
+});

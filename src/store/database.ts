@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { cp, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
@@ -22,6 +22,18 @@ export interface StoreOptions {
    * Ignored when `databaseUrl` is set.
    */
   readonly pgliteDir?: string;
+  /**
+   * PGlite only: a data directory dump (`dumpDataDir()`) to start from instead of running initdb, for a
+   * new directory or `memory://`. Tests load a migrated template this way (initdb is seconds of WASM).
+   */
+  readonly pgliteLoadDataDir?: Blob;
+  /**
+   * PGlite only: a migrated, cleanly closed data directory that a NEW on-disk store is copied from
+   * instead of running initdb (seconds of WASM per store). Default: `AUPDESK_PGLITE_TEMPLATE`. The test
+   * suite sets it to a template built once per run, so every CLI and serve test, in process or a child,
+   * starts from a copy; an existing store is never touched by it.
+   */
+  readonly pgliteTemplateDir?: string | undefined;
   /**
    * PostgreSQL only: the schema to work in (created if missing). Tests use a fresh one per file.
    */
@@ -58,7 +70,11 @@ export async function openStore(options: StoreOptions): Promise<Store> {
         ...(await openPostgres(options.databaseUrl, options.schema, options.poolSize ?? 10)),
         lock: undefined,
       }
-    : await openPGlite(options.pgliteDir ?? 'memory://');
+    : await openPGlite(
+        options.pgliteDir ?? 'memory://',
+        options.pgliteLoadDataDir,
+        'pgliteTemplateDir' in options ? options.pgliteTemplateDir : process.env.AUPDESK_PGLITE_TEMPLATE,
+      );
   const close = async (): Promise<void> => {
     try {
       await db.destroy();
@@ -92,6 +108,8 @@ export function pgliteDirFor(dataDir: string): string {
 
 async function openPGlite(
   dir: string,
+  loadDataDir: Blob | undefined,
+  templateDir: string | undefined,
 ): Promise<{ db: Kysely<Database>; kind: StoreKind; lock: EmbeddedStoreLock | undefined }> {
   const inMemory = dir.startsWith('memory://');
   let lock: EmbeddedStoreLock | undefined;
@@ -100,10 +118,16 @@ async function openPGlite(
     await mkdir(resolved, { recursive: true });
     // Before PGlite touches the directory: it would open it beside another process without complaint.
     lock = await acquireEmbeddedStoreLock(resolved);
+    if (templateDir && !loadDataDir && (await readdir(resolved)).length === 0) {
+      await cp(templateDir, resolved, { recursive: true });
+    }
   }
   let pglite: PGlite;
   try {
-    pglite = await PGlite.create(dir, { extensions: { btree_gist } });
+    pglite = await PGlite.create(dir, {
+      extensions: { btree_gist },
+      ...(loadDataDir ? { loadDataDir } : {}),
+    });
   } catch (error) {
     await lock?.release();
     throw new AupError('AUP_ERR_STORE_UNAVAILABLE', `cannot open the embedded database at ${dir}`, {

@@ -7,7 +7,7 @@ import { authenticateUser } from '../../src/accounts/user-repository.js';
 import { loadConfig } from '../../src/config.js';
 import { type DemoSeedResult, redate, seedDemo } from '../../src/demo/demo-seed.js';
 import { startServe } from '../../src/server/serve.js';
-import { openStore } from '../../src/store/database.js';
+import { openMemoryStore } from '../support/pglite-template.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -34,7 +34,7 @@ describe('redate', () => {
 describe('seedDemo', () => {
   it('seeds logins that work and sample complaints that open cases; a second run adds nothing', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'aupdesk-demo-'));
-    const store = await openStore({ pgliteDir: 'memory://' });
+    const store = await openMemoryStore();
     const results: DemoSeedResult[] = [];
     try {
       const handle = await startServe(

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { openStore, type Store } from '../../src/store/database.js';
+import { openMemoryStore } from './pglite-template.js';
 
 /**
  * Runs one store test suite against every backend in the list: in-memory PGlite always, and the
@@ -14,7 +15,7 @@ export interface Backend {
 }
 
 export function backends(): Backend[] {
-  const list: Backend[] = [{ name: 'pglite', open: () => openStore({ pgliteDir: 'memory://' }) }];
+  const list: Backend[] = [{ name: 'pglite', open: openMemoryStore }];
   const url = process.env.DATABASE_URL;
   if (url) {
     list.push({

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openMemoryStore } from '../../../test/support/pglite-template.js';
 import { describeEachBackend } from '../../../test/support/store-backends.js';
 import { ManualClock } from '../../enforcement/outbox/clock.js';
 import { EvidenceStore } from '../../intake/evidence-store.js';
@@ -368,8 +369,7 @@ describeEachBackend('public pages', (ctx) => {
 
 describe('public pages without a published policy', () => {
   it('say so with a 404 page and ask for identity on the form', async () => {
-    const { openStore } = await import('../../store/database.js');
-    const store = await openStore({ pgliteDir: 'memory://' });
+    const store = await openMemoryStore();
     const dir = await mkdtemp(path.join(tmpdir(), 'aupdesk-public-empty-'));
     try {
       const h = await harness(store, 'nobody', dir);
