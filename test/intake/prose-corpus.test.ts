@@ -163,7 +163,9 @@ describe('prose complaint corpus', () => {
       allRight: count((v) => v.source && v.roles && v.cls),
     };
     console.log(`prose corpus: ${JSON.stringify(summary)}`);
-    const failures = verdicts.filter((v) => v.problems.length > 0).map((v) => `${v.file}: ${v.problems.join('; ')}`);
+    const failures = verdicts
+      .filter((v) => v.problems.length > 0)
+      .map((v) => `${v.file}: ${v.problems.join('; ')}`);
     if (failures.length > 0) console.log(failures.join('\n'));
     expect(failures).toEqual([]);
   });

@@ -1,0 +1,93 @@
+/**
+ * The role a complaint's prose gives each address it names, from the words around it — a table of cues, tried
+ * in order, the first that fits deciding:
+ *
+ * - `impersonated`: the brand a phishing page pretends to be ("pretending to be examplebank.example", "our
+ *   official site is …"): never a source;
+ * - `own`: the reporter's own hosts ("our server at 192.0.2.10", "unseren Webserver …", "nuestro servidor …"):
+ *   targets, never a source;
+ * - `target`: what was attacked ("against 192.0.2.60", "targeting …", "… is being attacked");
+ * - `source`: what did it ("from 198.51.100.7", "your customer at …", "hosted on …", "… is scanning us",
+ *   "desde …", "von …");
+ * - `unknown`: nothing says. The parser decides what to do with those (one address in a complaint is its
+ *   subject; several without a word about them go to an analyst).
+ *
+ * A cue before the address must end right at it (a few filler words at most); a cue after it must start right
+ * after it. An address joined to the previous one by "and", ",", "through", "(" or a line break shares its role
+ * ("from 203.0.113.201 and 203.0.113.202"; "our mail server mail.example (192.0.2.25)").
+ */
+export type ProseRole = 'source' | 'target' | 'own' | 'impersonated' | 'unknown';
+
+interface Cue {
+  readonly role: Exclude<ProseRole, 'unknown'>;
+  readonly before?: RegExp;
+  readonly after?: RegExp;
+}
+
+const OWN_NOUNS = String.raw`(?:servers?|hosts?|ips?|ip addresses|addresses|address|networks?|net|range|subnet|prefix|machines?|sites?|websites?|web ?servers?|webserver|mail ?servers?|mx|honeypots?|firewall|router|office\w*|bastion(?: host)?|box|vps|shop|domain|mailbox|inbox|Server|Netz|Netzwerk|Webserver|Mailserver|Rechner|Seite|Webseite|servidor(?:es)?|red|sitio|equipo|dominio|web)`;
+const ARTICLE = String.raw`(?:(?:the|der|die|den|dem|el|la|los|las)\s+)?`;
+const NOUN_AFTER = String.raw`(?:(?:ip(?:v[46])?(?:[- ]address)?|host|address|server|IP-Adresse|dirección(?: IP)?|servidor|IP|Adresse)\s+)?`;
+
+// biome-ignore format: one cue per line reads as a table
+export const proseCues: readonly Cue[] = [
+  // The brand a phishing page imitates, or the genuine site named beside the fake one.
+  { role: 'impersonated', before: /\b(?:impersonat\w*|pretend\w* to be|posing as|spoof\w*|imitat\w*|mimic\w*|suplant\w*|legitimate|genuine|official|oficial|offiziell\w*|echte\w*|real (?:site|website|domain|bank)|web oficial es)\b[^:\n]{0,40}$/i },
+  // The reporter's own hosts.
+  { role: 'own', before: new RegExp(String.raw`\b(?:our|my|unser\w*|mein\w*|nuestr[oa]s?|mis?)\s+(?:own\s+)?(?:[\w'-]+\s+){0,3}?${OWN_NOUNS}\b[^.!?:]{0,25}$`, 'i') },
+  { role: 'own', before: /\b(?:we are|we run|we operate|I run|I operate)\s+[^.!?]{0,20}$/i },
+  // Where the bad content lives, what a phishing domain resolves to.
+  { role: 'source', before: /\b(?:hosted (?:at|on|by|with)|gehostet (?:auf|bei)|alojad[oa] en|resolves to|resolving to|points to|redirect\w* to|located at|live at|lives at|sits at|served from|is at)\s*:?\s*$/i },
+  { role: 'source', before: /\b(?:advertis\w*|promot\w*|spamvertis\w*|beworben\w*|anuncia\w*)\s+(?:the\s+)?(?:(?:site|domain|url|website)\s+)?$/i },
+  // What was attacked.
+  { role: 'target', before: new RegExp(String.raw`\b(?:against|targeting|targeted|target(?:ed)?|victim(?:'s)?|to|towards|destination|dst|gegen|Ziel\w*|contra|hacia|destino|víctima|attack(?:s|ed|ing)? (?:on|at)|flood(?:s|ed|ing)? (?:on|at)|aimed at)\s*:?\s*${ARTICLE}${NOUN_AFTER}$`, 'i') },
+  // Who did it.
+  { role: 'source', before: new RegExp(String.raw`\b(?:from|by|source|src|attacker(?:'s)?|attacking (?:ip|host|address)|offending|originating|origin|sender|spammer|scanner|von|vom|aus|Quelle|Angreifer|Absender|desde|origen|atacante|remitente|your (?:customer|client|server|host|ip|user|network|subscriber|machine|range)s?(?: at| on| with(?: the)? ip)?|one of your customers (?:at|on)|(?:in|on|from) your (?:network|range|net|AS|block|cloud)|ihr(?:e[mnrs]?)? (?:Kunde|Server|Host|Rechner|Netz)\w*|su (?:cliente|servidor|red))\s*:?\s*${ARTICLE}${NOUN_AFTER}$`, 'i') },
+  { role: 'source', before: /\b(?:relay|resolver|proxy|kit|trojan|malware|page|site|panel|server)\s+(?:at|on|auf|en|bei)\s*$/i },
+  // After the address: what happened to it, or what it did.
+  { role: 'target', after: /^\s*(?:\)|:\d+)?\s*(?:is|are|was|were|wird|werden|está|están)\s+(?:being\s+|getting\s+|constantly\s+|siendo\s+)?(?:attacked|targeted|hit\b|flooded|scanned|under attack|the (?:target|victim)|angegriffen|atacad[oa]s?)/i },
+  { role: 'source', after: /^\s*(?:\)|\]|:\d{1,5})?\s*(?:\([^)]{0,40}\)\s*)?,?\s*(?:(?:is|are|was|were|has|have|had|keeps?|kept|continues? to|started|seems to|appears to|still|now)\s+)*(?:been\s+|still\s+|constantly\s+|actively\s+)*(?:attack|scan|prob|send|sent|spam|host|distribut|serv(?:es|ing)|brute|flood|hit|hammer|tr(?:y|ies|ying)|connect|abus|run|an? (?:open|active|compromised|infected|botnet|c2|phishing)|open|compromised|infected|imitat|impersonat|pretend|redirect|deliver|infect|beacon|shar|distribuye|aloja|envía|ataca|escanea|greift|scannt|sendet|verteilt|hostet|läuft|versendet)/i },
+];
+
+/** Words that join an address to the previous one, so it shares that one's role. */
+const JOINER =
+  /^[\s,;/&(-]*(?:and|or|und|oder|y|e|o|through|thru|bis|hasta|as well as|sowie|also|plus|on|at|auf|en|hosted on|gehostet auf|alojad[oa] en)?[\s,;/&()-]*$/i;
+
+export interface RoleContext {
+  /** Index where the previous address ended, and its role. */
+  readonly previous?: { readonly end: number; readonly role: ProseRole } | undefined;
+}
+
+/** The role the words around `text[start, end)` give it. */
+export function proseRole(text: string, start: number, end: number, context: RoleContext = {}): ProseRole {
+  const prev = context.previous;
+  if (prev && prev.role !== 'unknown' && start - prev.end <= 40) {
+    const between = text.slice(prev.end, start);
+    if (JOINER.test(between) && !/\n\s*\n/.test(between)) return prev.role;
+  }
+  const before = sentenceBefore(text, start);
+  const after = sentenceAfter(text, end);
+  for (const cue of proseCues) {
+    if (cue.before?.test(before)) return cue.role;
+    if (cue.after?.test(after)) return cue.role;
+  }
+  return 'unknown';
+}
+
+/** Up to 100 characters before `index`, from the start of its sentence (a paragraph break or `. `). */
+function sentenceBefore(text: string, index: number): string {
+  const window = text.slice(Math.max(0, index - 100), index);
+  const cut = Math.max(window.lastIndexOf('\n\n'), lastSentenceEnd(window));
+  return cut >= 0 ? window.slice(cut) : window;
+}
+
+function lastSentenceEnd(window: string): number {
+  let last = -1;
+  for (const m of window.matchAll(/[.!?](?=\s)/g)) last = m.index + 1;
+  return last;
+}
+
+function sentenceAfter(text: string, index: number): string {
+  const window = text.slice(index, index + 80);
+  const m = /[.!?](?:\s|$)|\n\s*\n/.exec(window);
+  return m ? window.slice(0, m.index) : window;
+}
