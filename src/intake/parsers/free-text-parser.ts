@@ -121,6 +121,9 @@ interface Source {
   destination?: string | undefined;
   destinationPort?: number | undefined;
   roleUnknown: boolean;
+  /** Log lines whose structure told this source's role, and lines that could not (see LogReading.roleUnknown). */
+  knownLines: number;
+  unknownLines: number;
   /** Named by its role (a line's structure, a block, a cue word) rather than as the only address around. */
   structured: boolean;
   readonly extra: Record<string, unknown>;
@@ -232,7 +235,8 @@ function parseFreeText(input: ParserInput, options: FreeTextParserOptions): Pars
       if (s.lines.length < LINE_SAMPLE && !s.lines.includes(line + 1)) s.lines.push(line + 1);
     }
     if (s.kinds.size === 0) s.kinds.add('prose');
-    s.roleUnknown = s.roleUnknown || (roleUnknown && !s.structured);
+    const fromLines = s.knownLines + s.unknownLines > 0;
+    s.roleUnknown = s.roleUnknown || (roleUnknown && !s.structured && !fromLines);
     if (!roleUnknown) s.structured = true;
     const first = times[0];
     const last = times[times.length - 1];
@@ -254,6 +258,8 @@ function parseFreeText(input: ParserInput, options: FreeTextParserOptions): Pars
       if (document.category !== 'ddos') continue;
     }
     if (isOwn(source.fqdn ?? source.ip ?? '')) continue;
+    // A logged source is role-unknown only when none of its lines told its role (one SCAN alert settles it).
+    if (source.unknownLines > 0 && source.knownLines === 0) source.roleUnknown = true;
     if (source.destinations.size === 0)
       for (const d of destinations.slice(0, MAX_DESTINATIONS)) source.destinations.add(d);
     const cls = ownClassification(source, document);
@@ -291,6 +297,8 @@ function newSource(key: string, id: SourceId, line: number, raw: string): Source
     ports: new Set(),
     destinations: new Set(),
     roleUnknown: false,
+    knownLines: 0,
+    unknownLines: 0,
     structured: false,
     extra: {},
   };
@@ -314,7 +322,8 @@ function recordLine(
   if (reading.category)
     source.scores[reading.category] = (source.scores[reading.category] ?? 0) + reading.weight;
   if (reading.user) source.users.add(reading.user);
-  if (reading.roleUnknown) source.roleUnknown = true;
+  if (reading.roleUnknown) source.unknownLines++;
+  else source.knownLines++;
   if (reading.identifier && source.extra.identifier === undefined)
     source.extra.identifier = reading.identifier;
   const destination = reading.destination;
@@ -347,9 +356,11 @@ function chooseProseSources(
   const named = indicators.filter(
     (i) => i.role === 'source' || (content && i.kind === 'url' && i.role === 'unknown'),
   );
+  for (const i of named) if (i.kind === 'url' && i.host) covered.add(i.host);
   for (const i of named) {
+    // An address that is the host of a named URL is that URL's source, not a second one.
+    if (i.kind !== 'url' && covered.has(i.value)) continue;
     chosen.push({ indicator: i, roleUnknown: false });
-    if (i.host) covered.add(i.host);
   }
   const unknown = indicators.filter(
     (i) => i.role === 'unknown' && !named.includes(i) && !covered.has(i.host ?? i.value),
@@ -379,7 +390,10 @@ function indicatorId(indicator: ProseIndicator): SourceId {
 /** A source's own lines decide its class when they are conclusive; otherwise the complaint's class applies. */
 function ownClassification(source: Source, document: Classification): Classification {
   const own = decide(Object.fromEntries(Object.entries(source.scores).map(([c, s]) => [c, s * 3])));
-  if (own.category && own.category !== document.category && own.confidence >= document.confidence) return own;
+  if (own.category && own.confidence >= document.confidence) {
+    // The same category, more surely shown by the lines than said by the words: the lines' confidence.
+    if (own.category !== document.category || own.confidence > document.confidence) return own;
+  }
   return document.category ? document : own;
 }
 

@@ -25,27 +25,32 @@ interface Cue {
 }
 
 const OWN_NOUNS = String.raw`(?:servers?|hosts?|ips?|ip addresses|addresses|address|networks?|net|range|subnet|prefix|machines?|sites?|websites?|web ?servers?|webserver|mail ?servers?|mx|honeypots?|firewall|router|office\w*|bastion(?: host)?|box|vps|shop|domain|mailbox|inbox|Server|Netz|Netzwerk|Webserver|Mailserver|Rechner|Seite|Webseite|servidor(?:es)?|red|sitio|equipo|dominio|web)`;
+/** A filler word between a cue and what it is about: not a pronoun of someone else, not a preposition of source. */
+const FILLER = String.raw`(?!(?:your|their|his|her|ihr\w*|su|sus|from|by|von|desde|at|on)\b)[\w'-]+\s+`;
 const ARTICLE = String.raw`(?:(?:the|der|die|den|dem|el|la|los|las)\s+)?`;
 const NOUN_AFTER = String.raw`(?:(?:ip(?:v[46])?(?:[- ]address)?|host|address|server|IP-Adresse|dirección(?: IP)?|servidor|IP|Adresse)\s+)?`;
 
 // biome-ignore format: one cue per line reads as a table
 export const proseCues: readonly Cue[] = [
   // The brand a phishing page imitates, or the genuine site named beside the fake one.
-  { role: 'impersonated', before: /\b(?:impersonat\w*|pretend\w* to be|posing as|spoof\w*|imitat\w*|mimic\w*|suplant\w*|legitimate|genuine|official|oficial|offiziell\w*|echte\w*|real (?:site|website|domain|bank)|web oficial es)\b[^:\n]{0,40}$/i },
+  { role: 'impersonated', before: /\b(?:impersonat\w*|pretend\w* to be|posing as|spoof\w*|imitat\w*|mimic\w*|suplant\w*)\b[^:\n]{0,40}$/i },
+  { role: 'impersonated', before: new RegExp(String.raw`\b(?:legitimate|genuine|official|oficial|offiziell\w*|echte\w*|real|verdader[oa]|auténtic[oa])\s+(?:${FILLER}){0,3}(?:(?:is|are|ist|es|sind|son)\s+)?:?\s*$`, 'i') },
+  { role: 'impersonated', before: /\bweb oficial es\s*$/i },
   // The reporter's own hosts.
-  { role: 'own', before: new RegExp(String.raw`\b(?:our|my|unser\w*|mein\w*|nuestr[oa]s?|mis?)\s+(?:own\s+)?(?:[\w'-]+\s+){0,3}?${OWN_NOUNS}\b[^.!?:]{0,25}$`, 'i') },
-  { role: 'own', before: /\b(?:we are|we run|we operate|I run|I operate)\s+[^.!?]{0,20}$/i },
+  { role: 'own', before: new RegExp(String.raw`\b(?:our|my|unser\w*|mein\w*|nuestr[oa]s?|mis?)\s+(?:own\s+)?(?:${FILLER}){0,3}?${OWN_NOUNS}\b[^.!?:]{0,25}$`, 'i') },
+  { role: 'own', before: /\b(?:we are|we run|we operate|I run|I operate|I manage|we manage|(?:I'm|I am|we are) the (?:admin|administrator|owner|operator)s? of|my (?:ip|address) is|our (?:ip|address) is)\s+[^.!?]{0,20}$/i },
+  { role: 'own', after: /^\s*\(\s*(?:our|my|unser\w*|mein\w*|nuestr[oa]s?|mis?)\b/i },
   // Where the bad content lives, what a phishing domain resolves to.
-  { role: 'source', before: /\b(?:hosted (?:at|on|by|with)|gehostet (?:auf|bei)|alojad[oa] en|resolves to|resolving to|points to|redirect\w* to|located at|live at|lives at|sits at|served from|is at)\s*:?\s*$/i },
+  { role: 'source', before: /\b(?:hosted (?:at|on|by|with)|gehostet (?:auf|bei)|alojad[oa] en|resolves to|resolving to|points to|redirect\w* to|link(?:s|ed|ing)? to|leads? to|goes to|located at|live at|lives at|sits at|served from|is at)\s*:?\s*$/i },
   { role: 'source', before: /\b(?:advertis\w*|promot\w*|spamvertis\w*|beworben\w*|anuncia\w*)\s+(?:the\s+)?(?:(?:site|domain|url|website)\s+)?$/i },
   // What was attacked.
   { role: 'target', before: new RegExp(String.raw`\b(?:against|targeting|targeted|target(?:ed)?|victim(?:'s)?|to|towards|destination|dst|gegen|Ziel\w*|contra|hacia|destino|víctima|attack(?:s|ed|ing)? (?:on|at)|flood(?:s|ed|ing)? (?:on|at)|aimed at)\s*:?\s*${ARTICLE}${NOUN_AFTER}$`, 'i') },
   // Who did it.
-  { role: 'source', before: new RegExp(String.raw`\b(?:from|by|source|src|attacker(?:'s)?|attacking (?:ip|host|address)|offending|originating|origin|sender|spammer|scanner|von|vom|aus|Quelle|Angreifer|Absender|desde|origen|atacante|remitente|your (?:customer|client|server|host|ip|user|network|subscriber|machine|range)s?(?: at| on| with(?: the)? ip)?|one of your customers (?:at|on)|(?:in|on|from) your (?:network|range|net|AS|block|cloud)|ihr(?:e[mnrs]?)? (?:Kunde|Server|Host|Rechner|Netz)\w*|su (?:cliente|servidor|red))\s*:?\s*${ARTICLE}${NOUN_AFTER}$`, 'i') },
+  { role: 'source', before: new RegExp(String.raw`\b(?:from|by|source|src|attacker(?:'s)?|attacking (?:ip|host|address)|offending|originating|origin|sender|spammer|scanner|von|vom|aus|Quelle|Angreifer|Absender|desde|origen|atacante|remitente|your (?:customer|client|server|host|ip|user|network|subscriber|machine|range)s?(?: at| on| with(?: the)? ip(?: address)?)?|one of your customers (?:at|on)|(?:in|on|from) your (?:network|range|net|AS|block|cloud)|ihr(?:e[mnrs]?)? (?:Kunde|Server|Host|Rechner|Netz)\w*(?: mit der IP(?:-Adresse)?)?|su (?:cliente|servidor|red)(?: con (?:la )?(?:IP|dirección IP))?|(?:someone|somebody|a user|user|customer|client|host|machine|attacker|jemand|alguien) (?:at|on|from|with(?: the)? ip))\s*[:(]?\s*${ARTICLE}${NOUN_AFTER}$`, 'i') },
   { role: 'source', before: /\b(?:relay|resolver|proxy|kit|trojan|malware|page|site|panel|server)\s+(?:at|on|auf|en|bei)\s*$/i },
   // After the address: what happened to it, or what it did.
   { role: 'target', after: /^\s*(?:\)|:\d+)?\s*(?:is|are|was|were|wird|werden|está|están)\s+(?:being\s+|getting\s+|constantly\s+|siendo\s+)?(?:attacked|targeted|hit\b|flooded|scanned|under attack|the (?:target|victim)|angegriffen|atacad[oa]s?)/i },
-  { role: 'source', after: /^\s*(?:\)|\]|:\d{1,5})?\s*(?:\([^)]{0,40}\)\s*)?,?\s*(?:(?:is|are|was|were|has|have|had|keeps?|kept|continues? to|started|seems to|appears to|still|now)\s+)*(?:been\s+|still\s+|constantly\s+|actively\s+)*(?:attack|scan|prob|send|sent|spam|host|distribut|serv(?:es|ing)|brute|flood|hit|hammer|tr(?:y|ies|ying)|connect|abus|run|an? (?:open|active|compromised|infected|botnet|c2|phishing)|open|compromised|infected|imitat|impersonat|pretend|redirect|deliver|infect|beacon|shar|distribuye|aloja|envía|ataca|escanea|greift|scannt|sendet|verteilt|hostet|läuft|versendet)/i },
+  { role: 'source', after: /^\s*(?:\)|\]|:\d{1,5})?\s*(?:\([^)]{0,40}\)\s*)?,?\s*(?:(?:is|are|was|were|has|have|had|keeps?|kept|continues? to|started|seems to|appears to|still|now)\s+)*(?:been\s+|still\s+|constantly\s+|actively\s+)*(?:attack|scan|prob|send|sent|spam|host|distribut|serv(?:es|ing)|brute|flood|hit|hammer|tr(?:y|ies|ying)|connect|abus|run|an? (?:open|active|compromised|infected|botnet|c2|phishing)|open|compromised|infected|imitat|impersonat|pretend|redirect|deliver|infect|beacon|shar|post|publish|upload|distribuye|aloja|envía|ataca|escanea|greift|scannt|sendet|verteilt|hostet|läuft|versendet|publica)/i },
 ];
 
 /** Words that join an address to the previous one, so it shares that one's role. */

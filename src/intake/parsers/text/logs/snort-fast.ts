@@ -20,6 +20,8 @@ export const snortFastRecogniser: LogRecogniser = {
     if (!source || !destination) return undefined;
     const message = g.msg ?? '';
     const category = signatureCategory(message);
+    // Reputation signatures fire on the first packet from a listed address: its role is known, its deed is not.
+    const listed = REPUTATION.test(message);
     return {
       kind: 'ids-alert',
       source,
@@ -29,10 +31,13 @@ export const snortFastRecogniser: LogRecogniser = {
       weight: 1,
       protocol: g.proto?.toLowerCase(),
       identifier: message.slice(0, 200) || undefined,
-      roleUnknown: category === undefined || undefined,
+      roleUnknown: (category === undefined && !listed) || undefined,
     };
   },
 };
+
+const REPUTATION =
+  /\bDROP\b|Dshield|Block ?Listed|\bCINS\b|Spamhaus|COMPROMISED Known|Poor Reputation|TOR Exit/i;
 
 // biome-ignore format: one rule per line reads as a table
 const SIGNATURES: ReadonlyArray<readonly [RegExp, ComplaintCategory]> = [
