@@ -1,4 +1,4 @@
-import type { EventClass } from '../../taxonomy.js';
+import type { EventClass } from '../../../taxonomy/taxonomy.js';
 
 /**
  * What a human complaint is about, by weighted cue words (English, German, Spanish) and log-line evidence — a
