@@ -7,7 +7,7 @@
 
 // biome-ignore format: one cue per line reads as a table
 const DECLINES: readonly RegExp[] = [
-  /\b(?:I(?:'d| would)? (?:rather|prefer to|want to|wish to|like to) (?:stay|remain|be) anonymous|I (?:will|won't|will not|do not|don't|can't|cannot) (?:give|share|provide|tell you|disclose) my (?:real )?name|(?:no|without) names?,? please|(?:please )?(?:do not|don't) (?:use|publish|share|forward) my name|anonymous (?:report|complaint|tip)|reporting anonymously|I am anonymous)\b/i,
+  /\b(?:I(?:'d| would)? (?:rather|prefer to|want to|wish to|like to) (?:stay|remain|be) anonymous|I (?:will|won't|will not|do not|don't|can't|cannot) (?:give|share|provide|tell you|disclose) my (?:real )?name|(?:no|without) names?,? please|anonymous (?:report|complaint|tip)|reporting anonymously|I am anonymous)\b/i,
   /\b(?:ich (?:möchte|will|werde) (?:lieber )?(?:anonym bleiben|meinen Namen nicht (?:nennen|angeben))|Meinen Namen (?:möchte|will|werde) ich nicht (?:nennen|angeben)|ohne (?:meinen )?Namen|anonyme (?:Meldung|Beschwerde|Anzeige))\b/i,
   /(?:prefiero (?:permanecer|quedar(?:me)?|seguir) (?:en el )?anónim[oa]|no (?:voy a dar|daré|quiero dar|deseo dar|quiero (?:decir|revelar)) mi nombre|sin (?:dar )?(?:mi )?nombre|denuncia anónima|de forma anónima)/i,
 ];

@@ -97,7 +97,9 @@ export const keywordWeights: readonly Rule[] = [
   { pattern: /\bBrute-?Force\w*|\bAnmeldeversuch\w*|\bLogin-?Versuch\w*|\bfuerza bruta\b|\bintentos de (?:inicio de sesión|acceso|login)\b/i, category: 'brute-force', weight: 3 },
   { pattern: /\bexploit\w*|\bsql[- ]?injection\b|\bsqli\b|\bremote code execution\b|\bRCE\b|\bcommand injection\b|\bpath traversal\b|\bXSS\b|\bcross-site scripting\b|\bhacking attempts?\b|\bintrusion attempts?\b|\blog4shell\b|\bshellshock\b/i, category: 'exploit', weight: 3 },
   { pattern: /\bAngriffsversuch\w*|\bEinbruchsversuch\w*|\bSQL-Injection\b|\binyección SQL\b|\bintentos de intrusión\b|\bexplotaci\w*/i, category: 'exploit', weight: 3 },
-  { pattern: /\bD?DoS\b|\bDDOS\b|\bdenial[- ]of[- ]service\b|\b(?:syn|udp|http|icmp|ack)[- ]?flood\w*|\bamplification attacks?\b|\bflood(?:ing|ed) (?:our|my|the)\b/i, category: 'ddos', weight: 3 },
+  { pattern: /\bdenial[- ]of[- ]service\b|\b(?:syn|udp|http|icmp|ack)[- ]?flood\w*|\bamplification attacks?\b|\bflood(?:ing|ed) (?:our|my|the)\b/i, category: 'ddos', weight: 3 },
+  // Case-sensitive: "dos" is Spanish for two.
+  { pattern: /\bD?DoS\b|\bD?DOS\b|\bDDoS-?\w*|\bddos\b/, category: 'ddos', weight: 3 },
   { pattern: /\bÜberlastungsangriff\w*|\bdenegación de servicio\b/i, category: 'ddos', weight: 3 },
   { pattern: /\bGbps\b|\bGbit\/s\b|\bMpps\b|\bpackets per second\b|\bbandwidth\b|\bnull-?route\b/i, category: 'ddos', weight: 1 },
   { pattern: /\bopen (?:dns )?resolvers?\b|\bopen recursive\b|\banswers recursive\b|\brecursive (?:queries|resolver|dns)\b|\boffene\w* (?:DNS-?)?Resolver\b|\brekursive Anfragen\b|\bresolver (?:dns )?abierto\b|\bDNS abierto\b/i, category: 'open-resolver', weight: 4 },

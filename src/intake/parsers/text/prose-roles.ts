@@ -44,7 +44,7 @@ export const proseCues: readonly Cue[] = [
   { role: 'source', before: /\b(?:hosted (?:at|on|by|with)|gehostet (?:auf|bei)|alojad[oa] en|resolves to|resolving to|points to|redirect\w* to|link(?:s|ed|ing)? to|leads? to|goes to|located at|live at|lives at|sits at|served from|is at)\s*:?\s*$/i },
   { role: 'source', before: /\b(?:advertis\w*|promot\w*|spamvertis\w*|beworben\w*|anuncia\w*)\s+(?:the\s+)?(?:(?:site|domain|url|website)\s+)?$/i },
   // What was attacked.
-  { role: 'target', before: new RegExp(String.raw`\b(?:against|targeting|targeted|target(?:ed)?|victim(?:'s)?|to|towards|destination|dst|gegen|Ziel\w*|contra|hacia|destino|víctima|attack(?:s|ed|ing)? (?:on|at)|flood(?:s|ed|ing)? (?:on|at)|aimed at)\s*:?\s*${ARTICLE}${NOUN_AFTER}$`, 'i') },
+  { role: 'target', before: new RegExp(String.raw`\b(?:against|targeting|targeted|target(?:ed)?|victim(?:'s)?|to|towards|destination|dst|gegen|Ziel\w*|contra|hacia|destino|víctima|attack(?:s|ed|ing)? (?:on|at)|flood(?:s|ed|ing)? (?:on|at)|aimed at)\s*:?\s*(?:(?:was|is|were|are|war|ist|fue|es)\s+)?${ARTICLE}${NOUN_AFTER}$`, 'i') },
   // Who did it.
   { role: 'source', before: new RegExp(String.raw`\b(?:from|by|source|src|attacker(?:'s)?|attacking (?:ip|host|address)|offending|originating|origin|sender|spammer|scanner|von|vom|aus|Quelle|Angreifer|Absender|desde|origen|atacante|remitente|your (?:customer|client|server|host|ip|user|network|subscriber|machine|range)s?(?: at| on| with(?: the)? ip(?: address)?)?|one of your customers (?:at|on)|(?:in|on|from) your (?:network|range|net|AS|block|cloud)|ihr(?:e[mnrs]?)? (?:Kunde|Server|Host|Rechner|Netz)\w*(?: mit der IP(?:-Adresse)?)?|su (?:cliente|servidor|red)(?: con (?:la )?(?:IP|dirección IP))?|(?:someone|somebody|a user|user|customer|client|host|machine|attacker|jemand|alguien) (?:at|on|from|with(?: the)? ip))\s*[:(]?\s*${ARTICLE}${NOUN_AFTER}$`, 'i') },
   { role: 'source', before: /\b(?:relay|resolver|proxy|kit|trojan|malware|page|site|panel|server)\s+(?:at|on|auf|en|bei)\s*$/i },
@@ -55,7 +55,9 @@ export const proseCues: readonly Cue[] = [
 
 /** Words that join an address to the previous one, so it shares that one's role. */
 const JOINER =
-  /^[\s,;/&(-]*(?:and|or|und|oder|y|e|o|through|thru|bis|hasta|as well as|sowie|also|plus|on|at|auf|en|hosted on|gehostet auf|alojad[oa] en)?[\s,;/&()-]*$/i;
+  /^[\s,;/&(-]*(?:and|or|und|oder|y|e|o|through|thru|bis|hasta|as well as|sowie|also|plus)?[\s,;/&()-]*$/i;
+/** After a source, "on"/"at" names where it lives ("hxxps://kit.example on 198.51.100.77"): a source too. */
+const HOSTING_JOINER = /^[\s,;(-]*(?:on|at|auf|en|hosted (?:on|at)|gehostet auf|alojad[oa] en)[\s,;()-]*$/i;
 
 export interface RoleContext {
   /** Index where the previous address ended, and its role. */
@@ -67,9 +69,13 @@ export function proseRole(text: string, start: number, end: number, context: Rol
   const prev = context.previous;
   if (prev && prev.role !== 'unknown' && start - prev.end <= 40) {
     const between = text.slice(prev.end, start);
-    if (JOINER.test(between) && !/\n\s*\n/.test(between)) return prev.role;
+    const joined =
+      prev.role === 'source' ? HOSTING_JOINER.test(between) || JOINER.test(between) : JOINER.test(between);
+    if (joined && !/\n\s*\n/.test(between)) return prev.role;
   }
-  const before = sentenceBefore(text, start);
+  // A cue speaks of the nearest address after it: the window stops at the previous address.
+  let before = sentenceBefore(text, start);
+  if (prev && prev.end > start - before.length) before = text.slice(prev.end, start);
   const after = sentenceAfter(text, end);
   for (const cue of proseCues) {
     if (cue.before?.test(before)) return cue.role;

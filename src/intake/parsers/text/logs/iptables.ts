@@ -10,15 +10,17 @@ import { endpoint, IP, type LogRecogniser } from './log-recogniser.js';
 export const iptablesRecogniser: LogRecogniser = {
   kind: 'iptables',
   pattern: new RegExp(
-    String.raw`(?:^|\s)(?:IN=(?<in>\S*))?(?:\s+OUT=(?<out>\S*))?[^\n]*?\bSRC=(?<src>${IP})\s+DST=(?<dst>${IP})\b[^\n]*?(?:\bPROTO=(?<proto>\w+))?(?:[^\n]*?\bSPT=(?<spt>\d+)\s+DPT=(?<dpt>\d+))?`,
+    String.raw`\bSRC=(?<src>${IP})\s+DST=(?<dst>${IP})\b(?:[^\n]*?\bPROTO=(?<proto>\w+))?(?:[^\n]*?\bSPT=(?<spt>\d+)\s+DPT=(?<dpt>\d+))?`,
   ),
   read(m, line) {
     const g = m.groups ?? {};
     const source = endpoint(g.src, g.spt);
     const destination = endpoint(g.dst, g.dpt);
     if (!source || !destination) return undefined;
-    const arrived = g.in !== undefined && g.in !== '';
-    const leaving = !arrived && g.out !== undefined && g.out !== '';
+    const inbound = /(?:^|\s)IN=(\S*)/.exec(line)?.[1];
+    const outbound = /(?:^|\s)OUT=(\S*)/.exec(line)?.[1];
+    const arrived = inbound !== undefined && inbound !== '';
+    const leaving = !arrived && outbound !== undefined && outbound !== '';
     const blocked =
       /\b(?:BLOCK|DROP|DENY|REJECT|DROPPED|DENIED)\b/i.test(line) || !/\bACCEPT|ALLOW\b/i.test(line);
     return {

@@ -56,7 +56,16 @@ export function ipOf(value: string | undefined): string | undefined {
   if (!value) return undefined;
   const v = value.trim().replace(/^\[|\]$/g, '');
   if (V4.test(v)) return v;
-  return isIPv6(v) ? v.toLowerCase() : undefined;
+  return isIPv6(v) ? compressV6(v) : undefined;
+}
+
+/** The RFC 5952 text form (`2001:0db8:0:0::5` → `2001:db8::5`), as WHATWG URL serialises IPv6 hosts. */
+function compressV6(v: string): string {
+  try {
+    return new URL(`http://[${v}]/`).hostname.slice(1, -1);
+  } catch {
+    return v.toLowerCase();
+  }
 }
 
 export function portOf(value: string | undefined): number | undefined {
