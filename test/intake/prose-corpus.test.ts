@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { IntakeEvent } from '../../src/intake/event.js';
 import { parseReport } from '../../src/intake/parse-report.js';
+import { freeTextParser } from '../../src/intake/parsers/free-text-parser.js';
 import type { ParsedReport } from '../../src/intake/report.js';
-import { checkParsedReport } from '../support/parser-harness.js';
+import { checkParsedReport, checkParser } from '../support/parser-harness.js';
 
 /**
  * The prose corpus (test/fixtures/intake/prose/): complaints written the way people write them, each with its
@@ -144,6 +145,13 @@ describe('prose complaint corpus', () => {
     expect(manifest.complaints.length).toBeGreaterThanOrEqual(40);
     expect(new Set(manifest.complaints.map((c) => c.file)).size).toBe(manifest.complaints.length);
   });
+
+  it.each(manifest.complaints.filter((c) => c.file.endsWith('.txt')).map((c) => c.file))(
+    '%s holds the parser invariants (schema, taxonomy, raw traceable to the input)',
+    async (file) => {
+      await checkParser(freeTextParser, path.join(dir, file), { detect: 0.2 });
+    },
+  );
 
   it('names the right source, keeps targets as destinations and classifies every complaint', async () => {
     const verdicts: Verdict[] = [];

@@ -58,6 +58,7 @@ export interface FreeTextParserOptions {
 const MAX_SOURCES = 500;
 const LINE_SAMPLE = 5;
 const MAX_DESTINATIONS = 50;
+const TRANSPORTS: ReadonlySet<string> = new Set(['tcp', 'udp', 'icmp', 'ipv6-icmp', 'sctp', 'gre']);
 /** Complaints about content: the content's URL is the source even when no word says so. */
 const CONTENT_CATEGORIES: ReadonlySet<ComplaintCategory> = new Set([
   'phishing',
@@ -117,6 +118,7 @@ interface Source {
   readonly scores: Partial<Record<ComplaintCategory, number>>;
   readonly users: Set<string>;
   readonly ports: Set<number>;
+  readonly protocols: Set<string>;
   readonly destinations: Set<string>;
   destination?: string | undefined;
   destinationPort?: number | undefined;
@@ -295,6 +297,7 @@ function newSource(key: string, id: SourceId, line: number, raw: string): Source
     scores: {},
     users: new Set(),
     ports: new Set(),
+    protocols: new Set(),
     destinations: new Set(),
     roleUnknown: false,
     knownLines: 0,
@@ -322,6 +325,7 @@ function recordLine(
   if (reading.category)
     source.scores[reading.category] = (source.scores[reading.category] ?? 0) + reading.weight;
   if (reading.user) source.users.add(reading.user);
+  if (reading.protocol) source.protocols.add(reading.protocol === 'icmp6' ? 'ipv6-icmp' : reading.protocol);
   if (reading.roleUnknown) source.unknownLines++;
   else source.knownLines++;
   if (reading.identifier && source.extra.identifier === undefined)
@@ -465,6 +469,9 @@ function toEvent(source: Source, cls: Classification, feedName: string, legal: b
       event['destination.fqdn'] = destination;
     }
   }
+  const [protocol] = source.protocols;
+  if (source.protocols.size === 1 && protocol && TRANSPORTS.has(protocol))
+    event['protocol.transport'] = protocol;
   event['feed.name'] = feedName;
   event.raw = clipRaw(source.raw);
   event['raw.location'] = String(source.line);
