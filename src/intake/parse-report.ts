@@ -210,6 +210,7 @@ async function collectComplaintMail(
       contentType: 'text/plain',
       receivedAt,
       reporterAddress: mail.from?.address,
+      subject: mail.subject,
     };
     const dmca = scoreSafely(() => dmcaParser.detect(bodyInput)) >= 0.5;
     const result = await runParser(dmca ? dmcaParser : freeTextParser, bodyInput, body.part.path);

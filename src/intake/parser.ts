@@ -20,6 +20,8 @@ export interface ParserInput {
    * (their MX, their servers) and never the source of what they complain about.
    */
   readonly reporterAddress?: string | undefined;
+  /** The subject of the mail a complaint came in (people put the gist there: "Spam from your network"). */
+  readonly subject?: string | undefined;
 }
 
 export interface ParserOutput {

@@ -26,8 +26,8 @@ function mail(headers: Record<string, string>, body: string): Uint8Array {
   return new TextEncoder().encode(`${head}\r\n\r\n${body.replace(/\n/g, '\r\n')}`);
 }
 
-async function viaSmtp(from: string, body: string): Promise<ParsedReport> {
-  const bytes = mail({ From: from }, body);
+async function viaSmtp(from: string, body: string, subject = 'complaint'): Promise<ParsedReport> {
+  const bytes = mail({ From: from, Subject: subject }, body);
   return checkParsedReport(await parseReport({ bytes, channel: 'smtp', receivedAt }), { input: bytes });
 }
 
@@ -110,6 +110,19 @@ describe('the parties of a complaint', () => {
     );
     expect(bare.status).toBe('unparsed');
     expect(bare.errors.map((e) => e.message).join()).toMatch(/legal request/);
+  });
+
+  it('reads the gist of the complaint in its subject', async () => {
+    const report = await viaSmtp(
+      'A. Person <a@example.org>',
+      'please remove hxxp://203.0.113.5/login',
+      'Phishing site on your network',
+    );
+    expect(report.events[0]).toMatchObject({
+      'classification.type': 'phishing',
+      'source.url': 'http://203.0.113.5/login',
+    });
+    expect(report.events[0]?.extra?.triage_reason).toBeUndefined();
   });
 
   it('files child abuse material under the strictest class', async () => {

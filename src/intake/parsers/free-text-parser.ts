@@ -194,7 +194,8 @@ function parseFreeText(input: ParserInput, options: FreeTextParserOptions): Pars
   // 3. Prose: everything not settled above, with the role its words give each indicator.
   const prose = lines.map((l, i) => (settled.has(i) ? ' '.repeat(l.length) : l)).join('\n');
   const lineOf = lineIndex(prose);
-  const document = classifyComplaint(prose, evidence);
+  // The mail's subject counts as words of the complaint ("Phishing site on your network"), not as a place.
+  const document = classifyComplaint(input.subject ? `${input.subject}\n${prose}` : prose, evidence);
   const indicators = proseIndicators(prose, isOwn).filter(
     (ind) => !blocks.bystanders.has(ind.host ?? ind.value) || ind.role === 'source',
   );

@@ -44,6 +44,11 @@ describe('prose roles', () => {
     ["I'm the admin of 192.0.2.77 (our web shop)", { '192.0.2.77': 'own' }],
     ['Our monitoring shows your IP 198.51.100.222 sending SYN packets', { '198.51.100.222': 'source' }],
     ['please check 198.51.100.77', { '198.51.100.77': 'unknown' }],
+    [
+      'a mail claiming to come from examplebank.example links to hxxp://evil[.]example/x',
+      { 'examplebank.example': 'impersonated', 'evil.example': 'source' },
+    ],
+    ['eine Mail angeblich von sparkasse.example', { 'sparkasse.example': 'impersonated' }],
   ])('%s', (text, expected) => {
     expect(roles(text)).toMatchObject(expected);
   });

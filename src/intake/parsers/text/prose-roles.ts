@@ -36,6 +36,7 @@ export const proseCues: readonly Cue[] = [
   { role: 'impersonated', before: /\b(?:impersonat\w*|pretend\w* to be|posing as|spoof\w*|imitat\w*|mimic\w*|suplant\w*)\b[^:\n]{0,40}$/i },
   { role: 'impersonated', before: new RegExp(String.raw`\b(?:legitimate|genuine|official|oficial|offiziell\w*|echte\w*|real|verdader[oa]|auténtic[oa])\s+(?:${FILLER}){0,3}(?:(?:is|are|ist|es|sind|son)\s+)?:?\s*$`, 'i') },
   { role: 'impersonated', before: /\bweb oficial es\s*$/i },
+  { role: 'impersonated', before: /\b(?:claim(?:s|ed|ing)? to (?:be|come) from|purport\w* to (?:be|come) from|supposedly from|allegedly from|as if (?:it (?:was|were|came) )?from|in the name of|disguised as|branded as|looks? like (?:it (?:is|was|came) )?from|im Namen (?:von|der|des)|angeblich (?:von|vom)|en nombre de|supuestamente de)\s+(?:the\s+|der\s+|la\s+|el\s+)?$/i },
   // The reporter's own hosts.
   { role: 'own', before: new RegExp(String.raw`\b(?:our|my|unser\w*|mein\w*|nuestr[oa]s?|mis?)\s+(?:own\s+)?(?:${FILLER}){0,3}?${OWN_NOUNS}\b[^.!?:]{0,25}$`, 'i') },
   { role: 'own', before: /\b(?:we are|we run|we operate|I run|I operate|I manage|we manage|(?:I'm|I am|we are) the (?:admin|administrator|owner|operator)s? of|my (?:ip|address) is|our (?:ip|address) is)\s+[^.!?]{0,20}$/i },
