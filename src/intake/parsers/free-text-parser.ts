@@ -327,6 +327,7 @@ function recordLine(
     source.scores[reading.category] = (source.scores[reading.category] ?? 0) + reading.weight;
   if (reading.user) source.users.add(reading.user);
   if (reading.protocol) source.protocols.add(reading.protocol === 'icmp6' ? 'ipv6-icmp' : reading.protocol);
+  if (reading.asEvidence) source.structured = true;
   if (reading.roleUnknown) source.unknownLines++;
   else source.knownLines++;
   if (reading.identifier && source.extra.identifier === undefined)

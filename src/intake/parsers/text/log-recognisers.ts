@@ -1,6 +1,7 @@
 import { ciscoAsaRecogniser } from './logs/cisco-asa.js';
 import { eximRecogniser } from './logs/exim.js';
 import { fail2banRecogniser } from './logs/fail2ban.js';
+import { flowArrowRecogniser } from './logs/flow-arrow.js';
 import { iptablesRecogniser } from './logs/iptables.js';
 import { juniperSrxRecogniser } from './logs/juniper-srx.js';
 import type { LogReading, LogRecogniser } from './logs/log-recogniser.js';
@@ -30,6 +31,8 @@ export const logRecognisers: readonly LogRecogniser[] = [
   iptablesRecogniser,
   webAccessRecogniser,
   eximRecogniser,
+  // Last: the generic arrow notation would also read an IDS or nfdump line.
+  flowArrowRecogniser,
 ];
 
 /** What the first recogniser that understands `line` reads from it, or undefined. */

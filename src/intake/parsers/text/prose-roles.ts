@@ -24,7 +24,7 @@ interface Cue {
   readonly after?: RegExp;
 }
 
-const OWN_NOUNS = String.raw`(?:servers?|hosts?|ips?|ip addresses|addresses|address|networks?|net|range|subnet|prefix|machines?|sites?|websites?|web ?servers?|webserver|mail ?servers?|mx|honeypots?|firewall|router|office\w*|bastion(?: host)?|box|vps|shop|domain|mailbox|inbox|Server|Netz|Netzwerk|Webserver|Mailserver|Rechner|Seite|Webseite|servidor(?:es)?|red|sitio|equipo|dominio|web)`;
+const OWN_NOUNS = String.raw`(?:apis?|services?|apps?|applications?|portals?|platforms?|stores?|webshops?|forums?|blogs?|game ?servers?|name ?servers?|dns|infrastructure|backends?|endpoints?|gateways?|vpn|clusters?|tienda|servicio|Dienst|servers?|hosts?|ips?|ip addresses|addresses|address|networks?|net|range|subnet|prefix|machines?|sites?|websites?|web ?servers?|webserver|mail ?servers?|mx|honeypots?|firewall|router|office\w*|bastion(?: host)?|box|vps|shop|domain|mailbox|inbox|Server|Netz|Netzwerk|Webserver|Mailserver|Rechner|Seite|Webseite|servidor(?:es)?|red|sitio|equipo|dominio|web)`;
 /** A filler word between a cue and what it is about: not a pronoun of someone else, not a preposition of source. */
 const FILLER = String.raw`(?!(?:your|their|his|her|ihr\w*|su|sus|from|by|von|desde|at|on)\b)[\w'-]+\s+`;
 const ARTICLE = String.raw`(?:(?:the|der|die|den|dem|el|la|los|las)\s+)?`;
@@ -36,12 +36,14 @@ export const proseCues: readonly Cue[] = [
   { role: 'impersonated', before: /\b(?:impersonat\w*|pretend\w* to be|posing as|spoof\w*|imitat\w*|mimic\w*|suplant\w*)\b[^:\n]{0,40}$/i },
   { role: 'impersonated', before: new RegExp(String.raw`\b(?:legitimate|genuine|official|oficial|offiziell\w*|echte\w*|real|verdader[oa]|auténtic[oa])\s+(?:${FILLER}){0,3}(?:(?:is|are|ist|es|sind|son)\s+)?:?\s*$`, 'i') },
   { role: 'impersonated', before: /\bweb oficial es\s*$/i },
-  { role: 'impersonated', before: /\b(?:claim(?:s|ed|ing)? to (?:be|come) from|purport\w* to (?:be|come) from|supposedly from|allegedly from|as if (?:it (?:was|were|came) )?from|in the name of|disguised as|branded as|looks? like (?:it (?:is|was|came) )?from|im Namen (?:von|der|des)|angeblich (?:von|vom)|en nombre de|supuestamente de)\s+(?:the\s+|der\s+|la\s+|el\s+)?$/i },
+  { role: 'impersonated', before: /\b(?:claim(?:s|ed|ing)? to (?:be|come) from|purport\w* to (?:be|come) from|supposedly from|allegedly from|as if (?:it (?:was|were|came) )?from|in the name of|disguised as|branded as|looks? like (?:it (?:is|was|came) )?from|im Namen (?:von|der|des)|angeblich (?:von|vom)|en nombre de|supuestamente de)\s+(?:the\s+|der\s+|la\s+|el\s+)?(?:[\w&'-]+\s+){0,3}\(?\s*$/i },
   // The reporter's own hosts.
   { role: 'own', before: new RegExp(String.raw`\b(?:our|my|unser\w*|mein\w*|nuestr[oa]s?|mis?)\s+(?:own\s+)?(?:${FILLER}){0,3}?${OWN_NOUNS}\b[^.!?:]{0,25}$`, 'i') },
-  { role: 'own', before: /\b(?:we are|we run|we operate|I run|I operate|I manage|we manage|(?:I'm|I am|we are) the (?:admin|administrator|owner|operator)s? of|my (?:ip|address) is|our (?:ip|address) is)\s+[^.!?]{0,20}$/i },
+  { role: 'own', before: /\b(?:we are|we run|we operate|we host|we have|we own|I run|I operate|I host|I own|I manage|we manage|(?:I'm|I am|we are) the (?:admin|administrator|owner|operator)s? of|my (?:ip|address) is|our (?:ip|address) is)\s+[^.!?]{0,20}$/i },
   { role: 'own', after: /^\s*\(\s*(?:our|my|unser\w*|mein\w*|nuestr[oa]s?|mis?)\b/i },
   // Where the bad content lives, what a phishing domain resolves to.
+  { role: 'source', before: /\bhosted (?:by|with|at) (?:you|your (?:company|network|service|servers?))\s*[,:(]?\s*$/i },
+  { role: 'source', after: /^\s*\(\s*(?:hosted|gehostet|alojad[oa]|on your|auf Ihre|en su)\b/i },
   { role: 'source', before: /\b(?:hosted (?:at|on|by|with)|gehostet (?:auf|bei)|alojad[oa] en|resolves to|resolving to|points to|redirect\w* to|link(?:s|ed|ing)? to|leads? to|goes to|located at|live at|lives at|sits at|served from|is at)\s*:?\s*$/i },
   { role: 'source', before: /\b(?:advertis\w*|promot\w*|spamvertis\w*|beworben\w*|anuncia\w*)\s+(?:the\s+)?(?:(?:site|domain|url|website)\s+)?$/i },
   // What was attacked.
@@ -51,7 +53,7 @@ export const proseCues: readonly Cue[] = [
   { role: 'source', before: /\b(?:relay|resolver|proxy|kit|trojan|malware|page|site|panel|server)\s+(?:at|on|auf|en|bei)\s*$/i },
   // After the address: what happened to it, or what it did.
   { role: 'target', after: /^\s*(?:\)|:\d+)?\s*(?:is|are|was|were|wird|werden|está|están)\s+(?:being\s+|getting\s+|constantly\s+|siendo\s+)?(?:attacked|targeted|hit\b|flooded|scanned|under attack|the (?:target|victim)|angegriffen|atacad[oa]s?)/i },
-  { role: 'source', after: /^\s*(?:\)|\]|:\d{1,5})?\s*(?:\([^)]{0,40}\)\s*)?,?\s*(?:(?:is|are|was|were|has|have|had|keeps?|kept|continues? to|started|seems to|appears to|still|now)\s+)*(?:been\s+|still\s+|constantly\s+|actively\s+)*(?:attack|scan|prob|send|sent|spam|host|distribut|serv(?:es|ing)|brute|flood|hit|hammer|tr(?:y|ies|ying)|connect|abus|run|an? (?:open|active|compromised|infected|botnet|c2|phishing)|open|compromised|infected|imitat|impersonat|pretend|redirect|deliver|infect|beacon|shar|post|publish|upload|distribuye|aloja|envía|ataca|escanea|greift|scannt|sendet|verteilt|hostet|läuft|versendet|publica)/i },
+  { role: 'source', after: /^\s*(?:\)|\]|:\d{1,5})?\s*(?:\([^)]{0,40}\)\s*)?,?\s*(?:(?:is|are|was|were|has|have|had|keeps?|kept|continues? to|started|seems to|appears to|still|now)\s+)*(?:been\s+|still\s+|constantly\s+|actively\s+)*(?:attack|scan|prob|send|sent|spam|host|distribut|serv(?:es|ing)|brute|flood|hit|hammer|tr(?:y|ies|ying)|connect|abus|run|an? (?:open|active|compromised|infected|botnet|c2|phishing|scam|fraud\w*|fake|malicious|spam\w*)|open|compromised|infected|imitat|impersonat|pretend|redirect|deliver|infect|beacon|shar|post|publish|upload|distribuye|aloja|envía|ataca|escanea|greift|scannt|sendet|verteilt|hostet|läuft|versendet|publica)/i },
 ];
 
 /** Words that join an address to the previous one, so it shares that one's role. */

@@ -37,6 +37,11 @@ export interface LogReading {
    * which may be an infected host inside the reporter's network calling out): the event goes to triage.
    */
   readonly roleUnknown?: boolean | undefined;
+  /**
+   * The line is in the complaint only as evidence (a honeypot or tcpdump excerpt), not a log of ordinary
+   * traffic: its sender is a source even when the line does not say what it did.
+   */
+  readonly asEvidence?: boolean | undefined;
 }
 
 export interface LogRecogniser {

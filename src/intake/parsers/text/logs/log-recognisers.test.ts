@@ -121,6 +121,13 @@ const cases: readonly Case[] = [
     source: ['203.0.113.140', 52100], destination: ['192.0.2.90', 3389] },
   { name: 'Windows Firewall ALLOW SEND: outbound', kind: 'windows-firewall', direction: 'outbound',
     line: '2026-12-03 09:01:14 ALLOW TCP 192.0.2.90 192.0.2.1 49822 53 0 - 0 0 0 - - - SEND', destination: ['192.0.2.1', 53] },
+  // tcpdump and the generic arrow notation of honeypot and flow exports
+  { name: 'tcpdump SYN', kind: 'tcpdump', category: 'scanning',
+    line: '06:00:01.123456 IP 203.0.113.5.40000 > 192.0.2.1.22: Flags [S], seq 1, win 1024, length 0',
+    source: ['203.0.113.5', 40000], destination: ['192.0.2.1', 22] },
+  { name: 'honeypot line with an arrow', kind: 'flow-arrow', category: 'brute-force',
+    line: '2026-12-03T11:22:33Z 203.0.113.211 -> 192.0.2.99:23 telnet login attempt root/admin',
+    source: ['203.0.113.211'], destination: ['192.0.2.99', 23] },
 ];
 
 describe('log line recognisers', () => {
@@ -149,6 +156,7 @@ describe('log line recognisers', () => {
       'SRC and DST are documented in the manual',
       'from 198.51.100.41 to 198.51.100.34 on port 22',
       'Deny tcp src outside: nothing',
+      'Settings -> Security -> cafe => bad',
     ]) {
       expect(readLogLine(line), line).toBeUndefined();
     }
