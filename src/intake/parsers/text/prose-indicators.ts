@@ -5,7 +5,7 @@ import {
   extractIps,
   extractUrls,
 } from './indicator-extractor.js';
-import { type ProseRole, proseRole } from './prose-roles.js';
+import { joined, type ProseRole, proseRole } from './prose-roles.js';
 
 /**
  * The URLs, addresses and domains a complaint's prose names, each with the role its words give it
@@ -49,6 +49,13 @@ export function proseIndicators(text: string, isOwn: (host: string) => boolean):
     const role: ProseRole = host && isOwn(host) ? 'own' : proseRole(text, f.index, f.end, { previous });
     out.push({ ...f, role });
     previous = { end: f.end, role };
+  }
+  // A cue after a list speaks for the whole list ("198.51.100.1, 198.51.100.2 and 198.51.100.3 are scanning us").
+  for (let i = out.length - 2; i >= 0; i--) {
+    const here = out[i]!;
+    const next = out[i + 1]!;
+    if (here.role === 'unknown' && next.role !== 'unknown' && joined(text, here.end, next.index))
+      out[i] = { ...here, role: next.role };
   }
   return out;
 }

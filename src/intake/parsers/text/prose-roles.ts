@@ -24,7 +24,7 @@ interface Cue {
   readonly after?: RegExp;
 }
 
-const OWN_NOUNS = String.raw`(?:apis?|services?|apps?|applications?|portals?|platforms?|stores?|webshops?|forums?|blogs?|game ?servers?|name ?servers?|dns|infrastructure|backends?|endpoints?|gateways?|vpn|clusters?|tienda|servicio|Dienst|servers?|hosts?|ips?|ip addresses|addresses|address|networks?|net|range|subnet|prefix|machines?|sites?|websites?|web ?servers?|webserver|mail ?servers?|mx|honeypots?|firewall|router|office\w*|bastion(?: host)?|box|vps|shop|domain|mailbox|inbox|Server|Netz|Netzwerk|Webserver|Mailserver|Rechner|Seite|Webseite|servidor(?:es)?|red|sitio|equipo|dominio|web)`;
+const OWN_NOUNS = String.raw`(?:\/\d{1,3}|apis?|services?|apps?|applications?|portals?|platforms?|stores?|webshops?|forums?|blogs?|game ?servers?|name ?servers?|dns|infrastructure|backends?|endpoints?|gateways?|vpn|clusters?|tienda|servicio|Dienst|servers?|hosts?|ips?|ip addresses|addresses|address|networks?|net|range|subnet|prefix|machines?|sites?|websites?|web ?servers?|webserver|mail ?servers?|mx|honeypots?|firewall|router|office\w*|bastion(?: host)?|box|vps|shop|domain|mailbox|inbox|Server|Netz|Netzwerk|Webserver|Mailserver|Rechner|Seite|Webseite|servidor(?:es)?|red|sitio|equipo|dominio|web)`;
 /** A filler word between a cue and what it is about: not a pronoun of someone else, not a preposition of source. */
 const FILLER = String.raw`(?!(?:your|their|his|her|ihr\w*|su|sus|from|by|von|desde|at|on)\b)[\w'-]+\s+`;
 const ARTICLE = String.raw`(?:(?:the|der|die|den|dem|el|la|los|las)\s+)?`;
@@ -40,6 +40,7 @@ export const proseCues: readonly Cue[] = [
   // The reporter's own hosts.
   { role: 'own', before: new RegExp(String.raw`\b(?:our|my|unser\w*|mein\w*|nuestr[oa]s?|mis?)\s+(?:own\s+)?(?:${FILLER}){0,3}?${OWN_NOUNS}\b[^.!?:]{0,25}$`, 'i') },
   { role: 'own', before: /\b(?:we are|we run|we operate|we host|we have|we own|I run|I operate|I host|I own|I manage|we manage|(?:I'm|I am|we are) the (?:admin|administrator|owner|operator)s? of|my (?:ip|address) is|our (?:ip|address) is)\s+[^.!?]{0,20}$/i },
+  { role: 'own', before: /\b(?:us|me|uns|mich|nos|nosotros)\s*\(\s*$/i },
   { role: 'own', after: /^\s*\(\s*(?:our|my|unser\w*|mein\w*|nuestr[oa]s?|mis?)\b/i },
   // Where the bad content lives, what a phishing domain resolves to.
   { role: 'source', before: /\bhosted (?:by|with|at) (?:you|your (?:company|network|service|servers?))\s*[,:(]?\s*$/i },
@@ -50,10 +51,10 @@ export const proseCues: readonly Cue[] = [
   { role: 'target', before: new RegExp(String.raw`\b(?:against|targeting|targeted|target(?:ed)?|victim(?:'s)?|to|towards|destination|dst|gegen|Ziel\w*|contra|hacia|destino|víctima|attack(?:s|ed|ing)? (?:on|at)|flood(?:s|ed|ing)? (?:on|at)|aimed at)\s*:?\s*(?:(?:was|is|were|are|war|ist|fue|es)\s+)?${ARTICLE}${NOUN_AFTER}$`, 'i') },
   // Who did it.
   { role: 'source', before: new RegExp(String.raw`\b(?:from|by|source|src|attacker(?:'s)?|attacking (?:ip|host|address)|offending|originating|origin|sender|spammer|scanner|von|vom|aus|Quelle|Angreifer|Absender|desde|origen|atacante|remitente|your (?:customer|client|server|host|ip|user|network|subscriber|machine|range)s?(?: at| on| with(?: the)? ip(?: address)?)?|one of your customers (?:at|on)|(?:in|on|from) your (?:network|range|net|AS|block|cloud)|ihr(?:e[mnrs]?)? (?:Kunde|Server|Host|Rechner|Netz)\w*(?: mit der IP(?:-Adresse)?)?|su (?:cliente|servidor|red)(?: con (?:la )?(?:IP|dirección IP))?|(?:someone|somebody|a user|user|customer|client|host|machine|attacker|jemand|alguien) (?:at|on|from|with(?: the)? ip))\s*[:(]?\s*${ARTICLE}${NOUN_AFTER}$`, 'i') },
-  { role: 'source', before: /\b(?:relay|resolver|proxy|kit|trojan|malware|page|site|panel|server)\s+(?:at|on|auf|en|bei)\s*$/i },
+  { role: 'source', before: /\b(?:relay|resolver|proxy|kit|trojan|malware|page|site|panel|server|memcached|ntp|ssdp|snmp|service|daemon|instance)\s+(?:at|on|auf|en|bei)\s*$/i },
   // After the address: what happened to it, or what it did.
   { role: 'target', after: /^\s*(?:\)|:\d+)?\s*(?:is|are|was|were|wird|werden|está|están)\s+(?:being\s+|getting\s+|constantly\s+|siendo\s+)?(?:attacked|targeted|hit\b|flooded|scanned|under attack|the (?:target|victim)|angegriffen|atacad[oa]s?)/i },
-  { role: 'source', after: /^\s*(?:\)|\]|:\d{1,5})?\s*(?:\([^)]{0,40}\)\s*)?,?\s*(?:(?:is|are|was|were|has|have|had|keeps?|kept|continues? to|started|seems to|appears to|still|now)\s+)*(?:been\s+|still\s+|constantly\s+|actively\s+)*(?:attack|scan|prob|send|sent|spam|host|distribut|serv(?:es|ing)|brute|flood|hit|hammer|tr(?:y|ies|ying)|connect|abus|run|an? (?:open|active|compromised|infected|botnet|c2|phishing|scam|fraud\w*|fake|malicious|spam\w*)|open|compromised|infected|imitat|impersonat|pretend|redirect|deliver|infect|beacon|shar|post|publish|upload|distribuye|aloja|envía|ataca|escanea|greift|scannt|sendet|verteilt|hostet|läuft|versendet|publica)/i },
+  { role: 'source', after: /^\s*(?:\)|\]|:\d{1,5})?\s*(?:\([^)]{0,40}\)\s*)?,?\s*(?:(?:is|are|was|were|has|have|had|keeps?|kept|continues? to|started|seems to|appears to|still|now|all(?: \w+)?|both|each|they|which|who|that)\s+)*(?:been\s+|still\s+|constantly\s+|actively\s+)*(?:attack|scan|prob|send|sent|spam|host|distribut|serv(?:es|ing)|brute|flood|hit|hammer|tr(?:y|ies|ying)|connect|abus|run|an? (?:open|active|compromised|infected|botnet|c2|phishing|scam|fraud\w*|fake|malicious|spam\w*)|open|compromised|infected|imitat|impersonat|pretend|redirect|deliver|infect|beacon|shar|post|publish|upload|distribuye|aloja|envía|ataca|escanea|greift|scannt|sendet|verteilt|hostet|läuft|versendet|publica)/i },
 ];
 
 /** Words that join an address to the previous one, so it shares that one's role. */
@@ -65,6 +66,13 @@ const HOSTING_JOINER = /^[\s,;(-]*(?:on|at|auf|en|hosted (?:on|at)|gehostet auf|
 export interface RoleContext {
   /** Index where the previous address ended, and its role. */
   readonly previous?: { readonly end: number; readonly role: ProseRole } | undefined;
+}
+
+/** Whether the words between two addresses join them ("A, B and C"), so they share a role. */
+export function joined(text: string, previousEnd: number, start: number): boolean {
+  if (start - previousEnd > 40) return false;
+  const between = text.slice(previousEnd, start);
+  return JOINER.test(between) && !/\n\s*\n/.test(between);
 }
 
 /** The role the words around `text[start, end)` give it. */
