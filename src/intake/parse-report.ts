@@ -18,6 +18,7 @@ import type { FormatParser, ParserInput, ParserOutput } from './parser.js';
 import { dmcaParser } from './parsers/dmca-parser.js';
 import { freeTextParser } from './parsers/free-text-parser.js';
 import type { Channel, DmcaNotice, ParsedReport, ParseError, Reporter, ReportFormat } from './report.js';
+import { isAnonymousMailbox, isAnonymousName } from './reporter-identity.js';
 
 /**
  * One received item → one `ParsedReport`. Never throws and never drops: whatever happens, the caller gets a
@@ -208,6 +209,8 @@ async function collectComplaintMail(
       bytes: new TextEncoder().encode(body.text),
       contentType: 'text/plain',
       receivedAt,
+      reporterAddress: mail.from?.address,
+      subject: mail.subject,
     };
     const dmca = scoreSafely(() => dmcaParser.detect(bodyInput)) >= 0.5;
     const result = await runParser(dmca ? dmcaParser : freeTextParser, bodyInput, body.part.path);
@@ -217,7 +220,10 @@ async function collectComplaintMail(
     }
     merge(out, result, false);
   }
-  for (const text of textInputs) merge(out, await runParser(freeTextParser, text.input, text.prefix), false);
+  for (const text of textInputs) {
+    const input = { ...text.input, reporterAddress: mail.from?.address };
+    merge(out, await runParser(freeTextParser, input, text.prefix), false);
+  }
   return out;
 }
 
@@ -354,11 +360,17 @@ function buildReport(input: ParseReportInput, evidenceSha256: string, c: Collect
     input.channel === 'feed' ||
     input.channel === 'detection' ||
     mail?.autoSubmitted !== undefined;
+  // Anonymous: no identity at all; or a person who said they decline to be identified (the parser read it
+  // in their words); or a human complaint from a mailbox nobody answers (`anonymous@`, `noreply@`) with no
+  // name or organisation to it. Machine senders use noreply addresses legitimately and are never anonymous.
+  const declined = c.reporter.anonymous === true && !automated;
+  const unanswerable = !automated && isAnonymousMailbox(email) && isAnonymousName(name) && !organisation;
   const reporter: Reporter = {
     ...(name ? { name } : {}),
     ...(organisation ? { organisation } : {}),
     ...(email ? { email } : {}),
-    anonymous: !name && !organisation && !email && input.channel !== 'detection',
+    anonymous:
+      input.channel !== 'detection' && ((!name && !organisation && !email) || declined || unanswerable),
     automated,
   };
   const threading = mail ? [...new Set([...mail.inReplyTo, ...mail.references])] : [];

@@ -15,6 +15,13 @@ export interface ParserInput {
   readonly contentType?: string | undefined;
   /** When the desk received it: the default for events whose source gives no time. */
   readonly receivedAt: Date;
+  /**
+   * The complainant's own address (a mail's From:), when known: hosts in its domain are the reporter's own
+   * (their MX, their servers) and never the source of what they complain about.
+   */
+  readonly reporterAddress?: string | undefined;
+  /** The subject of the mail a complaint came in (people put the gist there: "Spam from your network"). */
+  readonly subject?: string | undefined;
 }
 
 export interface ParserOutput {

@@ -1,41 +1,51 @@
-import { isIPv6 } from 'node:net';
 import { clipRaw, type IntakeEvent } from '../event.js';
 import { htmlToText } from '../mail/html-text.js';
 import type { FormatParser, ParserInput, ParserOutput } from '../parser.js';
 import type { ParseError } from '../report.js';
+import { declinesIdentity } from '../reporter-identity.js';
+import { registeredDomain } from './text/blocks/pasted-block.js';
 import {
   type Classification,
   type ComplaintCategory,
   categoryClass,
+  categoryIdentifier,
   classifyComplaint,
   decide,
+  TRIAGE_CONFIDENCE,
 } from './text/complaint-classifier.js';
 import { decodeText, peekText } from './text/decode-text.js';
-import {
-  type AddressScope,
-  addressScope,
-  extractDomains,
-  extractEmails,
-  extractIps,
-  extractUrls,
-  refang,
-} from './text/indicator-extractor.js';
-import { type LogMatch, matchLogLine } from './text/log-line-patterns.js';
+import { addressScope, refang } from './text/indicator-extractor.js';
+import { readLogLine } from './text/log-recognisers.js';
 import { findTimes, lineTime } from './text/log-time.js';
+import type { LogReading } from './text/logs/log-recogniser.js';
+import { readPastedBlocks } from './text/pasted-blocks.js';
+import { type ProseIndicator, proseIndicators } from './text/prose-indicators.js';
 
 /**
- * Human complaints and the logs pasted into or attached to them → one event per distinct offending source.
+ * Human complaints and the logs pasted into or attached to them → one event per distinct abuse source, with
+ * the role of every address decided before anything is called a source:
  *
- * Sources, in order of trust: addresses that recognised log lines name as the offender (sshd, fail2ban, web
- * access logs, postfix/exim rejects, iptables/UFW), each with its line count and first/last seen; then, when
- * there are no such lines, the URLs, addresses and domains the text names. The whole complaint is classified by
- * the weighted table in text/complaint-classifier.ts; a source backed by log lines is classified by its own lines
- * when they say more. Confidence goes to `classification.confidence`; below the thresholds the event is
- * `other/undetermined`, for an analyst to read.
+ * 1. **Log lines** (text/logs/<product>.ts, a table of recognisers): the line's structure says which address
+ *    sent the traffic and which received it — `SRC=`/`DST=`, `from … to …`, `src -> dst`, the client column.
+ *    The sender is the source; the receiver is kept as `destination.*` and is never a source from that line.
+ *    Outbound traffic and replies name no offender.
+ * 2. **Pasted blocks** (text/blocks/<kind>.ts): a `Received:` chain names the server that handed the mail to
+ *    the reporter (the reporter's own relays, the `by` hosts, are never sources); `dig` output names the
+ *    resolver; an SMTP transcript names the relay.
+ * 3. **Prose** (text/prose-roles.ts): the words around each URL, address and domain say whether it is the
+ *    source ("from", "your customer at", "hosted on", "… is scanning us", "desde", "von"), a target ("against",
+ *    "our server at", "unseren Server", "nuestro servidor"), or an impersonated brand. Prose adds sources
+ *    beside the structured ones only where its words say so (and the URLs of content complaints); an address
+ *    nothing speaks for is the source when it is the only one named, and otherwise goes to an analyst
+ *    (`extra.triage_reason: 'role-unknown'`).
  *
- * Special-purpose addresses (private, documentation, loopback…) are kept and marked with `extra.address_scope`
- * unless the parser is created with `dropSpecialAddresses` — complainants paste their own NATed addresses, and
- * dropping them silently would hide what they said.
+ * The class comes from text/complaint-classifier.ts (English, German and Spanish cue words plus the evidence of
+ * lines and blocks); a source whose own lines say more is classified by them. Below confidence 0.6 the event
+ * carries `extra.triage_reason: 'low-confidence'` with its best guess as the class. A legal request (subpoena,
+ * court order) is labelled `extra.request_kind: 'legal-request'` for the legal workflow.
+ *
+ * Special-purpose addresses (private, documentation, loopback…) are kept and marked `extra.address_scope`
+ * unless the parser is created with `dropSpecialAddresses`.
  */
 
 export interface FreeTextParserOptions {
@@ -47,6 +57,18 @@ export interface FreeTextParserOptions {
 
 const MAX_SOURCES = 500;
 const LINE_SAMPLE = 5;
+const MAX_DESTINATIONS = 50;
+const TRANSPORTS: ReadonlySet<string> = new Set(['tcp', 'udp', 'icmp', 'ipv6-icmp', 'sctp', 'gre']);
+/** Complaints about content: the content's URL is the source even when no word says so. */
+const CONTENT_CATEGORIES: ReadonlySet<ComplaintCategory> = new Set([
+  'phishing',
+  'malware',
+  'c2',
+  'copyright',
+  'harassment',
+  'csam',
+  'spam',
+]);
 
 export function createFreeTextParser(options: FreeTextParserOptions = {}): FormatParser {
   return {
@@ -67,7 +89,7 @@ function detectFreeText(input: ParserInput): number {
   const type = input.contentType?.toLowerCase() ?? '';
   if (type && !type.startsWith('text/')) return 0.05;
   let score = 0.2;
-  if (head.split('\n').some((l) => matchLogLine(l))) score = 0.45;
+  if (head.split('\n').some((l) => readLogLine(l))) score = 0.45;
   if (/\b(?:abuse|complain|report(?:ing)?|attack|spam|phish|scan|brute|infring)/i.test(head)) score += 0.1;
   return Math.min(score, 0.5);
 }
@@ -96,7 +118,17 @@ interface Source {
   readonly scores: Partial<Record<ComplaintCategory, number>>;
   readonly users: Set<string>;
   readonly ports: Set<number>;
+  readonly protocols: Set<string>;
+  readonly destinations: Set<string>;
   destination?: string | undefined;
+  destinationPort?: number | undefined;
+  roleUnknown: boolean;
+  /** Log lines whose structure told this source's role, and lines that could not (see LogReading.roleUnknown). */
+  knownLines: number;
+  unknownLines: number;
+  /** Named by its role (a line's structure, a block, a cue word) rather than as the only address around. */
+  structured: boolean;
+  readonly extra: Record<string, unknown>;
 }
 
 function parseFreeText(input: ParserInput, options: FreeTextParserOptions): ParserOutput {
@@ -106,56 +138,154 @@ function parseFreeText(input: ParserInput, options: FreeTextParserOptions): Pars
     errors.push({ message: 'input is not valid UTF-8; decoded as Windows-1252', location: 'file' });
   let text = decoded.text;
   if (/<(?:html|body|div|p|br|table)\b/i.test(text.slice(0, 4096))) text = htmlToText(text);
-  const lines = text.split(/\r?\n/);
+  const rawLines = text.split(/\r?\n/);
+  const lines = rawLines.map(refang);
   const feedName = options.feedName ?? 'free-text';
+  const sources = new Map<string, Source>();
+  const add = (key: string, id: SourceId, line: number): Source | undefined => {
+    const existing = sources.get(key);
+    if (existing) return existing;
+    if (sources.size >= MAX_SOURCES) return undefined;
+    const s = newSource(key, id, line + 1, rawLines[line] ?? '');
+    sources.set(key, s);
+    return s;
+  };
 
-  // 1. Log lines: the offender is named by the daemon.
-  const logSources = new Map<string, Source>();
+  // 1. Log lines: the roles are in the line's structure.
+  const settled = new Set<number>();
   const evidence: Partial<Record<ComplaintCategory, { lines: number; weight: number }>> = {};
+  const logDestinations = new Set<string>();
+  const logSources = new Set<string>();
   lines.forEach((line, i) => {
-    const match = matchLogLine(line);
-    if (!match) return;
-    const ip = normaliseIp(match.ip);
-    if (!ip) return;
-    if (match.category) {
-      const e = evidence[match.category] ?? { lines: 0, weight: match.weight };
+    const reading = readLogLine(line);
+    if (!reading) return;
+    settled.add(i);
+    if (reading.destination) logDestinations.add(reading.destination.ip);
+    if (!reading.source) return;
+    if (reading.category) {
+      const e = evidence[reading.category] ?? { lines: 0, weight: reading.weight };
       e.lines++;
-      evidence[match.category] = e;
+      evidence[reading.category] = e;
     }
-    if (!logSources.has(ip) && logSources.size >= MAX_SOURCES) return;
-    const time = lineTime(line, input.receivedAt);
-    const source = logSources.get(ip) ?? newSource(ip, { ip }, i + 1, line);
-    logSources.set(ip, source);
-    recordLine(source, match, i + 1, time?.iso, time?.assumedUtc ?? false);
+    const ip = reading.source.ip;
+    logSources.add(ip);
+    const source = add(`ip:${ip}`, { ip }, i);
+    if (source) recordLine(source, reading, i + 1, lineTime(line, input.receivedAt));
   });
 
-  const document = classifyComplaint(refang(text), evidence);
-  const events: IntakeEvent[] = [];
-  for (const source of logSources.values()) {
-    if (dropped(source.ip, options)) continue;
-    // A source whose lines prove nothing (plain web requests) is an offender only if the complaint says what
-    // the abuse is (a DDoS complaint with an access log); otherwise it is a bystander in the paste.
-    if (Object.keys(source.scores).length === 0 && document.category === undefined) continue;
-    events.push(toEvent(source, ownClassification(source, document), feedName));
+  // 2. Pasted blocks: mail headers, dig output, SMTP transcripts.
+  const ownDomains = new Set<string>();
+  const reporterDomain = input.reporterAddress?.split('@')[1]?.toLowerCase();
+  if (reporterDomain) ownDomains.add(registeredDomain(reporterDomain));
+  const blocks = readPastedBlocks(lines, { ownDomains });
+  for (const l of blocks.lines) settled.add(l);
+  for (const [c, e] of Object.entries(blocks.evidence) as Array<
+    [ComplaintCategory, { lines: number; weight: number }]
+  >) {
+    const into = evidence[c] ?? { lines: 0, weight: e.weight };
+    into.lines += e.lines;
+    evidence[c] = into;
+  }
+  for (const own of blocks.own) ownDomains.add(registeredDomain(own));
+  const isOwn = (host: string) =>
+    blocks.own.has(host) ||
+    (host.includes('.') && !/^[\d.]+$/.test(host) && ownDomains.has(registeredDomain(host)));
+
+  // 3. Prose: everything not settled above, with the role its words give each indicator.
+  const prose = lines.map((l, i) => (settled.has(i) ? ' '.repeat(l.length) : l)).join('\n');
+  const lineOf = lineIndex(prose);
+  // The mail's subject counts as words of the complaint ("Phishing site on your network"), not as a place.
+  const document = classifyComplaint(input.subject ? `${input.subject}\n${prose}` : prose, evidence);
+  const indicators = proseIndicators(prose, isOwn).filter(
+    (ind) => !blocks.bystanders.has(ind.host ?? ind.value) || ind.role === 'source',
+  );
+  const times = findTimes(prose, input.receivedAt);
+
+  for (const b of blocks.sources) {
+    if (b.ip && (isOwn(b.ip) || dropped(b.ip, options))) continue;
+    if (b.ip && logDestinations.has(b.ip) && !logSources.has(b.ip)) continue;
+    const key = b.ip ? `ip:${b.ip}` : `fqdn:${b.fqdn}`;
+    const s = add(key, b.ip ? { ip: b.ip } : { fqdn: b.fqdn }, b.line);
+    if (!s) continue;
+    s.count++;
+    s.structured = true;
+    s.kinds.add(b.kind);
+    if (s.lines.length < LINE_SAMPLE) s.lines.push(b.line + 1);
+    if (b.category) s.scores[b.category] = (s.scores[b.category] ?? 0) + 1;
+    if (b.time) setSeen(s, b.time, false);
+    Object.assign(s.extra, b.extra);
   }
 
-  // 2. Without log evidence, the indicators the complaint names are the sources.
-  if (logSources.size === 0) {
-    for (const source of namedSources(text, lines, input.receivedAt, document, options)) {
-      events.push(toEvent(source, document, feedName));
+  const destinations: string[] = [];
+  for (const ind of indicators) {
+    if (ind.role !== 'own' && ind.role !== 'target') continue;
+    const value = ind.kind === 'url' ? (ind.host ?? ind.value) : ind.value;
+    if (!destinations.includes(value)) destinations.push(value);
+  }
+  const structuredCount = sources.size;
+  const proseSources = chooseProseSources(indicators, document, structuredCount > 0);
+  for (const { indicator, roleUnknown } of proseSources) {
+    const id = indicatorId(indicator);
+    if (id.ip && logDestinations.has(id.ip) && !logSources.has(id.ip)) continue;
+    if (id.ip && dropped(id.ip, options) && addressScope(id.ip) !== 'public') continue;
+    if (destinations.includes(indicator.host ?? indicator.value)) continue;
+    const key = id.url ? `url:${id.url}` : id.ip ? `ip:${id.ip}` : `fqdn:${id.fqdn}`;
+    const line = lineOf(indicator.index) - 1;
+    const s = add(key, id, line);
+    if (!s) continue;
+    if (!s.kinds.size || s.kinds.has('prose')) {
+      s.count++;
+      if (s.lines.length < LINE_SAMPLE && !s.lines.includes(line + 1)) s.lines.push(line + 1);
+    }
+    if (s.kinds.size === 0) s.kinds.add('prose');
+    const fromLines = s.knownLines + s.unknownLines > 0;
+    s.roleUnknown = s.roleUnknown || (roleUnknown && !s.structured && !fromLines);
+    if (!roleUnknown) s.structured = true;
+    const first = times[0];
+    const last = times[times.length - 1];
+    if (first && last && !s.firstSeen) {
+      setSeen(s, first.iso, first.assumedUtc);
+      setSeen(s, last.iso, last.assumedUtc);
     }
   }
-  if (events.length === 0 && errors.length === 0 && text.trim() !== '')
-    errors.push({ message: 'no IP address, URL or domain found in the complaint', location: '1' });
-  return { format: 'free-text', events, errors };
+
+  const events: IntakeEvent[] = [];
+  const legal = (document.scores['legal-request'] ?? 0) >= 4;
+  for (const source of sources.values()) {
+    if (dropped(source.ip, options)) continue;
+    const fromLines = source.kinds.size > 0 && !source.kinds.has('prose');
+    const proven = Object.keys(source.scores).length > 0;
+    // A logged source whose lines prove nothing (a page view, a flow) is an offender only when the complaint
+    // names it, or when plain traffic is the abuse (a flood); otherwise it is a bystander in the paste.
+    if (fromLines && !proven && !source.structured && !namedInProse(source, indicators)) {
+      if (document.category !== 'ddos') continue;
+    }
+    if (isOwn(source.fqdn ?? source.ip ?? '')) continue;
+    // A logged source is role-unknown only when none of its lines told its role (one SCAN alert settles it).
+    if (source.unknownLines > 0 && source.knownLines === 0) source.roleUnknown = true;
+    if (source.destinations.size === 0)
+      for (const d of destinations.slice(0, MAX_DESTINATIONS)) source.destinations.add(d);
+    const cls = ownClassification(source, document);
+    events.push(toEvent(source, cls, feedName, legal));
+  }
+  if (events.length === 0 && text.trim() !== '') {
+    errors.push({
+      message:
+        destinations.length > 0
+          ? `the complaint names only its own or attacked hosts (${destinations.slice(0, 5).join(', ')}), no source`
+          : legal
+            ? 'legal request (subpoena, court order) naming no IP address, URL or domain'
+            : 'no IP address, URL or domain found in the complaint',
+      location: '1',
+    });
+  }
+  const reporter = declinesIdentity(prose) ? { anonymous: true } : undefined;
+  return { format: 'free-text', events, errors, ...(reporter ? { reporter } : {}) };
 }
 
-function newSource(
-  key: string,
-  id: { ip?: string; url?: string; fqdn?: string },
-  line: number,
-  raw: string,
-): Source {
+type SourceId = { ip?: string | undefined; url?: string | undefined; fqdn?: string | undefined };
+
+function newSource(key: string, id: SourceId, line: number, raw: string): Source {
   return {
     key,
     ...id,
@@ -168,127 +298,109 @@ function newSource(
     scores: {},
     users: new Set(),
     ports: new Set(),
+    protocols: new Set(),
+    destinations: new Set(),
+    roleUnknown: false,
+    knownLines: 0,
+    unknownLines: 0,
+    structured: false,
+    extra: {},
   };
+}
+
+function setSeen(source: Source, time: string, assumed: boolean) {
+  if (!source.firstSeen || time < source.firstSeen) source.firstSeen = time;
+  if (!source.lastSeen || time > source.lastSeen) source.lastSeen = time;
+  source.assumedUtc ||= assumed;
 }
 
 function recordLine(
   source: Source,
-  match: LogMatch,
+  reading: LogReading,
   line: number,
-  time: string | undefined,
-  assumed: boolean,
+  time: { iso: string; assumedUtc: boolean } | undefined,
 ) {
   source.count++;
   if (source.lines.length < LINE_SAMPLE) source.lines.push(line);
-  source.kinds.add(match.kind);
-  if (match.category) source.scores[match.category] = (source.scores[match.category] ?? 0) + match.weight;
-  if (match.user) source.users.add(match.user);
-  if (match.destinationPort !== undefined) source.ports.add(match.destinationPort);
-  if (match.destination && !source.destination) source.destination = normaliseIp(match.destination);
-  if (time) {
-    if (!source.firstSeen || time < source.firstSeen) source.firstSeen = time;
-    if (!source.lastSeen || time > source.lastSeen) source.lastSeen = time;
-    source.assumedUtc ||= assumed;
+  source.kinds.add(reading.kind);
+  if (reading.category)
+    source.scores[reading.category] = (source.scores[reading.category] ?? 0) + reading.weight;
+  if (reading.user) source.users.add(reading.user);
+  if (reading.protocol) source.protocols.add(reading.protocol === 'icmp6' ? 'ipv6-icmp' : reading.protocol);
+  if (reading.asEvidence) source.structured = true;
+  if (reading.roleUnknown) source.unknownLines++;
+  else source.knownLines++;
+  if (reading.identifier && source.extra.identifier === undefined)
+    source.extra.identifier = reading.identifier;
+  const destination = reading.destination;
+  if (destination) {
+    if (destination.port !== undefined) source.ports.add(destination.port);
+    if (source.destinations.size < MAX_DESTINATIONS) source.destinations.add(destination.ip);
+    if (!source.destination) {
+      source.destination = destination.ip;
+      source.destinationPort = destination.port;
+    }
   }
+  if (time) setSeen(source, time.iso, time.assumedUtc);
+}
+
+/**
+ * Which prose indicators are sources: those whose words say so; the URLs of a content complaint; and, when
+ * nothing else names a source, the one address the complaint names, or each of several with the role unknown.
+ * With sources named otherwise, an address nothing speaks for still goes out, marked role-unknown, so an
+ * analyst sees it — except where the words or the structure already made it a target, the reporter's own, an
+ * impersonated brand or a bystander.
+ */
+function chooseProseSources(
+  indicators: readonly ProseIndicator[],
+  document: Classification,
+  haveStructured: boolean,
+): Array<{ indicator: ProseIndicator; roleUnknown: boolean }> {
+  const content = document.category !== undefined && CONTENT_CATEGORIES.has(document.category);
+  const chosen: Array<{ indicator: ProseIndicator; roleUnknown: boolean }> = [];
+  const covered = new Set<string>();
+  const named = indicators.filter(
+    (i) => i.role === 'source' || (content && i.kind === 'url' && i.role === 'unknown'),
+  );
+  for (const i of named) if (i.kind === 'url' && i.host) covered.add(i.host);
+  for (const i of named) {
+    // An address that is the host of a named URL is that URL's source, not a second one.
+    if (i.kind !== 'url' && covered.has(i.value)) continue;
+    chosen.push({ indicator: i, roleUnknown: false });
+  }
+  const unknown = indicators.filter(
+    (i) => i.role === 'unknown' && !named.includes(i) && !covered.has(i.host ?? i.value),
+  );
+  const distinct = new Set(unknown.map((i) => i.host ?? i.value));
+  const alone = !haveStructured && named.length === 0 && distinct.size === 1;
+  for (const i of unknown) chosen.push({ indicator: i, roleUnknown: !alone });
+  return chosen;
+}
+
+function namedInProse(source: Source, indicators: readonly ProseIndicator[]): boolean {
+  return indicators.some((i) => i.role === 'source' && (i.value === source.ip || i.host === source.ip));
+}
+
+function indicatorId(indicator: ProseIndicator): SourceId {
+  if (indicator.kind === 'ip') return { ip: indicator.value };
+  if (indicator.kind === 'domain') return { fqdn: indicator.value };
+  const host = indicator.host ?? '';
+  const ip = /^[\d.]+$/.test(host) || host.includes(':') ? host : undefined;
+  const fqdn =
+    !ip && /^[a-z0-9_]([a-z0-9_-]{0,62}\.)*[a-z0-9_-]{1,63}\.?$/i.test(host) && host.length <= 253
+      ? host
+      : undefined;
+  return { url: indicator.value, ip, fqdn };
 }
 
 /** A source's own lines decide its class when they are conclusive; otherwise the complaint's class applies. */
 function ownClassification(source: Source, document: Classification): Classification {
   const own = decide(Object.fromEntries(Object.entries(source.scores).map(([c, s]) => [c, s * 3])));
-  if (own.category && own.category !== document.category && own.confidence >= document.confidence) return own;
-  if (!own.category && document.category === undefined) {
-    // Lines of a known kind but no verdict (plain web requests): say what was seen, undetermined.
-    return document;
+  if (own.category && own.confidence >= document.confidence) {
+    // The same category, more surely shown by the lines than said by the words: the lines' confidence.
+    if (own.category !== document.category || own.confidence > document.confidence) return own;
   }
   return document.category ? document : own;
-}
-
-function namedSources(
-  text: string,
-  lines: readonly string[],
-  receivedAt: Date,
-  document: Classification,
-  options: FreeTextParserOptions,
-): Source[] {
-  const refanged = refang(text);
-  const lineOf = lineIndex(refanged);
-  const times = findTimes(refanged, receivedAt);
-  const firstTime = times[0];
-  const sources = new Map<string, Source>();
-  const add = (key: string, id: { ip?: string; url?: string; fqdn?: string }, index: number) => {
-    if (sources.size >= MAX_SOURCES) return;
-    const line = lineOf(index);
-    const existing = sources.get(key);
-    if (existing) {
-      existing.count++;
-      if (existing.lines.length < LINE_SAMPLE && !existing.lines.includes(line)) existing.lines.push(line);
-      return;
-    }
-    const s = newSource(key, id, line, lines[line - 1] ?? '');
-    s.count = 1;
-    s.lines.push(line);
-    if (firstTime) {
-      s.firstSeen = firstTime.iso;
-      s.lastSeen = times[times.length - 1]!.iso;
-      s.assumedUtc = times.some((t) => t.assumedUtc);
-    }
-    sources.set(key, s);
-  };
-  const urls = extractUrls(refanged);
-  const urlCentric = ['phishing', 'malware', 'copyright', 'spam'].includes(document.category ?? '');
-  const covered = new Set<string>();
-  for (const u of urls) {
-    covered.add(u.host);
-    if (urlCentric || document.category === undefined) add(`url:${u.url}`, hostId(u.url, u.host), u.index);
-  }
-  const victims = victimAddresses(refanged);
-  for (const a of extractIps(refanged)) {
-    if (victims.has(a.ip) || (dropped(a.ip, options) && a.scope !== 'public')) continue;
-    if (urlCentric && covered.has(a.ip)) continue;
-    add(`ip:${a.ip}`, { ip: a.ip }, a.index);
-  }
-  if (sources.size === 0 || urlCentric) {
-    const emailDomains = new Set(extractEmails(refanged).map((e) => e.slice(e.indexOf('@') + 1)));
-    const receivers = receivingHosts(refanged);
-    for (const d of extractDomains(refanged)) {
-      if (covered.has(d.domain) || emailDomains.has(d.domain) || receivers.has(d.domain)) continue;
-      covered.add(d.domain);
-      add(`fqdn:${d.domain}`, { fqdn: d.domain }, d.index);
-    }
-  }
-  return [...sources.values()];
-}
-
-/** Addresses the complainant names as their own ("our server 192.0.2.10"): victims, not sources. */
-function victimAddresses(text: string): Set<string> {
-  const victims = new Set<string>();
-  const re =
-    /\b(?:our|my)\s+(?:own\s+)?(?:server|host|ip|address|network|machine|site|website|mail ?server|honeypot)s?\b[^.\n]{0,40}?/gi;
-  for (const m of text.matchAll(re)) {
-    const after = text.slice(m.index, m.index + m[0].length + 45);
-    for (const a of extractIps(after)) victims.add(a.ip);
-  }
-  return victims;
-}
-
-/**
- * The hosts a pasted `Received:` header names after `by`: the machines that received the mail (the
- * reporter's own MX and relays), never its sender. The sender is the `from` part, and its address.
- */
-function receivingHosts(text: string): Set<string> {
-  const hosts = new Set<string>();
-  for (const m of text.matchAll(/^[ \t>]*Received:[^\n]*?\bby[ \t]+([a-z0-9][a-z0-9.-]*[a-z0-9])/gim)) {
-    hosts.add(m[1]!.toLowerCase());
-  }
-  return hosts;
-}
-
-function hostId(url: string, host: string): { url: string; ip?: string; fqdn?: string } {
-  const ip = normaliseIp(host);
-  if (ip) return { url, ip };
-  return /^[a-z0-9_]([a-z0-9_-]{0,62}\.)*[a-z0-9_-]{1,63}\.?$/i.test(host) && host.length <= 253
-    ? { url, fqdn: host }
-    : { url };
 }
 
 function lineIndex(text: string): (index: number) => number {
@@ -306,19 +418,20 @@ function lineIndex(text: string): (index: number) => number {
   };
 }
 
-function normaliseIp(value: string): string | undefined {
-  const v = value.trim();
-  if (/^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/.test(v)) return v;
-  return isIPv6(v) ? v.toLowerCase() : undefined;
-}
-
 function dropped(ip: string | undefined, options: FreeTextParserOptions): boolean {
   return ip !== undefined && options.dropSpecialAddresses === true && addressScope(ip) !== 'public';
 }
 
-function toEvent(source: Source, cls: Classification, feedName: string): IntakeEvent {
-  const [taxonomy, type] = cls.eventClass.split('/') as [IntakeEvent['classification.taxonomy'], string];
-  const extra: Record<string, unknown> = { count: source.count, lines: source.lines };
+function toEvent(source: Source, cls: Classification, feedName: string, legal: boolean): IntakeEvent {
+  const isLegal = cls.category === 'legal-request';
+  const eventClass = cls.eventClass;
+  const [taxonomy, type] = eventClass.split('/') as [IntakeEvent['classification.taxonomy'], string];
+  const extra: Record<string, unknown> = {
+    count: Math.max(source.count, 1),
+    lines: source.lines,
+    ...source.extra,
+  };
+  delete extra.identifier;
   if (source.firstSeen) {
     extra.first_seen = source.firstSeen;
     extra.last_seen = source.lastSeen;
@@ -327,19 +440,40 @@ function toEvent(source: Source, cls: Classification, feedName: string): IntakeE
   if (source.kinds.size > 0) extra.log_kinds = [...source.kinds].sort();
   if (source.users.size > 0) extra.usernames = [...source.users].slice(0, 20);
   if (source.ports.size > 0) extra.destination_ports = [...source.ports].sort((a, b) => a - b).slice(0, 50);
-  const scope: AddressScope | undefined = source.ip ? addressScope(source.ip) : undefined;
+  if (source.destinations.size > 0) extra.destinations = [...source.destinations];
+  const scope = source.ip ? addressScope(source.ip) : undefined;
   if (scope && scope !== 'public') extra.address_scope = scope;
   if (Object.keys(cls.scores).length > 0) extra.classification_scores = cls.scores;
+  if (isLegal || legal) extra.request_kind = 'legal-request';
+  // One reason for the desk's triage queue; a wrong party is worse than a wrong class, so it comes first.
+  if (source.roleUnknown) extra.triage_reason = 'role-unknown';
+  else if (cls.confidence < TRIAGE_CONFIDENCE) extra.triage_reason = 'low-confidence';
   const event: Record<string, unknown> = {
     'classification.taxonomy': taxonomy,
     'classification.type': type,
     'classification.confidence': cls.confidence,
   };
+  const identifier =
+    (source.extra.identifier as string | undefined) ??
+    (cls.category ? categoryIdentifier[cls.category] : undefined);
+  if (identifier) event['classification.identifier'] = identifier.slice(0, 200);
   if (source.firstSeen) event['time.source'] = source.firstSeen;
   if (source.ip) event['source.ip'] = source.ip;
   if (source.fqdn) event['source.fqdn'] = source.fqdn;
   if (source.url && source.url.length <= 8192) event['source.url'] = source.url;
-  if (source.destination) event['destination.ip'] = source.destination;
+  const destination = source.destination ?? [...source.destinations][0];
+  if (destination) {
+    if (/^[\d.]+$/.test(destination) || destination.includes(':')) {
+      event['destination.ip'] = destination;
+      if (source.destinationPort !== undefined && destination === source.destination)
+        event['destination.port'] = source.destinationPort;
+    } else if (/^[a-z0-9_]([a-z0-9_-]{0,62}\.)*[a-z0-9_-]{1,63}$/i.test(destination)) {
+      event['destination.fqdn'] = destination;
+    }
+  }
+  const [protocol] = source.protocols;
+  if (source.protocols.size === 1 && protocol && TRANSPORTS.has(protocol))
+    event['protocol.transport'] = protocol;
   event['feed.name'] = feedName;
   event.raw = clipRaw(source.raw);
   event['raw.location'] = String(source.line);

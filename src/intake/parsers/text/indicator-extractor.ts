@@ -11,10 +11,11 @@ import { isIPv6 } from 'node:net';
 
 export function refang(text: string): string {
   return text
-    .replace(/\bh(?:xx|XX|\*\*)p(s?):\/\//g, 'http$1://')
+    .replace(/\[:\]|\(:\)/g, ':')
+    .replace(/\[\/\]/g, '/')
+    .replace(/\bh(?:xx|XX|\*\*|tt)p(s?)(?:\[:\]|:)\/\//gi, 'http$1://')
     .replace(/\bfxp:\/\//gi, 'ftp://')
     .replace(/\[(\.|dot)\]|\((\.|dot)\)|\{(\.|dot)\}/gi, '.')
-    .replace(/\[:\]/g, ':')
     .replace(/\[(?:at|@)\]|\((?:at|@)\)/gi, '@');
 }
 
@@ -87,16 +88,18 @@ export interface FoundUrl {
   readonly url: string;
   readonly host: string;
   readonly index: number;
+  /** Length of the URL as written (before a `www.` one gains its `http://`). */
+  readonly length: number;
 }
 
 export function extractUrls(text: string): FoundUrl[] {
   const found: FoundUrl[] = [];
   for (const m of text.matchAll(URL_RE)) {
-    let url = m[0].replace(/[.,;:!?'"]+$/, '');
-    if (/^www\./i.test(url)) url = `http://${url}`;
+    const written = m[0].replace(/[.,;:!?'"]+$/, '');
+    const url = /^www\./i.test(written) ? `http://${written}` : written;
     const host = hostOf(url);
     if (!host) continue;
-    found.push({ url, host, index: m.index });
+    found.push({ url, host, index: m.index, length: written.length });
   }
   return found;
 }
