@@ -1,0 +1,651 @@
+import type { RegistrySnapshot } from '../registry/registry-snapshot.js';
+import type { ServiceKind } from '../store/tables/registry.table.js';
+import type { DetectConfig, Thresholds } from './detect-config.js';
+import { classificationOf, type Detection, type DetectorName, type SampledFlow } from './detection.js';
+import {
+  destinationText,
+  type FlowRecord,
+  type FlowSink,
+  formatV4,
+  formatV6,
+  PROTO_TCP,
+  PROTO_UDP,
+  sourceText,
+  TCP_ACK,
+  TCP_FIN,
+  TCP_RST,
+  TCP_SYN,
+} from './flow-record.js';
+import { mix32, mixPair, WindowedHyperLogLog } from './hyperloglog.js';
+
+/**
+ * The detectors: every decoded flow goes through `flow()`, which decides its direction by the registry
+ * (a source address a service holds at the flow's time is outbound from that service) and updates
+ * sliding-window state per source, per target and per service. Thresholds are checked as each flow is
+ * counted, so a flood is reported by the flow that crosses the line, not at the end of a window.
+ *
+ * Windows slide over arrival time (the collector's clock), in ten buckets each: exporters' own clocks drift
+ * and flows arrive after their active timeout, so their timestamps only pick the registry's tenancy.
+ * Distinct counts use a windowed HyperLogLog (hyperloglog.ts). Per flow nothing is allocated for sources
+ * already seen; state is created the first time a source of ours sends, and dropped when idle.
+ *
+ *   port-scan       SYN-only TCP (SYN without ACK/RST/FIN) to many destinations or destination:ports
+ *   dos             pps / bps / flows per source over the flood window; pps / bps per target from all
+ *                   our sources together (each contributing source is reported)
+ *   amplification   UDP from 53/123/161/1900/11211 with large packets above a rate
+ *   smtp-burst      TCP/25 flows and distinct destinations per service against its own baseline
+ *   spoofed-source  flows entering by an interface mapped to a service, from addresses it does not hold
+ */
+
+const BUCKETS = 10;
+const SAMPLE = 16;
+/** Per sampled flow: time, dst (v4 or hash), sport, dport, proto, flags, packets, bytes. */
+const SAMPLE_FIELDS = 8;
+const REFLECTOR_PORTS = new Set([53, 123, 161, 1900, 11211]);
+const IDLE_MS = 5 * 60_000;
+const RECHECK_MS = 10_000;
+
+interface ServiceInfo {
+  readonly id: number;
+  readonly ref: string;
+  readonly kind: ServiceKind;
+  readonly customerRef: string;
+  readonly t: Thresholds;
+  /** An address the service holds (the network address of the assignment first seen), for accountability. */
+  readonly anyAddress: string;
+}
+
+/** Counters over a window of BUCKETS buckets, kept as running sums. */
+class Ring {
+  readonly values: Float64Array;
+  readonly sums: Float64Array;
+  private epoch = -1;
+
+  constructor(
+    private readonly width: number,
+    private readonly bucketMs: number,
+  ) {
+    this.values = new Float64Array(width * BUCKETS);
+    this.sums = new Float64Array(width);
+  }
+
+  /** Advance to `now`; returns the current bucket's index. */
+  at(now: number): number {
+    const e = Math.floor(now / this.bucketMs);
+    if (e !== this.epoch) {
+      const steps = this.epoch < 0 ? BUCKETS : Math.min(BUCKETS, e - this.epoch);
+      for (let s = 1; s <= steps; s++) {
+        const b = ((this.epoch + s) % BUCKETS) * this.width;
+        for (let k = 0; k < this.width; k++) {
+          this.sums[k]! -= this.values[b + k]!;
+          this.values[b + k] = 0;
+        }
+      }
+      if (this.epoch < 0) this.sums.fill(0);
+      this.epoch = e;
+    }
+    return (e % BUCKETS) * this.width;
+  }
+
+  add(bucket: number, k: number, v: number): void {
+    this.values[bucket + k]! += v;
+    this.sums[k]! += v;
+  }
+}
+
+const F_PKTS = 0;
+const F_BYTES = 1;
+const F_FLOWS = 2;
+const F_AMP_PKTS = 3;
+const F_AMP_BYTES = 4;
+
+class SourceState {
+  readonly flood: Ring;
+  scan: WindowedHyperLogLog | null = null;
+  scanPorts: WindowedHyperLogLog | null = null;
+  scanEpoch = -1;
+  scanFlows = 0;
+  readonly sample = new Float64Array(SAMPLE * SAMPLE_FIELDS);
+  sampleAt = 0;
+  lastSeen = 0;
+  checkedAt = 0;
+  firstSeen = 0;
+  /** When each detector last reported this source (0: never), by detector index. */
+  readonly reported = new Float64Array(5);
+  readonly started = new Float64Array(5);
+
+  constructor(
+    readonly address: string,
+    readonly v4: number,
+    public service: ServiceInfo,
+    floodBucketMs: number,
+  ) {
+    this.flood = new Ring(5, floodBucketMs);
+  }
+}
+
+class TargetState {
+  readonly ring: Ring;
+  /** Contributing sources (state objects) with their packets in the window, up to 8. */
+  readonly contributors: SourceState[] = [];
+  lastSeen = 0;
+  reported = 0;
+  started = 0;
+  constructor(
+    readonly address: string,
+    bucketMs: number,
+  ) {
+    this.ring = new Ring(2, bucketMs);
+  }
+}
+
+class ServiceMailState {
+  readonly ring: Ring;
+  readonly destinations = new WindowedHyperLogLog(8, 4);
+  hllEpoch = -1;
+  baseline: number;
+  windowEpoch = -1;
+  reported = 0;
+  started = 0;
+  lastSource: SourceState;
+  constructor(
+    bucketMs: number,
+    baseline: number,
+    source: SourceState,
+  ) {
+    this.ring = new Ring(1, bucketMs);
+    this.baseline = baseline;
+    this.lastSource = source;
+  }
+}
+
+class SpoofState {
+  readonly ring: Ring;
+  reported = 0;
+  started = 0;
+  lastSpoofed = '';
+  ingress = '';
+  sample = '';
+  constructor(bucketMs: number) {
+    this.ring = new Ring(2, bucketMs);
+  }
+}
+
+const detectorIndex: Record<DetectorName, number> = {
+  'port-scan': 0,
+  dos: 1,
+  'smtp-burst': 2,
+  'spoofed-source': 3,
+  amplification: 4,
+};
+
+export interface FlowDetectorsOptions {
+  readonly snapshot: RegistrySnapshot;
+  readonly config: DetectConfig;
+  readonly onDetection: (d: Detection) => void;
+  /** Clock (epoch ms); the collector sets `now` per datagram instead when it has one. */
+  readonly clock?: () => number;
+}
+
+export class FlowDetectors implements FlowSink {
+  /** Arrival time of the flows being fed (set per datagram by the collector, or by tests). */
+  now = 0;
+  flowsSeen = 0;
+  outboundFlows = 0;
+  detections = 0;
+  private snapshot: RegistrySnapshot;
+  private readonly config: DetectConfig;
+  private readonly onDetection: (d: Detection) => void;
+  private readonly sources4 = new Map<number, SourceState>();
+  private readonly sources6 = new Map<string, SourceState>();
+  private readonly targets = new Map<number, TargetState>();
+  private readonly mail = new Map<number, ServiceMailState>();
+  private readonly spoof = new Map<string, SpoofState>();
+  private services = new Map<number, ServiceInfo>();
+  private byRef = new Map<string, ServiceInfo | undefined>();
+  /** exporter → ifIndex → service ref (customer-facing interfaces). */
+  private readonly interfaces = new Map<string, Map<number, string>>();
+  private readonly hasInterfaces: boolean;
+  private lastSweep = 0;
+
+  constructor(options: FlowDetectorsOptions) {
+    this.snapshot = options.snapshot;
+    this.config = options.config;
+    this.onDetection = options.onDetection;
+    for (const i of options.config.interfaces) {
+      let m = this.interfaces.get(i.exporter);
+      if (!m) this.interfaces.set(i.exporter, (m = new Map()));
+      m.set(i.ifIndex, i.service);
+    }
+    this.hasInterfaces = this.interfaces.size > 0;
+    this.now = (options.clock ?? Date.now)();
+  }
+
+  /** A new registry snapshot (assignments changed): tenancy is looked up again for every source. */
+  setSnapshot(snapshot: RegistrySnapshot): void {
+    this.snapshot = snapshot;
+    this.services = new Map();
+    this.byRef = new Map();
+    for (const s of this.sources4.values()) s.checkedAt = 0;
+    for (const s of this.sources6.values()) s.checkedAt = 0;
+  }
+
+  get trackedSources(): number {
+    return this.sources4.size + this.sources6.size;
+  }
+
+  flow(r: FlowRecord): void {
+    this.flowsSeen++;
+    const now = this.now;
+    // The flow's own time picks the tenancy when it is plausible; otherwise its arrival.
+    const t = r.endMs > now - 86_400_000 && r.endMs < now + 60_000 ? r.endMs : now;
+    if (this.hasInterfaces) this.spoofCheck(r, t, now);
+    const source = r.family === 4 ? this.source4(r.srcV4, t, now) : this.source6(r, t, now);
+    if (source === null) return;
+    this.outboundFlows++;
+    source.lastSeen = now;
+    const th = source.service.t;
+
+    // Evidence: the last SAMPLE flows of the source.
+    const so = (source.sampleAt++ % SAMPLE) * SAMPLE_FIELDS;
+    const sm = source.sample;
+    sm[so] = now;
+    sm[so + 1] = r.family === 4 ? r.dstV4 : -1;
+    sm[so + 2] = r.srcPort;
+    sm[so + 3] = r.dstPort;
+    sm[so + 4] = r.protocol;
+    sm[so + 5] = r.tcpFlags;
+    sm[so + 6] = r.packets;
+    sm[so + 7] = r.bytes;
+
+    // dos: per source.
+    const fr = source.flood;
+    const b = fr.at(now);
+    fr.add(b, F_PKTS, r.packets);
+    fr.add(b, F_BYTES, r.bytes);
+    fr.add(b, F_FLOWS, r.samplingRate);
+    const secs = this.config.floodWindowMs / 1000;
+    const pps = fr.sums[F_PKTS]! / secs;
+    const bps = (fr.sums[F_BYTES]! * 8) / secs;
+    const fps = fr.sums[F_FLOWS]! / secs;
+    if (pps >= th.flood_pps || bps >= th.flood_bps || fps >= th.flood_flows) {
+      this.report(source, 'dos', now, pps, bps, fr.sums[F_FLOWS]!, 0, {
+        scope: 'source',
+        threshold: pps >= th.flood_pps ? `pps>=${th.flood_pps}` : bps >= th.flood_bps ? `bps>=${th.flood_bps}` : `flows/s>=${th.flood_flows}`,
+      });
+    }
+
+    // amplification: large UDP answers from a reflector port.
+    if (r.protocol === PROTO_UDP && REFLECTOR_PORTS.has(r.srcPort)) {
+      fr.add(b, F_AMP_PKTS, r.packets);
+      fr.add(b, F_AMP_BYTES, r.bytes);
+      const ampBps = (fr.sums[F_AMP_BYTES]! * 8) / secs;
+      const mean = fr.sums[F_AMP_PKTS]! > 0 ? fr.sums[F_AMP_BYTES]! / fr.sums[F_AMP_PKTS]! : 0;
+      if (ampBps >= th.amplification_bps && mean >= th.amplification_min_packet_bytes) {
+        this.report(source, 'amplification', now, fr.sums[F_AMP_PKTS]! / secs, ampBps, fr.sums[F_FLOWS]!, 0, {
+          reflector_port: r.srcPort,
+          mean_packet_bytes: Math.round(mean),
+        }, r);
+      }
+    }
+
+    // dos: per target (v4 targets; every outbound flow counts towards its destination).
+    if (r.family === 4) this.target(r, source, now);
+
+    if (r.protocol === PROTO_TCP) {
+      const flags = r.tcpFlags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN);
+      if (flags === TCP_SYN) this.scan(r, source, now);
+      if (r.dstPort === 25) this.smtp(r, source, now);
+    }
+
+    if (now - this.lastSweep > 60_000) this.sweep(now);
+  }
+
+  private source4(addr: number, t: number, now: number): SourceState | null {
+    let s = this.sources4.get(addr);
+    if (s !== undefined && now - s.checkedAt < RECHECK_MS) return s;
+    const index = this.snapshot.lookupV4(addr, t);
+    if (index < 0) {
+      if (s !== undefined) this.sources4.delete(addr);
+      return null;
+    }
+    const service = this.serviceOf(index);
+    if (s === undefined) {
+      s = new SourceState(formatV4(addr), addr, service, this.config.floodWindowMs / BUCKETS);
+      s.firstSeen = now;
+      this.sources4.set(addr, s);
+    } else s.service = service;
+    s.checkedAt = now;
+    return s;
+  }
+
+  private source6(r: FlowRecord, t: number, now: number): SourceState | null {
+    const w = r.src6;
+    const key = formatV6(w);
+    let s = this.sources6.get(key);
+    if (s !== undefined && now - s.checkedAt < RECHECK_MS) return s;
+    const index = this.snapshot.lookupV6(w[0]!, w[1]!, w[2]!, w[3]!, t);
+    if (index < 0) {
+      if (s !== undefined) this.sources6.delete(key);
+      return null;
+    }
+    const service = this.serviceOf(index);
+    if (s === undefined) {
+      s = new SourceState(key, -1, service, this.config.floodWindowMs / BUCKETS);
+      s.firstSeen = now;
+      this.sources6.set(key, s);
+    } else s.service = service;
+    s.checkedAt = now;
+    return s;
+  }
+
+  private serviceOf(assignmentIndex: number): ServiceInfo {
+    const held = this.snapshot.assignment(assignmentIndex);
+    let info = this.services.get(held.service.id);
+    if (!info) {
+      const slash = held.resource.indexOf('/');
+      info = {
+        id: held.service.id,
+        ref: held.service.ref,
+        kind: held.service.kind,
+        customerRef: held.customer.ref,
+        t: this.config.thresholds(held.service.kind),
+        anyAddress: slash > 0 ? held.resource.slice(0, slash) : held.resource,
+      };
+      this.services.set(held.service.id, info);
+    }
+    return info;
+  }
+
+  private scan(r: FlowRecord, source: SourceState, now: number): void {
+    const slotMs = this.config.windowMs / 4;
+    const epoch = Math.floor(now / slotMs);
+    if (source.scan === null || source.scanPorts === null) {
+      source.scan = new WindowedHyperLogLog(8, 4);
+      source.scanPorts = new WindowedHyperLogLog(8, 4);
+      source.scanEpoch = epoch;
+      source.started[0] = now;
+    }
+    if (epoch !== source.scanEpoch) {
+      for (let e = source.scanEpoch + 1, n = 0; e <= epoch && n < 4; e++, n++) {
+        source.scan.clearSlot(e % 4);
+        source.scanPorts.clearSlot(e % 4);
+      }
+      if (epoch - source.scanEpoch >= 4) {
+        source.scanFlows = 0;
+        source.started[0] = now;
+      }
+      source.scanEpoch = epoch;
+    }
+    source.scanFlows++;
+    const slot = epoch % 4;
+    const dstKey = r.family === 4 ? r.dstV4 : r.dst6[0]! ^ r.dst6[1]! ^ r.dst6[2]! ^ mix32(r.dst6[3]!);
+    const grewDst = source.scan.add(slot, mix32(dstKey));
+    const grewPort = source.scanPorts.add(slot, mixPair(dstKey, r.dstPort));
+    if (!grewDst && !grewPort) return;
+    const th = source.service.t;
+    const destinations = source.scan.estimate();
+    const pairs = source.scanPorts.estimate();
+    if (destinations >= th.scan_destinations || pairs >= th.scan_ports) {
+      const fr = source.flood;
+      const secs = this.config.floodWindowMs / 1000;
+      this.report(source, 'port-scan', now, fr.sums[F_PKTS]! / secs, (fr.sums[F_BYTES]! * 8) / secs, source.scanFlows, destinations, {
+        destination_ports: Math.round(pairs),
+        kind: destinations >= th.scan_destinations ? 'horizontal' : 'vertical',
+        threshold: destinations >= th.scan_destinations ? `destinations>=${th.scan_destinations}` : `ports>=${th.scan_ports}`,
+      });
+    }
+  }
+
+  private target(r: FlowRecord, source: SourceState, now: number): void {
+    let tg = this.targets.get(r.dstV4);
+    if (tg === undefined) {
+      // Only targets that already take a noticeable share get state: a per-destination map of every
+      // destination the network talks to would be most of the memory.
+      if (r.packets * 1000 < source.service.t.target_pps * this.config.floodWindowMs * 0.01) return;
+      tg = new TargetState(formatV4(r.dstV4), this.config.floodWindowMs / BUCKETS);
+      tg.started = now;
+      this.targets.set(r.dstV4, tg);
+    }
+    tg.lastSeen = now;
+    const b = tg.ring.at(now);
+    tg.ring.add(b, 0, r.packets);
+    tg.ring.add(b, 1, r.bytes);
+    if (tg.contributors.length < 8 && !tg.contributors.includes(source)) tg.contributors.push(source);
+    const secs = this.config.floodWindowMs / 1000;
+    const pps = tg.ring.sums[0]! / secs;
+    const bps = (tg.ring.sums[1]! * 8) / secs;
+    const th = source.service.t;
+    if ((pps >= th.target_pps || bps >= th.target_bps) && now - tg.reported >= this.config.realertMs) {
+      tg.reported = now;
+      for (const c of tg.contributors) {
+        const cs = c.flood;
+        this.report(c, 'dos', now, cs.sums[F_PKTS]! / secs, (cs.sums[F_BYTES]! * 8) / secs, cs.sums[F_FLOWS]!, 1, {
+          scope: 'target',
+          target: tg.address,
+          target_pps: Math.round(pps),
+          target_bps: Math.round(bps),
+          contributors: tg.contributors.length,
+        }, undefined, tg.address, true);
+      }
+    }
+  }
+
+  private smtp(r: FlowRecord, source: SourceState, now: number): void {
+    const svc = source.service;
+    const th = svc.t;
+    const windowMs = this.config.smtpWindowMs;
+    let m = this.mail.get(svc.id);
+    if (m === undefined) {
+      m = new ServiceMailState(windowMs / BUCKETS, th.smtp_initial_baseline, source);
+      m.windowEpoch = Math.floor(now / windowMs);
+      m.started = now;
+      this.mail.set(svc.id, m);
+    }
+    m.lastSource = source;
+    const we = Math.floor(now / windowMs);
+    const b = m.ring.at(now);
+    if (we !== m.windowEpoch) {
+      // A whole window went by: fold its count into the baseline, unless it was itself a burst (a burst
+      // must not teach the detector that bursts are normal).
+      const count = m.ring.sums[0]!;
+      if (count < th.smtp_factor * m.baseline) m.baseline = 0.8 * m.baseline + 0.2 * count;
+      m.windowEpoch = we;
+    }
+    m.ring.add(b, 0, r.samplingRate);
+    const slotMs = windowMs / 4;
+    const he = Math.floor(now / slotMs);
+    if (he !== m.hllEpoch) {
+      for (let e = m.hllEpoch + 1, n = 0; e <= he && n < 4; e++, n++) m.destinations.clearSlot(e % 4);
+      m.hllEpoch = he;
+    }
+    m.destinations.add(he % 4, mix32(r.family === 4 ? r.dstV4 : r.dst6[3]! ^ r.dst6[2]!));
+    const flows = m.ring.sums[0]!;
+    if (flows < th.smtp_min_flows || flows < th.smtp_factor * m.baseline) return;
+    if (now - m.reported < this.config.realertMs) return;
+    const destinations = m.destinations.estimate();
+    if (destinations < th.smtp_min_destinations) return;
+    m.reported = now;
+    const secs = windowMs / 1000;
+    this.emit(source, 'smtp-burst', now, m.started, flows / secs, 0, flows, destinations, {
+      baseline_flows: Math.round(m.baseline * 10) / 10,
+      factor: Math.round((flows / Math.max(m.baseline, 1)) * 10) / 10,
+      window_seconds: secs,
+      // What judgement needs: the policy has outgoing-mail increases reviewed, not acted on automatically.
+      review: true,
+    }, 'tcp', undefined, 25);
+  }
+
+  private spoofCheck(r: FlowRecord, t: number, now: number): void {
+    const byIf = this.interfaces.get(r.exporter);
+    if (byIf === undefined) return;
+    const serviceRef = byIf.get(r.inputIf);
+    if (serviceRef === undefined) return;
+    const index = r.family === 4 ? this.snapshot.lookupV4(r.srcV4, t) : this.snapshot.lookupV6(r.src6[0]!, r.src6[1]!, r.src6[2]!, r.src6[3]!, t);
+    if (index >= 0 && this.snapshot.assignment(index).service.ref === serviceRef) return;
+    let st = this.spoof.get(serviceRef);
+    if (st === undefined) {
+      st = new SpoofState(this.config.floodWindowMs / BUCKETS);
+      st.started = now;
+      this.spoof.set(serviceRef, st);
+    }
+    const b = st.ring.at(now);
+    st.ring.add(b, 0, r.packets);
+    st.ring.add(b, 1, r.bytes);
+    const secs = this.config.floodWindowMs / 1000;
+    const pps = st.ring.sums[0]! / secs;
+    // The service's own thresholds: found through any address it holds, else the defaults.
+    const holder = this.serviceByRef(serviceRef, t);
+    const th = holder?.t ?? this.config.thresholds('other');
+    if (pps < th.spoof_pps || now - st.reported < this.config.realertMs) return;
+    if (!holder) return;
+    st.reported = now;
+    const spoofed = sourceText(r);
+    const detection: Detection = {
+      detector: 'spoofed-source',
+      sourceIp: spoofed,
+      serviceRef: holder.ref,
+      serviceKind: holder.kind,
+      customerRef: holder.customerRef,
+      windowStart: new Date(Math.max(st.started, now - this.config.floodWindowMs)),
+      detectedAt: new Date(now),
+      pps,
+      bps: (st.ring.sums[1]! * 8) / secs,
+      flows: 1,
+      destinations: 0,
+      classification: classificationOf['spoofed-source'],
+      protocol: protoName(r.protocol),
+      destinationIp: destinationText(r),
+      targets: [destinationText(r)],
+      details: {
+        exporter: r.exporter,
+        ingress_if_index: r.inputIf,
+        ingress_service: holder.ref,
+        held_by_other_service: index >= 0,
+      },
+      sample: [],
+      accountableIp: holder.anyAddress,
+    };
+    this.detections++;
+    this.onDetection(detection);
+  }
+
+  /** A customer-facing interface's service (spoofing check), resolved once per snapshot. */
+  private serviceByRef(ref: string, t: number): ServiceInfo | undefined {
+    const cached = this.byRef.get(ref);
+    if (cached !== undefined || this.byRef.has(ref)) return cached;
+    const found = this.snapshot.serviceByRef(ref, t);
+    const address = found?.resources.find((r) => r.includes('/'));
+    const info: ServiceInfo | undefined =
+      found && address
+        ? {
+            id: found.service.id,
+            ref: found.service.ref,
+            kind: found.service.kind,
+            customerRef: found.customer.ref,
+            t: this.config.thresholds(found.service.kind),
+            anyAddress: address.slice(0, address.indexOf('/')),
+          }
+        : undefined;
+    this.byRef.set(ref, info);
+    return info;
+  }
+
+  private report(
+    source: SourceState,
+    detector: DetectorName,
+    now: number,
+    pps: number,
+    bps: number,
+    flows: number,
+    destinations: number,
+    details: Record<string, string | number | boolean | null>,
+    r?: FlowRecord,
+    target?: string,
+    force = false,
+  ): void {
+    const i = detectorIndex[detector];
+    if (!force && source.reported[i]! > 0 && now - source.reported[i]! < this.config.realertMs) return;
+    if (source.reported[i] === 0 || now - source.reported[i]! > 2 * this.config.realertMs) source.started[i] = now;
+    source.reported[i] = now;
+    this.emit(source, detector, now, source.started[i]!, pps, bps, flows, destinations, details, r ? protoName(r.protocol) : undefined, target);
+  }
+
+  private emit(
+    source: SourceState,
+    detector: DetectorName,
+    now: number,
+    started: number,
+    pps: number,
+    bps: number,
+    flows: number,
+    destinations: number,
+    details: Record<string, string | number | boolean | null>,
+    protocol?: Detection['protocol'],
+    target?: string,
+    port?: number,
+  ): void {
+    const sample = this.sampleOf(source);
+    const window = detector === 'smtp-burst' ? this.config.smtpWindowMs : detector === 'port-scan' ? this.config.windowMs : this.config.floodWindowMs;
+    const targets = target ? [target] : [...new Set(sample.map((f) => f.dst))].slice(0, 32);
+    const detection: Detection = {
+      detector,
+      sourceIp: source.address,
+      serviceRef: source.service.ref,
+      serviceKind: source.service.kind,
+      customerRef: source.service.customerRef,
+      windowStart: new Date(Math.max(started, now - window)),
+      detectedAt: new Date(now),
+      pps: Math.round(pps),
+      bps: Math.round(bps),
+      flows: Math.round(flows),
+      destinations: Math.round(destinations),
+      classification: classificationOf[detector],
+      ...(protocol ? { protocol } : {}),
+      ...(target ? { destinationIp: target } : {}),
+      ...(port !== undefined ? { destinationPort: port } : {}),
+      targets,
+      details,
+      sample,
+    };
+    this.detections++;
+    this.onDetection(detection);
+  }
+
+  private sampleOf(source: SourceState): SampledFlow[] {
+    const out: SampledFlow[] = [];
+    const n = Math.min(source.sampleAt, SAMPLE);
+    for (let k = 0; k < n; k++) {
+      const o = ((source.sampleAt - n + k) % SAMPLE) * SAMPLE_FIELDS;
+      const sm = source.sample;
+      out.push({
+        at: new Date(sm[o]!).toISOString(),
+        src: source.address,
+        dst: sm[o + 1]! >= 0 ? formatV4(sm[o + 1]!) : '(IPv6)',
+        protocol: sm[o + 4]!,
+        srcPort: sm[o + 2]!,
+        dstPort: sm[o + 3]!,
+        tcpFlags: sm[o + 5]!,
+        packets: sm[o + 6]!,
+        bytes: sm[o + 7]!,
+        exporter: '',
+      });
+    }
+    return out;
+  }
+
+  /** Drop state idle for five minutes (memory stays proportional to the sources active now). */
+  private sweep(now: number): void {
+    this.lastSweep = now;
+    for (const [k, s] of this.sources4) if (now - s.lastSeen > IDLE_MS) this.sources4.delete(k);
+    for (const [k, s] of this.sources6) if (now - s.lastSeen > IDLE_MS) this.sources6.delete(k);
+    for (const [k, s] of this.targets) if (now - s.lastSeen > this.config.floodWindowMs * 4) this.targets.delete(k);
+    for (const [k, s] of this.mail) if (now - s.lastSource.lastSeen > 2 * this.config.smtpWindowMs + IDLE_MS) this.mail.delete(k);
+  }
+}
+
+function protoName(p: number): Detection['protocol'] {
+  return p === PROTO_TCP ? 'tcp' : p === PROTO_UDP ? 'udp' : p === 1 || p === 58 ? 'icmp' : 'other';
+}
+
+export type { ServiceInfo };
