@@ -14,6 +14,7 @@ import { FlowRecord } from '../../src/detect/flow-record.js';
 import { eventSchema } from '../../src/intake/event.js';
 import { intelmqParser } from '../../src/intake/parsers/intelmq-parser.js';
 import { RegistrySnapshot } from '../../src/registry/registry-snapshot.js';
+import { isEventClass } from '../../src/taxonomy/taxonomy.js';
 import { ipv4 } from '../support/flow-packets.js';
 
 const T0 = Date.parse('2026-12-01T10:00:00Z');
@@ -181,20 +182,21 @@ describe('flow detectors', () => {
     });
   });
 
-  it('every detector produces an event line the intake reads as a valid event', () => {
+  it('every detector produces an event line the intake reads as a valid event', async () => {
     const { detections, send } = harness({ interfaces: [{ exporter: '192.0.2.1', if_index: 7, service: 'S-VPS' }] });
     for (let i = 0; i < 400; i++) send(T0 + i, { src: '198.51.100.20', dst: dst(i), flags: 0x02 });
     for (let i = 0; i < 400; i++) send(T0 + i, { src: '10.0.0.1', dst: dst(i), inputIf: 7 });
     for (let ms = 0; ms < 1000; ms += 5) send(T0 + ms, { src: '198.51.100.60', dst: '100.90.0.1', proto: 17, sport: 11211, packets: 400, bytes: 400 * 1400 });
     expect(new Set(detections.map((x) => x.detector))).toEqual(new Set(['port-scan', 'spoofed-source', 'amplification', 'dos']));
     for (const x of detections) {
-      const parsed = intelmqParser.parse({ bytes: new TextEncoder().encode(detectionEventLine(x)), fileName: 'd.jsonl' });
+      const parsed = await intelmqParser.parse({ bytes: new TextEncoder().encode(detectionEventLine(x)), fileName: 'd.jsonl', receivedAt: new Date(T0) });
       expect(parsed.errors).toEqual([]);
       expect(parsed.events).toHaveLength(1);
       const event = eventSchema.parse(parsed.events[0]);
       expect(event['feed.name']).toBe(x.detector);
       expect(event['source.ip']).toBe(x.sourceIp);
       expect(event.extra?.service).toBe(x.serviceRef);
+      expect(isEventClass(`${event['classification.taxonomy']}/${event['classification.type']}`)).toBe(true);
     }
   });
 });

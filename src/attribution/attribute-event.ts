@@ -1,9 +1,8 @@
-import { type Attribution, attribute } from '../attribution/attribute.js';
 import { isAupError } from '../errors.js';
 import type { IntakeEvent } from '../intake/event.js';
 import type { Channel } from '../intake/report.js';
 import type { RegistrySnapshot } from '../registry/registry-snapshot.js';
-import type { EventVia } from './judge-event.js';
+import { type Attribution, attribute } from './attribute.js';
 
 /**
  * One event → the customer it is about, at the event's time, and *how* it is about them. Most events are
@@ -17,10 +16,20 @@ import type { EventVia } from './judge-event.js';
  *   3. `source.url`: the URL's host — for spam, the promoted site;
  *   4. `extra.spamvertised_host`: the site an ARF report names beside a sender that is not ours.
  *
+ * Events of the provider's own flow detectors (channel `detection`) that carry `extra.accountable_ip` are
+ * attributed by that address alone (a spoofed source may be a neighbour's address).
+ *
  * The first field that attributes to a customer wins. A spam event reached through the site (3, 4, or any
  * field of an event whose identifier is `spamvertised`) is `via: promoted-url`. When no field is ours, the
  * answer of the first field tried explains why (not ours, not held at that time).
  */
+
+/**
+ * How an event reaches the customer it is attributed to: through its own `source` (the usual case), or as
+ * the `promoted-url` of spam sent from elsewhere (only clauses with `includes_third_party_networks` judge
+ * that).
+ */
+export type EventVia = 'source' | 'promoted-url';
 
 export type AttributedBy =
   | 'source.ip'
