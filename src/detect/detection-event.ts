@@ -9,7 +9,10 @@ import type { Detection } from './detection.js';
  * `feed.name` is the detector. `time.source` is when the detector fired (inside the window), so each
  * report of a running attack is a new event that joins the open case of that service and clause.
  */
-export function detectionEventLine(d: Detection, authorisation?: { id: string; reference?: string | undefined }): string {
+export function detectionEventLine(
+  d: Detection,
+  authorisation?: { id: string; reference?: string | undefined },
+): string {
   const event: Record<string, unknown> = {
     'feed.name': d.detector,
     'feed.provider': 'aupdesk flow detectors',

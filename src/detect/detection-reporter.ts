@@ -97,7 +97,10 @@ export class DetectionReporter {
       } catch (error) {
         this.counts.failed++;
         const message = error instanceof Error ? error.message : String(error);
-        this.deps.logger?.error({ detector: d.detector, source: d.sourceIp, err: message }, 'detection not recorded');
+        this.deps.logger?.error(
+          { detector: d.detector, source: d.sourceIp, err: message },
+          'detection not recorded',
+        );
         this.deps.onOutcome?.({ kind: 'failed', detection: d, error: message });
       }
     }

@@ -59,7 +59,11 @@ export const classificationOf: Readonly<Record<DetectorName, Detection['classifi
   amplification: { taxonomy: 'availability', type: 'ddos', identifier: 'amplification' },
   // No RSIT type says "used addresses not assigned to it"; using another's address space is an
   // unauthorised use of resources. The identifier keeps it apart from other such events.
-  'spoofed-source': { taxonomy: 'fraud', type: 'unauthorized-use-of-resources', identifier: 'unassigned-source' },
+  'spoofed-source': {
+    taxonomy: 'fraud',
+    type: 'unauthorized-use-of-resources',
+    identifier: 'unassigned-source',
+  },
   // A rise in outgoing mail is not spam by itself: the policy has it reviewed. `undetermined` keeps it
   // from falling under the spam clauses; the identifier lets the review clause pick it.
   'smtp-burst': { taxonomy: 'other', type: 'undetermined', identifier: 'smtp-burst' },

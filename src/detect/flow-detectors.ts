@@ -148,11 +148,7 @@ class ServiceMailState {
   reported = 0;
   started = 0;
   lastSource: SourceState;
-  constructor(
-    bucketMs: number,
-    baseline: number,
-    source: SourceState,
-  ) {
+  constructor(bucketMs: number, baseline: number, source: SourceState) {
     this.ring = new Ring(1, bucketMs);
     this.baseline = baseline;
     this.lastSource = source;
@@ -214,7 +210,10 @@ export class FlowDetectors implements FlowSink {
     this.onDetection = options.onDetection;
     for (const i of options.config.interfaces) {
       let m = this.interfaces.get(i.exporter);
-      if (!m) this.interfaces.set(i.exporter, (m = new Map()));
+      if (!m) {
+        m = new Map();
+        this.interfaces.set(i.exporter, m);
+      }
       m.set(i.ifIndex, i.service);
     }
     this.hasInterfaces = this.interfaces.size > 0;
@@ -271,7 +270,12 @@ export class FlowDetectors implements FlowSink {
     if (pps >= th.flood_pps || bps >= th.flood_bps || fps >= th.flood_flows) {
       this.report(source, 'dos', now, pps, bps, fr.sums[F_FLOWS]!, 0, {
         scope: 'source',
-        threshold: pps >= th.flood_pps ? `pps>=${th.flood_pps}` : bps >= th.flood_bps ? `bps>=${th.flood_bps}` : `flows/s>=${th.flood_flows}`,
+        threshold:
+          pps >= th.flood_pps
+            ? `pps>=${th.flood_pps}`
+            : bps >= th.flood_bps
+              ? `bps>=${th.flood_bps}`
+              : `flows/s>=${th.flood_flows}`,
       });
     }
 
@@ -282,10 +286,20 @@ export class FlowDetectors implements FlowSink {
       const ampBps = (fr.sums[F_AMP_BYTES]! * 8) / secs;
       const mean = fr.sums[F_AMP_PKTS]! > 0 ? fr.sums[F_AMP_BYTES]! / fr.sums[F_AMP_PKTS]! : 0;
       if (ampBps >= th.amplification_bps && mean >= th.amplification_min_packet_bytes) {
-        this.report(source, 'amplification', now, fr.sums[F_AMP_PKTS]! / secs, ampBps, fr.sums[F_FLOWS]!, 0, {
-          reflector_port: r.srcPort,
-          mean_packet_bytes: Math.round(mean),
-        }, r);
+        this.report(
+          source,
+          'amplification',
+          now,
+          fr.sums[F_AMP_PKTS]! / secs,
+          ampBps,
+          fr.sums[F_FLOWS]!,
+          0,
+          {
+            reflector_port: r.srcPort,
+            mean_packet_bytes: Math.round(mean),
+          },
+          r,
+        );
       }
     }
 
@@ -389,11 +403,23 @@ export class FlowDetectors implements FlowSink {
     if (destinations >= th.scan_destinations || pairs >= th.scan_ports) {
       const fr = source.flood;
       const secs = this.config.floodWindowMs / 1000;
-      this.report(source, 'port-scan', now, fr.sums[F_PKTS]! / secs, (fr.sums[F_BYTES]! * 8) / secs, source.scanFlows, destinations, {
-        destination_ports: Math.round(pairs),
-        kind: destinations >= th.scan_destinations ? 'horizontal' : 'vertical',
-        threshold: destinations >= th.scan_destinations ? `destinations>=${th.scan_destinations}` : `ports>=${th.scan_ports}`,
-      });
+      this.report(
+        source,
+        'port-scan',
+        now,
+        fr.sums[F_PKTS]! / secs,
+        (fr.sums[F_BYTES]! * 8) / secs,
+        source.scanFlows,
+        destinations,
+        {
+          destination_ports: Math.round(pairs),
+          kind: destinations >= th.scan_destinations ? 'horizontal' : 'vertical',
+          threshold:
+            destinations >= th.scan_destinations
+              ? `destinations>=${th.scan_destinations}`
+              : `ports>=${th.scan_ports}`,
+        },
+      );
     }
   }
 
@@ -420,13 +446,25 @@ export class FlowDetectors implements FlowSink {
       tg.reported = now;
       for (const c of tg.contributors) {
         const cs = c.flood;
-        this.report(c, 'dos', now, cs.sums[F_PKTS]! / secs, (cs.sums[F_BYTES]! * 8) / secs, cs.sums[F_FLOWS]!, 1, {
-          scope: 'target',
-          target: tg.address,
-          target_pps: Math.round(pps),
-          target_bps: Math.round(bps),
-          contributors: tg.contributors.length,
-        }, undefined, tg.address, true);
+        this.report(
+          c,
+          'dos',
+          now,
+          cs.sums[F_PKTS]! / secs,
+          (cs.sums[F_BYTES]! * 8) / secs,
+          cs.sums[F_FLOWS]!,
+          1,
+          {
+            scope: 'target',
+            target: tg.address,
+            target_pps: Math.round(pps),
+            target_bps: Math.round(bps),
+            contributors: tg.contributors.length,
+          },
+          undefined,
+          tg.address,
+          true,
+        );
       }
     }
   }
@@ -467,13 +505,26 @@ export class FlowDetectors implements FlowSink {
     if (destinations < th.smtp_min_destinations) return;
     m.reported = now;
     const secs = windowMs / 1000;
-    this.emit(source, 'smtp-burst', now, m.started, flows / secs, 0, flows, destinations, {
-      baseline_flows: Math.round(m.baseline * 10) / 10,
-      factor: Math.round((flows / Math.max(m.baseline, 1)) * 10) / 10,
-      window_seconds: secs,
-      // What judgement needs: the policy has outgoing-mail increases reviewed, not acted on automatically.
-      review: true,
-    }, 'tcp', undefined, 25);
+    this.emit(
+      source,
+      'smtp-burst',
+      now,
+      m.started,
+      flows / secs,
+      0,
+      flows,
+      destinations,
+      {
+        baseline_flows: Math.round(m.baseline * 10) / 10,
+        factor: Math.round((flows / Math.max(m.baseline, 1)) * 10) / 10,
+        window_seconds: secs,
+        // What judgement needs: the policy has outgoing-mail increases reviewed, not acted on automatically.
+        review: true,
+      },
+      'tcp',
+      undefined,
+      25,
+    );
   }
 
   private spoofCheck(r: FlowRecord, t: number, now: number): void {
@@ -481,7 +532,10 @@ export class FlowDetectors implements FlowSink {
     if (byIf === undefined) return;
     const serviceRef = byIf.get(r.inputIf);
     if (serviceRef === undefined) return;
-    const index = r.family === 4 ? this.snapshot.lookupV4(r.srcV4, t) : this.snapshot.lookupV6(r.src6[0]!, r.src6[1]!, r.src6[2]!, r.src6[3]!, t);
+    const index =
+      r.family === 4
+        ? this.snapshot.lookupV4(r.srcV4, t)
+        : this.snapshot.lookupV6(r.src6[0]!, r.src6[1]!, r.src6[2]!, r.src6[3]!, t);
     if (index >= 0 && this.snapshot.assignment(index).service.ref === serviceRef) return;
     let st = this.spoof.get(serviceRef);
     if (st === undefined) {
@@ -566,9 +620,22 @@ export class FlowDetectors implements FlowSink {
   ): void {
     const i = detectorIndex[detector];
     if (!force && source.reported[i]! > 0 && now - source.reported[i]! < this.config.realertMs) return;
-    if (source.reported[i] === 0 || now - source.reported[i]! > 2 * this.config.realertMs) source.started[i] = now;
+    if (source.reported[i] === 0 || now - source.reported[i]! > 2 * this.config.realertMs)
+      source.started[i] = now;
     source.reported[i] = now;
-    this.emit(source, detector, now, source.started[i]!, pps, bps, flows, destinations, details, r ? protoName(r.protocol) : undefined, target);
+    this.emit(
+      source,
+      detector,
+      now,
+      source.started[i]!,
+      pps,
+      bps,
+      flows,
+      destinations,
+      details,
+      r ? protoName(r.protocol) : undefined,
+      target,
+    );
   }
 
   private emit(
@@ -586,7 +653,12 @@ export class FlowDetectors implements FlowSink {
     port?: number,
   ): void {
     const sample = this.sampleOf(source);
-    const window = detector === 'smtp-burst' ? this.config.smtpWindowMs : detector === 'port-scan' ? this.config.windowMs : this.config.floodWindowMs;
+    const window =
+      detector === 'smtp-burst'
+        ? this.config.smtpWindowMs
+        : detector === 'port-scan'
+          ? this.config.windowMs
+          : this.config.floodWindowMs;
     const targets = target ? [target] : [...new Set(sample.map((f) => f.dst))].slice(0, 32);
     const detection: Detection = {
       detector,
@@ -639,8 +711,10 @@ export class FlowDetectors implements FlowSink {
     this.lastSweep = now;
     for (const [k, s] of this.sources4) if (now - s.lastSeen > IDLE_MS) this.sources4.delete(k);
     for (const [k, s] of this.sources6) if (now - s.lastSeen > IDLE_MS) this.sources6.delete(k);
-    for (const [k, s] of this.targets) if (now - s.lastSeen > this.config.floodWindowMs * 4) this.targets.delete(k);
-    for (const [k, s] of this.mail) if (now - s.lastSource.lastSeen > 2 * this.config.smtpWindowMs + IDLE_MS) this.mail.delete(k);
+    for (const [k, s] of this.targets)
+      if (now - s.lastSeen > this.config.floodWindowMs * 4) this.targets.delete(k);
+    for (const [k, s] of this.mail)
+      if (now - s.lastSource.lastSeen > 2 * this.config.smtpWindowMs + IDLE_MS) this.mail.delete(k);
   }
 }
 

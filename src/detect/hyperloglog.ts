@@ -24,7 +24,8 @@ export class WindowedHyperLogLog {
     this.m = 1 << precision;
     this.shift = 32 - precision;
     this.registers = new Uint8Array(this.m * slots);
-    const alpha = this.m === 16 ? 0.673 : this.m === 32 ? 0.697 : this.m === 64 ? 0.709 : 0.7213 / (1 + 1.079 / this.m);
+    const alpha =
+      this.m === 16 ? 0.673 : this.m === 32 ? 0.697 : this.m === 64 ? 0.709 : 0.7213 / (1 + 1.079 / this.m);
     this.alphaMM = alpha * this.m * this.m;
   }
 

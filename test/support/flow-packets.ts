@@ -148,7 +148,9 @@ export interface SetSpec {
   lengthOverride?: number;
 }
 
-export function v9TemplateSet(templates: ReadonlyArray<{ id: number; fields: ReadonlyArray<readonly [number, number]> }>): SetSpec {
+export function v9TemplateSet(
+  templates: ReadonlyArray<{ id: number; fields: ReadonlyArray<readonly [number, number]> }>,
+): SetSpec {
   const w = new Writer();
   for (const t of templates) {
     w.u16(t.id).u16(t.fields.length);
@@ -162,7 +164,10 @@ export function v9OptionsTemplateSet(
   scope: ReadonlyArray<readonly [number, number]>,
   options: ReadonlyArray<readonly [number, number]>,
 ): SetSpec {
-  const w = new Writer().u16(id).u16(scope.length * 4).u16(options.length * 4);
+  const w = new Writer()
+    .u16(id)
+    .u16(scope.length * 4)
+    .u16(options.length * 4);
   for (const [t, l] of scope) w.u16(t).u16(l);
   for (const [t, l] of options) w.u16(t).u16(l);
   return { id: 1, body: w.pad4().done() };
@@ -177,7 +182,9 @@ export function dataSet(id: number, records: readonly Uint8Array[], pad = true):
 
 function sets(w: Writer, list: readonly SetSpec[]): void {
   for (const s of list) {
-    w.u16(s.id).u16(s.lengthOverride ?? 4 + s.body.length).bytes(s.body);
+    w.u16(s.id)
+      .u16(s.lengthOverride ?? 4 + s.body.length)
+      .bytes(s.body);
   }
 }
 
@@ -208,7 +215,10 @@ export function ipfixTemplateSet(
     w.u16(t.id).u16(t.fields.length);
     if (options) w.u16(t.scopeCount ?? 1);
     for (const f of t.fields) {
-      if (f.length === 3) w.u16(f[0] | 0x8000).u16(f[1]).u32(f[2]);
+      if (f.length === 3)
+        w.u16(f[0] | 0x8000)
+          .u16(f[1])
+          .u32(f[2]);
       else w.u16(f[0]).u16(f[1]);
     }
   }
@@ -289,8 +299,21 @@ export function ethernetFrame(p: PacketSpec): Uint8Array {
     w.u16(0x0800).u8(0x45).u8(0).u16(40).u16(0).u16(0x4000).u8(64).u8(protocol).u16(0);
     w.u32(ipv4(p.src)).u32(ipv4(p.dst));
   }
-  if (protocol === 6) w.u16(p.srcPort ?? 40000).u16(p.dstPort ?? 80).u32(1).u32(0).u8(0x50).u8(p.tcpFlags ?? 0x02).u16(1024).u16(0).u16(0);
-  else if (protocol === 17) w.u16(p.srcPort ?? 40000).u16(p.dstPort ?? 53).u16(8).u16(0);
+  if (protocol === 6)
+    w.u16(p.srcPort ?? 40000)
+      .u16(p.dstPort ?? 80)
+      .u32(1)
+      .u32(0)
+      .u8(0x50)
+      .u8(p.tcpFlags ?? 0x02)
+      .u16(1024)
+      .u16(0)
+      .u16(0);
+  else if (protocol === 17)
+    w.u16(p.srcPort ?? 40000)
+      .u16(p.dstPort ?? 53)
+      .u16(8)
+      .u16(0);
   return w.done();
 }
 
@@ -320,14 +343,31 @@ export function sflowFlowSample(
 ): Uint8Array {
   const w = new Writer().u32(opts.sequence ?? 1);
   if (opts.expanded) {
-    w.u32(0).u32(3).u32(opts.rate ?? 1).u32(1000).u32(0).u32(0).u32(opts.input ?? 1).u32(0).u32(opts.output ?? 2);
+    w.u32(0)
+      .u32(3)
+      .u32(opts.rate ?? 1)
+      .u32(1000)
+      .u32(0)
+      .u32(0)
+      .u32(opts.input ?? 1)
+      .u32(0)
+      .u32(opts.output ?? 2);
   } else {
-    w.u32(3).u32(opts.rate ?? 1).u32(1000).u32(0).u32(opts.input ?? 1).u32(opts.output ?? 2);
+    w.u32(3)
+      .u32(opts.rate ?? 1)
+      .u32(1000)
+      .u32(0)
+      .u32(opts.input ?? 1)
+      .u32(opts.output ?? 2);
   }
   w.u32(records.length);
   for (const r of records) w.bytes(r);
   const body = w.done();
-  return new Writer().u32(opts.expanded ? 3 : 1).u32(body.length).bytes(body).done();
+  return new Writer()
+    .u32(opts.expanded ? 3 : 1)
+    .u32(body.length)
+    .bytes(body)
+    .done();
 }
 
 export function sflowCounterSample(ifIndex: number, inOctets: number, outOctets: number): Uint8Array {
@@ -338,9 +378,19 @@ export function sflowCounterSample(ifIndex: number, inOctets: number, outOctets:
     .u32(1)
     .u32(3)
     .u64(inOctets)
-    .u32(0).u32(0).u32(0).u32(0).u32(0).u32(0)
+    .u32(0)
+    .u32(0)
+    .u32(0)
+    .u32(0)
+    .u32(0)
+    .u32(0)
     .u64(outOctets)
-    .u32(0).u32(0).u32(0).u32(0).u32(0).u32(0)
+    .u32(0)
+    .u32(0)
+    .u32(0)
+    .u32(0)
+    .u32(0)
+    .u32(0)
     .done();
   const body = new Writer().u32(1).u32(ifIndex).u32(1).u32(1).u32(rec.length).bytes(rec).done();
   return new Writer().u32(2).u32(body.length).bytes(body).done();

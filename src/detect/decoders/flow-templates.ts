@@ -196,7 +196,10 @@ export class FlowTemplate {
     if (sf[S_SRC4]! >= 0 && this.sizes[sf[S_SRC4]!] === 4) {
       r.family = 4;
       r.srcV4 = view.getUint32(base + this.offsets[sf[S_SRC4]!]!);
-      r.dstV4 = sf[S_DST4]! >= 0 && this.sizes[sf[S_DST4]!] === 4 ? view.getUint32(base + this.offsets[sf[S_DST4]!]!) : 0;
+      r.dstV4 =
+        sf[S_DST4]! >= 0 && this.sizes[sf[S_DST4]!] === 4
+          ? view.getUint32(base + this.offsets[sf[S_DST4]!]!)
+          : 0;
     } else if (sf[S_SRC6]! >= 0 && this.sizes[sf[S_SRC6]!] === 16) {
       r.family = 6;
       const s = base + this.offsets[sf[S_SRC6]!]!;

@@ -72,7 +72,8 @@ export class IpfixDecoder {
               break;
             }
             if (t.options) {
-              if (t.samplingOf(view, p, this.sampling)) domain.applySampling(this.sampling[0]!, this.sampling[1]!);
+              if (t.samplingOf(view, p, this.sampling))
+                domain.applySampling(this.sampling[0]!, this.sampling[1]!);
             } else if (t.fill(view, p, r, exportMs, -1, domain.defaultRate, domain.samplerRate)) {
               sink.flow(r);
               report.flows++;

@@ -66,7 +66,8 @@ export class NetflowV9Decoder {
           const n = t.fixedLength;
           for (let p = o + 4; p + n <= end; p += n) {
             if (t.options) {
-              if (t.samplingOf(view, p, this.sampling)) domain.applySampling(this.sampling[0]!, this.sampling[1]!);
+              if (t.samplingOf(view, p, this.sampling))
+                domain.applySampling(this.sampling[0]!, this.sampling[1]!);
             } else if (t.fill(view, p, r, exportMs, uptime, domain.defaultRate, domain.samplerRate)) {
               sink.flow(r);
               report.flows++;
@@ -97,7 +98,13 @@ export class NetflowV9Decoder {
     return true;
   }
 
-  private optionsTemplateSet(view: DataView, o: number, end: number, domain: TemplateDomain, now: number): boolean {
+  private optionsTemplateSet(
+    view: DataView,
+    o: number,
+    end: number,
+    domain: TemplateDomain,
+    now: number,
+  ): boolean {
     // Records are padded to 4 bytes: stop when what is left cannot hold a record header.
     while (o + 6 <= end) {
       const id = view.getUint16(o);

@@ -1,4 +1,11 @@
-import { type DecodeReport, FlowRecord, type FlowSink, PROTO_TCP, PROTO_UDP, readU64 } from '../flow-record.js';
+import {
+  type DecodeReport,
+  FlowRecord,
+  type FlowSink,
+  PROTO_TCP,
+  PROTO_UDP,
+  readU64,
+} from '../flow-record.js';
 
 /**
  * sFlow version 5 (InMon, sflow_version_5.txt), XDR-encoded (big-endian, 4-byte aligned):
@@ -192,7 +199,11 @@ export class SflowDecoder {
       ethertype = view.getUint16(p + 12);
       p += 14;
       // Up to two VLAN tags (802.1Q 0x8100, 802.1ad 0x88a8, old QinQ 0x9100).
-      for (let tags = 0; tags < 2 && (ethertype === 0x8100 || ethertype === 0x88a8 || ethertype === 0x9100); tags++) {
+      for (
+        let tags = 0;
+        tags < 2 && (ethertype === 0x8100 || ethertype === 0x88a8 || ethertype === 0x9100);
+        tags++
+      ) {
         if (p + 4 > hEnd) return false;
         ethertype = view.getUint16(p + 2);
         p += 4;
