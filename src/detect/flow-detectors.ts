@@ -262,7 +262,7 @@ export class FlowDetectors implements FlowSink {
     const b = fr.at(now);
     fr.add(b, F_PKTS, r.packets);
     fr.add(b, F_BYTES, r.bytes);
-    fr.add(b, F_FLOWS, r.samplingRate);
+    fr.add(b, F_FLOWS, 1);
     const secs = this.config.floodWindowMs / 1000;
     const pps = fr.sums[F_PKTS]! / secs;
     const bps = (fr.sums[F_BYTES]! * 8) / secs;
@@ -490,7 +490,7 @@ export class FlowDetectors implements FlowSink {
       if (count < th.smtp_factor * m.baseline) m.baseline = 0.8 * m.baseline + 0.2 * count;
       m.windowEpoch = we;
     }
-    m.ring.add(b, 0, r.samplingRate);
+    m.ring.add(b, 0, 1);
     const slotMs = windowMs / 4;
     const he = Math.floor(now / slotMs);
     if (he !== m.hllEpoch) {
