@@ -55,41 +55,55 @@ interface ServiceInfo {
   readonly anyAddress: string;
 }
 
-/** Counters over a window of BUCKETS buckets, kept as running sums. */
+/**
+ * Counters over a window of BUCKETS buckets, kept as running sums, in one Float64Array: the buckets, then
+ * the sums, then the current bucket number. One array, not three, because with tens of thousands of
+ * sources every flow touches a different source and each separate object is another cache miss.
+ */
 class Ring {
-  readonly values: Float64Array;
-  readonly sums: Float64Array;
-  private epoch = -1;
+  readonly data: Float64Array;
+  private readonly sumsAt: number;
+  private readonly epochAt: number;
 
   constructor(
     private readonly width: number,
     private readonly bucketMs: number,
   ) {
-    this.values = new Float64Array(width * BUCKETS);
-    this.sums = new Float64Array(width);
+    this.sumsAt = width * BUCKETS;
+    this.epochAt = this.sumsAt + width;
+    this.data = new Float64Array(this.epochAt + 1);
+    this.data[this.epochAt] = -1;
   }
 
-  /** Advance to `now`; returns the current bucket's index. */
+  /** Advance to `now`; returns the current bucket's offset. */
   at(now: number): number {
+    const d = this.data;
     const e = Math.floor(now / this.bucketMs);
-    if (e !== this.epoch) {
-      const steps = this.epoch < 0 ? BUCKETS : Math.min(BUCKETS, e - this.epoch);
-      for (let s = 1; s <= steps; s++) {
-        const b = ((this.epoch + s) % BUCKETS) * this.width;
-        for (let k = 0; k < this.width; k++) {
-          this.sums[k]! -= this.values[b + k]!;
-          this.values[b + k] = 0;
+    const epoch = d[this.epochAt]!;
+    if (e !== epoch) {
+      const w = this.width;
+      if (epoch < 0 || e - epoch >= BUCKETS) d.fill(0, 0, this.epochAt);
+      else {
+        for (let x = epoch + 1; x <= e; x++) {
+          const b = (x % BUCKETS) * w;
+          for (let k = 0; k < w; k++) {
+            d[this.sumsAt + k]! -= d[b + k]!;
+            d[b + k] = 0;
+          }
         }
       }
-      if (this.epoch < 0) this.sums.fill(0);
-      this.epoch = e;
+      d[this.epochAt] = e;
     }
     return (e % BUCKETS) * this.width;
   }
 
   add(bucket: number, k: number, v: number): void {
-    this.values[bucket + k]! += v;
-    this.sums[k]! += v;
+    this.data[bucket + k]! += v;
+    this.data[this.sumsAt + k]! += v;
+  }
+
+  sum(k: number): number {
+    return this.data[this.sumsAt + k]!;
   }
 }
 
@@ -99,8 +113,8 @@ const F_FLOWS = 2;
 const F_AMP_PKTS = 3;
 const F_AMP_BYTES = 4;
 
-class SourceState {
-  readonly flood: Ring;
+/** A source of ours: its flood counters (it is its own Ring: one object less per flow) and detector state. */
+class SourceState extends Ring {
   scan: WindowedHyperLogLog | null = null;
   scanPorts: WindowedHyperLogLog | null = null;
   scanEpoch = -1;
@@ -120,7 +134,7 @@ class SourceState {
     public service: ServiceInfo,
     floodBucketMs: number,
   ) {
-    this.flood = new Ring(5, floodBucketMs);
+    super(5, floodBucketMs);
   }
 }
 
@@ -245,30 +259,18 @@ export class FlowDetectors implements FlowSink {
     source.lastSeen = now;
     const th = source.service.t;
 
-    // Evidence: the last SAMPLE flows of the source.
-    const so = (source.sampleAt++ % SAMPLE) * SAMPLE_FIELDS;
-    const sm = source.sample;
-    sm[so] = now;
-    sm[so + 1] = r.family === 4 ? r.dstV4 : -1;
-    sm[so + 2] = r.srcPort;
-    sm[so + 3] = r.dstPort;
-    sm[so + 4] = r.protocol;
-    sm[so + 5] = r.tcpFlags;
-    sm[so + 6] = r.packets;
-    sm[so + 7] = r.bytes;
-
     // dos: per source.
-    const fr = source.flood;
+    const fr = source;
     const b = fr.at(now);
     fr.add(b, F_PKTS, r.packets);
     fr.add(b, F_BYTES, r.bytes);
     fr.add(b, F_FLOWS, 1);
     const secs = this.config.floodWindowMs / 1000;
-    const pps = fr.sums[F_PKTS]! / secs;
-    const bps = (fr.sums[F_BYTES]! * 8) / secs;
-    const fps = fr.sums[F_FLOWS]! / secs;
+    const pps = fr.sum(F_PKTS) / secs;
+    const bps = (fr.sum(F_BYTES) * 8) / secs;
+    const fps = fr.sum(F_FLOWS) / secs;
     if (pps >= th.flood_pps || bps >= th.flood_bps || fps >= th.flood_flows) {
-      this.report(source, 'dos', now, pps, bps, fr.sums[F_FLOWS]!, 0, {
+      this.report(source, 'dos', now, pps, bps, fr.sum(F_FLOWS), 0, {
         scope: 'source',
         threshold:
           pps >= th.flood_pps
@@ -279,20 +281,42 @@ export class FlowDetectors implements FlowSink {
       });
     }
 
+    // Evidence: the last SAMPLE flows of a source that is warming up (a quarter of a flood threshold, or
+    // flows a scan or mail burst is made of). Not every flow: writing a sample is another cache miss per
+    // flow, and the sample only matters for sources that end up reported.
+    const flags = r.tcpFlags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN);
+    if (
+      4 * pps >= th.flood_pps ||
+      4 * bps >= th.flood_bps ||
+      (r.protocol === PROTO_TCP && (flags === TCP_SYN || r.dstPort === 25)) ||
+      (r.protocol === PROTO_UDP && REFLECTOR_PORTS.has(r.srcPort))
+    ) {
+      const so = (source.sampleAt++ % SAMPLE) * SAMPLE_FIELDS;
+      const sm = source.sample;
+      sm[so] = now;
+      sm[so + 1] = r.family === 4 ? r.dstV4 : -1;
+      sm[so + 2] = r.srcPort;
+      sm[so + 3] = r.dstPort;
+      sm[so + 4] = r.protocol;
+      sm[so + 5] = r.tcpFlags;
+      sm[so + 6] = r.packets;
+      sm[so + 7] = r.bytes;
+    }
+
     // amplification: large UDP answers from a reflector port.
     if (r.protocol === PROTO_UDP && REFLECTOR_PORTS.has(r.srcPort)) {
       fr.add(b, F_AMP_PKTS, r.packets);
       fr.add(b, F_AMP_BYTES, r.bytes);
-      const ampBps = (fr.sums[F_AMP_BYTES]! * 8) / secs;
-      const mean = fr.sums[F_AMP_PKTS]! > 0 ? fr.sums[F_AMP_BYTES]! / fr.sums[F_AMP_PKTS]! : 0;
+      const ampBps = (fr.sum(F_AMP_BYTES) * 8) / secs;
+      const mean = fr.sum(F_AMP_PKTS) > 0 ? fr.sum(F_AMP_BYTES) / fr.sum(F_AMP_PKTS) : 0;
       if (ampBps >= th.amplification_bps && mean >= th.amplification_min_packet_bytes) {
         this.report(
           source,
           'amplification',
           now,
-          fr.sums[F_AMP_PKTS]! / secs,
+          fr.sum(F_AMP_PKTS) / secs,
           ampBps,
-          fr.sums[F_FLOWS]!,
+          fr.sum(F_FLOWS),
           0,
           {
             reflector_port: r.srcPort,
@@ -307,7 +331,6 @@ export class FlowDetectors implements FlowSink {
     if (r.family === 4) this.target(r, source, now);
 
     if (r.protocol === PROTO_TCP) {
-      const flags = r.tcpFlags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN);
       if (flags === TCP_SYN) this.scan(r, source, now);
       if (r.dstPort === 25) this.smtp(r, source, now);
     }
@@ -401,14 +424,14 @@ export class FlowDetectors implements FlowSink {
     const destinations = source.scan.estimate();
     const pairs = source.scanPorts.estimate();
     if (destinations >= th.scan_destinations || pairs >= th.scan_ports) {
-      const fr = source.flood;
+      const fr = source;
       const secs = this.config.floodWindowMs / 1000;
       this.report(
         source,
         'port-scan',
         now,
-        fr.sums[F_PKTS]! / secs,
-        (fr.sums[F_BYTES]! * 8) / secs,
+        fr.sum(F_PKTS) / secs,
+        (fr.sum(F_BYTES) * 8) / secs,
         source.scanFlows,
         destinations,
         {
@@ -439,20 +462,20 @@ export class FlowDetectors implements FlowSink {
     tg.ring.add(b, 1, r.bytes);
     if (tg.contributors.length < 8 && !tg.contributors.includes(source)) tg.contributors.push(source);
     const secs = this.config.floodWindowMs / 1000;
-    const pps = tg.ring.sums[0]! / secs;
-    const bps = (tg.ring.sums[1]! * 8) / secs;
+    const pps = tg.ring.sum(0) / secs;
+    const bps = (tg.ring.sum(1) * 8) / secs;
     const th = source.service.t;
     if ((pps >= th.target_pps || bps >= th.target_bps) && now - tg.reported >= this.config.realertMs) {
       tg.reported = now;
       for (const c of tg.contributors) {
-        const cs = c.flood;
+        const cs = c;
         this.report(
           c,
           'dos',
           now,
-          cs.sums[F_PKTS]! / secs,
-          (cs.sums[F_BYTES]! * 8) / secs,
-          cs.sums[F_FLOWS]!,
+          cs.sum(F_PKTS) / secs,
+          (cs.sum(F_BYTES) * 8) / secs,
+          cs.sum(F_FLOWS),
           1,
           {
             scope: 'target',
@@ -486,7 +509,7 @@ export class FlowDetectors implements FlowSink {
     if (we !== m.windowEpoch) {
       // A whole window went by: fold its count into the baseline, unless it was itself a burst (a burst
       // must not teach the detector that bursts are normal).
-      const count = m.ring.sums[0]!;
+      const count = m.ring.sum(0);
       if (count < th.smtp_factor * m.baseline) m.baseline = 0.8 * m.baseline + 0.2 * count;
       m.windowEpoch = we;
     }
@@ -498,7 +521,7 @@ export class FlowDetectors implements FlowSink {
       m.hllEpoch = he;
     }
     m.destinations.add(he % 4, mix32(r.family === 4 ? r.dstV4 : r.dst6[3]! ^ r.dst6[2]!));
-    const flows = m.ring.sums[0]!;
+    const flows = m.ring.sum(0);
     if (flows < th.smtp_min_flows || flows < th.smtp_factor * m.baseline) return;
     if (now - m.reported < this.config.realertMs) return;
     const destinations = m.destinations.estimate();
@@ -547,7 +570,7 @@ export class FlowDetectors implements FlowSink {
     st.ring.add(b, 0, r.packets);
     st.ring.add(b, 1, r.bytes);
     const secs = this.config.floodWindowMs / 1000;
-    const pps = st.ring.sums[0]! / secs;
+    const pps = st.ring.sum(0) / secs;
     // The service's own thresholds: found through any address it holds, else the defaults.
     const holder = this.serviceByRef(serviceRef, t);
     const th = holder?.t ?? this.config.thresholds('other');
@@ -564,7 +587,7 @@ export class FlowDetectors implements FlowSink {
       windowStart: new Date(Math.max(st.started, now - this.config.floodWindowMs)),
       detectedAt: new Date(now),
       pps,
-      bps: (st.ring.sums[1]! * 8) / secs,
+      bps: (st.ring.sum(1) * 8) / secs,
       flows: 1,
       destinations: 0,
       classification: classificationOf['spoofed-source'],
