@@ -1,3 +1,4 @@
+import { SERVICE_KINDS } from '../registry/registry-repository.js';
 import type { RegistrySnapshot } from '../registry/registry-snapshot.js';
 import type { ServiceKind } from '../store/tables/registry.table.js';
 import type { DetectConfig, Thresholds } from './detect-config.js';
@@ -17,6 +18,18 @@ import {
   TCP_SYN,
 } from './flow-record.js';
 import { mix32, mixPair, WindowedHyperLogLog } from './hyperloglog.js';
+import {
+  BUCKETS,
+  ROW_BUCKETS,
+  ROW_CHECKED,
+  ROW_EPOCH,
+  ROW_KIND,
+  ROW_SEEN,
+  ROW_SUMS,
+  SourceTable,
+  STRIDE,
+  WIDTH,
+} from './source-table.js';
 
 /**
  * The detectors: every decoded flow goes through `flow()`, which decides its direction by the registry
@@ -37,7 +50,6 @@ import { mix32, mixPair, WindowedHyperLogLog } from './hyperloglog.js';
  *   spoofed-source  flows entering by an interface mapped to a service, from addresses it does not hold
  */
 
-const BUCKETS = 10;
 const SAMPLE = 16;
 /** Per sampled flow: time, dst (v4 or hash), sport, dport, proto, flags, packets, bytes. */
 const SAMPLE_FIELDS = 8;
@@ -51,6 +63,8 @@ interface ServiceInfo {
   readonly kind: ServiceKind;
   readonly customerRef: string;
   readonly t: Thresholds;
+  /** Index of the kind in SERVICE_KINDS (what a source's row keeps). */
+  readonly kindIndex: number;
   /** An address the service holds (the network address of the assignment first seen), for accountability. */
   readonly anyAddress: string;
 }
@@ -113,29 +127,29 @@ const F_FLOWS = 2;
 const F_AMP_PKTS = 3;
 const F_AMP_BYTES = 4;
 
-/** A source of ours: its flood counters (it is its own Ring: one object less per flow) and detector state. */
-class SourceState extends Ring {
+/**
+ * A source of ours: what is not updated by every flow (service, scan sketches, evidence sample). Its flood
+ * counters live in its row of the SourceTable (source-table.ts).
+ */
+class SourceState {
   scan: WindowedHyperLogLog | null = null;
   scanPorts: WindowedHyperLogLog | null = null;
   scanEpoch = -1;
   scanFlows = 0;
   readonly sample = new Float64Array(SAMPLE * SAMPLE_FIELDS);
   sampleAt = 0;
-  lastSeen = 0;
-  checkedAt = 0;
-  firstSeen = 0;
+  slot = -1;
   /** When each detector last reported this source (0: never), by detector index. */
   readonly reported = new Float64Array(5);
   readonly started = new Float64Array(5);
 
   constructor(
     readonly address: string,
+    /** The IPv4 address, or -1 for IPv6. */
     readonly v4: number,
-    public service: ServiceInfo,
-    floodBucketMs: number,
-  ) {
-    super(5, floodBucketMs);
-  }
+    /** Null once the address is no longer held (kept until swept, so it is not looked up on every flow). */
+    public service: ServiceInfo | null,
+  ) {}
 }
 
 class TargetState {
@@ -162,6 +176,7 @@ class ServiceMailState {
   reported = 0;
   started = 0;
   lastSource: SourceState;
+  lastSeen = 0;
   constructor(bucketMs: number, baseline: number, source: SourceState) {
     this.ring = new Ring(1, bucketMs);
     this.baseline = baseline;
@@ -206,8 +221,9 @@ export class FlowDetectors implements FlowSink {
   private snapshot: RegistrySnapshot;
   private readonly config: DetectConfig;
   private readonly onDetection: (d: Detection) => void;
-  private readonly sources4 = new Map<number, SourceState>();
-  private readonly sources6 = new Map<string, SourceState>();
+  private readonly sources = new SourceTable<SourceState>();
+  /** Thresholds by kind index (the row keeps the index: no object is read to check a threshold). */
+  private readonly kindThresholds: Thresholds[];
   private readonly targets = new Map<number, TargetState>();
   private readonly mail = new Map<number, ServiceMailState>();
   private readonly spoof = new Map<string, SpoofState>();
@@ -232,6 +248,8 @@ export class FlowDetectors implements FlowSink {
     }
     this.hasInterfaces = this.interfaces.size > 0;
     this.now = (options.clock ?? Date.now)();
+    this.kindThresholds = SERVICE_KINDS.map((k) => options.config.thresholds(k));
+    this.bucketMs = options.config.floodWindowMs / BUCKETS;
   }
 
   /** A new registry snapshot (assignments changed): tenancy is looked up again for every source. */
@@ -239,12 +257,40 @@ export class FlowDetectors implements FlowSink {
     this.snapshot = snapshot;
     this.services = new Map();
     this.byRef = new Map();
-    for (const s of this.sources4.values()) s.checkedAt = 0;
-    for (const s of this.sources6.values()) s.checkedAt = 0;
+    const hot = this.sources.hot;
+    for (let slot = 0; slot < this.sources.states.length; slot++) hot[slot * STRIDE + ROW_CHECKED] = 0;
   }
 
   get trackedSources(): number {
-    return this.sources4.size + this.sources6.size;
+    return this.sources.size;
+  }
+
+  private readonly bucketMs: number;
+
+  /** Advance a row's buckets to `now`; returns the offset of the current bucket. */
+  private advance(base: number, now: number): number {
+    const hot = this.sources.hot;
+    const e = Math.floor(now / this.bucketMs);
+    const epoch = hot[base + ROW_EPOCH]!;
+    if (e !== epoch) {
+      if (epoch < 0 || e - epoch >= BUCKETS) hot.fill(0, base + ROW_SUMS, base + STRIDE);
+      else {
+        for (let x = epoch + 1; x <= e; x++) {
+          const b = base + ROW_BUCKETS + (x % BUCKETS) * WIDTH;
+          for (let k = 0; k < WIDTH; k++) {
+            hot[base + ROW_SUMS + k]! -= hot[b + k]!;
+            hot[b + k] = 0;
+          }
+        }
+      }
+      hot[base + ROW_EPOCH] = e;
+    }
+    return base + ROW_BUCKETS + (e % BUCKETS) * WIDTH;
+  }
+
+  /** A source's windowed sum of counter `k` (F_PKTS…). */
+  private sum(source: SourceState, k: number): number {
+    return this.sources.hot[source.slot * STRIDE + ROW_SUMS + k]!;
   }
 
   flow(r: FlowRecord): void {
@@ -253,24 +299,29 @@ export class FlowDetectors implements FlowSink {
     // The flow's own time picks the tenancy when it is plausible; otherwise its arrival.
     const t = r.endMs > now - 86_400_000 && r.endMs < now + 60_000 ? r.endMs : now;
     if (this.hasInterfaces) this.spoofCheck(r, t, now);
-    const source = r.family === 4 ? this.source4(r.srcV4, t, now) : this.source6(r, t, now);
-    if (source === null) return;
+    const slot = r.family === 4 ? this.slot4(r.srcV4, t, now) : this.slot6(r, t, now);
+    if (slot < 0) return;
     this.outboundFlows++;
-    source.lastSeen = now;
-    const th = source.service.t;
+    const hot = this.sources.hot;
+    const base = slot * STRIDE;
+    hot[base + ROW_SEEN] = now;
+    const th = this.kindThresholds[hot[base + ROW_KIND]!]!;
 
     // dos: per source.
-    const fr = source;
-    const b = fr.at(now);
-    fr.add(b, F_PKTS, r.packets);
-    fr.add(b, F_BYTES, r.bytes);
-    fr.add(b, F_FLOWS, 1);
+    const b = this.advance(base, now);
+    const sums = base + ROW_SUMS;
+    hot[b + F_PKTS]! += r.packets;
+    hot[b + F_BYTES]! += r.bytes;
+    hot[b + F_FLOWS]! += 1;
+    hot[sums + F_PKTS]! += r.packets;
+    hot[sums + F_BYTES]! += r.bytes;
+    hot[sums + F_FLOWS]! += 1;
     const secs = this.config.floodWindowMs / 1000;
-    const pps = fr.sum(F_PKTS) / secs;
-    const bps = (fr.sum(F_BYTES) * 8) / secs;
-    const fps = fr.sum(F_FLOWS) / secs;
+    const pps = hot[sums + F_PKTS]! / secs;
+    const bps = (hot[sums + F_BYTES]! * 8) / secs;
+    const fps = hot[sums + F_FLOWS]! / secs;
     if (pps >= th.flood_pps || bps >= th.flood_bps || fps >= th.flood_flows) {
-      this.report(source, 'dos', now, pps, bps, fr.sum(F_FLOWS), 0, {
+      this.report(this.sources.states[slot]!, 'dos', now, pps, bps, hot[sums + F_FLOWS]!, 0, {
         scope: 'source',
         threshold:
           pps >= th.flood_pps
@@ -291,6 +342,7 @@ export class FlowDetectors implements FlowSink {
       (r.protocol === PROTO_TCP && (flags === TCP_SYN || r.dstPort === 25)) ||
       (r.protocol === PROTO_UDP && REFLECTOR_PORTS.has(r.srcPort))
     ) {
+      const source = this.sources.states[slot]!;
       const so = (source.sampleAt++ % SAMPLE) * SAMPLE_FIELDS;
       const sm = source.sample;
       sm[so] = now;
@@ -305,18 +357,21 @@ export class FlowDetectors implements FlowSink {
 
     // amplification: large UDP answers from a reflector port.
     if (r.protocol === PROTO_UDP && REFLECTOR_PORTS.has(r.srcPort)) {
-      fr.add(b, F_AMP_PKTS, r.packets);
-      fr.add(b, F_AMP_BYTES, r.bytes);
-      const ampBps = (fr.sum(F_AMP_BYTES) * 8) / secs;
-      const mean = fr.sum(F_AMP_PKTS) > 0 ? fr.sum(F_AMP_BYTES) / fr.sum(F_AMP_PKTS) : 0;
+      hot[b + F_AMP_PKTS]! += r.packets;
+      hot[b + F_AMP_BYTES]! += r.bytes;
+      hot[sums + F_AMP_PKTS]! += r.packets;
+      hot[sums + F_AMP_BYTES]! += r.bytes;
+      const ampPkts = hot[sums + F_AMP_PKTS]!;
+      const ampBps = (hot[sums + F_AMP_BYTES]! * 8) / secs;
+      const mean = ampPkts > 0 ? hot[sums + F_AMP_BYTES]! / ampPkts : 0;
       if (ampBps >= th.amplification_bps && mean >= th.amplification_min_packet_bytes) {
         this.report(
-          source,
+          this.sources.states[slot]!,
           'amplification',
           now,
-          fr.sum(F_AMP_PKTS) / secs,
+          ampPkts / secs,
           ampBps,
-          fr.sum(F_FLOWS),
+          hot[sums + F_FLOWS]!,
           0,
           {
             reflector_port: r.srcPort,
@@ -327,53 +382,63 @@ export class FlowDetectors implements FlowSink {
       }
     }
 
-    // dos: per target (v4 targets; every outbound flow counts towards its destination).
-    if (r.family === 4) this.target(r, source, now);
+    // dos: per target (v4 targets; every outbound flow counts towards its destination). Only targets
+    // already receiving a share of a threshold have state, so with none the lookup is skipped.
+    if (
+      r.family === 4 &&
+      (this.targets.size > 0 || r.packets * 1000 >= th.target_pps * this.config.floodWindowMs * 0.01)
+    )
+      this.target(r, this.sources.states[slot]!, now);
 
     if (r.protocol === PROTO_TCP) {
-      if (flags === TCP_SYN) this.scan(r, source, now);
-      if (r.dstPort === 25) this.smtp(r, source, now);
+      if (flags === TCP_SYN) this.scan(r, this.sources.states[slot]!, now);
+      if (r.dstPort === 25) this.smtp(r, this.sources.states[slot]!, now);
     }
 
     if (now - this.lastSweep > 60_000) this.sweep(now);
   }
 
-  private source4(addr: number, t: number, now: number): SourceState | null {
-    let s = this.sources4.get(addr);
-    if (s !== undefined && now - s.checkedAt < RECHECK_MS) return s;
+  /** Row slot of an IPv4 source of ours (tenancy re-checked every RECHECK_MS), or -1. */
+  private slot4(addr: number, t: number, now: number): number {
+    const table = this.sources;
+    let slot = table.find4(addr);
+    if (slot >= 0 && now - table.hot[slot * STRIDE + ROW_CHECKED]! < RECHECK_MS)
+      return table.states[slot]!.service === null ? -1 : slot;
     const index = this.snapshot.lookupV4(addr, t);
-    if (index < 0) {
-      if (s !== undefined) this.sources4.delete(addr);
-      return null;
-    }
-    const service = this.serviceOf(index);
-    if (s === undefined) {
-      s = new SourceState(formatV4(addr), addr, service, this.config.floodWindowMs / BUCKETS);
-      s.firstSeen = now;
-      this.sources4.set(addr, s);
-    } else s.service = service;
-    s.checkedAt = now;
-    return s;
+    if (index < 0 && slot < 0) return -1;
+    const service = index < 0 ? null : this.serviceOf(index);
+    if (slot < 0) slot = table.add4(addr, this.newSource(formatV4(addr), addr, service));
+    return this.checked(slot, service, now);
   }
 
-  private source6(r: FlowRecord, t: number, now: number): SourceState | null {
+  private slot6(r: FlowRecord, t: number, now: number): number {
+    const table = this.sources;
     const w = r.src6;
     const key = formatV6(w);
-    let s = this.sources6.get(key);
-    if (s !== undefined && now - s.checkedAt < RECHECK_MS) return s;
+    let slot = table.find6(key);
+    if (slot >= 0 && now - table.hot[slot * STRIDE + ROW_CHECKED]! < RECHECK_MS)
+      return table.states[slot]!.service === null ? -1 : slot;
     const index = this.snapshot.lookupV6(w[0]!, w[1]!, w[2]!, w[3]!, t);
-    if (index < 0) {
-      if (s !== undefined) this.sources6.delete(key);
-      return null;
-    }
-    const service = this.serviceOf(index);
-    if (s === undefined) {
-      s = new SourceState(key, -1, service, this.config.floodWindowMs / BUCKETS);
-      s.firstSeen = now;
-      this.sources6.set(key, s);
-    } else s.service = service;
-    s.checkedAt = now;
-    return s;
+    if (index < 0 && slot < 0) return -1;
+    const service = index < 0 ? null : this.serviceOf(index);
+    if (slot < 0) slot = table.add6(key, this.newSource(key, -1, service));
+    return this.checked(slot, service, now);
+  }
+
+  private newSource(address: string, v4: number, service: ServiceInfo | null): SourceState {
+    return new SourceState(address, v4, service);
+  }
+
+  /** Record a tenancy check on a slot; -1 when the address is no longer held. */
+  private checked(slot: number, service: ServiceInfo | null, now: number): number {
+    const state = this.sources.states[slot]!;
+    state.slot = slot;
+    state.service = service;
+    const hot = this.sources.hot;
+    hot[slot * STRIDE + ROW_CHECKED] = now;
+    if (service === null) return -1;
+    hot[slot * STRIDE + ROW_KIND] = service.kindIndex;
+    return slot;
   }
 
   private serviceOf(assignmentIndex: number): ServiceInfo {
@@ -387,6 +452,7 @@ export class FlowDetectors implements FlowSink {
         kind: held.service.kind,
         customerRef: held.customer.ref,
         t: this.config.thresholds(held.service.kind),
+        kindIndex: SERVICE_KINDS.indexOf(held.service.kind),
         anyAddress: slash > 0 ? held.resource.slice(0, slash) : held.resource,
       };
       this.services.set(held.service.id, info);
@@ -420,18 +486,17 @@ export class FlowDetectors implements FlowSink {
     const grewDst = source.scan.add(slot, mix32(dstKey));
     const grewPort = source.scanPorts.add(slot, mixPair(dstKey, r.dstPort));
     if (!grewDst && !grewPort) return;
-    const th = source.service.t;
+    const th = source.service!.t;
     const destinations = source.scan.estimate();
     const pairs = source.scanPorts.estimate();
     if (destinations >= th.scan_destinations || pairs >= th.scan_ports) {
-      const fr = source;
       const secs = this.config.floodWindowMs / 1000;
       this.report(
         source,
         'port-scan',
         now,
-        fr.sum(F_PKTS) / secs,
-        (fr.sum(F_BYTES) * 8) / secs,
+        this.sum(source, F_PKTS) / secs,
+        (this.sum(source, F_BYTES) * 8) / secs,
         source.scanFlows,
         destinations,
         {
@@ -451,7 +516,7 @@ export class FlowDetectors implements FlowSink {
     if (tg === undefined) {
       // Only targets that already take a noticeable share get state: a per-destination map of every
       // destination the network talks to would be most of the memory.
-      if (r.packets * 1000 < source.service.t.target_pps * this.config.floodWindowMs * 0.01) return;
+      if (r.packets * 1000 < source.service!.t.target_pps * this.config.floodWindowMs * 0.01) return;
       tg = new TargetState(formatV4(r.dstV4), this.config.floodWindowMs / BUCKETS);
       tg.started = now;
       this.targets.set(r.dstV4, tg);
@@ -464,7 +529,7 @@ export class FlowDetectors implements FlowSink {
     const secs = this.config.floodWindowMs / 1000;
     const pps = tg.ring.sum(0) / secs;
     const bps = (tg.ring.sum(1) * 8) / secs;
-    const th = source.service.t;
+    const th = source.service!.t;
     if ((pps >= th.target_pps || bps >= th.target_bps) && now - tg.reported >= this.config.realertMs) {
       tg.reported = now;
       for (const c of tg.contributors) {
@@ -473,9 +538,9 @@ export class FlowDetectors implements FlowSink {
           c,
           'dos',
           now,
-          cs.sum(F_PKTS) / secs,
-          (cs.sum(F_BYTES) * 8) / secs,
-          cs.sum(F_FLOWS),
+          this.sum(cs, F_PKTS) / secs,
+          (this.sum(cs, F_BYTES) * 8) / secs,
+          this.sum(cs, F_FLOWS),
           1,
           {
             scope: 'target',
@@ -493,7 +558,7 @@ export class FlowDetectors implements FlowSink {
   }
 
   private smtp(r: FlowRecord, source: SourceState, now: number): void {
-    const svc = source.service;
+    const svc = source.service!;
     const th = svc.t;
     const windowMs = this.config.smtpWindowMs;
     let m = this.mail.get(svc.id);
@@ -504,6 +569,7 @@ export class FlowDetectors implements FlowSink {
       this.mail.set(svc.id, m);
     }
     m.lastSource = source;
+    m.lastSeen = now;
     const we = Math.floor(now / windowMs);
     const b = m.ring.at(now);
     if (we !== m.windowEpoch) {
@@ -621,6 +687,7 @@ export class FlowDetectors implements FlowSink {
             kind: found.service.kind,
             customerRef: found.customer.ref,
             t: this.config.thresholds(found.service.kind),
+            kindIndex: SERVICE_KINDS.indexOf(found.service.kind),
             anyAddress: address.slice(0, address.indexOf('/')),
           }
         : undefined;
@@ -686,9 +753,9 @@ export class FlowDetectors implements FlowSink {
     const detection: Detection = {
       detector,
       sourceIp: source.address,
-      serviceRef: source.service.ref,
-      serviceKind: source.service.kind,
-      customerRef: source.service.customerRef,
+      serviceRef: source.service!.ref,
+      serviceKind: source.service!.kind,
+      customerRef: source.service!.customerRef,
       windowStart: new Date(Math.max(started, now - window)),
       detectedAt: new Date(now),
       pps: Math.round(pps),
@@ -732,12 +799,16 @@ export class FlowDetectors implements FlowSink {
   /** Drop state idle for five minutes (memory stays proportional to the sources active now). */
   private sweep(now: number): void {
     this.lastSweep = now;
-    for (const [k, s] of this.sources4) if (now - s.lastSeen > IDLE_MS) this.sources4.delete(k);
-    for (const [k, s] of this.sources6) if (now - s.lastSeen > IDLE_MS) this.sources6.delete(k);
+    const hot = this.sources.hot;
+    this.sources.sweep(
+      (slot) => now - hot[slot * STRIDE + ROW_SEEN]! <= IDLE_MS,
+      (st) => (st.v4 >= 0 ? st.v4 : null),
+      (st) => (st.v4 < 0 ? st.address : null),
+    );
     for (const [k, s] of this.targets)
       if (now - s.lastSeen > this.config.floodWindowMs * 4) this.targets.delete(k);
     for (const [k, s] of this.mail)
-      if (now - s.lastSource.lastSeen > 2 * this.config.smtpWindowMs + IDLE_MS) this.mail.delete(k);
+      if (now - s.lastSeen > 2 * this.config.smtpWindowMs + IDLE_MS) this.mail.delete(k);
   }
 }
 
