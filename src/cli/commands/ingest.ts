@@ -5,14 +5,14 @@ import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import { systemClock } from '../../enforcement/outbox/clock.js';
 import { deskDeps } from '../../enforcement/pipeline/desk-deps.js';
-import { inboxProcessorFor } from '../../enforcement/pipeline/inbox-processor.js';
+import { inboxProcessorFor } from '../../enforcement/pipeline/report-processor.js';
 import { EvidenceStore } from '../../intake/evidence-store.js';
-import { processInbox, type ReportProcessor } from '../../intake/inbox-processing.js';
-import { acceptReport } from '../../intake/intake-inbox.js';
+import { acceptReport } from '../../intake/inbox/inbox-accept.js';
+import { processInbox, type ReportProcessor } from '../../intake/inbox/inbox-worker.js';
 import { RegistrySnapshotHolder } from '../../registry/registry-snapshot.js';
 import type { Database } from '../../store/schema.js';
 import type { CliContext } from '../context.js';
-import { CliExit, EXIT_FINDING } from '../main.js';
+import { CliExit, EXIT_FINDING } from '../exit.js';
 
 /**
  * `aupdesk ingest <files|dirs...>`: take saved complaints and feed files in through the same door as every

@@ -10,7 +10,7 @@ export type InboxStatus = 'pending' | 'done' | 'failed';
 /** `authorised`: a flow detection inside a recorded pen-test authorisation (kept, never a case). */
 export type InboxKind = 'complaint' | 'bounce' | 'loop' | 'authorised';
 
-/** One received item waiting for (or done with) processing (src/intake/intake-inbox.ts). */
+/** One received item waiting for (or done with) processing (src/intake/inbox/inbox-accept.ts). */
 export interface IntakeInboxTable {
   /** bigint: returned as a string by both drivers. */
   id: Generated<string>;
