@@ -6,7 +6,7 @@ import { type AuthorisationCheck, DetectionReporter } from '../detect/detection-
 import { FlowCollector } from '../detect/flow-collector.js';
 import { FlowDetectors } from '../detect/flow-detectors.js';
 import type { EvidenceStore } from '../intake/evidence-store.js';
-import { acceptReport, type InboxCommitter } from '../intake/intake-inbox.js';
+import { acceptReport, type InboxCommitter } from '../intake/inbox/inbox-accept.js';
 import type { RegistrySnapshotHolder } from '../registry/registry-snapshot.js';
 import type { Database } from '../store/schema.js';
 import type { AppMetrics } from './plugins/metrics-plugin.js';

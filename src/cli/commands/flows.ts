@@ -7,7 +7,7 @@ import { FlowDetectors } from '../../detect/flow-detectors.js';
 import { AupError } from '../../errors.js';
 import { snapshotFromRegistryFile } from '../../registry/registry-file-snapshot.js';
 import type { CliContext } from '../context.js';
-import { CliExit, EXIT_OK } from '../main.js';
+import { CliExit, EXIT_OK } from '../exit.js';
 
 /**
  * `aupdesk flows listen --netflow-port <udp> [--sflow-port <udp>] --registry <file> [--config <file>]
