@@ -24,6 +24,7 @@ import type { AppMetrics } from './plugins/metrics-plugin.js';
  *   aupdesk_flow_datagrams_total{exporter}, aupdesk_flow_records_total{exporter},
  *   aupdesk_flow_dropped_total{exporter,reason}   malformed datagrams dropped, per exporter and reason
  *   aupdesk_flow_detections_total{outcome}         submitted, authorised, failed, dropped
+ *   aupdesk_sflow_counter_samples_total            sFlow counter samples (interface counters)
  *   aupdesk_flow_tracked_sources                   sources of ours with detector state
  */
 export interface FlowIntakeOptions {
@@ -154,6 +155,15 @@ function registerFlowMetrics(
     collect() {
       this.reset();
       for (const [outcome, n] of Object.entries(reporter.counts)) this.inc({ outcome }, n);
+    },
+  });
+  new Counter({
+    name: 'aupdesk_sflow_counter_samples_total',
+    help: 'sFlow counter samples received (interface counters; not flows)',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(collector.dispatcher.sflow.counterSamples);
     },
   });
   new Gauge({
