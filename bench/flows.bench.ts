@@ -322,7 +322,9 @@ const steps: Array<{
   fnmDrops: number | null;
   fnmFlows: number | null;
 }> = [];
-for (const target of process.argv.includes('--quick') ? [50_000] : [25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000]) {
+for (const target of process.argv.includes('--quick')
+  ? [50_000]
+  : [25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000]) {
   const before = {
     ours: (await udpDrops(ourNetflow)) + (await udpDrops(ourSflow)),
     fnm: fnm ? (await udpDrops(FNM_NETFLOW)) + (await udpDrops(FNM_SFLOW)) : 0,
