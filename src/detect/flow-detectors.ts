@@ -1,8 +1,24 @@
 import { SERVICE_KINDS } from '../registry/registry-repository.js';
 import type { RegistrySnapshot } from '../registry/registry-snapshot.js';
-import type { ServiceKind } from '../store/tables/registry.table.js';
 import type { DetectConfig, Thresholds } from './detect-config.js';
 import { classificationOf, type Detection, type DetectorName, type SampledFlow } from './detection.js';
+import {
+  F_AMP_BYTES,
+  F_AMP_PKTS,
+  F_BYTES,
+  F_FLOWS,
+  F_PKTS,
+  IDLE_MS,
+  RECHECK_MS,
+  REFLECTOR_PORTS,
+  SAMPLE,
+  SAMPLE_FIELDS,
+  type ServiceInfo,
+  ServiceMailState,
+  SourceState,
+  SpoofState,
+  TargetState,
+} from './detector-state.js';
 import {
   destinationText,
   type FlowRecord,
@@ -48,153 +64,11 @@ import {
  *   amplification   UDP from 53/123/161/1900/11211 with large packets above a rate
  *   smtp-burst      TCP/25 flows and distinct destinations per service against its own baseline
  *   spoofed-source  flows entering by an interface mapped to a service, from addresses it does not hold
+ *
+ * Past 600 lines on purpose: the five detectors share one `flow()` so each flow is looked up once (one
+ * table probe, one row) and checked against every detector in place; a class per detector would repeat
+ * the lookup per detector per flow. Their state objects are in detector-state.ts.
  */
-
-const SAMPLE = 16;
-/** Per sampled flow: time, dst (v4 or hash), sport, dport, proto, flags, packets, bytes. */
-const SAMPLE_FIELDS = 8;
-const REFLECTOR_PORTS = new Set([53, 123, 161, 1900, 11211]);
-const IDLE_MS = 5 * 60_000;
-const RECHECK_MS = 10_000;
-
-interface ServiceInfo {
-  readonly id: number;
-  readonly ref: string;
-  readonly kind: ServiceKind;
-  readonly customerRef: string;
-  readonly t: Thresholds;
-  /** Index of the kind in SERVICE_KINDS (what a source's row keeps). */
-  readonly kindIndex: number;
-  /** An address the service holds (the network address of the assignment first seen), for accountability. */
-  readonly anyAddress: string;
-}
-
-/**
- * Counters over a window of BUCKETS buckets, kept as running sums, in one Float64Array: the buckets, then
- * the sums, then the current bucket number. One array, not three, because with tens of thousands of
- * sources every flow touches a different source and each separate object is another cache miss.
- */
-class Ring {
-  readonly data: Float64Array;
-  private readonly sumsAt: number;
-  private readonly epochAt: number;
-
-  constructor(
-    private readonly width: number,
-    private readonly bucketMs: number,
-  ) {
-    this.sumsAt = width * BUCKETS;
-    this.epochAt = this.sumsAt + width;
-    this.data = new Float64Array(this.epochAt + 1);
-    this.data[this.epochAt] = -1;
-  }
-
-  /** Advance to `now`; returns the current bucket's offset. */
-  at(now: number): number {
-    const d = this.data;
-    const e = Math.floor(now / this.bucketMs);
-    const epoch = d[this.epochAt]!;
-    if (e !== epoch) {
-      const w = this.width;
-      if (epoch < 0 || e - epoch >= BUCKETS) d.fill(0, 0, this.epochAt);
-      else {
-        for (let x = epoch + 1; x <= e; x++) {
-          const b = (x % BUCKETS) * w;
-          for (let k = 0; k < w; k++) {
-            d[this.sumsAt + k]! -= d[b + k]!;
-            d[b + k] = 0;
-          }
-        }
-      }
-      d[this.epochAt] = e;
-    }
-    return (e % BUCKETS) * this.width;
-  }
-
-  add(bucket: number, k: number, v: number): void {
-    this.data[bucket + k]! += v;
-    this.data[this.sumsAt + k]! += v;
-  }
-
-  sum(k: number): number {
-    return this.data[this.sumsAt + k]!;
-  }
-}
-
-const F_PKTS = 0;
-const F_BYTES = 1;
-const F_FLOWS = 2;
-const F_AMP_PKTS = 3;
-const F_AMP_BYTES = 4;
-
-/**
- * A source of ours: what is not updated by every flow (service, scan sketches, evidence sample). Its flood
- * counters live in its row of the SourceTable (source-table.ts).
- */
-class SourceState {
-  scan: WindowedHyperLogLog | null = null;
-  scanPorts: WindowedHyperLogLog | null = null;
-  scanEpoch = -1;
-  scanFlows = 0;
-  readonly sample = new Float64Array(SAMPLE * SAMPLE_FIELDS);
-  sampleAt = 0;
-  slot = -1;
-  /** When each detector last reported this source (0: never), by detector index. */
-  readonly reported = new Float64Array(5);
-  readonly started = new Float64Array(5);
-
-  constructor(
-    readonly address: string,
-    /** The IPv4 address, or -1 for IPv6. */
-    readonly v4: number,
-    /** Null once the address is no longer held (kept until swept, so it is not looked up on every flow). */
-    public service: ServiceInfo | null,
-  ) {}
-}
-
-class TargetState {
-  readonly ring: Ring;
-  /** Contributing sources (state objects) with their packets in the window, up to 8. */
-  readonly contributors: SourceState[] = [];
-  lastSeen = 0;
-  reported = 0;
-  started = 0;
-  constructor(
-    readonly address: string,
-    bucketMs: number,
-  ) {
-    this.ring = new Ring(2, bucketMs);
-  }
-}
-
-class ServiceMailState {
-  readonly ring: Ring;
-  readonly destinations = new WindowedHyperLogLog(8, 4);
-  hllEpoch = -1;
-  baseline: number;
-  windowEpoch = -1;
-  reported = 0;
-  started = 0;
-  lastSource: SourceState;
-  lastSeen = 0;
-  constructor(bucketMs: number, baseline: number, source: SourceState) {
-    this.ring = new Ring(1, bucketMs);
-    this.baseline = baseline;
-    this.lastSource = source;
-  }
-}
-
-class SpoofState {
-  readonly ring: Ring;
-  reported = 0;
-  started = 0;
-  lastSpoofed = '';
-  ingress = '';
-  sample = '';
-  constructor(bucketMs: number) {
-    this.ring = new Ring(2, bucketMs);
-  }
-}
 
 const detectorIndex: Record<DetectorName, number> = {
   'port-scan': 0,
@@ -815,5 +689,3 @@ export class FlowDetectors implements FlowSink {
 function protoName(p: number): Detection['protocol'] {
   return p === PROTO_TCP ? 'tcp' : p === PROTO_UDP ? 'udp' : p === 1 || p === 58 ? 'icmp' : 'other';
 }
-
-export type { ServiceInfo };
