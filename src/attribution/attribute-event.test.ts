@@ -44,6 +44,17 @@ const snapshot = RegistrySnapshot.build({
 const received = new Date('2026-03-02T00:00:00Z');
 
 describe('attributeEvent', () => {
+  it('attributes a flow detection by extra.accountable_ip, on the detection channel only', () => {
+    // A spoofed source: the address used (203.0.113.9) is not the accountable customer's.
+    const event = makeEvent({ 'source.ip': '203.0.113.9', extra: { accountable_ip: '198.51.100.0' } });
+    const detection = attributeEvent(snapshot, event, received, 'detection');
+    expect(detection).toMatchObject({ by: 'extra.accountable_ip', attribution: { ours: true } });
+    expect(detection.attribution.ours && detection.attribution.service.ref).toBe('acme-vps');
+    // Anyone else naming an accountable address is not believed: the source address decides.
+    const fromApi = attributeEvent(snapshot, event, received, 'api');
+    expect(fromApi).toMatchObject({ by: 'source.ip', attribution: { ours: false } });
+  });
+
   it('attributes by the source address at the event’s time', () => {
     const a = attributeEvent(snapshot, makeEvent({ 'source.ip': '198.51.100.7' }), received);
     expect(a).toMatchObject({ by: 'source.ip', via: 'source', attribution: { ours: true } });

@@ -1,5 +1,6 @@
 import { isAupError } from '../errors.js';
 import type { IntakeEvent } from '../intake/event.js';
+import type { Channel } from '../intake/report.js';
 import type { RegistrySnapshot } from '../registry/registry-snapshot.js';
 import { type Attribution, attribute } from './attribute.js';
 
@@ -15,6 +16,9 @@ import { type Attribution, attribute } from './attribute.js';
  *   3. `source.url`: the URL's host — for spam, the promoted site;
  *   4. `extra.spamvertised_host`: the site an ARF report names beside a sender that is not ours.
  *
+ * Events of the provider's own flow detectors (channel `detection`) that carry `extra.accountable_ip` are
+ * attributed by that address alone (a spoofed source may be a neighbour's address).
+ *
  * The first field that attributes to a customer wins. A spam event reached through the site (3, 4, or any
  * field of an event whose identifier is `spamvertised`) is `via: promoted-url`. When no field is ours, the
  * answer of the first field tried explains why (not ours, not held at that time).
@@ -27,7 +31,12 @@ import { type Attribution, attribute } from './attribute.js';
  */
 export type EventVia = 'source' | 'promoted-url';
 
-export type AttributedBy = 'source.ip' | 'source.fqdn' | 'source.url' | 'extra.spamvertised_host';
+export type AttributedBy =
+  | 'source.ip'
+  | 'source.fqdn'
+  | 'source.url'
+  | 'extra.spamvertised_host'
+  | 'extra.accountable_ip';
 
 export interface EventAttribution {
   readonly attribution: Attribution;
@@ -42,13 +51,20 @@ export function attributeEvent(
   snapshot: RegistrySnapshot,
   event: IntakeEvent,
   receivedAt: Date,
+  channel?: Channel,
 ): EventAttribution {
   const at = event['time.source'] ? new Date(event['time.source']) : receivedAt;
   const spam = event['classification.type'] === 'spam';
   const promoted = spam && event['classification.identifier']?.toLowerCase() === 'spamvertised';
   const spamvertisedHost = event.extra?.spamvertised_host;
   const candidates: { by: AttributedBy; query: Parameters<typeof attribute>[1]; promotes: boolean }[] = [];
-  if (event['source.ip'])
+  // The provider's own flow detectors name the accountable service's address when the source address is
+  // not the customer's (a spoofed source: the address may be a neighbour's, who must not get the case).
+  // Only trusted on the detection channel, which no outside reporter can use.
+  const accountable = event.extra?.accountable_ip;
+  if (channel === 'detection' && typeof accountable === 'string' && accountable !== '')
+    candidates.push({ by: 'extra.accountable_ip', query: { ip: accountable, at }, promotes: false });
+  else if (event['source.ip'])
     candidates.push({ by: 'source.ip', query: { ip: event['source.ip'], at }, promotes: promoted });
   if (event['source.fqdn'])
     candidates.push({ by: 'source.fqdn', query: { domain: event['source.fqdn'], at }, promotes: promoted });

@@ -257,6 +257,25 @@ export class RegistrySnapshot {
     };
   }
 
+  /**
+   * A service by its ref, with its customer and the resources it holds at `t` (epoch ms). Not a hot path:
+   * the flow detectors ask it once per customer-facing interface, to know whose addresses are whose.
+   */
+  serviceByRef(
+    ref: string,
+    t: number,
+  ): { service: SnapshotService; customer: SnapshotCustomer; resources: string[] } | undefined {
+    const index = this.services.findIndex((s) => s.ref === ref);
+    if (index < 0) return undefined;
+    const service = this.services[index]!;
+    const resources: string[] = [];
+    for (let a = 0; a < this.assignmentService.length; a++) {
+      if (this.assignmentService[a] === index && this.validFrom[a]! <= t && t < this.validTo[a]!)
+        resources.push(this.resource[a]!);
+    }
+    return { service, customer: this.customers[this.customerIndex.get(service.customerId)]!, resources };
+  }
+
   get stats(): {
     customers: number;
     services: number;

@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { createSmtpSender, type MailSender, smtpRelayConfigFromEnv } from '../actions/mail-transport.js';
 import type { AppConfig } from '../config.js';
+import type { AuthorisationCheck } from '../detect/detection-reporter.js';
 import { type Clock, systemClock } from '../enforcement/outbox/clock.js';
 import type { OutboxExecutor } from '../enforcement/outbox/outbox-executor.js';
 import { loadPublishedPolicies, messageIdDomainFromEnv } from '../enforcement/pipeline/desk-deps.js';
@@ -42,6 +43,7 @@ import {
   loadFeedsFile,
   smtpIntakeSettingsFromEnv,
 } from './serve-channels.js';
+import { type FlowIntake, startFlowIntake } from './serve-flows.js';
 import { Housekeeping, type HousekeepingIntervals, housekeepingTasks } from './serve-housekeeping.js';
 import { registerDeskMetrics } from './serve-metrics.js';
 
@@ -94,6 +96,11 @@ export interface ServeOptions {
   readonly dropDir?: string | undefined;
   /** Feeds file (YAML or JSON) the intake role pulls from; default AUPDESK_FEEDS, else none. */
   readonly feedsFile?: string | undefined;
+  /** Intake role: UDP ports of the flow collectors (NetFlow v5/v9 + IPFIX; sFlow v5); 0 picks one. */
+  readonly netflowPort?: number | undefined;
+  readonly sflowPort?: number | undefined;
+  /** Detector thresholds and customer-facing interfaces (serve-flows.ts). */
+  readonly flowsConfig?: string | undefined;
 }
 
 export interface ServeDeps {
@@ -120,6 +127,8 @@ export interface ServeDeps {
   readonly http?: { readonly rateLimits?: boolean; readonly secureCookies?: boolean };
   /** Called once the store is open and the policies are published, before anything listens (demo seeding). */
   readonly beforeListen?: (ctx: ServeContext) => Promise<void>;
+  /** Pen-test authorisations the flow detections are checked against (compliance's record). */
+  readonly authorisations?: AuthorisationCheck;
 }
 
 /** What a running desk exposes to its caller (the CLI, tests, the demo). */
@@ -151,6 +160,8 @@ export interface ServeHandle extends ServeContext {
     readonly feeds: readonly string[];
     readonly imap?: string;
   };
+  /** The flow collectors this process runs (intake role with --netflow-port / --sflow-port). */
+  readonly flows?: Pick<FlowIntake, 'netflow' | 'sflow' | 'collector' | 'reporter'>;
   readonly publicUrl: string;
   /** Graceful: stop accepting, drain the loops, close the store. Safe to call twice. */
   stop(): Promise<void>;
@@ -336,6 +347,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
     publicUrl ??= `http://${displayHost(host)}:${listenPort}`;
 
     let smtp: ServeHandle['smtp'];
+    let flows: FlowIntake | undefined;
     if (runs.intake) {
       const server: SmtpIntakeServer = await startSmtpIntake(
         { db: store.db, evidence, committer },
@@ -393,6 +405,28 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
         stops.push(() => poller.stop());
         logger.info({ feeds: feeds.map((f) => f.name), file: feedsFile }, 'feed pulls started');
       }
+      if (options.netflowPort !== undefined || options.sflowPort !== undefined) {
+        const started = await startFlowIntake(
+          {
+            host,
+            netflowPort: options.netflowPort,
+            sflowPort: options.sflowPort,
+            configFile: options.flowsConfig,
+          },
+          {
+            db: store.db,
+            evidence,
+            committer,
+            registry,
+            logger: logger.child({ component: 'flows' }),
+            metrics,
+            authorisations: deps.authorisations,
+            onAccepted: wake,
+          },
+        );
+        flows = started;
+        stops.push(() => started.stop());
+      }
     }
 
     if (runs.worker) {
@@ -424,6 +458,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
       publicUrl,
       ...(http ? { http } : {}),
       ...(smtp ? { smtp } : {}),
+      ...(flows ? { flows } : {}),
       ...(runs.intake
         ? {
             pull: {

@@ -3,6 +3,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { classificationOf } from '../../src/detect/detection.js';
 import { shadowserverReportTypes } from '../../src/intake/parsers/shadowserver/report-types.js';
 import { type PolicyDocument, policyDocumentSchema } from '../../src/policy/policy-schema.js';
 import { isEventClass } from '../../src/taxonomy/taxonomy.js';
@@ -106,12 +107,14 @@ describe('policies/', () => {
     });
 
     it('narrows clauses only by identifiers that a feed actually emits', () => {
-      // A misspelt identifier silently makes a clause match nothing: check against the Shadowserver table.
-      const known = new Set(
-        shadowserverReportTypes.types
+      // A misspelt identifier silently makes a clause match nothing: check against the Shadowserver table
+      // and the flow detectors' identifiers.
+      const known = new Set([
+        ...shadowserverReportTypes.types
           .map((t) => t.spec.identifier)
           .filter((i): i is string => i !== undefined),
-      );
+        ...Object.values(classificationOf).map((c) => c.identifier),
+      ]);
       const unknown = load(file)
         .clauses.flatMap((c) => (c.identifiers ?? []).map((i) => ({ clause: c.id, identifier: i })))
         .filter(({ identifier }) => !known.has(identifier));

@@ -5,6 +5,7 @@ import { registerAuditCommands } from './audit.js';
 import { registerCasesCommands } from './cases.js';
 import { registerDbCommands } from './db.js';
 import { registerEvidenceCommands } from './evidence.js';
+import { registerFlowsCommands } from './flows.js';
 import { registerIngestCommand } from './ingest.js';
 import { registerParseCommand } from './parse.js';
 import { registerPolicyCommands } from './policy.js';
@@ -22,6 +23,7 @@ export function registerCommands(program: Command, context: () => CliContext): v
   registerCasesCommands(program, context);
   registerDbCommands(program, context);
   registerEvidenceCommands(program, context);
+  registerFlowsCommands(program, context);
   registerIngestCommand(program, context);
   registerParseCommand(program, context);
   registerPolicyCommands(program, context);

@@ -8,7 +8,8 @@ import { CliExit, EXIT_OK } from '../exit.js';
 
 /**
  * `aupdesk serve [--http-port 8080] [--smtp-port 2525] [--host 127.0.0.1] [--role api|intake|worker|all]
- * [--policy ./policies] [--provider <id>] [--drop-dir <dir>] [--feeds <file>] [--demo]`: runs the desk until SIGINT/SIGTERM. Logs are pino JSON
+ * [--policy ./policies] [--provider <id>] [--drop-dir <dir>] [--feeds <file>] [--netflow-port <udp>]
+ * [--sflow-port <udp>] [--flows-config <file>] [--demo]`: runs the desk until SIGINT/SIGTERM. Logs are pino JSON
  * on stderr; stdout gets the few lines a person needs: where to go, and with `--demo` the logins.
  */
 export function registerServeCommand(program: Command, context: () => CliContext): void {
@@ -32,6 +33,20 @@ export function registerServeCommand(program: Command, context: () => CliContext
     )
     .option('--drop-dir <dir>', 'intake: take files dropped into this directory (default $AUPDESK_DROP_DIR)')
     .option('--feeds <file>', 'intake: pull the feeds listed in this YAML/JSON file (default $AUPDESK_FEEDS)')
+    .option(
+      '--netflow-port <udp>',
+      'intake: NetFlow v5/v9 and IPFIX collector UDP port (0: any free port)',
+      portOption('--netflow-port'),
+    )
+    .option(
+      '--sflow-port <udp>',
+      'intake: sFlow v5 collector UDP port (0: any free port)',
+      portOption('--sflow-port'),
+    )
+    .option(
+      '--flows-config <file>',
+      'intake: flow detector thresholds and customer-facing interfaces (YAML/JSON)',
+    )
     .option('--demo', 'seed a demo provider, registry, users and complaints, and print the logins')
     .action(
       async (opts: {
@@ -44,6 +59,9 @@ export function registerServeCommand(program: Command, context: () => CliContext
         publicUrl?: string;
         dropDir?: string;
         feeds?: string;
+        netflowPort?: number;
+        sflowPort?: number;
+        flowsConfig?: string;
         demo?: boolean;
       }) => {
         const ctx = context();
@@ -61,6 +79,9 @@ export function registerServeCommand(program: Command, context: () => CliContext
             publicUrl: opts.publicUrl,
             dropDir: opts.dropDir,
             feedsFile: opts.feeds,
+            netflowPort: opts.netflowPort,
+            sflowPort: opts.sflowPort,
+            flowsConfig: opts.flowsConfig,
           },
           {
             config: ctx.config,
@@ -122,6 +143,11 @@ function printWhereToGo(out: NodeJS.WritableStream, handle: ServeHandle): void {
       `  SMTP intake:      ${handle.smtp.host}:${handle.smtp.port} (abuse@, dmca@, security@ ${domains}${tls})\n`,
     );
   }
+  if (handle.flows?.netflow) {
+    out.write(`  NetFlow/IPFIX:    ${handle.flows.netflow.host}:${handle.flows.netflow.port} (UDP)\n`);
+  }
+  if (handle.flows?.sflow)
+    out.write(`  sFlow:            ${handle.flows.sflow.host}:${handle.flows.sflow.port} (UDP)\n`);
   if (handle.pull?.imap) out.write(`  IMAP mailbox:     ${handle.pull.imap}\n`);
   if (handle.pull?.dropDir) out.write(`  Drop directory:   ${handle.pull.dropDir}\n`);
   if (handle.pull && handle.pull.feeds.length > 0) {

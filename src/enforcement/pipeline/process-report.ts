@@ -266,7 +266,7 @@ class ReportRun {
     }
     // The judgement module's attribution, as `aupdesk simulate` uses it: the source first, and for spam the
     // site it promotes (`via: promoted-url`), which only clauses extending to third-party networks judge.
-    const attributed = attributeEvent(this.snapshot, event, receivedAt);
+    const attributed = attributeEvent(this.snapshot, event, receivedAt, report.channel);
     const eventTime = attributed.at;
 
     const { attribution } = attributed;

@@ -179,7 +179,7 @@ class Simulation {
     const at = report.receivedAt;
     const eventClass = `${event['classification.taxonomy']}/${event['classification.type']}`;
     const where = { event: eventClass, report: report.line };
-    const attributed = attributeEvent(this.input.snapshot, event, report.receivedAt);
+    const attributed = attributeEvent(this.input.snapshot, event, report.receivedAt, report.channel);
     const attribution = attributed.attribution;
     if (!attribution.ours) {
       this.push({ at, outcome: 'not-ours', detail: { reason: attribution.detail, ...where } });

@@ -7,7 +7,8 @@ type NullableInt = ColumnType<number | null, number | null | undefined, number |
 type NullableJson = ColumnType<unknown, string | null | undefined, string | null>;
 
 export type InboxStatus = 'pending' | 'done' | 'failed';
-export type InboxKind = 'complaint' | 'bounce' | 'loop';
+/** `authorised`: a flow detection inside a recorded pen-test authorisation (kept, never a case). */
+export type InboxKind = 'complaint' | 'bounce' | 'loop' | 'authorised';
 
 /** One received item waiting for (or done with) processing (src/intake/inbox/inbox-accept.ts). */
 export interface IntakeInboxTable {

@@ -1,0 +1,424 @@
+/**
+ * `npm run bench -- flows [--seconds 3] [--no-fastnetmon]`: the flow collectors and detectors.
+ *
+ *  1. One core, in process: background NetFlow v9 / IPFIX / sFlow datagrams of 80,000 customer hosts
+ *     (5,000 VPS services of a /28 each) with a scan and a flood injected, decoded and run through the
+ *     detectors; flows per second of CPU time (the machine is shared, so CPU time, not wall time).
+ *  2. Loopback UDP, `aupdesk flows listen` (its own process) and FastNetMon 1.2.4 (Debian's package, a temp
+ *     config listening for NetFlow and sFlow on loopback) fed the same datagrams at rising rates; a rate
+ *     counts as taken when the socket's kernel drop counter (/proc/net/udp) did not move.
+ *  3. Detection time: over background traffic (20,000 flows/s), a UDP flood and a SYN scan start; time from the first attack
+ *     datagram sent to aupdesk's JSON line read, and to FastNetMon's notify script running (it records the
+ *     time). FastNetMon detects floods only; its flood threshold stays at the Debian default (20,000 pps per
+ *     host) and ours at the VPS default (30,000 pps).
+ *
+ * Ends with one JSON line {"bench":"flows", …}.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseDetectConfig } from '../src/detect/detect-config.js';
+import type { Detection } from '../src/detect/detection.js';
+import { FlowDispatcher } from '../src/detect/flow-collector.js';
+import { FlowDetectors } from '../src/detect/flow-detectors.js';
+import { snapshotFromRegistryText } from '../src/registry/registry-file-snapshot.js';
+import {
+  backgroundCorpus,
+  FLOOD_SOURCE,
+  FLOWS_PER_DATAGRAM,
+  floodDatagram,
+  HOSTS,
+  ipfixTemplate,
+  networksList,
+  registryCsv,
+  SAMPLES_PER_SFLOW,
+  SCAN_SOURCE,
+  scanDatagram,
+  v9Template,
+} from './flows-traffic.js';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const STEP_SECONDS = arg('--seconds', 3);
+const WITH_FNM = !process.argv.includes('--no-fastnetmon') && existsSync('/usr/sbin/fastnetmon');
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const root = path.resolve(import.meta.dirname, '..');
+
+// ---- 1. one core, in process -------------------------------------------------------------------------
+log(`generating traffic of ${HOSTS} hosts …`);
+const registryText = registryCsv();
+const snapshot = snapshotFromRegistryText(registryText, 'csv');
+const corpus = backgroundCorpus(4000);
+const detections: Detection[] = [];
+const detectors = new FlowDetectors({
+  snapshot,
+  config: parseDetectConfig({}),
+  onDetection: (d) => detections.push(d),
+});
+let simNow = Date.now();
+const dispatcher = new FlowDispatcher(detectors, { clock: () => simNow });
+dispatcher.netflow(v9Template(), '192.0.2.1');
+dispatcher.netflow(ipfixTemplate(), '192.0.2.1');
+const flood = floodDatagram();
+const scans = Array.from({ length: 8 }, (_, i) => scanDatagram(i * FLOWS_PER_DATAGRAM));
+// Simulated time: the corpus stands for one million flows a second.
+const usPerNetflow = (FLOWS_PER_DATAGRAM / 1e6) * 1e3;
+function pass(inject: boolean): number {
+  let flows = 0;
+  for (let d = 0; d < corpus.netflow.length; d++) {
+    simNow += usPerNetflow;
+    dispatcher.netflow(corpus.netflow[d]!, '192.0.2.1');
+    flows += FLOWS_PER_DATAGRAM;
+    if (d % 10 === 0) {
+      dispatcher.sflowDatagram(corpus.sflow[d / 10]!, '192.0.2.2');
+      flows += SAMPLES_PER_SFLOW;
+    }
+    if (inject && d % 100 === 0) {
+      dispatcher.netflow(flood, '192.0.2.1');
+      dispatcher.netflow(scans[(d / 100) % scans.length]!, '192.0.2.1');
+      flows += 10 + FLOWS_PER_DATAGRAM;
+    }
+  }
+  return flows;
+}
+pass(true); // warm-up (JIT), also where the injected attacks are detected
+const rounds: number[] = [];
+for (let r = 0; r < 5; r++) {
+  const cpu0 = process.cpuUsage();
+  const flows = pass(true);
+  const cpu = process.cpuUsage(cpu0);
+  rounds.push(flows / ((cpu.user + cpu.system) / 1e6));
+}
+const inProcess = Math.max(...rounds);
+const dropsInProcess = dispatcher.totals.dropped;
+const found = new Set(detections.map((d) => `${d.detector} ${d.sourceIp}`));
+log(
+  `in process, one core: ${Math.round(inProcess).toLocaleString('en')} flows/s of CPU time (rounds ${rounds.map((r) => Math.round(r / 1000)).join(', ')} k); ` +
+    `detections: ${[...found].join('; ')}; dropped datagrams ${dropsInProcess}`,
+);
+if (!found.has(`dos ${FLOOD_SOURCE}`) || !found.has(`port-scan ${SCAN_SOURCE}`))
+  throw new Error('the injected attacks were not detected');
+
+// ---- 2 and 3. loopback: aupdesk flows listen and FastNetMon ----------------------------------------------
+const dir = await mkdtemp(path.join(os.tmpdir(), 'aupdesk-bench-flows-'));
+await writeFile(path.join(dir, 'registry.csv'), registryText);
+const LAUNCH = `const { main } = await import(${JSON.stringify(path.join(root, 'src/cli/main.ts'))}); process.exitCode = await main(process.argv.slice(1));`;
+const ours = spawn(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    '--input-type=module',
+    '-e',
+    LAUNCH,
+    '--',
+    'flows',
+    'listen',
+    '--netflow-port',
+    '0',
+    '--sflow-port',
+    '0',
+    '--registry',
+    path.join(dir, 'registry.csv'),
+    '--json',
+  ],
+  { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AUPDESK_DATA: dir } },
+);
+let oursErr = '';
+const oursLines: Array<{ at: number; line: Record<string, unknown> }> = [];
+ours.stderr!.setEncoding('utf8').on('data', (c: string) => {
+  oursErr += c;
+});
+let buffered = '';
+ours.stdout!.setEncoding('utf8').on('data', (c: string) => {
+  const at = Date.now();
+  buffered += c;
+  let nl = buffered.indexOf('\n');
+  while (nl >= 0) {
+    oursLines.push({ at, line: JSON.parse(buffered.slice(0, nl)) as Record<string, unknown> });
+    buffered = buffered.slice(nl + 1);
+    nl = buffered.indexOf('\n');
+  }
+});
+const deadline = Date.now() + 60_000;
+while (!/NetFlow\/IPFIX on 127\.0\.0\.1:(\d+), sFlow on 127\.0\.0\.1:(\d+)/.test(oursErr)) {
+  if (Date.now() > deadline || ours.exitCode !== null)
+    throw new Error(`aupdesk flows listen did not start: ${oursErr}`);
+  await sleep(50);
+}
+const [, ourNetflow, ourSflow] = /NetFlow\/IPFIX on 127\.0\.0\.1:(\d+), sFlow on 127\.0\.0\.1:(\d+)/
+  .exec(oursErr)!
+  .map(Number) as [number, number, number];
+
+let fnm: ChildProcess | undefined;
+const FNM_NETFLOW = 32055 + Math.floor(Math.random() * 1000);
+const FNM_SFLOW = FNM_NETFLOW + 1000;
+const FNM_PROM = FNM_NETFLOW + 2000;
+const fnmVersion = WITH_FNM
+  ? spawnSync('/usr/sbin/fastnetmon', ['--version'], { encoding: 'utf8' }).stdout.trim() || '1.2.4'
+  : null;
+if (WITH_FNM) {
+  await writeFile(path.join(dir, 'networks'), networksList());
+  await writeFile(path.join(dir, 'white'), '');
+  await writeFile(
+    path.join(dir, 'notify.sh'),
+    `#!/bin/sh\necho "$(date +%s.%N) $1 $2 $3 $4" >> ${dir}/bans.log\ncat > /dev/null\n`,
+    { mode: 0o755 },
+  );
+  // Debian's defaults (/etc/fastnetmon.conf) for detection; collectors on loopback, files in the temp dir.
+  await writeFile(
+    path.join(dir, 'fastnetmon.conf'),
+    [
+      'logging_level = info',
+      'enable_ban = on',
+      'enable_ban_ipv6 = off',
+      'process_incoming_traffic = on',
+      'process_outgoing_traffic = on',
+      'ban_time = 1900',
+      'unban_only_if_attack_finished = on',
+      `networks_list_path = ${dir}/networks`,
+      `white_list_path = ${dir}/white`,
+      'check_period = 1',
+      'enable_connection_tracking = on',
+      'ban_for_pps = on',
+      'ban_for_bandwidth = on',
+      'ban_for_flows = off',
+      'threshold_pps = 20000',
+      'threshold_mbps = 1000',
+      'threshold_flows = 3500',
+      'average_calculation_time = 5',
+      'speed_calculation_delay = 1',
+      'netflow = on',
+      `netflow_port = ${FNM_NETFLOW}`,
+      'netflow_host = 127.0.0.1',
+      'netflow_sampling_ratio = 1',
+      'sflow = on',
+      `sflow_port = ${FNM_SFLOW}`,
+      'sflow_host = 127.0.0.1',
+      `notify_script_path = ${dir}/notify.sh`,
+      `pid_path = ${dir}/fastnetmon.pid`,
+      `cli_stats_file_path = ${dir}/fastnetmon.dat`,
+      `cli_stats_ipv6_file_path = ${dir}/fastnetmon_ipv6.dat`,
+      'enable_api = off',
+      'prometheus = on',
+      'prometheus_host = 127.0.0.1',
+      `prometheus_port = ${FNM_PROM}`,
+      'monitor_local_ip_addresses = off',
+      'disable_usage_report = on',
+      '',
+    ].join('\n'),
+  );
+  fnm = spawn(
+    '/usr/sbin/fastnetmon',
+    [
+      '--configuration_file',
+      `${dir}/fastnetmon.conf`,
+      '--log_file',
+      `${dir}/fastnetmon.log`,
+      '--disable_pid_logic',
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
+}
+
+/** Kernel drop counter of the UDP socket bound to `port` on 127.0.0.1 (/proc/net/udp). */
+async function udpDrops(port: number): Promise<number> {
+  const hex = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const text = await readFile('/proc/net/udp', 'utf8');
+  for (const line of text.split('\n')) {
+    const cols = line.trim().split(/\s+/);
+    if (cols[1] === hex) return Number(cols[cols.length - 1]);
+  }
+  return Number.NaN;
+}
+
+async function fnmFlows(): Promise<number> {
+  if (!fnm) return 0;
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${FNM_PROM}/metrics`)).text();
+    let total = 0;
+    for (const name of [
+      'fastnetmon_netflow_v9_total_flows',
+      'fastnetmon_netflow_ipfix_all_protocols_total_flows',
+      'fastnetmon_sflow_raw_packet_headers_total',
+    ]) {
+      const m = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
+      if (m) total += Number(m[1]);
+    }
+    return total;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+if (fnm) {
+  const until = Date.now() + 60_000;
+  while (Number.isNaN(await udpDrops(FNM_NETFLOW)) || Number.isNaN(await udpDrops(FNM_SFLOW))) {
+    if (Date.now() > until || fnm.exitCode !== null)
+      throw new Error(
+        `FastNetMon did not start: ${await readFile(`${dir}/fastnetmon.log`, 'utf8').catch(() => '')}`,
+      );
+    await sleep(200);
+  }
+}
+
+const socket = dgram.createSocket('udp4');
+socket.bind(0, '127.0.0.1');
+await new Promise((r) => socket.once('listening', r));
+socket.setSendBufferSize(8 * 1024 * 1024);
+const targets = (kind: 'netflow' | 'sflow'): number[] =>
+  kind === 'netflow' ? [ourNetflow, ...(fnm ? [FNM_NETFLOW] : [])] : [ourSflow, ...(fnm ? [FNM_SFLOW] : [])];
+function sendBoth(bytes: Uint8Array, kind: 'netflow' | 'sflow'): void {
+  for (const port of targets(kind)) socket.send(bytes, port, '127.0.0.1');
+}
+for (const t of [v9Template(), ipfixTemplate()]) sendBoth(t, 'netflow');
+
+/**
+ * Send background at `flowsPerSecond` for `seconds` (1 ms ticks), calling `each(msSinceStart)` every tick.
+ * At most 64 datagrams wait in the sender's queue (a longer queue would add its own delay to the detection
+ * times). Returns the rate actually sent.
+ */
+async function sendAt(flowsPerSecond: number, seconds: number, each?: (ms: number) => void): Promise<number> {
+  const start = performance.now();
+  let sent = 0;
+  let d = 0;
+  let lastTemplate = start;
+  while (performance.now() - start < seconds * 1000) {
+    const elapsed = performance.now() - start;
+    const due = (elapsed / 1000) * flowsPerSecond;
+    while (sent < due && socket.getSendQueueCount() < 64) {
+      sendBoth(corpus.netflow[d % corpus.netflow.length]!, 'netflow');
+      sent += FLOWS_PER_DATAGRAM;
+      if (d % 10 === 0) {
+        sendBoth(corpus.sflow[(d / 10) % corpus.sflow.length]!, 'sflow');
+        sent += SAMPLES_PER_SFLOW;
+      }
+      d++;
+    }
+    if (performance.now() - lastTemplate > 1000) {
+      for (const t of [v9Template(), ipfixTemplate()]) sendBoth(t, 'netflow');
+      lastTemplate = performance.now();
+    }
+    each?.(elapsed);
+    // A timer, not setImmediate: a sender spinning at 100% would take the CPU the collectors need.
+    await sleep(1);
+  }
+  while (socket.getSendQueueCount() > 0) await sleep(5);
+  return sent / ((performance.now() - start) / 1000);
+}
+
+const steps: Array<{
+  target: number;
+  sent: number;
+  oursDrops: number;
+  fnmDrops: number | null;
+  fnmFlows: number | null;
+}> = [];
+for (const target of process.argv.includes('--quick')
+  ? [50_000]
+  : [25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000]) {
+  const before = {
+    ours: (await udpDrops(ourNetflow)) + (await udpDrops(ourSflow)),
+    fnm: fnm ? (await udpDrops(FNM_NETFLOW)) + (await udpDrops(FNM_SFLOW)) : 0,
+    fnmFlows: await fnmFlows(),
+  };
+  const sent = await sendAt(target, STEP_SECONDS);
+  await sleep(500);
+  const after = {
+    ours: (await udpDrops(ourNetflow)) + (await udpDrops(ourSflow)),
+    fnm: fnm ? (await udpDrops(FNM_NETFLOW)) + (await udpDrops(FNM_SFLOW)) : 0,
+    fnmFlows: await fnmFlows(),
+  };
+  const step = {
+    target,
+    sent: Math.round(sent),
+    oursDrops: after.ours - before.ours,
+    fnmDrops: fnm ? after.fnm - before.fnm : null,
+    fnmFlows: fnm ? after.fnmFlows - before.fnmFlows : null,
+  };
+  steps.push(step);
+  log(
+    `loopback ${target.toLocaleString('en')} flows/s target: sent ${step.sent.toLocaleString('en')}/s; datagrams dropped: aupdesk ${step.oursDrops}, FastNetMon ${step.fnmDrops ?? '-'} (FastNetMon counted ${step.fnmFlows ?? '-'} flows)`,
+  );
+}
+const dropFree = (pick: (s: (typeof steps)[number]) => number | null) =>
+  Math.max(0, ...steps.filter((s) => pick(s) === 0).map((s) => s.sent));
+const oursLoopback = dropFree((s) => s.oursDrops);
+const fnmLoopback = fnm ? dropFree((s) => s.fnmDrops) : null;
+
+// Detection time over background traffic at 20,000 flows/s (a rate both collectors take without drops here).
+await sleep(6000); // let rates from the throughput steps fade out of every window
+const linesBefore = oursLines.length;
+let floodAt = 0;
+let scanAt = 0;
+let scanFrom = 10_000;
+await sendAt(20_000, 8, (ms) => {
+  if (ms >= 2000) {
+    if (floodAt === 0) floodAt = Date.now();
+    sendBoth(flood, 'netflow'); // 10 flows of 1,000 packets per ms tick: ~10 million pps
+  }
+  if (ms >= 4000) {
+    if (scanAt === 0) scanAt = Date.now();
+    if (Math.floor(ms) % 10 === 0) {
+      sendBoth(scanDatagram(scanFrom), 'netflow');
+      scanFrom += FLOWS_PER_DATAGRAM;
+    }
+  }
+});
+await sleep(6000);
+const after = oursLines.slice(linesBefore);
+const ourFlood = after.find((l) => l.line.detector === 'dos' && l.line['source.ip'] === FLOOD_SOURCE);
+const ourScan = after.find((l) => l.line.detector === 'port-scan' && l.line['source.ip'] === SCAN_SOURCE);
+let fnmFloodMs: number | null = null;
+if (fnm) {
+  const bans = existsSync(`${dir}/bans.log`) ? await readFile(`${dir}/bans.log`, 'utf8') : '';
+  const ban = bans.split('\n').find((l) => l.includes(FLOOD_SOURCE) && /\bban\b/.test(l));
+  if (ban) fnmFloodMs = Math.round(Number(ban.split(' ')[0]) * 1000 - floodAt);
+  log(`FastNetMon notify calls: ${bans.trim().split('\n').filter(Boolean).length}`);
+}
+const ourFloodMs = ourFlood ? ourFlood.at - floodAt : null;
+if (ourFlood)
+  log(
+    `aupdesk flood line: detected_at ${String(ourFlood.line.detected_at)} (${Date.parse(String(ourFlood.line.detected_at)) - floodAt} ms after the flood began), read ${ourFloodMs} ms after`,
+  );
+const ourScanMs = ourScan ? ourScan.at - scanAt : null;
+log(
+  `detection: aupdesk flood ${ourFloodMs ?? 'none'} ms, scan ${ourScanMs ?? 'none'} ms; FastNetMon flood ${fnmFloodMs ?? 'none'} ms, scan (not detected by design)`,
+);
+
+ours.kill('SIGTERM');
+fnm?.kill('SIGTERM');
+await sleep(500);
+socket.close();
+await rm(dir, { recursive: true, force: true });
+
+const ratio = (a: number | null, b: number | null) => (a && b ? Math.round((a / b) * 100) / 100 : null);
+process.stdout.write(
+  `${JSON.stringify({
+    bench: 'flows',
+    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`,
+    hosts: HOSTS,
+    in_process_flows_per_cpu_second: Math.round(inProcess),
+    loopback_drop_free_flows_per_second: {
+      aupdesk: oursLoopback,
+      fastnetmon: fnmLoopback,
+      ratio: ratio(oursLoopback, fnmLoopback),
+    },
+    loopback_steps: steps,
+    detection_ms: {
+      aupdesk_flood: ourFloodMs,
+      aupdesk_scan: ourScanMs,
+      fastnetmon_flood: fnmFloodMs,
+      fastnetmon_over_aupdesk_flood: ratio(fnmFloodMs, ourFloodMs),
+    },
+    fastnetmon: fnmVersion,
+  })}\n`,
+);
