@@ -101,7 +101,11 @@ const ORIGINAL_URL_LABEL =
   /\b(?:original|authori[sz]ed|official|legitimate|copyrighted work|our (?:web)?site|work)\b[^:]*:\s*$/i;
 
 /** Read a notice's text: elements, claimant, works and the infringing URLs with their line numbers. */
-export function readDmcaNotice(raw: string): { dmca: DmcaNotice; urls: LocatedUrl[] } {
+export function readDmcaNotice(raw: string): {
+  dmca: DmcaNotice;
+  urls: LocatedUrl[];
+  evidence: DmcaElementEvidence;
+} {
   const text = refang(raw);
   const lines = text.split(/\r?\n/);
   const flat = text.replace(/\s+/g, ' ');
@@ -132,25 +136,46 @@ export function readDmcaNotice(raw: string): { dmca: DmcaNotice; urls: LocatedUr
     signature?.name;
   const rightsHolder = findRightsHolder(flat, lines);
 
+  const workStatement =
+    /\b(?:copyrighted|original) works?\b|\bown(?:s|er of)? (?:the )?(?:exclusive )?(?:copyright|rights)\b|\bcopyright (?:in|to|of) |\bcopyright owner of (?:the|my|our)\b/i.exec(
+      flat,
+    );
+  const goodFaith =
+    /good[- ]faith belief[^.]{0,300}?(?:not authori[sz]ed|unauthori[sz]ed|without (?:the )?(?:authori[sz]ation|permission))/i.exec(
+      flat,
+    );
+  const perjury = /penalty of perjury/i.exec(flat);
+  const accuracy =
+    perjury !== null &&
+    /\baccurate\b/i.test(flat) &&
+    /authori[sz]ed to act|(?:am|is|are) the (?:copyright )?owner|(?:exclusive )?right(?:s)? (?:that is|that are|allegedly) infringed/i.test(
+      flat,
+    );
   const elements = {
     signature: signature !== undefined,
-    copyrightedWork:
-      works.length > 0 ||
-      /\b(?:copyrighted|original) works?\b|\bown(?:s|er of)? (?:the )?(?:exclusive )?(?:copyright|rights)\b|\bcopyright (?:in|to|of) |\bcopyright owner of (?:the|my|our)\b/i.test(
-        flat,
-      ),
+    copyrightedWork: works.length > 0 || workStatement !== null,
     infringingMaterial: urls.length > 0,
     contactInformation: Boolean(email || phone || address),
-    goodFaithStatement:
-      /good[- ]faith belief[^.]{0,300}?(?:not authori[sz]ed|unauthori[sz]ed|without (?:the )?(?:authori[sz]ation|permission))/i.test(
-        flat,
-      ),
-    accuracyUnderPenaltyOfPerjury:
-      /penalty of perjury/i.test(flat) &&
-      /\baccurate\b/i.test(flat) &&
-      /authori[sz]ed to act|(?:am|is|are) the (?:copyright )?owner|(?:exclusive )?right(?:s)? (?:that is|that are|allegedly) infringed/i.test(
-        flat,
-      ),
+    goodFaithStatement: goodFaith !== null,
+    accuracyUnderPenaltyOfPerjury: accuracy,
+  };
+  // The words that satisfied each element, so a reviewer (and the sender, when asked for what is missing)
+  // sees why the desk counted it.
+  const evidence: DmcaElementEvidence = {
+    signature: signature?.text,
+    copyrightedWork:
+      works.length > 0
+        ? works.join('; ')
+        : workStatement
+          ? sentenceAround(flat, workStatement.index)
+          : undefined,
+    infringingMaterial: urls.length > 0 ? urls.map((u) => u.url).join('\n') : undefined,
+    contactInformation:
+      email || phone || address
+        ? [address, phone && `phone ${phone.trim()}`, email].filter(Boolean).join('; ')
+        : undefined,
+    goodFaithStatement: goodFaith ? sentenceAround(flat, goodFaith.index) : undefined,
+    accuracyUnderPenaltyOfPerjury: accuracy && perjury ? sentenceAround(flat, perjury.index) : undefined,
   };
   const missing = (Object.keys(elements) as Array<keyof typeof elements>)
     .filter((k) => !elements[k])
@@ -181,7 +206,20 @@ export function readDmcaNotice(raw: string): { dmca: DmcaNotice; urls: LocatedUr
       ...(signature?.text ? { signature: signature.text } : {}),
     },
     urls,
+    evidence,
   };
+}
+
+/** Per element of 512(c)(3)(A), the text that satisfied it (undefined when the element is missing). */
+export type DmcaElementEvidence = { readonly [K in keyof DmcaNotice['elements']]: string | undefined };
+
+/** The sentence of `flat` (whitespace-collapsed text) around `index`, clipped to 500 characters. */
+export function sentenceAround(flat: string, index: number): string {
+  const before = flat.slice(0, index);
+  const start = Math.max(before.search(/[^.!?]*$/), 0);
+  const rest = flat.slice(index);
+  const end = rest.search(/[.!?](?:\s|$)/);
+  return clip(flat.slice(start, end === -1 ? flat.length : index + end + 1).trim(), 500);
 }
 
 function findSignature(lines: readonly string[]): { name?: string; text: string } | undefined {
