@@ -4,11 +4,12 @@ import { type AuditActor, appendAudit } from '../audit/audit-log.js';
 import { caseIdFromRef } from '../cases/case-ref.js';
 import { getCase } from '../cases/case-repository.js';
 import { interveneIn, lockOpenCase } from '../enforcement/commands/case-command.js';
+import type { JsonValue } from '../enforcement/outbox/action-handler.js';
 import { enqueueAction } from '../enforcement/outbox/outbox-repository.js';
 import { historyOf, type InTransactionDeps } from '../enforcement/pipeline/case-transition.js';
 import { processReportIn, type ReportDeps } from '../enforcement/pipeline/process-report.js';
 import type { CorrespondencePayload, ProvisionPayload } from '../enforcement/planned-action.js';
-import { cancelSteps, scheduleStep } from '../enforcement/scheduler/step-scheduler.js';
+import { cancelSteps, type StepHandler, scheduleStep } from '../enforcement/scheduler/step-scheduler.js';
 import { AupError } from '../errors.js';
 import { dmcaParser } from '../intake/parsers/dmca-parser.js';
 import type { Channel, ParsedReport } from '../intake/report.js';
@@ -616,12 +617,8 @@ function provisionPayload(
 }
 
 /** The scheduler's handler for the DMCA step kinds. */
-export function dmcaStepHandler(deps: DmcaDeps) {
-  return async (
-    trx: Transaction<Database>,
-    step: { readonly subject: string; readonly kind: string; readonly payload: unknown },
-    ctx: { readonly now: Date },
-  ) => {
+export function dmcaStepHandler(deps: DmcaDeps): StepHandler {
+  return async (trx, step, ctx): Promise<JsonValue> => {
     const id = Number(/^dmca:(\d+)$/.exec(step.subject)?.[1]);
     const record = Number.isSafeInteger(id) ? await getDmcaRecord(trx, id, { forUpdate: true }) : undefined;
     if (!record) return { skipped: 'no such DMCA record' };

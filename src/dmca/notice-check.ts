@@ -1,4 +1,4 @@
-import { readDmcaNotice, sentenceAround } from '../intake/parsers/dmca-parser.js';
+import { readDmcaNotice, sentenceAround, sentenceOf } from '../intake/parsers/dmca-parser.js';
 import { extractUrls, refang } from '../intake/parsers/text/indicator-extractor.js';
 
 /**
@@ -86,6 +86,11 @@ export interface CounterNoticeCheck {
   readonly noticeRef: string | null;
 }
 
+const MISTAKE =
+  /mistake or misidentification|misidentif|removed (?:or disabled )?(?:as a result of|by|in) (?:a )?mistake/i;
+const CONSENT =
+  /consent to the jurisdiction of (?:the )?(?:federal )?(?:united states )?district court|consent to (?:the )?jurisdiction[^.]{0,120}district court/i;
+
 const el = (text: string | undefined | null): ElementResult =>
   text ? { found: true, text } : { found: false, text: null };
 
@@ -126,24 +131,16 @@ export function checkCounterNotice(raw: string): CounterNoticeCheck {
   const urls = [...new Set(extractUrls(text).map((u) => u.url))];
 
   const perjury = /penalty of perjury/i.exec(flat);
-  const mistake =
-    /mistake or misidentification|misidentif|removed (?:or disabled )?(?:as a result of|by|in) (?:a )?mistake/i.exec(
-      flat,
-    );
+  const mistake = MISTAKE.exec(flat);
   const mistakeText =
-    perjury && mistake && /good[- ]faith belief/i.test(flat)
-      ? sentenceAround(flat, mistake.index)
-      : undefined;
+    perjury && mistake && /good[- ]faith belief/i.test(flat) ? sentenceOf(text, MISTAKE) : undefined;
 
-  const consent =
-    /consent to the jurisdiction of (?:the )?(?:federal )?(?:united states )?district court|consent to (?:the )?jurisdiction[^.]{0,120}district court/i.exec(
-      flat,
-    );
+  const consent = CONSENT.exec(flat);
   const service = /accept service of process/i.test(flat);
   const { name, phone, address } = dmca.claimant;
   const jurisdiction =
     consent && service && name && phone && address
-      ? `${name}; ${address}; phone ${phone}; ${sentenceAround(flat, consent.index)}`
+      ? `${name}; ${address}; phone ${phone}; ${sentenceOf(text, CONSENT) ?? sentenceAround(flat, consent.index)}`
       : undefined;
 
   const elements: Record<CounterElementId, ElementResult> = {

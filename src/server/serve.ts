@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { createSmtpSender, type MailSender, smtpRelayConfigFromEnv } from '../actions/mail-transport.js';
 import type { AppConfig } from '../config.js';
+import { DMCA_STEP_KINDS, dmcaStepHandler } from '../dmca/dmca-workflow.js';
 import { type Clock, systemClock } from '../enforcement/outbox/clock.js';
 import type { OutboxExecutor } from '../enforcement/outbox/outbox-executor.js';
 import { createActionHandlers, workerConfigFromEnv } from '../enforcement/pipeline/action-handlers.js';
@@ -16,7 +17,6 @@ import {
   runEnforcementOnce,
   type WorkerDeps,
 } from '../enforcement/pipeline/enforcement-worker.js';
-import { inboxProcessorFor } from '../enforcement/pipeline/inbox-processor.js';
 import type { PipelineDeps } from '../enforcement/pipeline/process-report.js';
 import { releaseDeadClaims } from '../enforcement/pipeline/release-dead-claims.js';
 import { AupError, isAupError } from '../errors.js';
@@ -34,6 +34,7 @@ import { openStore, pgliteDirFor, type Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
 import { buildApp } from './app.js';
 import { fileMailSender } from './file-mail-sender.js';
+import { routedInboxProcessor } from './inbox-router.js';
 import { createMetrics } from './plugins/metrics-plugin.js';
 import { publicPagesFeature } from './public/public-pages-plugin.js';
 import {
@@ -250,7 +251,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
       let processed = 0;
       let actions = 0;
       const parts = await enforcement();
-      processor ??= inboxProcessorFor(parts.pipeline);
+      processor ??= routedInboxProcessor(parts.pipeline);
       // Until the inbox is empty: what this call cannot claim, the running inbox worker is processing, so
       // wait for it (bounded: a row held back by retry backoff must not hang the caller).
       const giveUpAt = Date.now() + 15_000;
@@ -275,7 +276,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
 
     if (runs.intake) {
       const parts = await enforcement();
-      processor ??= inboxProcessorFor(parts.pipeline);
+      processor ??= routedInboxProcessor(parts.pipeline);
       inboxWorker = new InboxWorker(
         { db: store.db, evidence, processReport: processor, logger: logger.child({ loop: 'inbox' }) },
         { clock, pollMs: deps.intervals?.inboxPollMs ?? 2_000 },
@@ -498,9 +499,11 @@ async function enforcementParts(input: {
     providerName,
     provisioning: workerEnv.provisioning,
   });
+  const dmcaSteps = dmcaStepHandler({ ...base, snapshot: () => input.registry.current });
   const worker: WorkerDeps = {
     ...base,
     handlers,
+    stepHandlers: Object.fromEntries(DMCA_STEP_KINDS.map((kind) => [kind, dmcaSteps])),
     executor: { logger: input.logger.child({ component: 'outbox' }) },
   };
   return {

@@ -97,6 +97,8 @@ const NAME_LINE =
   /^\s*(?:[A-Z][a-zA-Z'’.-]+|[A-Z]\.)(?:\s+(?:[A-Z][a-zA-Z'’.-]+|[A-Z]\.|van|von|de|der|da|del|la|le)){1,4}\s*$/;
 const WORK_LABEL =
   /^\s*(?:[-*•]\s*)?(?:copyrighted works?|original works?|works?(?: infringed)?|title(?: of (?:the )?work)?|infringed works?|name of (?:the )?work)\s*(?:\(\w+\))?\s*[:\-–]\s*(.+)$/i;
+const WORK_STATEMENT =
+  /\b(?:copyrighted|original) works?\b|\bown(?:s|er of)? (?:the )?(?:exclusive )?(?:copyright|rights)\b|\bcopyright (?:in|to|of) |\bcopyright owner of (?:the|my|our)\b/i;
 const ORIGINAL_URL_LABEL =
   /\b(?:original|authori[sz]ed|official|legitimate|copyrighted work|our (?:web)?site|work)\b[^:]*:\s*$/i;
 
@@ -136,10 +138,7 @@ export function readDmcaNotice(raw: string): {
     signature?.name;
   const rightsHolder = findRightsHolder(flat, lines);
 
-  const workStatement =
-    /\b(?:copyrighted|original) works?\b|\bown(?:s|er of)? (?:the )?(?:exclusive )?(?:copyright|rights)\b|\bcopyright (?:in|to|of) |\bcopyright owner of (?:the|my|our)\b/i.exec(
-      flat,
-    );
+  const workStatement = WORK_STATEMENT.exec(flat);
   const goodFaith =
     /good[- ]faith belief[^.]{0,300}?(?:not authori[sz]ed|unauthori[sz]ed|without (?:the )?(?:authori[sz]ation|permission))/i.exec(
       flat,
@@ -167,15 +166,20 @@ export function readDmcaNotice(raw: string): {
       works.length > 0
         ? works.join('; ')
         : workStatement
-          ? sentenceAround(flat, workStatement.index)
+          ? (sentenceOf(text, WORK_STATEMENT) ?? sentenceAround(flat, workStatement.index))
           : undefined,
     infringingMaterial: urls.length > 0 ? urls.map((u) => u.url).join('\n') : undefined,
     contactInformation:
       email || phone || address
         ? [address, phone && `phone ${phone.trim()}`, email].filter(Boolean).join('; ')
         : undefined,
-    goodFaithStatement: goodFaith ? sentenceAround(flat, goodFaith.index) : undefined,
-    accuracyUnderPenaltyOfPerjury: accuracy && perjury ? sentenceAround(flat, perjury.index) : undefined,
+    goodFaithStatement: goodFaith
+      ? (sentenceOf(text, /good[- ]faith belief/i) ?? sentenceAround(flat, goodFaith.index))
+      : undefined,
+    accuracyUnderPenaltyOfPerjury:
+      accuracy && perjury
+        ? (sentenceOf(text, /penalty of perjury/i) ?? sentenceAround(flat, perjury.index))
+        : undefined,
   };
   const missing = (Object.keys(elements) as Array<keyof typeof elements>)
     .filter((k) => !elements[k])
@@ -215,11 +219,32 @@ export type DmcaElementEvidence = { readonly [K in keyof DmcaNotice['elements']]
 
 /** The sentence of `flat` (whitespace-collapsed text) around `index`, clipped to 500 characters. */
 export function sentenceAround(flat: string, index: number): string {
+  // A sentence ends at `.`, `!` or `?` before a space (not the dots of a domain) or at a paragraph break.
   const before = flat.slice(0, index);
-  const start = Math.max(before.search(/[^.!?]*$/), 0);
+  let start = 0;
+  for (const m of before.matchAll(/[.!?](?=\s)|\u00b6/g)) start = m.index + 1;
   const rest = flat.slice(index);
-  const end = rest.search(/[.!?](?:\s|$)/);
-  return clip(flat.slice(start, end === -1 ? flat.length : index + end + 1).trim(), 500);
+  const endMatch = /[.!?](?=\s|$)|\u00b6/.exec(rest);
+  const end = endMatch ? index + endMatch.index + (endMatch[0] === '\u00b6' ? 0 : 1) : flat.length;
+  return clip(
+    flat
+      .slice(start, end)
+      .replace(/\u00b6/g, ' ')
+      .trim(),
+    500,
+  );
+}
+
+/** The text with whitespace collapsed and each paragraph break kept as `¶` (for sentenceAround). */
+export function paragraphFlat(text: string): string {
+  return text.replace(/\r?\n[ \t]*\r?\n\s*/g, ' \u00b6 ').replace(/[ \t\r\n]+/g, ' ');
+}
+
+/** The sentence of `text` where `pattern` first matches, or undefined. */
+export function sentenceOf(text: string, pattern: RegExp): string | undefined {
+  const pflat = paragraphFlat(text);
+  const m = pattern.exec(pflat);
+  return m ? sentenceAround(pflat, m.index) : undefined;
 }
 
 function findSignature(lines: readonly string[]): { name?: string; text: string } | undefined {
