@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { addBusinessDays, dateInZone, federalHolidays, isBusinessDay, receiptDate, restoreWindow } from './business-days.js';
+import {
+  addBusinessDays,
+  dateInZone,
+  federalHolidays,
+  isBusinessDay,
+  receiptDate,
+  restoreWindow,
+} from './business-days.js';
 
 const observed = (year: number) => Object.fromEntries(federalHolidays(year).map((h) => [h.name, h.observed]));
 

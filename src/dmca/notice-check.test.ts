@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { counterText, type CounterPart, type NoticePart, noticeText } from '../../test/dmca/statute-texts.js';
-import { checkCounterNotice, checkNotice, checkSummary, counterElementIds, looksLikeCounterNotice, noticeElementIds } from './notice-check.js';
+import { type CounterPart, counterText, type NoticePart, noticeText } from '../../test/dmca/statute-texts.js';
+import {
+  checkCounterNotice,
+  checkNotice,
+  checkSummary,
+  counterElementIds,
+  looksLikeCounterNotice,
+  noticeElementIds,
+} from './notice-check.js';
 
 describe('DMCA notice check: 512(c)(3)(A)(i)-(vi)', () => {
   it('finds every element of a complete notice, with the text that satisfied it', () => {
@@ -15,7 +22,9 @@ describe('DMCA notice check: 512(c)(3)(A)(i)-(vi)', () => {
     expect(check.elements.contact.text).toContain('ingrid@aurora-photo.example');
     expect(check.elements.contact.text).toContain('+1 207 555 0199');
     expect(check.elements['good-faith'].text).toMatch(/^I have a good faith belief .* or the law\.$/);
-    expect(check.elements['accuracy-authority'].text).toMatch(/^I state that the information .* allegedly infringed\.$/);
+    expect(check.elements['accuracy-authority'].text).toMatch(
+      /^I state that the information .* allegedly infringed\.$/,
+    );
     // The claimant's own gallery is the original, not an infringing copy.
     expect(check.urls).not.toContain('https://aurora-photo.example/gallery/tromso');
   });

@@ -9,7 +9,11 @@ const now = new Date('2026-12-07T12:00:00Z');
 
 const subpoena = informationRequestSchema.parse({
   kind: 'subpoena',
-  requester: { name: 'Dana Whitfield', organisation: 'Whitfield & Rowe LLP', email: 'dwhitfield@wr-law.example' },
+  requester: {
+    name: 'Dana Whitfield',
+    organisation: 'Whitfield & Rowe LLP',
+    email: 'dwhitfield@wr-law.example',
+  },
   authority: 'Fed. R. Civ. P. 45',
   matter: {
     court: 'United States District Court for the Central District of California',
@@ -42,16 +46,24 @@ describe("information requests under iITGEN's terms", () => {
     const a = assessRequest(iitgen, { ...subpoena, kind: 'private-request', matter: null }, now);
     expect(a.decision).toBe('refused');
     expect(a.fee).toBeNull();
-    expect(a.reasons[0]).toMatch(/filed and pending matter; the request does not state the court, the case number, the filing date/);
+    expect(a.reasons[0]).toMatch(
+      /filed and pending matter; the request does not state the court, the case number, the filing date/,
+    );
     expect(a.requester_notices[0]).toMatch(/not confidential/);
   });
 
   it('refuses a closed matter, a future filing date and a request without legal authority', () => {
-    expect(assessRequest(iitgen, { ...subpoena, matter: { ...subpoena.matter, pending: false } }, now).reasons).toEqual([
+    expect(
+      assessRequest(iitgen, { ...subpoena, matter: { ...subpoena.matter, pending: false } }, now).reasons,
+    ).toEqual([
       'the matter is no longer pending: requests are honoured only as part of a filed and pending matter',
     ]);
     expect(
-      assessRequest(iitgen, { ...subpoena, matter: { ...subpoena.matter, filed_at: '2027-01-10T00:00:00Z' } }, now).reasons[0],
+      assessRequest(
+        iitgen,
+        { ...subpoena, matter: { ...subpoena.matter, filed_at: '2027-01-10T00:00:00Z' } },
+        now,
+      ).reasons[0],
     ).toMatch(/in the future/);
     const { authority: _, ...noAuthority } = subpoena;
     expect(assessRequest(iitgen, noAuthority, now).reasons).toEqual([
@@ -80,7 +92,11 @@ describe("information requests under Secure Packet's terms", () => {
   });
 
   it('records a nondisclosure order instead of notifying the customer', () => {
-    const a = assessRequest(securepacket, { ...subpoena, nondisclosure_order: 'Order under 18 U.S.C. 2705(b), 1:26-mj-100' }, now);
+    const a = assessRequest(
+      securepacket,
+      { ...subpoena, nondisclosure_order: 'Order under 18 U.S.C. 2705(b), 1:26-mj-100' },
+      now,
+    );
     expect(a.customerNotice).toBe('forbidden');
     expect(a.requester_notices[0]).toContain('2705(b)');
   });
@@ -89,7 +105,11 @@ describe("information requests under Secure Packet's terms", () => {
     expect(assessRequest(securepacket, { ...subpoena, kind: 'private-request' }, now).reasons[0]).toMatch(
       /does not respond to private requests/,
     );
-    const civil = assessRequest(securepacket, { ...subpoena, kind: 'civil-action-request', matter: { court: null, case_number: null } }, now);
+    const civil = assessRequest(
+      securepacket,
+      { ...subpoena, kind: 'civil-action-request', matter: { court: null, case_number: null } },
+      now,
+    );
     expect(civil.decision).toBe('refused');
     expect(civil.reasons).toEqual([
       'a civil request must come in a filed civil action that on its face meets the requirements (a court and a case number)',
@@ -99,7 +119,12 @@ describe("information requests under Secure Packet's terms", () => {
 
 describe('the request file schema', () => {
   it('explains what is wrong, field by field', () => {
-    const r = informationRequestSchema.safeParse({ kind: 'letter', requester: '', asks: [], matter: { filed_at: 'last week' } });
+    const r = informationRequestSchema.safeParse({
+      kind: 'letter',
+      requester: '',
+      asks: [],
+      matter: { filed_at: 'last week' },
+    });
     expect(r.success).toBe(false);
     const paths = r.error!.issues.map((i) => i.path.join('.'));
     expect(paths).toEqual(expect.arrayContaining(['kind', 'requester', 'asks', 'matter.filed_at']));
