@@ -1,3 +1,5 @@
+import { escapeHtml } from '../enforcement/notices/html-escape.js';
+import { messageIdFor } from '../enforcement/notices/message-id.js';
 import type {
   ActionContext,
   ActionHandler,
@@ -7,8 +9,7 @@ import type {
 import { type CorrespondencePayload, correspondencePayloadSchema } from '../enforcement/planned-action.js';
 import { AupError } from '../errors.js';
 import { loopHeaders, loopToken } from '../intake/mail-loop.js';
-import { type MailSender, mailErrorFor, messageIdFor } from './mail-transport.js';
-import { escapeHtml } from './templates/html-escape.js';
+import { type MailSender, mailErrorFor } from './mail-transport.js';
 
 /**
  * `mail.correspondence`: the DMCA and legal workflows' letters (to claimants, counter-notice senders,
