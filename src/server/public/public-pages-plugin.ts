@@ -22,6 +22,7 @@ import {
 import type { Database } from '../../store/schema.js';
 import type { AppFeature } from '../app-deps.js';
 import { publicRateLimit } from '../plugins/rate-limit-plugin.js';
+import { registerDmcaForm } from './dmca-form.js';
 import {
   checkFormToken,
   checkStatusTag,
@@ -231,13 +232,6 @@ export async function publicPagesPlugin(app: FastifyInstance, options: PublicPag
     );
   });
 
-  app.get('/dmca', pageConfig, async (_request, reply) => {
-    const doc = await currentDocument();
-    const page = doc ? renderDmcaPage(doc) : undefined;
-    if (!page) return notFound(reply, 'This provider has not published a DMCA designated agent here.');
-    return sendHtml(reply, 200, page);
-  });
-
   app.get('/.well-known/security.txt', pageConfig, async (_request, reply) => {
     const text = renderSecurityTxt({
       origin: originOf(),
@@ -251,6 +245,21 @@ export async function publicPagesPlugin(app: FastifyInstance, options: PublicPag
 
   const secureCookie = (request: FastifyRequest): boolean =>
     request.protocol === 'https' || originOf().startsWith('https:');
+
+  registerDmcaForm(app, {
+    secret: options.secret,
+    clock: options.clock,
+    acceptReport: options.acceptReport,
+    onAccepted: options.onAccepted,
+    formRateLimit,
+    secure: secureCookie,
+    page: async (form) => {
+      const doc = await currentDocument();
+      return doc ? renderDmcaPage(doc, form) : undefined;
+    },
+    send: (reply, status, page) => sendHtml(reply, status, page),
+    notFound: (reply) => notFound(reply, 'This provider has not published a DMCA designated agent here.'),
+  });
 
   async function formPage(
     request: FastifyRequest,
