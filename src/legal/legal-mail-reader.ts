@@ -46,9 +46,12 @@ export function readLegalRequest(
   const deadline = new RegExp(`(?:no later than|on or before|respond by|deadline:?)\\s+${DATE}`, 'i').exec(
     flat,
   )?.[1];
-  const authority = /(?:pursuant to|under the authority of|issued under)\s+([^.;\n]{3,200})/i
-    .exec(flat)?.[1]
-    ?.trim();
+  // Citations carry dots ("Fed. R. Civ. P. 45"): the authority runs to the end of the sentence, i.e. a dot
+  // followed by a capitalised word, a semicolon or the end.
+  const authority =
+    /(?:[Pp]ursuant to|[Uu]nder the authority of|[Ii]ssued under)\s+(.{3,200}?)(?=\.\s+[A-Z][a-z]+\s|;|\.?\s*$)/
+      .exec(flat)?.[1]
+      ?.trim();
   const order = /(nondisclosure order[^.\n]{0,200}|18 U\.?S\.?C\.? (?:§\s*)?2705\(b\)[^.\n]{0,120})/i
     .exec(flat)?.[1]
     ?.trim();

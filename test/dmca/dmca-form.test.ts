@@ -6,16 +6,16 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { listDmcaRecords } from '../../src/dmca/dmca-repository.js';
-import { listActions } from '../../src/enforcement/outbox/outbox-repository.js';
 import { ManualClock } from '../../src/enforcement/outbox/clock.js';
+import { listActions } from '../../src/enforcement/outbox/outbox-repository.js';
 import { EvidenceStore } from '../../src/intake/evidence-store.js';
 import { processInbox } from '../../src/intake/inbox-processing.js';
 import { loadPolicyFile } from '../../src/policy/policy-loader.js';
 import { publishPolicyVersion } from '../../src/policy/policy-repository.js';
 import { buildApp } from '../../src/server/app.js';
 import { routedInboxProcessor } from '../../src/server/inbox-router.js';
-import { publicPagesFeature } from '../../src/server/public/public-pages-plugin.js';
 import { FORM_COOKIE } from '../../src/server/public/form-token.js';
+import { publicPagesFeature } from '../../src/server/public/public-pages-plugin.js';
 import { seedRegistry } from '../cases/case-support.js';
 import { describeEachBackend } from '../support/store-backends.js';
 import { dmcaRegistry, iitgenHistory, resetDmcaDesk } from './dmca-support.js';
@@ -122,7 +122,12 @@ describeEachBackend('the /dmca form', (ctx) => {
     expect(empty.statusCode).toBe(422);
     expect(empty.body).toContain('name the work and the material');
     const hostile = await open();
-    const res = await post(hostile.cookie, { kind: 'notice', _token: hostile.token, work: '<script>alert(1)</script>', material: '' });
+    const res = await post(hostile.cookie, {
+      kind: 'notice',
+      _token: hostile.token,
+      work: '<script>alert(1)</script>',
+      material: '',
+    });
     expect(res.statusCode).toBe(303);
   });
 });

@@ -209,14 +209,12 @@ export const dmcaRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { de
         },
       );
       const check = fields.kind === 'counter-notice' ? checkCounterNotice(text) : checkNotice(text);
-      return reply
-        .code(202)
-        .send({
-          id: accepted.inboxId,
-          evidenceSha256: accepted.evidenceSha256,
-          duplicate: accepted.duplicate,
-          check: checkSummary(check),
-        });
+      return reply.code(202).send({
+        id: accepted.inboxId,
+        evidenceSha256: accepted.evidenceSha256,
+        duplicate: accepted.duplicate,
+        check: checkSummary(check),
+      });
     },
   );
 

@@ -283,14 +283,12 @@ export const legalRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { d
     },
     async (request) => {
       const wf = await workflowDeps(deps);
-      const saved = await db
-        .transaction()
-        .execute((trx) =>
-          billRequest(trx, wf, request.params.ref, {
-            hours: request.body.hours,
-            actor: auditActorOf(principalOf(request)),
-          }),
-        );
+      const saved = await db.transaction().execute((trx) =>
+        billRequest(trx, wf, request.params.ref, {
+          hours: request.body.hours,
+          actor: auditActorOf(principalOf(request)),
+        }),
+      );
       return legalJson(saved);
     },
   );

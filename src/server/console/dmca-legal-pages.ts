@@ -270,16 +270,14 @@ export function registerDmcaLegalPages(app: FastifyInstance, deps: ResolvedAppDe
         secure,
       );
     const wf = await workflowDeps(deps);
-    const record = await db
-      .transaction()
-      .execute((trx) =>
-        recordRequest(trx, wf, {
-          request: parsed.data,
-          channel: 'form',
-          receivedAt: deps.clock.now(),
-          actor: auditActorOf(principalOfPage(request)),
-        }),
-      );
+    const record = await db.transaction().execute((trx) =>
+      recordRequest(trx, wf, {
+        request: parsed.data,
+        channel: 'form',
+        receivedAt: deps.clock.now(),
+        actor: auditActorOf(principalOfPage(request)),
+      }),
+    );
     return redirectWith(
       reply,
       `/console/legal/${record.ref}`,
@@ -302,15 +300,13 @@ export function registerDmcaLegalPages(app: FastifyInstance, deps: ResolvedAppDe
       const what = field(form, 'what');
       if (!what) throw new AupError('AUP_ERR_INPUT_INVALID', 'say what was disclosed');
       const wf = await workflowDeps(deps);
-      await db
-        .transaction()
-        .execute((trx) =>
-          recordDisclosure(trx, wf, ref, {
-            what: what.slice(0, 5000),
-            recipient: field(form, 'to') || undefined,
-            actor: auditActorOf(principalOfPage(request)),
-          }),
-        );
+      await db.transaction().execute((trx) =>
+        recordDisclosure(trx, wf, ref, {
+          what: what.slice(0, 5000),
+          recipient: field(form, 'to') || undefined,
+          actor: auditActorOf(principalOfPage(request)),
+        }),
+      );
       return 'Disclosure logged.';
     });
   });

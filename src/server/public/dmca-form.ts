@@ -167,4 +167,3 @@ export function registerDmcaForm(app: FastifyInstance, options: DmcaFormOptions)
     );
   });
 }
-
