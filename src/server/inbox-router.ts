@@ -1,9 +1,9 @@
 import type { Transaction } from 'kysely';
 import { type DmcaDeps, receiveDmca } from '../dmca/dmca-workflow.js';
-import { inboxProcessorFor } from '../enforcement/pipeline/inbox-processor.js';
 import type { ReportDeps } from '../enforcement/pipeline/process-report.js';
+import { inboxProcessorFor } from '../enforcement/pipeline/report-processor.js';
 import { AupError } from '../errors.js';
-import type { InboxItem, ProcessedOutcome, ReportProcessor } from '../intake/inbox-processing.js';
+import type { InboxItem, ProcessedOutcome, ReportProcessor } from '../intake/inbox/inbox-worker.js';
 import { parseMail } from '../intake/mail/mail-message.js';
 import { decodeText } from '../intake/parsers/text/decode-text.js';
 import type { ParsedReport } from '../intake/report.js';

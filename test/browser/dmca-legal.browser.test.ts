@@ -11,10 +11,10 @@ import { listDmcaRecords } from '../../src/dmca/dmca-repository.js';
 import { listActions } from '../../src/enforcement/outbox/outbox-repository.js';
 import { listLegalRequests } from '../../src/legal/legal-repository.js';
 import { type ServeHandle, startServe } from '../../src/server/serve.js';
-import { seedRegistry } from '../cases/case-support.js';
 import { dmcaRegistry } from '../dmca/dmca-support.js';
 import { noticeText } from '../dmca/statute-texts.js';
 import { PASSWORD } from '../server/console/console-support.js';
+import { seedRegistry } from '../support/case-support.js';
 import { CHROMIUM, CHROMIUM_ARGS } from './browser-desk.js';
 
 /**

@@ -9,14 +9,14 @@ import { listDmcaRecords } from '../../src/dmca/dmca-repository.js';
 import { ManualClock } from '../../src/enforcement/outbox/clock.js';
 import { listActions } from '../../src/enforcement/outbox/outbox-repository.js';
 import { EvidenceStore } from '../../src/intake/evidence-store.js';
-import { processInbox } from '../../src/intake/inbox-processing.js';
+import { processInbox } from '../../src/intake/inbox/inbox-worker.js';
 import { loadPolicyFile } from '../../src/policy/policy-loader.js';
 import { publishPolicyVersion } from '../../src/policy/policy-repository.js';
 import { buildApp } from '../../src/server/app.js';
 import { routedInboxProcessor } from '../../src/server/inbox-router.js';
 import { FORM_COOKIE } from '../../src/server/public/form-token.js';
 import { publicPagesFeature } from '../../src/server/public/public-pages-plugin.js';
-import { seedRegistry } from '../cases/case-support.js';
+import { seedRegistry } from '../support/case-support.js';
 import { describeEachBackend } from '../support/store-backends.js';
 import { dmcaRegistry, iitgenHistory, resetDmcaDesk } from './dmca-support.js';
 

@@ -13,7 +13,7 @@ import { runDueSteps } from '../../src/enforcement/scheduler/step-scheduler.js';
 import { loadPolicyDirectory, type PolicyHistory } from '../../src/policy/policy-loader.js';
 import type { Store } from '../../src/store/database.js';
 import type { Database } from '../../src/store/schema.js';
-import { clockAt, resetDesk, seedRegistry } from '../cases/case-support.js';
+import { clockAt, resetDesk, seedRegistry } from '../support/case-support.js';
 
 /** The DMCA tests' desk: iITGEN's seed policy, customer C-100 holding shop-a.example, C-200 shop-b.example. */
 export const dmcaRegistry = {

@@ -14,7 +14,7 @@ import { checkCounterNotice, checkNotice, checkSummary } from '../../dmca/notice
 import { composeNoticeText, noticeFieldsSchema } from '../../dmca/notice-form.js';
 import { repeatInfringerStatus } from '../../dmca/repeat-infringer.js';
 import { AupError } from '../../errors.js';
-import { acceptReport } from '../../intake/intake-inbox.js';
+import { acceptReport } from '../../intake/inbox/inbox-accept.js';
 import { principalOf } from '../plugins/auth-plugin.js';
 import {
   type ApiPluginOptions,

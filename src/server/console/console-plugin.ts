@@ -4,15 +4,15 @@ import { createApiKey, listApiKeys, revokeApiKey } from '../../accounts/api-key-
 import type { Principal, Role } from '../../accounts/principal.js';
 import { roles } from '../../accounts/principal.js';
 import { createUser, listUsers } from '../../accounts/user-repository.js';
-import { dashboardData } from '../../cases/case-dashboard-console.js';
+import { caseIdFromRef } from '../../cases/case-ref.js';
+import { getCase } from '../../cases/case-repository.js';
 import {
   queueCases,
   reportBelongsToCase,
   reportsOfReporter,
   topReporters,
-} from '../../cases/case-queries-console.js';
-import { caseIdFromRef } from '../../cases/case-ref.js';
-import { getCase } from '../../cases/case-repository.js';
+} from '../../cases/queries/case-queue.js';
+import { dashboardData } from '../../cases/queries/dashboard.js';
 import { getReport } from '../../cases/report-repository.js';
 import { listActions, retryDeadAction } from '../../enforcement/outbox/outbox-repository.js';
 import { policyHistories } from '../../enforcement/pipeline/case-transition.js';
@@ -55,7 +55,7 @@ import {
   renderProvisioning,
   renderUsers,
 } from './admin-pages.js';
-import { runCaseAction, sendNotice } from './case-actions.js';
+import { BULK_ACTIONS, runCaseAction } from './case-actions.js';
 import { renderCasePage } from './case-page.js';
 import { attachmentBytes, contentDisposition, loadCaseView } from './case-view.js';
 import { renderDashboard } from './dashboard-page.js';
@@ -177,14 +177,12 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
     const failed: string[] = [];
     for (const ref of refs) {
       try {
-        if (action === 'notify') await sendNotice(enf, ref, me);
-        else if (action === 'assign' || action === 'hold' || action === 'dismiss') {
-          await runCaseAction(enf, ref, me, {
-            action,
-            assignee: field(body, 'assignee'),
-            reason: field(body, 'reason') || 'dismissed in bulk',
-          });
-        } else throw new AupError('AUP_ERR_INPUT_INVALID', 'unknown bulk action');
+        if (!BULK_ACTIONS.has(action)) throw new AupError('AUP_ERR_INPUT_INVALID', 'unknown bulk action');
+        await runCaseAction(enf, ref, me, {
+          action,
+          assignee: field(body, 'assignee'),
+          reason: field(body, 'reason') || 'dismissed in bulk',
+        });
         done.push(ref);
       } catch (error) {
         failed.push(`${ref}: ${isAupError(error) ? error.message : 'failed'}`);

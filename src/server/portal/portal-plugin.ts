@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Principal } from '../../accounts/principal.js';
-import { queueCases } from '../../cases/case-queries-console.js';
 import { caseIdFromRef } from '../../cases/case-ref.js';
 import { type CaseRecord, getCase } from '../../cases/case-repository.js';
 import { latestNoticesOfCases } from '../../cases/message-repository.js';
+import { queueCases } from '../../cases/queries/case-queue.js';
 import { recordCustomerResponse } from '../../enforcement/commands/customer-response-portal.js';
 import { policyHistories } from '../../enforcement/pipeline/case-transition.js';
 import { AupError, isAupError } from '../../errors.js';

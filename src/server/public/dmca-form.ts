@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { checkCounterNotice, checkNotice } from '../../dmca/notice-check.js';
 import { composeNoticeText, noticeFieldsSchema } from '../../dmca/notice-form.js';
-import type { AcceptedReport, AcceptReportInput } from '../../intake/intake-inbox.js';
+import type { AcceptedReport, AcceptReportInput } from '../../intake/inbox/inbox-accept.js';
 import { checkFormToken, FORM_COOKIE, issueFormToken, readCookie, statusTag } from './form-token.js';
 import { html, type SafeHtml } from './safe-html.js';
 

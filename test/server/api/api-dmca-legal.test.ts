@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { listAudit } from '../../../src/audit/audit-log.js';
 import { listActions } from '../../../src/enforcement/outbox/outbox-repository.js';
-import { processInbox } from '../../../src/intake/inbox-processing.js';
+import { processInbox } from '../../../src/intake/inbox/inbox-worker.js';
 import { loadPolicyFile } from '../../../src/policy/policy-loader.js';
 import { publishPolicyVersion } from '../../../src/policy/policy-repository.js';
 import { routedInboxProcessor } from '../../../src/server/inbox-router.js';
-import { seedRegistry } from '../../cases/case-support.js';
 import { dmcaRegistry, iitgenHistory } from '../../dmca/dmca-support.js';
 import { noticeParagraphs } from '../../dmca/statute-texts.js';
+import { seedRegistry } from '../../support/case-support.js';
 import { describeEachBackend } from '../../support/store-backends.js';
 import { type ApiHarness, apiHarness, bearer } from './api-harness.js';
 
