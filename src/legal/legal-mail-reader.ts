@@ -52,9 +52,10 @@ export function readLegalRequest(
     /(?:[Pp]ursuant to|[Uu]nder the authority of|[Ii]ssued under)\s+(.{3,200}?)(?=\.\s+[A-Z][a-z]+\s|;|\.?\s*$)/
       .exec(flat)?.[1]
       ?.trim();
-  const order = /(nondisclosure order[^.\n]{0,200}|18 U\.?S\.?C\.? (?:§\s*)?2705\(b\)[^.\n]{0,120})/i
-    .exec(flat)?.[1]
-    ?.trim();
+  const order =
+    /((?:[Nn]ondisclosure|[Nn]on-disclosure) order.{0,200}?|18 U\.?S\.?C\.? (?:§\s*)?2705\(b\).{0,120}?)(?=\.\s+[A-Z][a-z]+\s|\.?\s*$)/
+      .exec(flat)?.[1]
+      ?.trim();
   const asks = text
     .split(/\r?\n/)
     .map((l) => /^\s*(?:[-*•]|\d+[.)])\s+(.{3,})$/.exec(l)?.[1]?.trim())
