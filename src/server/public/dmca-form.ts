@@ -19,6 +19,8 @@ export interface DmcaFormOptions {
   readonly acceptReport: (input: AcceptReportInput) => Promise<AcceptedReport>;
   readonly onAccepted?: (() => void) | undefined;
   readonly formRateLimit: { readonly max: number; readonly timeWindow: number };
+  /** Route config of the page (the public pages' rate limit). */
+  readonly pageConfig: { readonly config: Record<string, unknown> };
   readonly secure: (request: FastifyRequest) => boolean;
   /** The page around the form (the agent and the statute's list), or undefined without a DMCA agent. */
   readonly page: (form: SafeHtml) => Promise<string | undefined>;
@@ -106,7 +108,7 @@ export function registerDmcaForm(app: FastifyInstance, options: DmcaFormOptions)
     return options.send(reply, status, page);
   };
 
-  app.get('/dmca', async (request, reply) => show(request, reply, 200, {}, []));
+  app.get('/dmca', options.pageConfig, async (request, reply) => show(request, reply, 200, {}, []));
 
   app.post('/dmca', { config: { rateLimit: options.formRateLimit } }, async (request, reply) => {
     const body = request.body;

@@ -256,6 +256,7 @@ export async function publicPagesPlugin(app: FastifyInstance, options: PublicPag
     acceptReport: options.acceptReport,
     onAccepted: options.onAccepted,
     formRateLimit,
+    pageConfig,
     secure: secureCookie,
     page: async (form) => {
       const doc = await currentDocument();
