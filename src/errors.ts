@@ -35,6 +35,8 @@ export const errorCatalogue = {
   AUP_ERR_EVIDENCE_BAD_HASH: { status: 400, title: 'Not a sha256 evidence id' },
   AUP_ERR_EVIDENCE_NOT_FOUND: { status: 404, title: 'Evidence not found' },
   AUP_ERR_EVIDENCE_CORRUPT: { status: 500, title: 'Evidence does not match its hash' },
+  AUP_ERR_DMCA_STATE: { status: 409, title: 'DMCA record not in a state for that step' },
+  AUP_ERR_LEGAL_STATE: { status: 409, title: 'Information request not in a state for that step' },
   AUP_ERR_ACTION_FAILED: { status: 502, title: 'Action failed at the far end' },
   AUP_ERR_ACTION_REJECTED: { status: 422, title: 'Action refused; retrying cannot help' },
   AUP_ERR_AUTH_REQUIRED: { status: 401, title: 'Authentication required' },

@@ -204,4 +204,6 @@ export const provisionKinds = [
   'provision.unsuspend',
   'provision.terminate',
   'provision.remove-content',
+  // DMCA 512(g)(2)(C): material put back after a counter-notice.
+  'provision.restore-content',
 ] as const;

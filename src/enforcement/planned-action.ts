@@ -75,7 +75,13 @@ export const noticePayloadSchema = z
   .strict();
 export type NoticePayload = z.infer<typeof noticePayloadSchema>;
 
-export const provisionOperations = ['suspend', 'unsuspend', 'terminate', 'remove-content'] as const;
+export const provisionOperations = [
+  'suspend',
+  'unsuspend',
+  'terminate',
+  'remove-content',
+  'restore-content',
+] as const;
 export type ProvisionOperation = (typeof provisionOperations)[number];
 
 export const provisionPayloadSchema = z
@@ -163,3 +169,22 @@ export type PlannedAction =
 export function idempotencyKeyOf(caseId: string, stepId: string, attempt: number, kind: ActionKind): string {
   return `${caseId}/${stepId}/${attempt}/${kind}`;
 }
+
+/**
+ * `mail.correspondence`: a letter of a procedure outside the case ladder, to a named address (a DMCA
+ * claimant, a counter-notice sender, a legal requester, a customer told of a takedown or a disclosure). The
+ * workflow (src/dmca, src/legal) writes the text when it decides; the adapter only sends it.
+ */
+export const correspondencePayloadSchema = z
+  .object({
+    /** What it is about, `dmca:DMCA-000001` or `legal:LEGAL-000001`: a header and the audit subject. */
+    about: z.string().min(1).max(100),
+    /** Which letter (template id), e.g. `dmca.missing-elements`. */
+    letter: z.string().min(1).max(100),
+    to: z.string().min(3).max(320),
+    toName: z.string().max(300).optional(),
+    subject: z.string().min(1).max(300),
+    text: z.string().min(1).max(200_000),
+  })
+  .strict();
+export type CorrespondencePayload = z.infer<typeof correspondencePayloadSchema>;

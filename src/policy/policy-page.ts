@@ -159,6 +159,14 @@ export function pageModel(doc: PolicyDocument): Block[] {
           )
         : undefined,
       practice(
+        'completion_request_window',
+        `If a notice identifies the work, the material and how to reach you but lacks other elements, we ask you for them; the request stays open ${describeDuration(dmca.completion_request_window)}. We do not act on the notice, or contact our customer, until it is complete.`,
+      ),
+      practice(
+        'takedown_window',
+        `On a complete notice we forward it to our customer, who must remove or disable the material within ${describeDuration(dmca.takedown_window)}; otherwise we disable it ourselves. We tell you when it is done.`,
+      ),
+      practice(
         'counter_notice_restore_business_days',
         `After a valid counter-notice we restore the material between ${restore.min} and ${restore.max} business days later, unless the complainant tells us it has filed an action.`,
       ),
@@ -341,7 +349,7 @@ function informationRequests(doc: PolicyDocument, h: H, p: P, bullets: Bullets):
     r.fee
       ? practice(
           'fee',
-          `We charge ${formatMoney(r.fee.amount, r.fee.currency)} per ${r.fee.per} to respond${r.fee.legal_fees_passed_on ? ', plus any legal fees we incur' : ''}.`,
+          `We charge ${formatMoney(r.fee.amount, r.fee.currency)} per ${r.fee.per} to respond${r.fee.legal_fees_passed_on ? ', plus any legal fees we incur' : ''}${r.fee.per === 'hour' && r.fee.billed === 'actual-time' ? '; you receive an estimate first and are billed the time actually spent' : ''}.`,
         )
       : undefined,
     practice(
@@ -353,6 +361,12 @@ function informationRequests(doc: PolicyDocument, h: H, p: P, bullets: Bullets):
         'as-required-by-law': 'Requests are kept confidential where the law requires it.',
       }[r.confidentiality],
     ),
+    r.civil_requests_need_filed_action
+      ? practice(
+          'civil_requests_need_filed_action',
+          'A civil request must come in a filed civil action (court and case number) that on its face meets the requirements for such a request.',
+        )
+      : undefined,
     r.customer_prior_notice
       ? practice(
           'customer_prior_notice',

@@ -63,7 +63,7 @@ describe('renderPolicyMarkdown', () => {
       '- **Designated agent:** Jane Agent',
       '- **Address:** 100 Example Street, Suite 5, Springfield, ST 12345, US',
       'We respond only to requests made as part of a filed and pending legal matter.',
-      'We charge USD 275.00 per hour to respond, plus any legal fees we incur.',
+      'We charge USD 275.00 per hour to respond, plus any legal fees we incur; you receive an estimate first and are billed the time actually spent.',
       'Requests are not confidential',
       '*Deadline: within 72 hours of our request. If not met, we may suspend the service.*',
       'We announce material changes by email and on our website.',

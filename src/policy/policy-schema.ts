@@ -358,6 +358,11 @@ export const informationRequestTermsSchema = z
         currency: z.string().length(3),
         per: z.enum(['hour', 'request']),
         legal_fees_passed_on: z.boolean().default(false),
+        /**
+         * `actual-time`: the requester gets an estimate up front and is billed the time actually spent
+         * (iITGEN's hourly technical assistance fee); `estimate`: the estimate is the price.
+         */
+        billed: z.enum(['actual-time', 'estimate']).default('actual-time'),
       })
       .strict()
       .optional(),
@@ -365,8 +370,19 @@ export const informationRequestTermsSchema = z
     confidentiality: z.enum(['confidential', 'shared-with-customer', 'as-required-by-law']),
     /** The customer gets prior notice of an inspection where the law permits (Secure Packet section 8). */
     customer_prior_notice: z.boolean().default(false),
+    /**
+     * A civil request is honoured only when it comes in a filed civil action that on its face meets the
+     * requirements for such a request (Secure Packet section 8): a court and a case number.
+     */
+    civil_requests_need_filed_action: z.boolean().default(false),
     contact: contactSchema.optional(),
-    operator_defaults: operatorDefaults(['honoured', 'confidentiality', 'fee', 'customer_prior_notice']),
+    operator_defaults: operatorDefaults([
+      'honoured',
+      'confidentiality',
+      'fee',
+      'customer_prior_notice',
+      'civil_requests_need_filed_action',
+    ]),
   })
   .strict();
 
@@ -432,6 +448,16 @@ export const dmcaTermsSchema = z
       .object({ min: z.number().int().min(1), max: z.number().int().min(1) })
       .strict()
       .default({ min: 10, max: 14 }),
+    /**
+     * How long the customer has to remove or disable the material named in a complete notice before the
+     * desk disables it through the provisioning hook (512(c)(1)(C): "expeditiously").
+     */
+    takedown_window: isoDuration.default('P1D'),
+    /**
+     * How long the sender of an incomplete notice that substantially complies with (ii)–(iv) has to supply
+     * the missing elements (512(c)(3)(B)(ii)) before the request lapses.
+     */
+    completion_request_window: isoDuration.default('P14D'),
     /** Strikes within the window that make a repeat infringer (512(i)). */
     repeat_infringer: z
       .object({ strikes: z.number().int().min(1), window: isoDuration, remedy: z.enum(remedies) })
@@ -442,6 +468,8 @@ export const dmcaTermsSchema = z
       'require_complete_notice',
       'counter_notice_restore_business_days',
       'repeat_infringer',
+      'takedown_window',
+      'completion_request_window',
     ]),
   })
   .strict();

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { BlocklistAdapter } from '../actions/blocklist-adapter.js';
+import { CorrespondenceMailAdapter } from '../actions/correspondence-mail-adapter.js';
 import { FeeAdapter } from '../actions/fee-adapter.js';
 import { MailNoticeAdapter, type NoticeDirectory } from '../actions/mail-notice-adapter.js';
 import { createSmtpSender, type MailSender, smtpRelayConfigFromEnv } from '../actions/mail-transport.js';
@@ -110,6 +111,13 @@ export function createActionHandlers(wiring: ActionWiring): ActionHandler[] {
       messageIdDomain: ownDomain,
       policy: { ownAddresses: [wiring.from, wiring.replyTo], ownDomains: [ownDomain] },
       rateLimiter: storeAckRateLimiter(wiring.db),
+      loopToken: token,
+    }) as ActionHandler,
+    new CorrespondenceMailAdapter({
+      sender: wiring.sender,
+      from: wiring.from,
+      replyTo: wiring.replyTo,
+      messageIdDomain: ownDomain,
       loopToken: token,
     }) as ActionHandler,
     new FeeAdapter(storeFeeRepository(wiring.db)) as ActionHandler,

@@ -5,6 +5,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import {
   jsonSchemaTransform,
+  jsonSchemaTransformObject,
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
@@ -153,6 +154,8 @@ async function registerOpenApi(app: FastifyInstance, deps: ResolvedAppDeps): Pro
       },
     },
     // The document describes the JSON API only: HTML pages and assets of other features stay out of it.
+    // Schemas named with `.meta({ id })` are listed once under components.schemas and referenced by $ref.
+    transformObject: jsonSchemaTransformObject,
     transform: (args) =>
       args.url.startsWith(API_PREFIX)
         ? jsonSchemaTransform(args)

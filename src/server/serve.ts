@@ -8,6 +8,7 @@ import pino, { type Logger } from 'pino';
 import { createSmtpSender, type MailSender, smtpRelayConfigFromEnv } from '../actions/mail-transport.js';
 import type { AppConfig } from '../config.js';
 import type { AuthorisationCheck } from '../detect/detection-reporter.js';
+import { DMCA_STEP_KINDS, dmcaStepHandler } from '../dmca/dmca-workflow.js';
 import { type Clock, systemClock } from '../enforcement/outbox/clock.js';
 import type { OutboxExecutor } from '../enforcement/outbox/outbox-executor.js';
 import { loadPublishedPolicies, messageIdDomainFromEnv } from '../enforcement/pipeline/desk-deps.js';
@@ -35,6 +36,7 @@ import type { Database } from '../store/schema.js';
 import { createActionHandlers, workerConfigFromEnv } from './action-wiring.js';
 import { buildApp } from './app.js';
 import { fileMailSender } from './file-mail-sender.js';
+import { routedInboxProcessor } from './inbox-router.js';
 import { createMetrics } from './plugins/metrics-plugin.js';
 import { publicPagesFeature } from './public/public-pages-plugin.js';
 import {
@@ -261,7 +263,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
       let processed = 0;
       let actions = 0;
       const parts = await enforcement();
-      processor ??= inboxProcessorFor(parts.pipeline);
+      processor ??= routedInboxProcessor(parts.pipeline);
       // Until the inbox is empty: what this call cannot claim, the running inbox worker is processing, so
       // wait for it (bounded: a row held back by retry backoff must not hang the caller).
       const giveUpAt = Date.now() + 15_000;
@@ -286,7 +288,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
 
     if (runs.intake) {
       const parts = await enforcement();
-      processor ??= inboxProcessorFor(parts.pipeline);
+      processor ??= routedInboxProcessor(parts.pipeline);
       inboxWorker = new InboxWorker(
         { db: store.db, evidence, processReport: processor, logger: logger.child({ loop: 'inbox' }) },
         { clock, pollMs: deps.intervals?.inboxPollMs ?? 2_000 },
@@ -533,9 +535,11 @@ async function enforcementParts(input: {
     providerName,
     provisioning: workerEnv.provisioning,
   });
+  const dmcaSteps = dmcaStepHandler({ ...base, snapshot: () => input.registry.current });
   const worker: WorkerDeps = {
     ...base,
     handlers,
+    stepHandlers: Object.fromEntries(DMCA_STEP_KINDS.map((kind) => [kind, dmcaSteps])),
     executor: { logger: input.logger.child({ component: 'outbox' }) },
   };
   return {

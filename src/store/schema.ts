@@ -18,7 +18,9 @@ import type {
   DashboardEventDayTable,
   DashboardReportDayTable,
 } from './tables/dashboard.table.js';
+import type { DmcaNoticeTable, DmcaStrikeTable } from './tables/dmca.table.js';
 import type { IntakeInboxTable } from './tables/intake.table.js';
+import type { LegalDisclosureTable, LegalRequestTable } from './tables/legal.table.js';
 import type { OutboxActionTable, ScheduledStepTable } from './tables/outbox.table.js';
 import type { PolicyVersionTable, ProviderTable } from './tables/policy.table.js';
 import type {
@@ -62,4 +64,8 @@ export interface Database {
   dashboard_case_weeks: DashboardCaseWeekTable;
   dashboard_case_status: DashboardCaseStatusTable;
   dashboard_case_reached: DashboardCaseReachedTable;
+  dmca_notices: DmcaNoticeTable;
+  dmca_strikes: DmcaStrikeTable;
+  legal_requests: LegalRequestTable;
+  legal_disclosures: LegalDisclosureTable;
 }

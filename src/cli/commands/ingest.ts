@@ -5,11 +5,11 @@ import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import { systemClock } from '../../enforcement/outbox/clock.js';
 import { deskDeps } from '../../enforcement/pipeline/desk-deps.js';
-import { inboxProcessorFor } from '../../enforcement/pipeline/report-processor.js';
 import { EvidenceStore } from '../../intake/evidence-store.js';
 import { acceptReport } from '../../intake/inbox/inbox-accept.js';
 import { processInbox, type ReportProcessor } from '../../intake/inbox/inbox-worker.js';
 import { RegistrySnapshotHolder } from '../../registry/registry-snapshot.js';
+import { routedInboxProcessor } from '../../server/inbox-router.js';
 import type { Database } from '../../store/schema.js';
 import type { CliContext } from '../context.js';
 import { CliExit, EXIT_FINDING } from '../exit.js';
@@ -123,7 +123,7 @@ async function pipelineFor(db: Kysely<Database>, evidence: EvidenceStore): Promi
   const ownAddresses = [process.env.AUPDESK_MAIL_FROM, desk.replyTo].filter(
     (a): a is string => a !== undefined && a !== '',
   );
-  return inboxProcessorFor({
+  return routedInboxProcessor({
     policies: desk.policies,
     clock: desk.clock,
     messageIdDomain: desk.messageIdDomain,

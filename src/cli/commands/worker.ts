@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DMCA_STEP_KINDS, dmcaStepHandler } from '../../dmca/dmca-workflow.js';
 import { systemClock } from '../../enforcement/outbox/clock.js';
 import { historyOf } from '../../enforcement/pipeline/case-transition.js';
 import { deskDeps } from '../../enforcement/pipeline/desk-deps.js';
@@ -59,6 +60,8 @@ export function registerWorkerCommands(program: Command, context: () => CliConte
           replyTo: mail.wiring.replyTo,
           messageIdDomain: mail.wiring.messageIdDomain,
           handlers: createActionHandlers(mail.wiring),
+          // The DMCA deadlines need no registry: the takedown step carries the holders it found.
+          stepHandlers: Object.fromEntries(DMCA_STEP_KINDS.map((kind) => [kind, dmcaStepHandler(base)])),
         };
         const executor = createExecutor(deps, systemClock);
         const report = (summary: EnforcementRoundSummary): void => {

@@ -9,6 +9,7 @@ import type { Database } from '../../store/schema.js';
 import {
   applyCaseTransition,
   type EnforcementDeps,
+  type InTransactionDeps,
   type TransitionResult,
 } from '../pipeline/case-transition.js';
 
@@ -105,7 +106,7 @@ export async function intervene(
  */
 export async function interveneIn(
   trx: Transaction<Database>,
-  deps: CaseCommandDeps,
+  deps: InTransactionDeps,
   record: CaseRecord,
   input: { analyst: string; command: AnalystCommand; note?: string | undefined },
   now: Date,
@@ -136,7 +137,7 @@ async function auditIntervention(
 
 function transition(
   trx: Transaction<Database>,
-  deps: CaseCommandDeps,
+  deps: InTransactionDeps,
   record: CaseRecord,
   input: { analyst: string; command: AnalystCommand; note?: string | undefined },
   now: Date,

@@ -10,7 +10,12 @@ import {
   OutboxExecutor,
   type OutboxExecutorOptions,
 } from '../outbox/outbox-executor.js';
-import { type RunDueStepsSummary, runDueSteps, type ScheduledStep } from '../scheduler/step-scheduler.js';
+import {
+  type RunDueStepsSummary,
+  runDueSteps,
+  type ScheduledStep,
+  type StepHandler,
+} from '../scheduler/step-scheduler.js';
 import { applyCaseTransition, CASE_STEP_KIND, type EnforcementDeps } from './case-transition.js';
 
 /**
@@ -22,6 +27,11 @@ import { applyCaseTransition, CASE_STEP_KIND, type EnforcementDeps } from './cas
 
 export interface WorkerDeps extends EnforcementDeps {
   readonly handlers: readonly ActionHandler[];
+  /**
+   * Handlers of due steps other than the case ladder's, by kind (the DMCA takedown deadline and restore,
+   * wired by the composition root: enforcement cannot import the workflows to its right).
+   */
+  readonly stepHandlers?: Readonly<Record<string, StepHandler>>;
   /** Executor settings (lease, backoff, hooks, logger, worker id). */
   readonly executor?: Omit<OutboxExecutorOptions, 'db' | 'handlers' | 'clock'>;
 }
@@ -78,7 +88,13 @@ export async function runEnforcementOnce(
   executor?: OutboxExecutor,
 ): Promise<EnforcementRoundSummary> {
   const stepDeps: EnforcementDeps = { ...deps, clock };
-  const steps = await runDueSteps(deps.db, clock, caseStepHandler(stepDeps));
+  const caseHandler = caseStepHandler(stepDeps);
+  const others = deps.stepHandlers ?? {};
+  const steps = await runDueSteps(deps.db, clock, (trx, step, ctx) =>
+    step.kind !== CASE_STEP_KIND && others[step.kind]
+      ? others[step.kind]!(trx, step, ctx)
+      : caseHandler(trx, step, ctx),
+  );
   const exec = executor ?? createExecutor(deps, clock);
   const actions = await exec.drain({ batch: 20, maxRounds: 1_000 });
   return { steps, actions };

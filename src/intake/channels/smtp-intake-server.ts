@@ -21,7 +21,7 @@ import { loopToken } from '../mail-loop.js';
 /**
  * SMTP intake: the desk's abuse@ / dmca@ addresses as a real SMTP server (smtp-server).
  *
- * - Recipients route by local part (`abuse@` → abuse, `dmca@` / `copyright@` → dmca, configurable; `+tags`
+ * - Recipients route by local part (`abuse@` → abuse, `dmca@` / `copyright@` → dmca, `legal@` → legal, configurable; `+tags`
  *   ignored); an unknown local part, or a domain not in `domains` when that list is set, is refused with
  *   `550` at RCPT, so nothing is accepted that nobody reads.
  * - `250` only after `acceptReport` returned: the evidence is fsynced and the inbox row committed. A storage
@@ -88,6 +88,8 @@ export const defaultSmtpRoutes: Readonly<Record<string, InboxRoute>> = {
   dmca: 'dmca',
   copyright: 'dmca',
   security: 'security',
+  // Subpoenas, court orders and other information requests (src/legal).
+  legal: 'legal',
 };
 
 const DEFAULT_MAX_BYTES = 25 * 1024 * 1024;

@@ -97,11 +97,17 @@ const NAME_LINE =
   /^\s*(?:[A-Z][a-zA-Z'’.-]+|[A-Z]\.)(?:\s+(?:[A-Z][a-zA-Z'’.-]+|[A-Z]\.|van|von|de|der|da|del|la|le)){1,4}\s*$/;
 const WORK_LABEL =
   /^\s*(?:[-*•]\s*)?(?:copyrighted works?|original works?|works?(?: infringed)?|title(?: of (?:the )?work)?|infringed works?|name of (?:the )?work)\s*(?:\(\w+\))?\s*[:\-–]\s*(.+)$/i;
+const WORK_STATEMENT =
+  /\b(?:copyrighted|original) works?\b|\bown(?:s|er of)? (?:the )?(?:exclusive )?(?:copyright|rights)\b|\bcopyright (?:in|to|of) |\bcopyright owner of (?:the|my|our)\b/i;
 const ORIGINAL_URL_LABEL =
   /\b(?:original|authori[sz]ed|official|legitimate|copyrighted work|our (?:web)?site|work)\b[^:]*:\s*$/i;
 
 /** Read a notice's text: elements, claimant, works and the infringing URLs with their line numbers. */
-export function readDmcaNotice(raw: string): { dmca: DmcaNotice; urls: LocatedUrl[] } {
+export function readDmcaNotice(raw: string): {
+  dmca: DmcaNotice;
+  urls: LocatedUrl[];
+  evidence: DmcaElementEvidence;
+} {
   const text = refang(raw);
   const lines = text.split(/\r?\n/);
   const flat = text.replace(/\s+/g, ' ');
@@ -132,25 +138,48 @@ export function readDmcaNotice(raw: string): { dmca: DmcaNotice; urls: LocatedUr
     signature?.name;
   const rightsHolder = findRightsHolder(flat, lines);
 
+  const workStatement = WORK_STATEMENT.exec(flat);
+  const goodFaith =
+    /good[- ]faith belief[^.]{0,300}?(?:not authori[sz]ed|unauthori[sz]ed|without (?:the )?(?:authori[sz]ation|permission))/i.exec(
+      flat,
+    );
+  const perjury = /penalty of perjury/i.exec(flat);
+  const accuracy =
+    perjury !== null &&
+    /\baccurate\b/i.test(flat) &&
+    /authori[sz]ed to act|(?:am|is|are) the (?:copyright )?owner|(?:exclusive )?right(?:s)? (?:that is|that are|allegedly) infringed/i.test(
+      flat,
+    );
   const elements = {
     signature: signature !== undefined,
-    copyrightedWork:
-      works.length > 0 ||
-      /\b(?:copyrighted|original) works?\b|\bown(?:s|er of)? (?:the )?(?:exclusive )?(?:copyright|rights)\b|\bcopyright (?:in|to|of) |\bcopyright owner of (?:the|my|our)\b/i.test(
-        flat,
-      ),
+    copyrightedWork: works.length > 0 || workStatement !== null,
     infringingMaterial: urls.length > 0,
     contactInformation: Boolean(email || phone || address),
-    goodFaithStatement:
-      /good[- ]faith belief[^.]{0,300}?(?:not authori[sz]ed|unauthori[sz]ed|without (?:the )?(?:authori[sz]ation|permission))/i.test(
-        flat,
-      ),
+    goodFaithStatement: goodFaith !== null,
+    accuracyUnderPenaltyOfPerjury: accuracy,
+  };
+  // The words that satisfied each element, so a reviewer (and the sender, when asked for what is missing)
+  // sees why the desk counted it.
+  const evidence: DmcaElementEvidence = {
+    signature: signature?.text,
+    copyrightedWork:
+      works.length > 0
+        ? works.join('; ')
+        : workStatement
+          ? (sentenceOf(text, WORK_STATEMENT) ?? sentenceAround(flat, workStatement.index))
+          : undefined,
+    infringingMaterial: urls.length > 0 ? urls.map((u) => u.url).join('\n') : undefined,
+    contactInformation:
+      email || phone || address
+        ? [address, phone && `phone ${phone.trim()}`, email].filter(Boolean).join('; ')
+        : undefined,
+    goodFaithStatement: goodFaith
+      ? (sentenceOf(text, /good[- ]faith belief/i) ?? sentenceAround(flat, goodFaith.index))
+      : undefined,
     accuracyUnderPenaltyOfPerjury:
-      /penalty of perjury/i.test(flat) &&
-      /\baccurate\b/i.test(flat) &&
-      /authori[sz]ed to act|(?:am|is|are) the (?:copyright )?owner|(?:exclusive )?right(?:s)? (?:that is|that are|allegedly) infringed/i.test(
-        flat,
-      ),
+      accuracy && perjury
+        ? (sentenceOf(text, /penalty of perjury/i) ?? sentenceAround(flat, perjury.index))
+        : undefined,
   };
   const missing = (Object.keys(elements) as Array<keyof typeof elements>)
     .filter((k) => !elements[k])
@@ -181,7 +210,41 @@ export function readDmcaNotice(raw: string): { dmca: DmcaNotice; urls: LocatedUr
       ...(signature?.text ? { signature: signature.text } : {}),
     },
     urls,
+    evidence,
   };
+}
+
+/** Per element of 512(c)(3)(A), the text that satisfied it (undefined when the element is missing). */
+export type DmcaElementEvidence = { readonly [K in keyof DmcaNotice['elements']]: string | undefined };
+
+/** The sentence of `flat` (whitespace-collapsed text) around `index`, clipped to 500 characters. */
+export function sentenceAround(flat: string, index: number): string {
+  // A sentence ends at `.`, `!` or `?` before a space (not the dots of a domain) or at a paragraph break.
+  const before = flat.slice(0, index);
+  let start = 0;
+  for (const m of before.matchAll(/[.!?](?=\s)|\u00b6/g)) start = m.index + 1;
+  const rest = flat.slice(index);
+  const endMatch = /[.!?](?=\s|$)|\u00b6/.exec(rest);
+  const end = endMatch ? index + endMatch.index + (endMatch[0] === '\u00b6' ? 0 : 1) : flat.length;
+  return clip(
+    flat
+      .slice(start, end)
+      .replace(/\u00b6/g, ' ')
+      .trim(),
+    500,
+  );
+}
+
+/** The text with whitespace collapsed and each paragraph break kept as `¶` (for sentenceAround). */
+export function paragraphFlat(text: string): string {
+  return text.replace(/\r?\n[ \t]*\r?\n\s*/g, ' \u00b6 ').replace(/[ \t\r\n]+/g, ' ');
+}
+
+/** The sentence of `text` where `pattern` first matches, or undefined. */
+export function sentenceOf(text: string, pattern: RegExp): string | undefined {
+  const pflat = paragraphFlat(text);
+  const m = pattern.exec(pflat);
+  return m ? sentenceAround(pflat, m.index) : undefined;
 }
 
 function findSignature(lines: readonly string[]): { name?: string; text: string } | undefined {

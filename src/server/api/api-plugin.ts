@@ -2,7 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ApiPluginOptions } from './api-support.js';
 import { authRoutes } from './auth-routes.js';
 import { caseRoutes } from './case-routes.js';
+import { dmcaRoutes } from './dmca-routes.js';
 import { evidenceRoutes } from './evidence-routes.js';
+import { legalRoutes } from './legal-routes.js';
 import { policyRoutes } from './policy-routes.js';
 import { registryRoutes } from './registry-routes.js';
 import { reportRoutes } from './report-routes.js';
@@ -20,4 +22,6 @@ export const apiPlugin: FastifyPluginAsync<ApiPluginOptions> = async (app, { dep
   await app.register(registryRoutes, options);
   await app.register(policyRoutes, options);
   await app.register(evidenceRoutes, options);
+  await app.register(dmcaRoutes, options);
+  await app.register(legalRoutes, options);
 };

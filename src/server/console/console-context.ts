@@ -24,6 +24,8 @@ export const consoleSpec: AreaSpec = {
     { href: '/console', label: 'Queue', key: 'queue' },
     { href: '/console/dashboard', label: 'Dashboard', key: 'dashboard' },
     { href: '/console/reporters', label: 'Reporters', key: 'reporters' },
+    { href: '/console/dmca', label: 'DMCA', key: 'dmca' },
+    { href: '/console/legal', label: 'Legal', key: 'legal' },
     ...(p?.role === 'admin' ? [{ href: '/console/admin/users', label: 'Admin', key: 'admin' }] : []),
   ],
 };

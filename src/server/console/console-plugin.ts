@@ -6,6 +6,7 @@ import { caseRoutes } from './case-routes.js';
 import { type ConsoleContext, consoleSpec } from './console-context.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { directoryRoutes } from './directory-routes.js';
+import { registerDmcaLegalPages } from './dmca-legal-pages.js';
 import { type EnforcementSource, storeEnforcementSource } from './enforcement-source.js';
 import { queueRoutes } from './queue-routes.js';
 
@@ -38,4 +39,5 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
   directoryRoutes(app, ctx);
   dashboardRoutes(app, ctx);
   adminRoutes(app, ctx);
+  registerDmcaLegalPages(app, deps, consoleSpec);
 };

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { diffPolicies } from '../../policy/policy-diff.js';
-import { renderDiffPage, renderDmcaPage, renderPolicyPage, versionTimeline } from './policy-pages.js';
+import { renderDiffPage, renderPolicyPage, versionTimeline } from './policy-pages.js';
 import type { PublicContext } from './public-context.js';
 import { messagePage } from './public-layout.js';
 import { renderSecurityTxt } from './security-txt.js';
@@ -59,12 +59,7 @@ export function aupRoutes(app: FastifyInstance, ctx: PublicContext): void {
     );
   });
 
-  app.get('/dmca', pageConfig, async (_request, reply) => {
-    const doc = await currentDocument();
-    const page = doc ? renderDmcaPage(doc) : undefined;
-    if (!page) return notFound(reply, 'This provider has not published a DMCA designated agent here.');
-    return sendHtml(reply, 200, page);
-  });
+  // `/dmca` (the agent, the statute and the form) is dmca-form.ts's.
 
   app.get('/.well-known/security.txt', pageConfig, async (_request, reply) => {
     const text = renderSecurityTxt({

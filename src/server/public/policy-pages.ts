@@ -157,7 +157,7 @@ ${diff.document.length > 0 ? html`<h2>Document</h2>${changeRows(diff.document)}`
 }
 
 /** The DMCA designated agent page (17 U.S.C. 512(c)(2)) and what a notice must contain (512(c)(3)(A)). */
-export function renderDmcaPage(doc: PolicyDocument): string | undefined {
+export function renderDmcaPage(doc: PolicyDocument, form?: SafeHtml): string | undefined {
   const dmca = doc.terms.dmca;
   if (!dmca) return undefined;
   const agent = dmca.designated_agent;
@@ -195,6 +195,7 @@ ${dmca.require_complete_notice ? html`<p>Incomplete notices are answered with wh
 <h2>Counter-notices and repeat infringers</h2>
 <p>After a valid counter-notice (17 U.S.C. § 512(g)) the material is restored between ${restore.min} and ${restore.max} business days later unless the complaining party reports a court action.
 A customer with ${repeat.strikes} valid notices within ${describeDuration(repeat.window)} is treated as a repeat infringer (remedy: ${repeat.remedy}).</p>
-<p class="muted">You can also send a notice through the <a href="/report">complaint form</a>; it is recorded as received and checked for the elements above.</p>`,
+<p>Incomplete notices that identify the work, the material and how to reach you are answered with a request for what is missing; we do not act on them or contact our customer until they are complete. A complete notice is forwarded to our customer, who must remove the material within ${describeDuration(dmca.takedown_window)}.</p>
+${form ?? html`<p class="muted">You can also send a notice through the <a href="/report">complaint form</a>; it is recorded as received and checked for the elements above.</p>`}`,
   });
 }

@@ -13,7 +13,8 @@ import type { AppFeature } from '../app-deps.js';
 import { publicRateLimit } from '../plugins/rate-limit-plugin.js';
 import { aupRoutes } from './aup-routes.js';
 import { complaintRoutes } from './complaint-routes.js';
-import { versionTimeline } from './policy-pages.js';
+import { registerDmcaForm } from './dmca-form.js';
+import { renderDmcaPage, versionTimeline } from './policy-pages.js';
 import {
   DEFAULT_FORM_RATE_LIMIT,
   DEFAULT_MAX_UPLOAD_BYTES,
@@ -152,6 +153,21 @@ export async function publicPagesPlugin(app: FastifyInstance, options: PublicPag
   };
   aupRoutes(app, ctx);
   complaintRoutes(app, ctx);
+  registerDmcaForm(app, {
+    secret: options.secret,
+    clock: options.clock,
+    acceptReport: options.acceptReport,
+    onAccepted: options.onAccepted,
+    formRateLimit,
+    pageConfig,
+    secure: (request) => request.protocol === 'https' || originOf().startsWith('https:'),
+    page: async (form) => {
+      const doc = await currentDocument();
+      return doc ? renderDmcaPage(doc, form) : undefined;
+    },
+    send: (reply, status, page) => sendHtml(reply, status, page),
+    notFound: (reply) => notFound(reply, 'This provider has not published a DMCA designated agent here.'),
+  });
 }
 
 export interface PublicPagesFeatureOptions
