@@ -6,6 +6,7 @@ import type { Database } from '../store/schema.js';
 import type { InboxKind } from '../store/tables/intake.table.js';
 import type { EvidenceStore } from './evidence-store.js';
 import { type InboxLogger, originalMessageIdOf, type SmtpEnvelope } from './intake-inbox.js';
+import type { ReportParser } from './parse-pool/parse-pool.js';
 import { type IntakeLimits, parseReport } from './parse-report.js';
 import type { Channel, ParsedReport } from './report.js';
 
@@ -64,6 +65,11 @@ export interface InboxProcessorDeps {
   /** Claims after which a row that keeps failing is `failed` (default 5). */
   readonly maxAttempts?: number | undefined;
   readonly limits?: IntakeLimits | undefined;
+  /**
+   * Where reports are parsed: a `ParsePool` (worker threads, a budget per report) in `serve` and `ingest`;
+   * absent, on this thread (`parseReport`), which is what small tools and tests want.
+   */
+  readonly parse?: ReportParser | undefined;
 }
 
 export interface ProcessInboxOptions {
@@ -245,7 +251,7 @@ async function processOne(
     }
     return retryOrFail(deps, item, workerId, clock, maxAttempts, error);
   }
-  const report = await parseReport({
+  const report = await (deps.parse ?? parseReport)({
     bytes,
     fileName: row.file_name ?? undefined,
     contentType: row.content_type ?? undefined,

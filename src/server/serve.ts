@@ -27,6 +27,7 @@ import { type SmtpIntakeServer, startSmtpIntake } from '../intake/channels/smtp-
 import { EvidenceStore } from '../intake/evidence-store.js';
 import { InboxWorker, processInbox, type ReportProcessor } from '../intake/inbox-processing.js';
 import { InboxCommitter, inboxCounts } from '../intake/intake-inbox.js';
+import { ParsePool, parsePoolOptionsFromEnv } from '../intake/parse-pool/parse-pool.js';
 import { loadPolicyTree } from '../policy/policy-loader.js';
 import { publishPolicyVersion } from '../policy/policy-repository.js';
 import { RegistrySnapshotHolder } from '../registry/registry-snapshot.js';
@@ -177,6 +178,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
   const dropDir = runs.intake ? dropDirSettings(options.dropDir, env) : undefined;
   const imap = runs.intake ? imapSettingsFromEnv(env) : undefined;
   const smtpSettings = runs.intake ? await smtpIntakeSettingsFromEnv(env) : undefined;
+  const parsePoolOptions = parsePoolOptionsFromEnv(env);
 
   const store =
     deps.store ??
@@ -226,6 +228,9 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
     stops.push(() => registry.stop());
 
     const committer = new InboxCommitter(store.db);
+    // Reports are parsed in worker threads (threads start on first use): a huge attachment never stalls
+    // HTTP or SMTP.
+    const parsePool = new ParsePool(parsePoolOptions);
     const messageIdDomain = messageIdDomainFromEnv(env);
     let enforcementReady: Promise<EnforcementParts> | undefined;
     const enforcement = (): Promise<EnforcementParts> => {
@@ -257,7 +262,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
       for (;;) {
         await registry.refresh();
         const round = await processInbox(
-          { db: store.db, evidence, processReport: processor },
+          { db: store.db, evidence, processReport: processor, parse: parsePool.parse },
           { limit: 100, clock },
         );
         processed += round.done + round.failed;
@@ -277,13 +282,22 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
       const parts = await enforcement();
       processor ??= inboxProcessorFor(parts.pipeline);
       inboxWorker = new InboxWorker(
-        { db: store.db, evidence, processReport: processor, logger: logger.child({ loop: 'inbox' }) },
+        {
+          db: store.db,
+          evidence,
+          processReport: processor,
+          parse: parsePool.parse,
+          logger: logger.child({ loop: 'inbox' }),
+        },
         { clock, pollMs: deps.intervals?.inboxPollMs ?? 2_000 },
       );
       inboxWorker.start();
       const worker = inboxWorker;
       stops.push(() => worker.stop());
     }
+    // Closed before the inbox worker stops (stops run in reverse): a parse under way is abandoned, its row
+    // left claimed for the next start (releaseDeadClaims), instead of holding up the shutdown.
+    stops.push(() => parsePool.close());
     const wake = (): void => inboxWorker?.wake();
 
     let http: ServeHandle['http'];

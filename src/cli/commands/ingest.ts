@@ -9,6 +9,7 @@ import { inboxProcessorFor } from '../../enforcement/pipeline/inbox-processor.js
 import { EvidenceStore } from '../../intake/evidence-store.js';
 import { processInbox, type ReportProcessor } from '../../intake/inbox-processing.js';
 import { acceptReport } from '../../intake/intake-inbox.js';
+import { ParsePool, parsePoolOptionsFromEnv } from '../../intake/parse-pool/parse-pool.js';
 import { RegistrySnapshotHolder } from '../../registry/registry-snapshot.js';
 import type { Database } from '../../store/schema.js';
 import type { CliContext } from '../context.js';
@@ -47,7 +48,8 @@ export function registerIngestCommand(program: Command, context: () => CliContex
       const files = await expand(paths);
       const store = await ctx.openStore();
       const evidence = new EvidenceStore(ctx.config.evidenceDir);
-      const deps = { db: store.db, evidence };
+      const parsePool = new ParsePool(parsePoolOptionsFromEnv(process.env));
+      const deps = { db: store.db, evidence, parse: parsePool.parse };
       const failures: { file: string; reason: string }[] = [];
       const inboxIds = new Map<string, string>();
       const cases = new CaseTally();
@@ -101,6 +103,7 @@ export function registerIngestCommand(program: Command, context: () => CliContex
         bar.update(files.length * 2, { stage: 'done' });
       } finally {
         bar.stop();
+        await parsePool.close();
         await evidence.close();
         await store.close();
       }
