@@ -32,7 +32,7 @@ import {
   refsOf,
 } from '../../registry/registry-query.js';
 import { findCustomerByRef } from '../../registry/registry-repository.js';
-import type { ResolvedAppDeps } from '../app.js';
+import type { ResolvedAppDeps } from '../app-deps.js';
 import { html } from '../views/html.js';
 import { page, sendPage } from '../views/layout.js';
 import {

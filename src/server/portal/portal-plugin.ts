@@ -9,7 +9,7 @@ import { AupError, isAupError } from '../../errors.js';
 import type { LoadedPolicy } from '../../policy/policy-loader.js';
 import { acceptPolicyVersion } from '../../registry/policy-acceptance-portal.js';
 import { getCustomerById } from '../../registry/registry-query.js';
-import type { ResolvedAppDeps } from '../app.js';
+import type { ResolvedAppDeps } from '../app-deps.js';
 import { loadCaseView } from '../console/case-view.js';
 import { type EnforcementSource, storeEnforcementSource } from '../console/enforcement-source.js';
 import { policyBodyHtml, versionTimeline } from '../public/policy-pages.js';
