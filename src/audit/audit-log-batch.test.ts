@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../../test/support/store-backends.js';
 import { isAupError } from '../errors.js';
@@ -9,6 +10,7 @@ import {
   hashAuditEntry,
   listAudit,
   verifyAudit,
+  withAuditBatch,
 } from './audit-log.js';
 
 /**
@@ -128,5 +130,61 @@ describeEachBackend('audit log, batch appends', (ctx) => {
       );
     expect(written).toHaveLength(10_000);
     expect(await verifyAudit(db())).toMatchObject({ ok: true, entries: before.seq + 10_000 });
+  });
+
+  it('withAuditBatch: appends get their seq and hash at once and are written together at the end', async () => {
+    const before = await auditHead(db());
+    const rowsIn = async (trx: Parameters<typeof appendAudit>[0]) =>
+      Number(
+        (await sql<{ n: string }>`select count(*)::text as n from audit_log`.execute(trx)).rows[0]?.n ?? 0,
+      );
+    const returned = await db()
+      .transaction()
+      .execute(async (trx) => {
+        const startRows = await rowsIn(trx);
+        const out = await withAuditBatch(trx, async () => {
+          const a = await appendAudit(trx, entry(5000));
+          const [b, c] = await appendAuditBatch(trx, [entry(5001), entry(5002)]);
+          // Nested: joins the outer batch.
+          const d = await withAuditBatch(trx, () => appendAudit(trx, entry(5003)));
+          expect(await rowsIn(trx)).toBe(startRows);
+          return [a, b!, c!, d];
+        });
+        expect(await rowsIn(trx)).toBe(startRows + 4);
+        const after = await appendAudit(trx, entry(5004));
+        return [...out, after];
+      });
+    expect(returned.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5].map((n) => before.seq + n));
+    expect(await listAudit(db(), { afterSeq: before.seq, limit: 5 })).toEqual(returned);
+    expect((await verifyAudit(db())).ok).toBe(true);
+  });
+
+  it('withAuditBatch: a huge unit of work is written as it goes, in bounded pieces, and a failure writes nothing', async () => {
+    const before = await auditHead(db());
+    await db()
+      .transaction()
+      .execute(async (trx) => {
+        await withAuditBatch(trx, async () => {
+          for (let i = 0; i < 4_500; i++) await appendAudit(trx, entry(6000 + i));
+          // Two pieces of 2,000 written already; 500 still pending.
+          const n = await sql<{
+            n: string;
+          }>`select count(*)::text as n from audit_log where seq > ${before.seq}`.execute(trx);
+          expect(Number(n.rows[0]?.n)).toBe(4_000);
+        });
+      });
+    expect(await verifyAudit(db())).toMatchObject({ ok: true, entries: before.seq + 4_500 });
+    const mid = await auditHead(db());
+    await expect(
+      db()
+        .transaction()
+        .execute((trx) =>
+          withAuditBatch(trx, async () => {
+            await appendAudit(trx, entry(9000));
+            throw new Error('the report failed');
+          }),
+        ),
+    ).rejects.toThrow('the report failed');
+    expect(await auditHead(db())).toEqual(mid);
   });
 });

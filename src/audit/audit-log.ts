@@ -79,6 +79,8 @@ const inputSchema = z.object({
 /** Appends one entry inside `trx`; returns it with its seq and hash. */
 export async function appendAudit(trx: Transaction<Database>, entry: AuditEntryInput): Promise<AuditEntry> {
   const { fields, payload } = checkedEntry(entry);
+  const batch = batches.get(trx);
+  if (batch) return (await deferEntries(trx, batch, [{ fields, payload }]))[0]!;
   // The head this transaction last wrote (it holds the head's row lock since its first append), else the
   // locked head. A stale one (a savepoint rolled back over an append) writes nothing, and the head is read
   // again under the lock.
@@ -104,9 +106,14 @@ export async function appendAuditBatch(
 ): Promise<AuditEntry[]> {
   if (entries.length === 0) return [];
   const checked = entries.map(checkedEntry);
+  const batch = batches.get(trx);
+  if (batch) return deferEntries(trx, batch, checked);
   const known = heads.get(trx);
-  let written = known ? await writeEntries(trx, known, checked) : undefined;
-  written ??= await writeEntries(trx, await lockHead(trx), checked);
+  let written = known ? await writeEntries(trx, known, chainFrom(known, checked)) : undefined;
+  if (!written) {
+    const head = await lockHead(trx);
+    written = await writeEntries(trx, head, chainFrom(head, checked));
+  }
   if (!written) {
     throw new AupError('AUP_ERR_STORE_CONFLICT', 'the audit head moved while it was locked');
   }
@@ -146,15 +153,8 @@ function checkedEntry(entry: AuditEntryInput): CheckedEntry {
   return { fields, payload };
 }
 
-/**
- * Inserts `entries` after `head` and moves the head to the last, in one statement that does neither unless
- * the head is still `head`; undefined when it is not.
- */
-async function writeEntries(
-  trx: Transaction<Database>,
-  head: AuditHead,
-  entries: readonly CheckedEntry[],
-): Promise<AuditEntry[] | undefined> {
+/** The entries chained after `head`: their seqs and hashes, computed here. */
+function chainFrom(head: AuditHead, entries: readonly CheckedEntry[]): AuditEntry[] {
   const out: AuditEntry[] = [];
   let prevHash = head.hash;
   for (const [i, { fields, payload }] of entries.entries()) {
@@ -163,6 +163,18 @@ async function writeEntries(
     out.push({ seq, ...fields, payload, prevHash, hash });
     prevHash = hash;
   }
+  return out;
+}
+
+/**
+ * Inserts `out` (chained from `head`) and moves the head to the last, in one statement that does neither
+ * unless the head is still `head`; undefined when it is not.
+ */
+async function writeEntries(
+  trx: Transaction<Database>,
+  head: AuditHead,
+  out: readonly AuditEntry[],
+): Promise<AuditEntry[] | undefined> {
   const last = out[out.length - 1]!;
   const inserted = await sql<{ n: string }>`
     with moved as (
@@ -182,7 +194,69 @@ async function writeEntries(
     )
     select count(*)::text as n from rows`.execute(trx);
   if (Number(inserted.rows[0]?.n ?? 0) === 0) return undefined;
-  return out;
+  return [...out];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Deferred appends: a whole unit of work's entries in one statement
+
+/**
+ * The entries `withAuditBatch` holds for a transaction: `written` is the head in the table (locked by this
+ * transaction), `pending` the entries chained after it and not yet written.
+ */
+interface AuditBatchState {
+  written: AuditHead;
+  pending: AuditEntry[];
+}
+
+const batches = new WeakMap<Transaction<Database>, AuditBatchState>();
+
+/** Pending entries are written once this many have gathered, so memory stays bounded on a huge report. */
+const BATCH_FLUSH_ENTRIES = 2_000;
+
+/**
+ * Runs `work` with every `appendAudit`/`appendAuditBatch` on `trx` deferred: each entry gets its seq and
+ * hash at once (the head is locked first, so the chain is known), and the rows are written together, one
+ * statement per 2,000 entries and at the end. The chain, seqs and return values are exactly those of
+ * appending one by one; a report's pipeline, which records several entries per event, saves a round trip
+ * per entry. Lock order is kept: the head is locked before `work` touches anything.
+ *
+ * Not for work that rolls back to a savepoint (the pending entries would outlive it); the pipeline uses
+ * none. A nested call joins the outer batch. When `work` throws nothing is written (the caller's
+ * transaction is rolling back anyway).
+ */
+export async function withAuditBatch<T>(trx: Transaction<Database>, work: () => Promise<T>): Promise<T> {
+  if (batches.has(trx)) return work();
+  const batch: AuditBatchState = { written: await lockHead(trx), pending: [] };
+  batches.set(trx, batch);
+  try {
+    const result = await work();
+    await flushBatch(trx, batch);
+    return result;
+  } finally {
+    batches.delete(trx);
+  }
+}
+
+async function deferEntries(
+  trx: Transaction<Database>,
+  batch: AuditBatchState,
+  entries: readonly CheckedEntry[],
+): Promise<AuditEntry[]> {
+  const chained = chainFrom(batch.pending[batch.pending.length - 1] ?? batch.written, entries);
+  batch.pending.push(...chained);
+  if (batch.pending.length >= BATCH_FLUSH_ENTRIES) await flushBatch(trx, batch);
+  return chained;
+}
+
+async function flushBatch(trx: Transaction<Database>, batch: AuditBatchState): Promise<void> {
+  if (batch.pending.length === 0) return;
+  const written = await writeEntries(trx, batch.written, batch.pending);
+  if (!written) throw new AupError('AUP_ERR_STORE_CONFLICT', 'the audit head moved while it was locked');
+  const last = written[written.length - 1]!;
+  batch.written = { seq: last.seq, hash: last.hash };
+  batch.pending = [];
+  heads.set(trx, batch.written);
 }
 
 interface AuditHead {
