@@ -389,7 +389,13 @@ export class InboxWorker {
 
   constructor(
     private readonly deps: InboxProcessorDeps & { readonly logger?: InboxLogger | undefined },
-    private readonly options: { clock: InboxClock; batch?: number; pollMs?: number },
+    private readonly options: {
+      clock: InboxClock;
+      batch?: number;
+      pollMs?: number;
+      /** After a round that completed rows (committed): the next stage can wake instead of waiting its poll. */
+      onProcessed?: (summary: InboxRunSummary) => void;
+    },
   ) {}
 
   start(): void {
@@ -419,6 +425,7 @@ export class InboxWorker {
       try {
         const summary = await processInbox(this.deps, { limit: batch, clock: this.options.clock });
         claimed = summary.claimed;
+        if (summary.done > 0) this.options.onProcessed?.(summary);
         for (const item of summary.items) {
           if (item.status === 'failed')
             this.deps.logger?.error({ inbox: item.id, error: item.error }, 'intake item failed');

@@ -231,6 +231,9 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
     // Reports are parsed in worker threads (threads start on first use): a huge attachment never stalls
     // HTTP or SMTP.
     const parsePool = new ParsePool(parsePoolOptions);
+    if (runs.intake) {
+      parsePool.warmUp().catch((error: unknown) => logger.warn({ err: error }, 'parse pool warm-up failed'));
+    }
     const messageIdDomain = messageIdDomainFromEnv(env);
     let enforcementReady: Promise<EnforcementParts> | undefined;
     const enforcement = (): Promise<EnforcementParts> => {
@@ -250,6 +253,9 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
     };
 
     let inboxWorker: InboxWorker | undefined;
+    // The stages wake each other: a report committed by the inbox worker wakes the enforcement loop, which
+    // hands its notice to the relay at once instead of at its next poll.
+    let enforcementLoop: EnforcementLoop | undefined;
     let processor: ReportProcessor | undefined;
     const runOnce = async (): Promise<{ processed: number; actions: number }> => {
       let processed = 0;
@@ -289,7 +295,11 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
           parse: parsePool.parse,
           logger: logger.child({ loop: 'inbox' }),
         },
-        { clock, pollMs: deps.intervals?.inboxPollMs ?? 2_000 },
+        {
+          clock,
+          pollMs: deps.intervals?.inboxPollMs ?? 2_000,
+          onProcessed: () => enforcementLoop?.wake(),
+        },
       );
       inboxWorker.start();
       const worker = inboxWorker;
@@ -418,6 +428,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
         logger.child({ loop: 'enforcement' }),
       );
       loop.start();
+      enforcementLoop = loop;
       stops.push(() => loop.stop());
     }
     // The notice sender closes after the loops that use it have stopped (stops run in reverse), before the store.
@@ -530,6 +541,7 @@ class EnforcementLoop {
   private stopped = false;
   private running: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
+  private pending = false;
 
   constructor(
     private readonly parts: EnforcementParts,
@@ -542,6 +554,15 @@ class EnforcementLoop {
     this.running = this.loop();
   }
 
+  /**
+   * New work was committed (the inbox worker finished reports, so notices may wait in the outbox): run a
+   * round now instead of at the next poll. A wake during a round runs another one right after it.
+   */
+  wake(): void {
+    this.pending = true;
+    this.wakeUp?.();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.wakeUp?.();
@@ -550,6 +571,7 @@ class EnforcementLoop {
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
+      this.pending = false;
       try {
         const round = await runEnforcementOnce(this.parts.worker, this.clock, this.parts.executor);
         if (round.steps.fired + round.actions.claimed > 0)
@@ -558,6 +580,7 @@ class EnforcementLoop {
         this.logger.error({ err: error }, 'enforcement round failed');
       }
       if (this.stopped) break;
+      if (this.pending) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.pollMs);
         this.wakeUp = () => {
@@ -565,6 +588,7 @@ class EnforcementLoop {
           resolve();
         };
       });
+      this.wakeUp = undefined;
     }
   }
 }

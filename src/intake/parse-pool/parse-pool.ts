@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { z } from 'zod';
-import { AupError } from '../../errors.js';
+import { AupError, isAupError } from '../../errors.js';
 import { type ParseReportInput, unparsedReport } from '../parse-report.js';
 import type { ParsedReport } from '../report.js';
 
@@ -82,7 +82,8 @@ export class ParsePool {
     this.piscina = new Piscina({
       filename: entry.filename,
       execArgv: entry.execArgv,
-      minThreads: 0,
+      // One thread stays (warmUp starts it): a mail's parse never waits for a thread to boot.
+      minThreads: 1,
       maxThreads: this.threads,
       // A thread that parsed a big report holds a big heap: let it go when the inbox is quiet.
       idleTimeout: 30_000,
@@ -116,6 +117,19 @@ export class ParsePool {
       this.release();
     }
   };
+
+  /**
+   * Starts a thread and loads the parsers in it (an empty input), so the first real report does not pay
+   * for the thread's start-up: from source that is tsx compiling every parser, seconds on a busy machine.
+   */
+  async warmUp(): Promise<void> {
+    try {
+      await this.parse({ bytes: new Uint8Array(0), channel: 'file', receivedAt: new Date(0) });
+    } catch (error) {
+      // Closed before it warmed up (a desk stopped at once): nothing to warm any more.
+      if (!isAupError(error, 'AUP_ERR_PARSE_POOL_CLOSED')) throw error;
+    }
+  }
 
   /** Stops the threads, abandoning parses under way (they reject with AUP_ERR_PARSE_POOL_CLOSED). */
   async close(): Promise<void> {
