@@ -85,6 +85,10 @@ export interface ProcessedItem {
   readonly events: number;
   readonly error?: string | undefined;
   readonly reportId?: number | undefined;
+  /** Where the time went, for the metrics and per-report rates: parsing, then the pipeline's transaction. */
+  readonly timings?:
+    | { readonly parseMs: number; readonly pipelineMs: number; readonly receivedAt: Date }
+    | undefined;
 }
 
 export interface InboxRunSummary {
@@ -251,6 +255,7 @@ async function processOne(
     }
     return retryOrFail(deps, item, workerId, clock, maxAttempts, error);
   }
+  const parseStarted = performance.now();
   const report = await (deps.parse ?? parseReport)({
     bytes,
     fileName: row.file_name ?? undefined,
@@ -260,8 +265,12 @@ async function processOne(
     evidenceSha256: item.evidenceSha256,
     limits: deps.limits,
   });
+  const parseMs = performance.now() - parseStarted;
   try {
-    return await finish(deps, item, workerId, clock, { report, bytes });
+    const pipelineStarted = performance.now();
+    const done = await finish(deps, item, workerId, clock, { report, bytes });
+    const pipelineMs = performance.now() - pipelineStarted;
+    return { ...done, timings: { parseMs, pipelineMs, receivedAt: item.receivedAt } };
   } catch (error) {
     return retryOrFail(deps, item, workerId, clock, maxAttempts, error);
   }

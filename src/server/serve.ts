@@ -24,7 +24,12 @@ import { type FeedConfig, FeedPoller } from '../intake/channels/feed-poller.js';
 import { ImapPoller } from '../intake/channels/imap-poller.js';
 import { type SmtpIntakeServer, startSmtpIntake } from '../intake/channels/smtp-intake-server.js';
 import { EvidenceStore } from '../intake/evidence-store.js';
-import { InboxWorker, processInbox, type ReportProcessor } from '../intake/inbox-processing.js';
+import {
+  type InboxRunSummary,
+  InboxWorker,
+  processInbox,
+  type ReportProcessor,
+} from '../intake/inbox-processing.js';
 import { InboxCommitter, inboxCounts } from '../intake/intake-inbox.js';
 import { ParsePool, parsePoolOptionsFromEnv } from '../intake/parse-pool/parse-pool.js';
 import { loadPolicyTree } from '../policy/policy-loader.js';
@@ -44,7 +49,7 @@ import {
   smtpIntakeSettingsFromEnv,
 } from './serve-channels.js';
 import { Housekeeping, type HousekeepingIntervals, housekeepingTasks } from './serve-housekeeping.js';
-import { registerDeskMetrics } from './serve-metrics.js';
+import { type PipelineFigures, registerDeskMetrics, registerPipelineMetrics } from './serve-metrics.js';
 
 /**
  * `aupdesk serve`: the whole desk in one process, or one role of it.
@@ -256,6 +261,34 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
     // The stages wake each other: a report committed by the inbox worker wakes the enforcement loop, which
     // hands its notice to the relay at once instead of at its next poll.
     let enforcementLoop: EnforcementLoop | undefined;
+    // Per-report rates in the log (feed-sized reports at info) and the pipeline figures at /metrics.
+    let pipelineFigures: PipelineFigures | undefined;
+    const inboxLog = logger.child({ loop: 'inbox' });
+    const reportProcessed = (summary: InboxRunSummary): void => {
+      for (const item of summary.items) {
+        if (item.status !== 'done' || !item.timings) continue;
+        const { parseMs, pipelineMs, receivedAt } = item.timings;
+        pipelineFigures?.processed({
+          status: item.reportStatus ?? 'parsed',
+          events: item.events,
+          parseMs,
+          pipelineMs,
+          waitedMs: Date.now() - receivedAt.getTime(),
+        });
+        const seconds = (parseMs + pipelineMs) / 1000;
+        const line = {
+          inbox: item.id,
+          report: item.reportId,
+          format: item.format,
+          events: item.events,
+          parseMs: Math.round(parseMs),
+          pipelineMs: Math.round(pipelineMs),
+          eventsPerSecond: seconds > 0 ? Math.round(item.events / seconds) : null,
+        };
+        if (item.events >= 100) inboxLog.info(line, 'report processed');
+        else inboxLog.debug(line, 'report processed');
+      }
+    };
     let processor: ReportProcessor | undefined;
     const runOnce = async (): Promise<{ processed: number; actions: number }> => {
       let processed = 0;
@@ -293,12 +326,15 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
           evidence,
           processReport: processor,
           parse: parsePool.parse,
-          logger: logger.child({ loop: 'inbox' }),
+          logger: inboxLog,
         },
         {
           clock,
           pollMs: deps.intervals?.inboxPollMs ?? 2_000,
-          onProcessed: () => enforcementLoop?.wake(),
+          onProcessed: (summary) => {
+            enforcementLoop?.wake();
+            reportProcessed(summary);
+          },
         },
       );
       inboxWorker.start();
@@ -317,6 +353,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
     // Served by the API; the intake counts into it when both run in this process.
     const metrics = runs.api ? createMetrics() : undefined;
     const intakeCounters = metrics ? registerDeskMetrics(metrics, store.db) : undefined;
+    if (metrics) pipelineFigures = registerPipelineMetrics(metrics);
     if (metrics) {
       const origin = (): string => publicUrl ?? `http://${displayHost(host)}:${listenPort}`;
       const app = await buildApp({
