@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import { AupError, isAupError } from '../errors.js';
 import { newWorkerId } from '../process-identity.js';
+import { notifyWork } from '../store/database.js';
 import type { Database } from '../store/schema.js';
 import type { InboxKind } from '../store/tables/intake.table.js';
 import type { EvidenceStore } from './evidence-store.js';
@@ -318,6 +319,8 @@ async function finish(
       outcome = { recorded: item.kind };
     } else if (deps.processReport) {
       outcome = await deps.processReport(trx, report, item);
+      // Workers of other processes (PostgreSQL) wake when this commits: notices may wait in the outbox.
+      await notifyWork(trx);
     } else {
       outcome = { recorded: 'parsed' };
     }

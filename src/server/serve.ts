@@ -467,6 +467,9 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
       loop.start();
       enforcementLoop = loop;
       stops.push(() => loop.stop());
+      // Reports committed by the inbox workers of other processes (PostgreSQL LISTEN/NOTIFY) wake it too.
+      const stopListening = await store.listenForWork(() => loop.wake());
+      stops.push(stopListening);
     }
     // The notice sender closes after the loops that use it have stopped (stops run in reverse), before the store.
     const ready = enforcementReady;
