@@ -15,25 +15,25 @@ import {
   runEnforcementOnce,
   type WorkerDeps,
 } from '../enforcement/pipeline/enforcement-worker.js';
-import { inboxProcessorFor } from '../enforcement/pipeline/inbox-processor.js';
 import type { PipelineDeps } from '../enforcement/pipeline/process-report.js';
 import { releaseDeadClaims } from '../enforcement/pipeline/release-dead-claims.js';
+import { inboxProcessorFor } from '../enforcement/pipeline/report-processor.js';
 import { AupError, isAupError } from '../errors.js';
 import { DropDirWatcher } from '../intake/channels/drop-dir-watcher.js';
 import { type FeedConfig, FeedPoller } from '../intake/channels/feed-poller.js';
 import { ImapPoller } from '../intake/channels/imap-poller.js';
 import { type SmtpIntakeServer, startSmtpIntake } from '../intake/channels/smtp-intake-server.js';
 import { EvidenceStore } from '../intake/evidence-store.js';
+import { InboxCommitter, inboxCounts } from '../intake/inbox/inbox-accept.js';
 import {
   type InboxRunSummary,
   InboxWorker,
   processInbox,
   type ReportProcessor,
-} from '../intake/inbox-processing.js';
-import { InboxCommitter, inboxCounts } from '../intake/intake-inbox.js';
+} from '../intake/inbox/inbox-worker.js';
 import { ParsePool, parsePoolOptionsFromEnv } from '../intake/parse-pool/parse-pool.js';
 import { loadPolicyTree } from '../policy/policy-loader.js';
-import { publishPolicyVersion } from '../policy/policy-repository.js';
+import { listProviders, publishPolicyVersion } from '../policy/policy-repository.js';
 import { RegistrySnapshotHolder } from '../registry/registry-snapshot.js';
 import { openStore, pgliteDirFor, type Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
@@ -662,7 +662,7 @@ async function chooseProvider(
   wanted: string | undefined,
   logger: Logger,
 ): Promise<string | undefined> {
-  const providers = (await db.selectFrom('providers').select('id').orderBy('id').execute()).map((r) => r.id);
+  const providers = (await listProviders(db)).map((r) => r.id);
   if (wanted !== undefined) {
     if (!providers.includes(wanted)) {
       throw new AupError(

@@ -1,0 +1,448 @@
+import type { Kysely, Transaction } from 'kysely';
+import { sql } from 'kysely';
+import { AupError, isAupError } from '../../errors.js';
+import { newWorkerId } from '../../process-identity.js';
+import { releaseLeasesOfGoneWorkers } from '../../store/claim-leases.js';
+import { notifyWork } from '../../store/database.js';
+import type { Database } from '../../store/schema.js';
+import type { InboxKind } from '../../store/tables/intake.table.js';
+import type { EvidenceStore } from '../evidence-store.js';
+import type { ReportParser } from '../parse-pool/parse-pool.js';
+import { type IntakeLimits, parseReport } from '../parse-report.js';
+import type { Channel, ParsedReport } from '../report.js';
+import { type InboxLogger, originalMessageIdOf, type SmtpEnvelope } from './inbox-accept.js';
+
+/**
+ * Working the intake inbox off (inbox-accept.ts takes items in): `processInbox` claims pending rows
+ * (`FOR UPDATE SKIP LOCKED`, a lease), parses outside any transaction, then in one transaction re-checks its
+ * claim (fenced by worker id and attempt), runs the pipeline's processor and marks the row done. A crash
+ * anywhere before that commit leaves the row pending; when the lease runs out (or a restarted process
+ * releases a dead one's claims, `expireInboxClaims`) the row is processed again from the start, so each
+ * row's pipeline writes commit exactly once. Parse failures are not errors: the row is done with
+ * `report_status = 'unparsed'` and the reasons, and the evidence stays. `InboxWorker` runs rounds of it.
+ */
+
+/** The clock shape the inbox needs (the enforcement Clock satisfies it). */
+export interface InboxClock {
+  now(): Date;
+}
+
+/** What a processor is told about the inbox row it handles. */
+export interface InboxItem {
+  readonly id: string;
+  readonly evidenceSha256: string;
+  readonly channel: Channel;
+  readonly route: string | null;
+  readonly kind: InboxKind;
+  readonly envelope: SmtpEnvelope | null;
+  readonly receivedAt: Date;
+  readonly attempt: number;
+}
+
+/** What the pipeline reports back; stored as the row's `outcome` (JSON). */
+export interface ProcessedOutcome {
+  readonly reportId?: number | undefined;
+  readonly [key: string]: unknown;
+}
+
+/**
+ * The pipeline, run in the inbox's transaction: its writes and the row's `done` commit together. It is
+ * called for complaints only (bounces and loops are recorded by the inbox itself).
+ */
+export type ReportProcessor = (
+  trx: Transaction<Database>,
+  report: ParsedReport,
+  item: InboxItem,
+) => Promise<ProcessedOutcome>;
+
+export interface InboxProcessorDeps {
+  readonly db: Kysely<Database>;
+  readonly evidence: EvidenceStore;
+  /** The pipeline; absent, rows are done once parsed (the parse result is recorded on the row). */
+  readonly processReport?: ReportProcessor | undefined;
+  /** Stable name of this worker (default `<host>:<pid>:<random>`). */
+  readonly workerId?: string | undefined;
+  /** How long a claim protects a row (default 2 min). */
+  readonly leaseMs?: number | undefined;
+  /** Claims after which a row that keeps failing is `failed` (default 5). */
+  readonly maxAttempts?: number | undefined;
+  readonly limits?: IntakeLimits | undefined;
+  /**
+   * Where reports are parsed: a `ParsePool` (worker threads, a budget per report) in `serve` and `ingest`;
+   * absent, on this thread (`parseReport`), which is what small tools and tests want.
+   */
+  readonly parse?: ReportParser | undefined;
+}
+
+export interface ProcessInboxOptions {
+  readonly limit: number;
+  readonly clock: InboxClock;
+}
+
+export interface ProcessedItem {
+  readonly id: string;
+  readonly status: 'done' | 'failed' | 'retry' | 'lost';
+  readonly reportStatus?: ParsedReport['status'] | undefined;
+  readonly format?: string | undefined;
+  readonly events: number;
+  readonly error?: string | undefined;
+  readonly reportId?: number | undefined;
+  /** Where the time went, for the metrics and per-report rates: parsing, then the pipeline's transaction. */
+  readonly timings?:
+    | { readonly parseMs: number; readonly pipelineMs: number; readonly receivedAt: Date }
+    | undefined;
+}
+
+export interface InboxRunSummary {
+  claimed: number;
+  done: number;
+  /** Of `done`: reports that yielded nothing usable (kept, with their reasons). */
+  unparsed: number;
+  events: number;
+  /** Left pending with backoff after a failure of the processor. */
+  retried: number;
+  failed: number;
+  /** Outcomes dropped because another worker took the row after this one's lease ran out. */
+  lost: number;
+  items: ProcessedItem[];
+}
+
+const DEFAULT_LEASE_MS = 120_000;
+const DEFAULT_MAX_ATTEMPTS = 5;
+
+const processWorkerIds = new WeakMap<object, string>();
+
+/**
+ * Ends at `now` the claims on pending inbox rows held by workers that `isGone` says are gone (a process
+ * that has the store to itself says that of every worker; others, of dead processes on their host), so the
+ * rows are claimed again at once instead of after the lease. Their attempts are kept, so a message that
+ * killed the worker on every attempt still ends `failed`. Returns the number of rows released.
+ */
+export async function expireInboxClaims(
+  db: Kysely<Database>,
+  now: Date,
+  isGone: (workerId: string) => boolean,
+): Promise<number> {
+  return releaseLeasesOfGoneWorkers(
+    db,
+    { table: 'intake_inbox', status: 'pending', touchesUpdatedAt: false },
+    now,
+    isGone,
+  );
+}
+
+/** One round: claim up to `limit` due rows and process each. */
+export async function processInbox(
+  deps: InboxProcessorDeps,
+  options: ProcessInboxOptions,
+): Promise<InboxRunSummary> {
+  const workerId = deps.workerId ?? workerIdFor(deps);
+  const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  const maxAttempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const summary: InboxRunSummary = {
+    claimed: 0,
+    done: 0,
+    unparsed: 0,
+    events: 0,
+    retried: 0,
+    failed: 0,
+    lost: 0,
+    items: [],
+  };
+  const now = options.clock.now();
+  const claimed = await deps.db.transaction().execute(async (trx) => {
+    // A row whose last allowed claim expired without an outcome (the worker died on it every time) is failed
+    // rather than claimed again: a message that crashes the parser must not crash every worker forever.
+    await trx
+      .updateTable('intake_inbox')
+      .set({
+        status: 'failed',
+        processed_at: now,
+        claimed_by: null,
+        claimed_until: null,
+        last_error: sql<string>`coalesce(last_error, 'the worker died on every attempt (lease expired)')`,
+      })
+      .where('status', '=', 'pending')
+      .where('attempts', '>=', maxAttempts)
+      .where('claimed_until', '<=', now)
+      .execute();
+    return trx
+      .updateTable('intake_inbox')
+      .set({
+        attempts: sql<number>`attempts + 1`,
+        claimed_by: workerId,
+        claimed_until: new Date(now.getTime() + leaseMs),
+      })
+      .where(
+        'id',
+        'in',
+        trx
+          .selectFrom('intake_inbox')
+          .select('id')
+          .where('status', '=', 'pending')
+          .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<=', now)]))
+          .orderBy('received_at')
+          .orderBy('id')
+          .limit(Math.max(1, options.limit))
+          .forUpdate()
+          .skipLocked(),
+      )
+      .returningAll()
+      .execute();
+  });
+  claimed.sort((a, b) => a.received_at.getTime() - b.received_at.getTime() || Number(a.id) - Number(b.id));
+  summary.claimed = claimed.length;
+
+  for (const row of claimed) {
+    const item: InboxItem = {
+      id: String(row.id),
+      evidenceSha256: row.evidence_sha256,
+      channel: row.channel as Channel,
+      route: row.route,
+      kind: row.kind,
+      envelope: (row.envelope as SmtpEnvelope | null) ?? null,
+      receivedAt: row.received_at,
+      attempt: row.attempts,
+    };
+    const result = await processOne(deps, item, row, workerId, options.clock, maxAttempts);
+    summary.items.push(result);
+    if (result.status === 'done') {
+      summary.done += 1;
+      summary.events += result.events;
+      if (result.reportStatus === 'unparsed') summary.unparsed += 1;
+    } else if (result.status === 'failed') summary.failed += 1;
+    else if (result.status === 'retry') summary.retried += 1;
+    else summary.lost += 1;
+  }
+  return summary;
+}
+
+function workerIdFor(deps: InboxProcessorDeps): string {
+  let id = processWorkerIds.get(deps);
+  if (!id) {
+    id = newWorkerId();
+    processWorkerIds.set(deps, id);
+  }
+  return id;
+}
+
+async function processOne(
+  deps: InboxProcessorDeps,
+  item: InboxItem,
+  row: { file_name: string | null; content_type: string | null },
+  workerId: string,
+  clock: InboxClock,
+  maxAttempts: number,
+): Promise<ProcessedItem> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await deps.evidence.get(item.evidenceSha256);
+  } catch (error) {
+    // Missing or corrupt evidence cannot get better by retrying: fail the row for an analyst, keep it.
+    if (isAupError(error, 'AUP_ERR_EVIDENCE_NOT_FOUND') || isAupError(error, 'AUP_ERR_EVIDENCE_CORRUPT')) {
+      return finish(deps, item, workerId, clock, { failed: messageOf(error) });
+    }
+    return retryOrFail(deps, item, workerId, clock, maxAttempts, error);
+  }
+  const parseStarted = performance.now();
+  const report = await (deps.parse ?? parseReport)({
+    bytes,
+    fileName: row.file_name ?? undefined,
+    contentType: row.content_type ?? undefined,
+    channel: item.channel,
+    receivedAt: item.receivedAt,
+    evidenceSha256: item.evidenceSha256,
+    limits: deps.limits,
+  });
+  const parseMs = performance.now() - parseStarted;
+  try {
+    const pipelineStarted = performance.now();
+    const done = await finish(deps, item, workerId, clock, { report, bytes });
+    const pipelineMs = performance.now() - pipelineStarted;
+    return { ...done, timings: { parseMs, pipelineMs, receivedAt: item.receivedAt } };
+  } catch (error) {
+    return retryOrFail(deps, item, workerId, clock, maxAttempts, error);
+  }
+}
+
+/** The one transaction that completes a row: fence, the pipeline's writes, `done`. */
+async function finish(
+  deps: InboxProcessorDeps,
+  item: InboxItem,
+  workerId: string,
+  clock: InboxClock,
+  result: { report: ParsedReport; bytes: Uint8Array } | { failed: string },
+): Promise<ProcessedItem> {
+  return deps.db.transaction().execute(async (trx) => {
+    const mine = await trx
+      .selectFrom('intake_inbox')
+      .select('id')
+      .where('id', '=', item.id)
+      .where('status', '=', 'pending')
+      .where('claimed_by', '=', workerId)
+      .where('attempts', '=', item.attempt)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!mine) return { id: item.id, status: 'lost', events: 0 } satisfies ProcessedItem;
+    const at = clock.now();
+    if ('failed' in result) {
+      await trx
+        .updateTable('intake_inbox')
+        .set({
+          status: 'failed',
+          last_error: result.failed.slice(0, 2000),
+          processed_at: at,
+          claimed_until: null,
+        })
+        .where('id', '=', item.id)
+        .execute();
+      return { id: item.id, status: 'failed', events: 0, error: result.failed } satisfies ProcessedItem;
+    }
+    const { report } = result;
+    let outcome: ProcessedOutcome;
+    if (item.kind === 'bounce') {
+      // Recorded against the message it reports on (one of our notices, when the id is ours).
+      outcome = { recorded: 'bounce', bounceOf: originalMessageIdOf(result.bytes) };
+    } else if (item.kind !== 'complaint') {
+      outcome = { recorded: item.kind };
+    } else if (deps.processReport) {
+      outcome = await deps.processReport(trx, report, item);
+      // Workers of other processes (PostgreSQL) wake when this commits: notices may wait in the outbox.
+      await notifyWork(trx);
+    } else {
+      outcome = { recorded: 'parsed' };
+    }
+    await trx
+      .updateTable('intake_inbox')
+      .set({
+        status: 'done',
+        processed_at: at,
+        claimed_until: null,
+        last_error: null,
+        report_status: report.status,
+        report_format: report.format,
+        event_count: report.events.length,
+        parse_errors: JSON.stringify(report.errors.slice(0, 100)),
+        report_id: outcome.reportId ?? null,
+        outcome: JSON.stringify(outcome),
+      })
+      .where('id', '=', item.id)
+      .execute();
+    return {
+      id: item.id,
+      status: 'done',
+      reportStatus: report.status,
+      format: report.format,
+      events: report.events.length,
+      reportId: outcome.reportId,
+      ...(report.status === 'unparsed'
+        ? { error: report.errors.map((e) => e.message).join('; ') || 'unparsed' }
+        : {}),
+    } satisfies ProcessedItem;
+  });
+}
+
+async function retryOrFail(
+  deps: InboxProcessorDeps,
+  item: InboxItem,
+  workerId: string,
+  clock: InboxClock,
+  maxAttempts: number,
+  error: unknown,
+): Promise<ProcessedItem> {
+  const message = messageOf(error).slice(0, 2000);
+  const now = clock.now();
+  const last = item.attempt >= maxAttempts;
+  const backoffMs = Math.min(300_000, 1_000 * 2 ** Math.max(0, item.attempt - 1));
+  const updated = await deps.db
+    .updateTable('intake_inbox')
+    .set(
+      last
+        ? { status: 'failed', last_error: message, processed_at: now, claimed_by: null, claimed_until: null }
+        : { last_error: message, claimed_by: null, claimed_until: new Date(now.getTime() + backoffMs) },
+    )
+    .where('id', '=', item.id)
+    .where('status', '=', 'pending')
+    .where('claimed_by', '=', workerId)
+    .where('attempts', '=', item.attempt)
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) === 0) return { id: item.id, status: 'lost', events: 0 };
+  return { id: item.id, status: last ? 'failed' : 'retry', events: 0, error: message };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Worker loop and queries
+
+/**
+ * Runs `processInbox` until stopped: a batch whenever `wake()` is called (channels call it after an accept)
+ * or every `pollMs`. Store errors are logged and the loop carries on after a pause.
+ */
+export class InboxWorker {
+  private stopped = false;
+  private running: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private pending = false;
+
+  constructor(
+    private readonly deps: InboxProcessorDeps & { readonly logger?: InboxLogger | undefined },
+    private readonly options: {
+      clock: InboxClock;
+      batch?: number;
+      pollMs?: number;
+      /** After a round that completed rows (committed): the next stage can wake instead of waiting its poll. */
+      onProcessed?: (summary: InboxRunSummary) => void;
+    },
+  ) {}
+
+  start(): void {
+    if (this.running) throw new AupError('AUP_ERR_CONFIG_INVALID', 'inbox worker already started');
+    this.running = this.loop();
+  }
+
+  /** Something was accepted: run a batch soon instead of waiting for the poll. */
+  wake(): void {
+    this.pending = true;
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeUp?.();
+    await this.running;
+    this.running = undefined;
+  }
+
+  private async loop(): Promise<void> {
+    const batch = this.options.batch ?? 20;
+    const pollMs = this.options.pollMs ?? 2_000;
+    while (!this.stopped) {
+      this.pending = false;
+      let claimed = 0;
+      try {
+        const summary = await processInbox(this.deps, { limit: batch, clock: this.options.clock });
+        claimed = summary.claimed;
+        if (summary.done > 0) this.options.onProcessed?.(summary);
+        for (const item of summary.items) {
+          if (item.status === 'failed')
+            this.deps.logger?.error({ inbox: item.id, error: item.error }, 'intake item failed');
+        }
+      } catch (error) {
+        this.deps.logger?.error({ error: messageOf(error) }, 'inbox processing round failed');
+      }
+      if (this.stopped) break;
+      if (claimed > 0 || this.pending) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeUp = undefined;
+    }
+  }
+}
