@@ -5,7 +5,10 @@ import type { PublicContext } from './public-context.js';
 import { messagePage } from './public-layout.js';
 import { renderSecurityTxt } from './security-txt.js';
 
-/** The published policy: the version in force, a version, the changes between two, the DMCA agent page and security.txt. */
+/**
+ * The published policy: the version in force, a version, the changes between two, the DMCA agent page and
+ * security.txt.
+ */
 export function aupRoutes(app: FastifyInstance, ctx: PublicContext): void {
   const { options, pageConfig, originOf, sendHtml, notFound, policyHistory, currentDocument } = ctx;
   app.get('/aup', pageConfig, async (_request, reply) => {

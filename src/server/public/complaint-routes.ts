@@ -19,7 +19,10 @@ import { FORM_OVERHEAD_BYTES, formatBytes, type PublicContext } from './public-c
 import { messagePage } from './public-layout.js';
 import { renderReportForm, renderReportStatus } from './report-pages.js';
 
-/** The complaint form, its post (stored through the intake door before the reporter is answered), and the status page of a report. */
+/**
+ * The complaint form, its post (stored through the intake door before the reporter is answered), and the
+ * status page of a report.
+ */
 export function complaintRoutes(app: FastifyInstance, ctx: PublicContext): void {
   const {
     options,
