@@ -19,6 +19,7 @@ export const errorCatalogue = {
   AUP_ERR_STORE_MIGRATION_FAILED: { status: 500, title: 'Migration failed' },
   AUP_ERR_STORE_CONFLICT: { status: 409, title: 'Conflicting record' },
   AUP_ERR_STORE_IN_USE: { status: 409, title: 'Embedded store in use by another process' },
+  AUP_ERR_PARSE_POOL_CLOSED: { status: 503, title: 'Parsing stopped for shutdown' },
   AUP_ERR_NOT_FOUND: { status: 404, title: 'Not found' },
   AUP_ERR_INPUT_INVALID: { status: 400, title: 'Invalid input' },
   AUP_ERR_POLICY_FILE_UNREADABLE: { status: 400, title: 'Policy file unreadable' },

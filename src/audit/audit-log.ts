@@ -78,6 +78,56 @@ const inputSchema = z.object({
 
 /** Appends one entry inside `trx`; returns it with its seq and hash. */
 export async function appendAudit(trx: Transaction<Database>, entry: AuditEntryInput): Promise<AuditEntry> {
+  const { fields, payload } = checkedEntry(entry);
+  const batch = batches.get(trx);
+  if (batch) return (await deferEntries(trx, batch, [{ fields, payload }]))[0]!;
+  // The head this transaction last wrote (it holds the head's row lock since its first append), else the
+  // locked head. A stale one (a savepoint rolled back over an append) writes nothing, and the head is read
+  // again under the lock.
+  const known = heads.get(trx);
+  let written = known ? await writeEntry(trx, known, fields, payload) : undefined;
+  written ??= await writeEntry(trx, await lockHead(trx), fields, payload);
+  if (!written) {
+    throw new AupError('AUP_ERR_STORE_CONFLICT', 'the audit head moved while it was locked');
+  }
+  heads.set(trx, { seq: written.seq, hash: written.hash });
+  return written;
+}
+
+/**
+ * Appends `entries` in order inside `trx`, as that many `appendAudit` calls would (the same seqs, hashes and
+ * rows), in one statement: the chain is computed here, the rows go in as arrays (`unnest`), and the head
+ * moves once, to the last. A report's thousands of judgement and case entries cost one round trip instead
+ * of one each. Nothing is written when any entry is invalid.
+ */
+export async function appendAuditBatch(
+  trx: Transaction<Database>,
+  entries: readonly AuditEntryInput[],
+): Promise<AuditEntry[]> {
+  if (entries.length === 0) return [];
+  const checked = entries.map(checkedEntry);
+  const batch = batches.get(trx);
+  if (batch) return deferEntries(trx, batch, checked);
+  const known = heads.get(trx);
+  let written = known ? await writeEntries(trx, known, chainFrom(known, checked)) : undefined;
+  if (!written) {
+    const head = await lockHead(trx);
+    written = await writeEntries(trx, head, chainFrom(head, checked));
+  }
+  if (!written) {
+    throw new AupError('AUP_ERR_STORE_CONFLICT', 'the audit head moved while it was locked');
+  }
+  const last = written[written.length - 1]!;
+  heads.set(trx, { seq: last.seq, hash: last.hash });
+  return written;
+}
+
+interface CheckedEntry {
+  readonly fields: Pick<AuditEntry, 'at' | 'actor' | 'kind' | 'subject'>;
+  readonly payload: unknown;
+}
+
+function checkedEntry(entry: AuditEntryInput): CheckedEntry {
   const parsed = inputSchema.safeParse(entry);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -94,24 +144,119 @@ export async function appendAudit(trx: Transaction<Database>, entry: AuditEntryI
       cause: error,
     });
   }
-
   const fields = {
     at: new Date(entry.at.getTime()),
     actor: entry.actor,
     kind: entry.kind,
     subject: entry.subject,
   };
-  // The head this transaction last wrote (it holds the head's row lock since its first append), else the
-  // locked head. A stale one (a savepoint rolled back over an append) writes nothing, and the head is read
-  // again under the lock.
-  const known = heads.get(trx);
-  let written = known ? await writeEntry(trx, known, fields, payload) : undefined;
-  written ??= await writeEntry(trx, await lockHead(trx), fields, payload);
-  if (!written) {
-    throw new AupError('AUP_ERR_STORE_CONFLICT', 'the audit head moved while it was locked');
+  return { fields, payload };
+}
+
+/** The entries chained after `head`: their seqs and hashes, computed here. */
+function chainFrom(head: AuditHead, entries: readonly CheckedEntry[]): AuditEntry[] {
+  const out: AuditEntry[] = [];
+  let prevHash = head.hash;
+  for (const [i, { fields, payload }] of entries.entries()) {
+    const seq = head.seq + 1 + i;
+    const hash = hashAuditEntry({ seq, ...fields, payload, prevHash });
+    out.push({ seq, ...fields, payload, prevHash, hash });
+    prevHash = hash;
   }
-  heads.set(trx, { seq: written.seq, hash: written.hash });
-  return written;
+  return out;
+}
+
+/**
+ * Inserts `out` (chained from `head`) and moves the head to the last, in one statement that does neither
+ * unless the head is still `head`; undefined when it is not.
+ */
+async function writeEntries(
+  trx: Transaction<Database>,
+  head: AuditHead,
+  out: readonly AuditEntry[],
+): Promise<AuditEntry[] | undefined> {
+  const last = out[out.length - 1]!;
+  const inserted = await sql<{ n: string }>`
+    with moved as (
+      update audit_head set seq = ${last.seq}::bigint, hash = ${last.hash}::text
+      where id = 1 and seq = ${head.seq}::bigint and hash = ${head.hash}::text
+      returning seq
+    ), rows as (
+      insert into audit_log (seq, at, actor, kind, subject, payload, prev_hash, hash)
+      select e.seq, e.at, e.actor, e.kind, e.subject, e.payload::jsonb, e.prev_hash, e.hash
+      from moved, unnest(
+        ${out.map((e) => e.seq)}::bigint[], ${out.map((e) => e.at.toISOString())}::timestamptz[],
+        ${out.map((e) => e.actor)}::text[], ${out.map((e) => e.kind)}::text[],
+        ${out.map((e) => e.subject)}::text[], ${out.map((e) => JSON.stringify(e.payload))}::text[],
+        ${out.map((e) => e.prevHash)}::text[], ${out.map((e) => e.hash)}::text[]
+      ) as e(seq, at, actor, kind, subject, payload, prev_hash, hash)
+      returning 1
+    )
+    select count(*)::text as n from rows`.execute(trx);
+  if (Number(inserted.rows[0]?.n ?? 0) === 0) return undefined;
+  return [...out];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Deferred appends: a whole unit of work's entries in one statement
+
+/**
+ * The entries `withAuditBatch` holds for a transaction: `written` is the head in the table (locked by this
+ * transaction), `pending` the entries chained after it and not yet written.
+ */
+interface AuditBatchState {
+  written: AuditHead;
+  pending: AuditEntry[];
+}
+
+const batches = new WeakMap<Transaction<Database>, AuditBatchState>();
+
+/** Pending entries are written once this many have gathered, so memory stays bounded on a huge report. */
+const BATCH_FLUSH_ENTRIES = 2_000;
+
+/**
+ * Runs `work` with every `appendAudit`/`appendAuditBatch` on `trx` deferred: each entry gets its seq and
+ * hash at once (the head is locked first, so the chain is known), and the rows are written together, one
+ * statement per 2,000 entries and at the end. The chain, seqs and return values are exactly those of
+ * appending one by one; a report's pipeline, which records several entries per event, saves a round trip
+ * per entry. Lock order is kept: the head is locked before `work` touches anything.
+ *
+ * Not for work that rolls back to a savepoint (the pending entries would outlive it); the pipeline uses
+ * none. A nested call joins the outer batch. When `work` throws nothing is written (the caller's
+ * transaction is rolling back anyway).
+ */
+export async function withAuditBatch<T>(trx: Transaction<Database>, work: () => Promise<T>): Promise<T> {
+  if (batches.has(trx)) return work();
+  const batch: AuditBatchState = { written: await lockHead(trx), pending: [] };
+  batches.set(trx, batch);
+  try {
+    const result = await work();
+    await flushBatch(trx, batch);
+    return result;
+  } finally {
+    batches.delete(trx);
+  }
+}
+
+async function deferEntries(
+  trx: Transaction<Database>,
+  batch: AuditBatchState,
+  entries: readonly CheckedEntry[],
+): Promise<AuditEntry[]> {
+  const chained = chainFrom(batch.pending[batch.pending.length - 1] ?? batch.written, entries);
+  batch.pending.push(...chained);
+  if (batch.pending.length >= BATCH_FLUSH_ENTRIES) await flushBatch(trx, batch);
+  return chained;
+}
+
+async function flushBatch(trx: Transaction<Database>, batch: AuditBatchState): Promise<void> {
+  if (batch.pending.length === 0) return;
+  const written = await writeEntries(trx, batch.written, batch.pending);
+  if (!written) throw new AupError('AUP_ERR_STORE_CONFLICT', 'the audit head moved while it was locked');
+  const last = written[written.length - 1]!;
+  batch.written = { seq: last.seq, hash: last.hash };
+  batch.pending = [];
+  heads.set(trx, batch.written);
 }
 
 interface AuditHead {

@@ -87,6 +87,20 @@ export async function parseReport(input: ParseReportInput): Promise<ParsedReport
   return buildReport(input, evidenceSha256, collected);
 }
 
+/**
+ * The report of an input whose parse could not finish (over its time or memory budget, or the parsing thread
+ * died): nothing usable, `unparsed` with `reason`, pointing at the evidence that stays stored.
+ */
+export function unparsedReport(input: ParseReportInput, reason: string): ParsedReport {
+  const evidenceSha256 = input.evidenceSha256 ?? sha256Hex(input.bytes);
+  return buildReport(input, evidenceSha256, {
+    format: 'unknown',
+    events: [],
+    errors: [{ message: reason, location: 'report' }],
+    reporter: {},
+  });
+}
+
 async function collect(input: ParseReportInput, limits: IntakeLimits): Promise<Collected> {
   const parserInput: ParserInput = {
     bytes: input.bytes,

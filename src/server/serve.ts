@@ -27,7 +27,13 @@ import { ImapPoller } from '../intake/channels/imap-poller.js';
 import { type SmtpIntakeServer, startSmtpIntake } from '../intake/channels/smtp-intake-server.js';
 import { EvidenceStore } from '../intake/evidence-store.js';
 import { InboxCommitter, inboxCounts } from '../intake/inbox/inbox-accept.js';
-import { InboxWorker, processInbox, type ReportProcessor } from '../intake/inbox/inbox-worker.js';
+import {
+  type InboxRunSummary,
+  InboxWorker,
+  processInbox,
+  type ReportProcessor,
+} from '../intake/inbox/inbox-worker.js';
+import { ParsePool, parsePoolOptionsFromEnv } from '../intake/parse-pool/parse-pool.js';
 import { loadPolicyTree } from '../policy/policy-loader.js';
 import { listProviders, publishPolicyVersion } from '../policy/policy-repository.js';
 import { RegistrySnapshotHolder } from '../registry/registry-snapshot.js';
@@ -47,7 +53,7 @@ import {
 } from './serve-channels.js';
 import { type FlowIntake, startFlowIntake } from './serve-flows.js';
 import { Housekeeping, type HousekeepingIntervals, housekeepingTasks } from './serve-housekeeping.js';
-import { registerDeskMetrics } from './serve-metrics.js';
+import { type PipelineFigures, registerDeskMetrics, registerPipelineMetrics } from './serve-metrics.js';
 
 /**
  * `aupdesk serve`: the whole desk in one process, or one role of it.
@@ -190,6 +196,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
   const dropDir = runs.intake ? dropDirSettings(options.dropDir, env) : undefined;
   const imap = runs.intake ? imapSettingsFromEnv(env) : undefined;
   const smtpSettings = runs.intake ? await smtpIntakeSettingsFromEnv(env) : undefined;
+  const parsePoolOptions = parsePoolOptionsFromEnv(env);
 
   const store =
     deps.store ??
@@ -239,6 +246,12 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
     stops.push(() => registry.stop());
 
     const committer = new InboxCommitter(store.db);
+    // Reports are parsed in worker threads (threads start on first use): a huge attachment never stalls
+    // HTTP or SMTP.
+    const parsePool = new ParsePool(parsePoolOptions);
+    if (runs.intake) {
+      parsePool.warmUp().catch((error: unknown) => logger.warn({ err: error }, 'parse pool warm-up failed'));
+    }
     const messageIdDomain = messageIdDomainFromEnv(env);
     let enforcementReady: Promise<EnforcementParts> | undefined;
     const enforcement = (): Promise<EnforcementParts> => {
@@ -258,6 +271,37 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
     };
 
     let inboxWorker: InboxWorker | undefined;
+    // The stages wake each other: a report committed by the inbox worker wakes the enforcement loop, which
+    // hands its notice to the relay at once instead of at its next poll.
+    let enforcementLoop: EnforcementLoop | undefined;
+    // Per-report rates in the log (feed-sized reports at info) and the pipeline figures at /metrics.
+    let pipelineFigures: PipelineFigures | undefined;
+    const inboxLog = logger.child({ loop: 'inbox' });
+    const reportProcessed = (summary: InboxRunSummary): void => {
+      for (const item of summary.items) {
+        if (item.status !== 'done' || !item.timings) continue;
+        const { parseMs, pipelineMs, receivedAt } = item.timings;
+        pipelineFigures?.processed({
+          status: item.reportStatus ?? 'parsed',
+          events: item.events,
+          parseMs,
+          pipelineMs,
+          waitedMs: Date.now() - receivedAt.getTime(),
+        });
+        const seconds = (parseMs + pipelineMs) / 1000;
+        const line = {
+          inbox: item.id,
+          report: item.reportId,
+          format: item.format,
+          events: item.events,
+          parseMs: Math.round(parseMs),
+          pipelineMs: Math.round(pipelineMs),
+          eventsPerSecond: seconds > 0 ? Math.round(item.events / seconds) : null,
+        };
+        if (item.events >= 100) inboxLog.info(line, 'report processed');
+        else inboxLog.debug(line, 'report processed');
+      }
+    };
     let processor: ReportProcessor | undefined;
     const runOnce = async (): Promise<{ processed: number; actions: number }> => {
       let processed = 0;
@@ -270,7 +314,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
       for (;;) {
         await registry.refresh();
         const round = await processInbox(
-          { db: store.db, evidence, processReport: processor },
+          { db: store.db, evidence, processReport: processor, parse: parsePool.parse },
           { limit: 100, clock },
         );
         processed += round.done + round.failed;
@@ -290,13 +334,29 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
       const parts = await enforcement();
       processor ??= routedInboxProcessor(parts.pipeline);
       inboxWorker = new InboxWorker(
-        { db: store.db, evidence, processReport: processor, logger: logger.child({ loop: 'inbox' }) },
-        { clock, pollMs: deps.intervals?.inboxPollMs ?? 2_000 },
+        {
+          db: store.db,
+          evidence,
+          processReport: processor,
+          parse: parsePool.parse,
+          logger: inboxLog,
+        },
+        {
+          clock,
+          pollMs: deps.intervals?.inboxPollMs ?? 2_000,
+          onProcessed: (summary) => {
+            enforcementLoop?.wake();
+            reportProcessed(summary);
+          },
+        },
       );
       inboxWorker.start();
       const worker = inboxWorker;
       stops.push(() => worker.stop());
     }
+    // Closed before the inbox worker stops (stops run in reverse): a parse under way is abandoned, its row
+    // left claimed for the next start (releaseDeadClaims), instead of holding up the shutdown.
+    stops.push(() => parsePool.close());
     const wake = (): void => inboxWorker?.wake();
 
     let http: ServeHandle['http'];
@@ -306,6 +366,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
     // Served by the API; the intake counts into it when both run in this process.
     const metrics = runs.api ? createMetrics() : undefined;
     const intakeCounters = metrics ? registerDeskMetrics(metrics, store.db) : undefined;
+    if (metrics) pipelineFigures = registerPipelineMetrics(metrics);
     if (metrics) {
       const origin = (): string => publicUrl ?? `http://${displayHost(host)}:${listenPort}`;
       const app = await buildApp({
@@ -440,7 +501,11 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
         logger.child({ loop: 'enforcement' }),
       );
       loop.start();
+      enforcementLoop = loop;
       stops.push(() => loop.stop());
+      // Reports committed by the inbox workers of other processes (PostgreSQL LISTEN/NOTIFY) wake it too.
+      const stopListening = await store.listenForWork(() => loop.wake());
+      stops.push(stopListening);
     }
     // The notice sender closes after the loops that use it have stopped (stops run in reverse), before the store.
     const ready = enforcementReady;
@@ -555,6 +620,7 @@ class EnforcementLoop {
   private stopped = false;
   private running: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
+  private pending = false;
 
   constructor(
     private readonly parts: EnforcementParts,
@@ -567,6 +633,15 @@ class EnforcementLoop {
     this.running = this.loop();
   }
 
+  /**
+   * New work was committed (the inbox worker finished reports, so notices may wait in the outbox): run a
+   * round now instead of at the next poll. A wake during a round runs another one right after it.
+   */
+  wake(): void {
+    this.pending = true;
+    this.wakeUp?.();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.wakeUp?.();
@@ -575,6 +650,7 @@ class EnforcementLoop {
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
+      this.pending = false;
       try {
         const round = await runEnforcementOnce(this.parts.worker, this.clock, this.parts.executor);
         if (round.steps.fired + round.actions.claimed > 0)
@@ -583,6 +659,7 @@ class EnforcementLoop {
         this.logger.error({ err: error }, 'enforcement round failed');
       }
       if (this.stopped) break;
+      if (this.pending) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.pollMs);
         this.wakeUp = () => {
@@ -590,6 +667,7 @@ class EnforcementLoop {
           resolve();
         };
       });
+      this.wakeUp = undefined;
     }
   }
 }

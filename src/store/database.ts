@@ -55,7 +55,77 @@ export interface Store {
   readonly exclusive: boolean;
   /** Apply pending migrations; returns the names applied. */
   migrate(): Promise<string[]>;
+  /**
+   * Calls `onNotify` whenever a transaction that ran `notifyWork(trx)` commits, in any process sharing the
+   * store (PostgreSQL `LISTEN` on a connection of its own, re-established after it drops). Resolves once
+   * listening, to a function that stops. On the embedded store, which one process holds, it never calls:
+   * the stages of that process wake each other directly.
+   */
+  listenForWork(onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+/**
+ * Tells the processes listening (`Store.listenForWork`) that committed work waits for them, when `trx`
+ * commits (PostgreSQL delivers a NOTIFY at commit, never for a rolled-back transaction). Nobody listens on
+ * the embedded store; the statement is harmless there.
+ */
+export async function notifyWork(trx: Kysely<Database>): Promise<void> {
+  await sql`select pg_notify('aupdesk_work_' || left(coalesce(current_schema(), 'public'), 40), '')`.execute(
+    trx,
+  );
+}
+
+/** One channel per schema (as notifyWork names it): test schemas sharing a server do not wake each other. */
+function workChannel(schema: string | null): string {
+  return `aupdesk_work_${(schema ?? 'public').slice(0, 40)}`;
+}
+
+async function currentSchema(db: Kysely<Database>): Promise<string | null> {
+  const rows = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+  return rows.rows[0]?.schema ?? null;
+}
+
+/**
+ * LISTEN on a client of its own (a pooled connection cannot hold a LISTEN). When the connection drops (a
+ * server restart), it reconnects after a pause and wakes the listener once, since notifications sent in
+ * between were lost; until then the listener's own poll covers.
+ */
+async function listenPostgres(
+  url: string,
+  schema: string | undefined,
+  channel: string,
+  onNotify: () => void,
+): Promise<() => Promise<void>> {
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({
+      connectionString: url,
+      ...(schema ? { options: `-c search_path=${schema},public` } : {}),
+    });
+    c.on('notification', () => onNotify());
+    c.on('error', () => {
+      c.end().catch(() => undefined);
+      reconnect();
+    });
+    await c.connect();
+    await c.query(`listen "${channel.replace(/"/g, '""')}"`);
+    client = c;
+  };
+  const reconnect = (): void => {
+    if (stopped) return;
+    retry = setTimeout(() => {
+      connect().then(onNotify, reconnect);
+    }, 1_000);
+  };
+  await connect();
+  return async () => {
+    stopped = true;
+    if (retry) clearTimeout(retry);
+    await client?.end().catch(() => undefined);
+  };
 }
 
 const MIGRATION_TABLE = 'aupdesk_migration';
@@ -88,6 +158,10 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     kind,
     exclusive: kind === 'pglite',
     migrate: () => migrateToLatest(db, options.schema),
+    listenForWork: async (onNotify) =>
+      options.databaseUrl && kind === 'postgres'
+        ? listenPostgres(options.databaseUrl, options.schema, workChannel(await currentSchema(db)), onNotify)
+        : async () => undefined,
     close,
   };
   if (options.migrate !== false) {

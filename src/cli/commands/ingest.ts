@@ -1,6 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import { systemClock } from '../../enforcement/outbox/clock.js';
@@ -8,18 +7,20 @@ import { deskDeps } from '../../enforcement/pipeline/desk-deps.js';
 import { EvidenceStore } from '../../intake/evidence-store.js';
 import { acceptReport } from '../../intake/inbox/inbox-accept.js';
 import { processInbox, type ReportProcessor } from '../../intake/inbox/inbox-worker.js';
+import { ParsePool, parsePoolOptionsFromEnv } from '../../intake/parse-pool/parse-pool.js';
 import { RegistrySnapshotHolder } from '../../registry/registry-snapshot.js';
 import { routedInboxProcessor } from '../../server/inbox-router.js';
 import type { Database } from '../../store/schema.js';
 import type { CliContext } from '../context.js';
 import { CliExit, EXIT_FINDING } from '../exit.js';
+import { IngestProgress } from './ingest-progress.js';
 
 /**
  * `aupdesk ingest <files|dirs...>`: take saved complaints and feed files in through the same door as every
  * other channel (acceptReport: evidence stored, inbox row committed), then work the inbox off
  * (processInbox) through the report pipeline, as `aupdesk serve`'s inbox worker does: each report is
  * attributed, judged and opens or joins cases in the inbox row's own transaction. A progress bar on stderr
- * (when it is a terminal), then a summary:
+ * with rows/s and ETA when it is a terminal, plain progress lines otherwise (ingest-progress.ts), then a summary:
  *
  *     ingest: 12 files, 10 accepted, 1 duplicate, 1 failed, 57 events
  *     cases: 2 opened, 1 joined: AUP-000004, AUP-000005, AUP-000002
@@ -47,20 +48,30 @@ export function registerIngestCommand(program: Command, context: () => CliContex
       const files = await expand(paths);
       const store = await ctx.openStore();
       const evidence = new EvidenceStore(ctx.config.evidenceDir);
-      const deps = { db: store.db, evidence };
+      const parsePool = new ParsePool(parsePoolOptionsFromEnv(process.env));
+      const deps = { db: store.db, evidence, parse: parsePool.parse };
       const failures: { file: string; reason: string }[] = [];
       const inboxIds = new Map<string, string>();
       const cases = new CaseTally();
       let accepted = 0;
       let duplicates = 0;
       let events = 0;
-      const bar = new cliProgress.SingleBar(
-        { stream: ctx.err, format: 'ingest [{bar}] {value}/{total} {stage}', hideCursor: true },
-        cliProgress.Presets.shades_classic,
+      const sizes = await Promise.all(
+        files.map((f) =>
+          stat(f)
+            .then((i) => i.size)
+            .catch(() => 0),
+        ),
       );
+      const fileBytes = new Map(files.map((f, i) => [f, sizes[i] ?? 0]));
+      let progress: IngestProgress | undefined;
       try {
         const processor = cases.counting(await pipelineFor(store.db, evidence));
-        bar.start(files.length * 2, 0, { stage: 'storing' });
+        progress = new IngestProgress(
+          ctx.err,
+          sizes.reduce((a, b) => a + b, 0),
+          files.length,
+        );
         for (const file of files) {
           try {
             const bytes = new Uint8Array(await readFile(file));
@@ -79,9 +90,8 @@ export function registerIngestCommand(program: Command, context: () => CliContex
           } catch (error) {
             failures.push({ file, reason: error instanceof Error ? error.message : String(error) });
           }
-          bar.increment(1, { stage: 'storing' });
         }
-        bar.update(files.length + duplicates + failures.length, { stage: 'processing' });
+        progress.processing();
         for (let round = 0; round < 100_000; round++) {
           const summary = await processInbox(
             { ...deps, processReport: processor },
@@ -95,12 +105,14 @@ export function registerIngestCommand(program: Command, context: () => CliContex
             if (file !== undefined && (item.status === 'failed' || item.reportStatus === 'unparsed')) {
               failures.push({ file, reason: item.error ?? 'unparsed' });
             }
-            if (file !== undefined && item.status !== 'retry') bar.increment(1, { stage: 'processing' });
+            if (file !== undefined && item.status !== 'retry') {
+              progress.processed(fileBytes.get(file) ?? 0, item.events);
+            }
           }
         }
-        bar.update(files.length * 2, { stage: 'done' });
       } finally {
-        bar.stop();
+        progress?.stop();
+        await parsePool.close();
         await evidence.close();
         await store.close();
       }

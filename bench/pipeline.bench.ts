@@ -1,0 +1,200 @@
+/**
+ * `npm run bench -- pipeline [--rows 10000,100000,1000000] [--customers 5000]`: the feed pipeline end to end
+ * (issue 14). A generated registry of `customers` (5,000) customers (`aupdesk registry generate`, every
+ * customer bound to INFINCE's AUP), then for each size a Shadowserver `scan_dns` report whose addresses fall
+ * in the customers' IPv4 assignments: half its rows on services that already have an open case (a seed
+ * report opened them, not timed), half on services that have none (the first such row opens a case and
+ * queues its notice, the rest join it). Timed: `aupdesk ingest <report>` in this process — report
+ * accepted, parsed, events judged, cases opened or joined, notices in the outbox, audit chained.
+ *
+ * Reports events/s end to end, the parse floor (events/s of `parseReport` alone on the same bytes) and
+ * their ratio, and the peak RSS during the ingest. On the embedded store (PGlite, a data directory on
+ * disk) unless DATABASE_URL is set (then a fresh schema). It only uses the CLI and `parseReport`, so the same
+ * file measures an older checkout for a before/after. Progress goes to stderr; the last stdout line is
+ * one JSON object `{"bench":"pipeline",...}`.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os, { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { main } from '../src/cli/main.js';
+import { parseReport } from '../src/intake/parse-report.js';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const rowsFlag = process.argv.indexOf('--rows');
+const sizes = (rowsFlag >= 0 ? process.argv[rowsFlag + 1]! : '10000,100000,1000000')
+  .split(',')
+  .map((s) => Number(s.replace(/_/g, '')));
+const customersFlag = process.argv.indexOf('--customers');
+const customers = customersFlag >= 0 ? Number(process.argv[customersFlag + 1]) : 5_000;
+if (sizes.some((n) => !Number.isInteger(n) || n < 2) || !Number.isInteger(customers) || customers < 10) {
+  log('usage: npm run bench -- pipeline [--rows 10000,100000] [--customers 5000]');
+  process.exit(2);
+}
+const root = path.resolve(import.meta.dirname, '..');
+const postgres = Boolean(process.env.DATABASE_URL);
+
+async function cli(dir: string, args: string[]): Promise<string> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const chunks: Buffer[] = [];
+  const errs: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  err.on('data', (c: Buffer) => errs.push(c));
+  const code = await main(['--data', dir, ...args], { out, err });
+  if (code !== 0) {
+    throw new Error(
+      `aupdesk ${args.join(' ')} exited ${code}: ${Buffer.concat(errs).toString().slice(-2000)}`,
+    );
+  }
+  return Buffer.concat(chunks).toString();
+}
+
+/** Each service's first IPv4 address (network + 1) from the generated registry file, by service. */
+function serviceAddresses(csv: string): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const line of csv.split('\n').slice(1)) {
+    const f = line.split(',');
+    const service = f[2];
+    const resource = f[4];
+    if (!service || !resource || seen.has(service) || f[6]) continue;
+    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(resource);
+    if (!m) continue;
+    seen.add(service);
+    const prefix = Number(m[5]);
+    const last = prefix >= 32 ? Number(m[4]) : Number(m[4]) + 1;
+    out.push(`${m[1]}.${m[2]}.${m[3]}.${last}`);
+  }
+  return out;
+}
+
+const HEADER =
+  '"timestamp","ip","protocol","port","hostname","tag","dns_version","asn","geo","region","city","min_amplification","p0f_genre","p0f_detail","naics","sic","sector"';
+
+function scanDnsReport(addresses: readonly string[], rows: number, at: Date, salt: string): Buffer {
+  const lines = [HEADER];
+  for (let i = 0; i < rows; i++) {
+    // One second apart, so each row is a distinct observation (its own fingerprint).
+    const t = new Date(at.getTime() + i * 1000).toISOString().replace('T', ' ').slice(0, 19);
+    lines.push(
+      `"${t}","${addresses[i % addresses.length]}","udp",53,"${salt}-${i}.example.net","openresolver","dnsmasq-2.${i % 90}",64496,"NL","NOORD-HOLLAND","AMSTERDAM","${(i % 97) / 10 + 1}",,,517311,0,`,
+    );
+  }
+  return Buffer.from(`${lines.join('\r\n')}\r\n`);
+}
+
+interface SizeResult {
+  rows: number;
+  seconds: number;
+  eventsPerSecond: number;
+  parseEventsPerSecond: number;
+  parseFloorRatio: string;
+  peakRssMiB: number;
+  cases: string;
+}
+
+async function runSize(rows: number): Promise<SizeResult> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'aupdesk-bench-pipeline-'));
+  if (postgres) process.env.AUPDESK_DB_SCHEMA = `bench_pipeline_${process.pid}_${rows}_${Date.now()}`;
+  process.env.AUPDESK_PROVIDER = 'infince';
+  process.env.AUPDESK_LOG_LEVEL = 'silent';
+  try {
+    await cli(dir, ['policy', 'publish', path.join(root, 'policies/infince/2019-08-01.yaml')]);
+    const registry = path.join(dir, 'registry.csv');
+    await cli(dir, [
+      'registry',
+      'generate',
+      '--customers',
+      String(customers),
+      '--seed',
+      '14',
+      '--policy',
+      'infince@2019-08-01',
+      '--out',
+      registry,
+    ]);
+    await cli(dir, ['registry', 'import', registry]);
+    const addresses = serviceAddresses(await readFile(registry, 'utf8'));
+    // Half the services get a case first (the seed report, one row each); the report's other half of rows
+    // goes to services without one.
+    const half = Math.floor(addresses.length / 2);
+    const existing = addresses.slice(0, Math.min(half, Math.ceil(rows / 2)));
+    const fresh = addresses.slice(half, half + Math.min(half, Math.ceil(rows / 2)));
+    const now = Date.now();
+    const seedFile = path.join(dir, '2026-01-14-scan_dns-bench_seed-geo.csv');
+    await writeFile(
+      seedFile,
+      scanDnsReport(existing, existing.length, new Date(now - 6 * 3_600_000), 'seed'),
+    );
+    log(`  ${rows} rows: seeding ${existing.length} open cases …`);
+    await cli(dir, ['ingest', seedFile]);
+
+    const mixed: string[] = [];
+    for (let i = 0; i < rows; i++)
+      mixed.push(i % 2 === 0 ? existing[(i / 2) % existing.length]! : fresh[((i - 1) / 2) % fresh.length]!);
+    const bytes = scanDnsReport(mixed, rows, new Date(now - 3 * 3_600_000), 'bench');
+    const file = path.join(dir, `2026-01-15-scan_dns-bench_${rows}-geo.csv`);
+    await writeFile(file, bytes);
+
+    // The parse floor: the same bytes through the parser alone, on this thread.
+    const p0 = performance.now();
+    const parsed = await parseReport({
+      bytes,
+      fileName: path.basename(file),
+      channel: 'file',
+      receivedAt: new Date(),
+    });
+    const parseSeconds = (performance.now() - p0) / 1000;
+    if (parsed.events.length !== rows)
+      throw new Error(`parsed ${parsed.events.length} events of ${rows} rows`);
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+
+    log(`  ${rows} rows: ingest …`);
+    let peakRss = process.memoryUsage().rss;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }, 100);
+    const t0 = performance.now();
+    const out = await cli(dir, ['ingest', file]);
+    const seconds = (performance.now() - t0) / 1000;
+    clearInterval(sampler);
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    const casesLine = out.split('\n').find((l) => l.startsWith('cases:')) ?? '';
+    const eventsLine = out.split('\n').find((l) => l.startsWith('ingest:')) ?? '';
+    if (!eventsLine.includes(`${rows} event`)) throw new Error(`ingest said: ${out}`);
+    const eventsPerSecond = rows / seconds;
+    const parseEventsPerSecond = rows / parseSeconds;
+    const result = {
+      rows,
+      seconds: Math.round(seconds * 10) / 10,
+      eventsPerSecond: Math.round(eventsPerSecond),
+      parseEventsPerSecond: Math.round(parseEventsPerSecond),
+      parseFloorRatio: `1/${Math.round(parseEventsPerSecond / eventsPerSecond)}`,
+      peakRssMiB: Math.round(peakRss / 1024 / 1024),
+      cases: /(\d+ opened, \d+ joined)/.exec(casesLine)?.[1] ?? '',
+    };
+    log(`  ${JSON.stringify(result)}`);
+    return result;
+  } finally {
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
+  }
+}
+
+const results: SizeResult[] = [];
+for (const rows of sizes) {
+  log(`pipeline: ${rows} rows, ${customers} customers, ${postgres ? 'PostgreSQL' : 'PGlite'} …`);
+  results.push(await runSize(rows));
+}
+
+process.stdout.write(
+  `${JSON.stringify({
+    bench: 'pipeline',
+    store: postgres ? 'postgresql' : 'pglite',
+    customers,
+    machine: `${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}`,
+    loadAverage: os.loadavg().map((l) => Math.round(l * 10) / 10),
+    results,
+  })}\n`,
+);

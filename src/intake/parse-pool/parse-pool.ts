@@ -1,0 +1,189 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
+import { z } from 'zod';
+import { AupError, isAupError } from '../../errors.js';
+import { type ParseReportInput, unparsedReport } from '../parse-report.js';
+import type { ParsedReport } from '../report.js';
+
+/**
+ * Parsing off the main thread. A report is parsed in a worker thread of a pool sized to the cores
+ * (piscina), so a mail whose gzip attachment inflates to hundreds of MiB, or a feed file of a million rows,
+ * never stalls the HTTP, API and SMTP servers that share the process's event loop.
+ *
+ * Each report gets a budget: wall time from the moment a thread takes it, and a heap size (the thread's
+ * `resourceLimits`). A report that runs over either, or whose thread dies, is not retried: it comes back
+ * `unparsed` with the reason, as any other input the desk cannot read (its evidence stays stored). The pool
+ * replaces the thread it lost. Tasks beyond the thread count wait here, not in piscina's queue, so a report
+ * waiting behind a slow one does not spend its own budget waiting.
+ *
+ * The thread loads `parse-worker.js` beside this file in a build; run from source (tsx, vitest), it loads
+ * `parse-worker.ts` through tsx's loader.
+ */
+
+export interface ParsePoolOptions {
+  /** Parsing threads (default: the cores the process may use, at least 1). */
+  readonly threads?: number | undefined;
+  /** Wall time one report may take in its thread (default 90 s; the inbox lease is 2 min). */
+  readonly timeBudgetMs?: number | undefined;
+  /** Heap one thread may grow to while parsing a report, in MiB (default 1024). */
+  readonly memoryBudgetMb?: number | undefined;
+}
+
+export type ReportParser = (input: ParseReportInput) => Promise<ParsedReport>;
+
+const DEFAULT_TIME_BUDGET_MS = 90_000;
+const DEFAULT_MEMORY_BUDGET_MB = 1024;
+
+/** Pool settings from the environment: AUPDESK_PARSE_THREADS, AUPDESK_PARSE_TIME_BUDGET_S, AUPDESK_PARSE_MEMORY_MB. */
+export function parsePoolOptionsFromEnv(env: NodeJS.ProcessEnv): ParsePoolOptions {
+  const schema = z.object({
+    AUPDESK_PARSE_THREADS: z.coerce.number().int().min(1).max(256).optional(),
+    AUPDESK_PARSE_TIME_BUDGET_S: z.coerce.number().positive().max(86_400).optional(),
+    AUPDESK_PARSE_MEMORY_MB: z.coerce.number().int().min(64).max(65_536).optional(),
+  });
+  const parsed = schema.safeParse({
+    AUPDESK_PARSE_THREADS: env.AUPDESK_PARSE_THREADS || undefined,
+    AUPDESK_PARSE_TIME_BUDGET_S: env.AUPDESK_PARSE_TIME_BUDGET_S || undefined,
+    AUPDESK_PARSE_MEMORY_MB: env.AUPDESK_PARSE_MEMORY_MB || undefined,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AupError(
+      'AUP_ERR_CONFIG_INVALID',
+      `${String(issue?.path[0] ?? 'parse pool setting')}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  const d = parsed.data;
+  return {
+    threads: d.AUPDESK_PARSE_THREADS,
+    timeBudgetMs:
+      d.AUPDESK_PARSE_TIME_BUDGET_S === undefined ? undefined : d.AUPDESK_PARSE_TIME_BUDGET_S * 1000,
+    memoryBudgetMb: d.AUPDESK_PARSE_MEMORY_MB,
+  };
+}
+
+export class ParsePool {
+  readonly threads: number;
+  readonly timeBudgetMs: number;
+  readonly memoryBudgetMb: number;
+  private readonly piscina: Piscina<ParseReportInput, ParsedReport>;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private closed = false;
+
+  constructor(options: ParsePoolOptions = {}) {
+    this.threads = Math.max(1, options.threads ?? availableParallelism());
+    this.timeBudgetMs = options.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
+    this.memoryBudgetMb = options.memoryBudgetMb ?? DEFAULT_MEMORY_BUDGET_MB;
+    const entry = workerEntry();
+    this.piscina = new Piscina({
+      filename: entry.filename,
+      execArgv: entry.execArgv,
+      // One thread stays (warmUp starts it): a mail's parse never waits for a thread to boot.
+      minThreads: 1,
+      maxThreads: this.threads,
+      // A thread that parsed a big report holds a big heap: let it go when the inbox is quiet.
+      idleTimeout: 30_000,
+      concurrentTasksPerWorker: 1,
+      resourceLimits: { maxOldGenerationSizeMb: this.memoryBudgetMb },
+      name: 'default',
+    });
+  }
+
+  /**
+   * Parses in a thread. Over budget or a dead thread gives an `unparsed` report with the reason; it throws
+   * only once the pool is closed (AUP_ERR_PARSE_POOL_CLOSED), for a parse under way too.
+   */
+  readonly parse: ReportParser = async (input) => {
+    if (this.closed) throw closedError();
+    await this.slot();
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, this.timeBudgetMs);
+    try {
+      return await this.piscina.run(input, { signal: abort.signal });
+    } catch (error) {
+      // Abandoned for shutdown: not the report's fault, so not `unparsed`; the caller leaves the row claimed.
+      if (this.closed) throw closedError();
+      return unparsedReport(input, this.reasonOf(error, timedOut));
+    } finally {
+      clearTimeout(timer);
+      this.release();
+    }
+  };
+
+  /**
+   * Starts a thread and loads the parsers in it (an empty input), so the first real report does not pay
+   * for the thread's start-up: from source that is tsx compiling every parser, seconds on a busy machine.
+   */
+  async warmUp(): Promise<void> {
+    try {
+      await this.parse({ bytes: new Uint8Array(0), channel: 'file', receivedAt: new Date(0) });
+    } catch (error) {
+      // Closed before it warmed up (a desk stopped at once): nothing to warm any more.
+      if (!isAupError(error, 'AUP_ERR_PARSE_POOL_CLOSED')) throw error;
+    }
+  }
+
+  /** Stops the threads, abandoning parses under way (they reject with AUP_ERR_PARSE_POOL_CLOSED). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const next of this.waiting.splice(0)) next();
+    await this.piscina.destroy();
+  }
+
+  private reasonOf(error: unknown, timedOut: boolean): string {
+    if (timedOut) {
+      return `parsing stopped: over its time budget of ${formatSeconds(this.timeBudgetMs)} (AUPDESK_PARSE_TIME_BUDGET_S)`;
+    }
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      return `parsing stopped: over its memory budget of ${this.memoryBudgetMb} MiB (AUPDESK_PARSE_MEMORY_MB)`;
+    }
+    return `parsing stopped: the parsing thread failed: ${error instanceof Error ? error.message : String(error)}`;
+  }
+
+  private async slot(): Promise<void> {
+    if (this.running < this.threads) {
+      this.running += 1;
+      return;
+    }
+    // The releasing task hands its slot over: `running` stays as it is.
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running -= 1;
+  }
+}
+
+function closedError(): AupError {
+  return new AupError('AUP_ERR_PARSE_POOL_CLOSED', 'the parse pool is closed (the desk is shutting down)');
+}
+
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
+}
+
+/**
+ * Which file the threads run: the compiled `parse-worker.js` beside this module in dist/, or — when this
+ * module is itself TypeScript run from source — `parse-worker.ts` with tsx's loader in the thread.
+ */
+function workerEntry(): { filename: string; execArgv: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  if (!here.endsWith('.ts')) {
+    return { filename: pathToFileURL(here.replace(/parse-pool\.js$/, 'parse-worker.js')).href, execArgv: [] };
+  }
+  const source = here.replace(/parse-pool\.ts$/, 'parse-worker.ts');
+  if (!existsSync(source)) throw new AupError('AUP_ERR_CONFIG_INVALID', `parse worker missing: ${source}`);
+  const tsx = createRequire(import.meta.url).resolve('tsx');
+  return { filename: pathToFileURL(source).href, execArgv: ['--import', pathToFileURL(tsx).href] };
+}
