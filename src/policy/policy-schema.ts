@@ -405,6 +405,11 @@ export const obligationSchema = z
       .optional(),
     /** Requires the provider's prior written consent before the customer may act (vulnerability tests). */
     requires_prior_written_consent: z.boolean().default(false),
+    /**
+     * The event classes the obligation is about: for a vulnerability-test authorisation, what a consented
+     * test may produce without opening a case (compliance/); default: the scan and attack classes.
+     */
+    covers: z.array(eventClass).optional(),
     executable: z.boolean().default(true),
     non_executable_reason: z.string().optional(),
   })

@@ -10,6 +10,7 @@ import type {
   ReporterAckSendTable,
   ReportTable,
 } from './tables/cases.table.js';
+import type { TestConsentTable } from './tables/compliance.table.js';
 import type {
   DashboardCaseDayTable,
   DashboardCaseReachedTable,
@@ -62,4 +63,5 @@ export interface Database {
   dashboard_case_weeks: DashboardCaseWeekTable;
   dashboard_case_status: DashboardCaseStatusTable;
   dashboard_case_reached: DashboardCaseReachedTable;
+  test_consents: TestConsentTable;
 }

@@ -12,6 +12,7 @@ import {
   verifyWebhookSignature,
 } from '../../src/actions/provisioning-webhook-adapter.js';
 import { memoryAckRateLimiter, ReporterAckAdapter } from '../../src/actions/reporter-ack-adapter.js';
+import { loadTestConsentSet } from '../../src/compliance/test-consent-repository.js';
 import type { ActionHandler } from '../../src/enforcement/outbox/action-handler.js';
 import { ManualClock } from '../../src/enforcement/outbox/clock.js';
 import { runEnforcementOnce, type WorkerDeps } from '../../src/enforcement/pipeline/enforcement-worker.js';
@@ -149,6 +150,7 @@ export async function openDesk(
     replyTo: DESK_ADDRESS,
     snapshot: () => snapshot,
     ackPolicy: { ownAddresses: [DESK_ADDRESS], ownDomains: [DESK_DOMAIN] },
+    authorisations: loadTestConsentSet,
   };
   const emails = new Map(
     options.registry.customers.map((c) => [c.ref, c.emails?.[0] ?? `ops@${c.ref}.example`]),

@@ -3,6 +3,7 @@ import type { CliContext } from '../context.js';
 import { registerApikeyCommands } from './apikey.js';
 import { registerAuditCommands } from './audit.js';
 import { registerCasesCommands } from './cases.js';
+import { registerConsentCommands } from './consent.js';
 import { registerDbCommands } from './db.js';
 import { registerEvidenceCommands } from './evidence.js';
 import { registerIngestCommand } from './ingest.js';
@@ -20,6 +21,7 @@ export function registerCommands(program: Command, context: () => CliContext): v
   registerApikeyCommands(program, context);
   registerAuditCommands(program, context);
   registerCasesCommands(program, context);
+  registerConsentCommands(program, context);
   registerDbCommands(program, context);
   registerEvidenceCommands(program, context);
   registerIngestCommand(program, context);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
+import { loadTestConsentSet } from '../../compliance/test-consent-repository.js';
 import { systemClock } from '../../enforcement/outbox/clock.js';
 import { deskDeps } from '../../enforcement/pipeline/desk-deps.js';
 import { inboxProcessorFor } from '../../enforcement/pipeline/inbox-processor.js';
@@ -132,6 +133,7 @@ async function pipelineFor(db: Kysely<Database>, evidence: EvidenceStore): Promi
     snapshot: () => registry.current,
     evidence,
     ackPolicy: { ownAddresses, ownDomains: [desk.messageIdDomain] },
+    authorisations: loadTestConsentSet,
   });
 }
 
