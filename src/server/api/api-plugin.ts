@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ApiPluginOptions } from './api-support.js';
 import { authRoutes } from './auth-routes.js';
 import { caseRoutes } from './case-routes.js';
+import { complianceRoutes } from './compliance-routes.js';
 import { evidenceRoutes } from './evidence-routes.js';
 import { policyRoutes } from './policy-routes.js';
 import { registryRoutes } from './registry-routes.js';
@@ -20,4 +21,5 @@ export const apiPlugin: FastifyPluginAsync<ApiPluginOptions> = async (app, { dep
   await app.register(registryRoutes, options);
   await app.register(policyRoutes, options);
   await app.register(evidenceRoutes, options);
+  await app.register(complianceRoutes, options);
 };

@@ -1,0 +1,169 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { auditActorOf } from '../../accounts/principal.js';
+import { consentsOfCustomer } from '../../compliance/consents-of-customer.js';
+import { importTestConsents } from '../../compliance/import-test-consents.js';
+import { testConsentOf } from '../../compliance/test-consent-csv.js';
+import {
+  listTestConsents,
+  revokeTestConsent,
+  type StoredTestConsent,
+} from '../../compliance/test-consent-repository.js';
+import { AupError } from '../../errors.js';
+import { principalOf } from '../plugins/auth-plugin.js';
+import {
+  type ApiPluginOptions,
+  errorResponses,
+  idParam,
+  iso,
+  problemSchema,
+  secured,
+  typed,
+} from './api-support.js';
+
+/**
+ * Compliance records (compliance/): vulnerability-test consents (Secure Packet §5). Staff list, record
+ * (JSON or the consent CSV) and revoke; a customer's key lists its own services' consents.
+ */
+
+const consentSchema = z
+  .object({
+    id: z.number().int(),
+    service: z.string(),
+    targets: z.array(z.string()).describe('canonical prefixes; a single address is a /32 or /128'),
+    validFrom: z.string(),
+    validTo: z.string().describe('exclusive'),
+    reference: z.string().describe('the written consent: a ticket, a letter'),
+    createdAt: z.string(),
+    createdBy: z.string(),
+    revokedAt: z.string().nullable(),
+  })
+  .meta({ id: 'TestConsent' });
+
+const consentInputSchema = z
+  .object({
+    service: z.string().min(1).max(200),
+    targets: z.array(z.string().min(1).max(100)).min(1).max(1000),
+    validFrom: z.string().min(1).max(40).describe('date (start of day, UTC) or date-time with zone'),
+    validTo: z.string().min(1).max(40).describe('date (the whole day included) or date-time with zone'),
+    reference: z.string().min(1).max(500),
+  })
+  .strict()
+  .meta({ id: 'TestConsentFields' });
+
+const recordResultSchema = z
+  .object({ created: z.array(consentSchema), existing: z.array(consentSchema) })
+  .meta({ id: 'TestConsentRecordResult' });
+
+function present(c: StoredTestConsent): z.infer<typeof consentSchema> {
+  return {
+    id: c.id,
+    service: c.service,
+    targets: [...c.targets],
+    validFrom: c.validFrom.toISOString(),
+    validTo: c.validTo.toISOString(),
+    reference: c.reference,
+    createdAt: c.createdAt.toISOString(),
+    createdBy: c.createdBy,
+    revokedAt: iso(c.revokedAt),
+  };
+}
+
+export const complianceRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { deps }) => {
+  const db = deps.store.db;
+  const staff = app.requireAuth(['admin', 'analyst']);
+  app.addContentTypeParser(
+    ['text/csv', 'application/csv'],
+    { parseAs: 'string', bodyLimit: 1024 * 1024 },
+    (_request, body, done) => done(null, body),
+  );
+
+  typed(app).get(
+    '/consents',
+    {
+      onRequest: app.requireAuth(['admin', 'analyst', 'customer']),
+      schema: {
+        tags: ['compliance'],
+        summary: 'Vulnerability-test consents (prior written consent to scan given targets)',
+        description: "A customer's key sees its own services' consents only.",
+        security: secured,
+        querystring: z.object({ service: z.string().max(200).optional() }),
+        response: { 200: z.object({ items: z.array(consentSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const { service } = request.query;
+      const rows =
+        principal.role === 'customer' && principal.customerId !== null
+          ? (await consentsOfCustomer(db, principal.customerId)).filter(
+              (c) => service === undefined || c.service === service,
+            )
+          : await listTestConsents(db, service === undefined ? {} : { service });
+      return { items: rows.map(present) };
+    },
+  );
+
+  typed(app).post(
+    '/consents',
+    {
+      onRequest: staff,
+      schema: {
+        tags: ['compliance'],
+        summary: 'Record vulnerability-test consents',
+        description:
+          'application/json: one consent; text/csv: the consent file (`service,targets,valid_from,valid_to,reference`, targets separated by `;`). All or nothing; recording one already held changes nothing.',
+        security: secured,
+        consumes: ['application/json', 'text/csv'],
+        response: { 201: recordResultSchema, 200: recordResultSchema, ...errorResponses, 422: problemSchema },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const meta = { at: deps.clock.now(), actor: auditActorOf(principal), source: 'api' };
+      let result: Awaited<ReturnType<typeof importTestConsents>>;
+      if (typeof request.body === 'string') {
+        result = await importTestConsents(db, { csv: request.body }, meta);
+      } else {
+        const parsed = consentInputSchema.safeParse(request.body);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          throw new AupError(
+            'AUP_ERR_INPUT_INVALID',
+            `body ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+          );
+        }
+        result = await importTestConsents(db, { consents: [testConsentOf(parsed.data)] }, meta);
+      }
+      return reply
+        .code(result.created.length > 0 ? 201 : 200)
+        .send({ created: result.created.map(present), existing: result.existing.map(present) });
+    },
+  );
+
+  typed(app).post(
+    '/consents/:id/revoke',
+    {
+      onRequest: staff,
+      schema: {
+        tags: ['compliance'],
+        summary: 'Withdraw a consent (kept on record; later tests are judged as usual)',
+        security: secured,
+        params: z.object({ id: idParam }),
+        body: z.object({ reason: z.string().trim().min(1).max(2000) }).strict(),
+        response: { 200: consentSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const revoked = await db.transaction().execute((trx) =>
+        revokeTestConsent(trx, request.params.id, {
+          at: deps.clock.now(),
+          actor: auditActorOf(principal),
+          reason: request.body.reason,
+        }),
+      );
+      return present(revoked);
+    },
+  );
+};
