@@ -58,6 +58,7 @@ import {
 import { runCaseAction, sendNotice } from './case-actions.js';
 import { renderCasePage } from './case-page.js';
 import { attachmentBytes, contentDisposition, loadCaseView } from './case-view.js';
+import { registerCompliancePages } from './compliance-pages.js';
 import { renderDashboard } from './dashboard-page.js';
 import { type EnforcementSource, storeEnforcementSource } from './enforcement-source.js';
 import { filterOf, queueQuerySchema, renderQueue } from './queue-page.js';
@@ -91,6 +92,7 @@ export const consoleSpec: AreaSpec = {
     { href: '/console', label: 'Queue', key: 'queue' },
     { href: '/console/dashboard', label: 'Dashboard', key: 'dashboard' },
     { href: '/console/reporters', label: 'Reporters', key: 'reporters' },
+    { href: '/console/compliance/consents', label: 'Compliance', key: 'compliance' },
     ...(p?.role === 'admin' ? [{ href: '/console/admin/users', label: 'Admin', key: 'admin' }] : []),
   ],
 };
@@ -111,6 +113,7 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
   installErrorPages(app, consoleSpec);
   installGuard(app, consoleSpec, ['/console/login']);
   registerLogin(app, consoleSpec, deps);
+  registerCompliancePages(app, consoleSpec, deps);
 
   const requireAdmin = (p: Principal) => {
     if (p.role !== 'admin') throw new AupError('AUP_ERR_AUTH_FORBIDDEN', 'admin pages are for admins');
