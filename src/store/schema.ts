@@ -25,6 +25,7 @@ import type { PolicyVersionTable, ProviderTable } from './tables/policy.table.js
 import type {
   AssignmentTable,
   CustomerTable,
+  PolicyWaiverTable,
   RegistryRevisionTable,
   ServiceTable,
 } from './tables/registry.table.js';
@@ -64,4 +65,5 @@ export interface Database {
   dashboard_case_status: DashboardCaseStatusTable;
   dashboard_case_reached: DashboardCaseReachedTable;
   test_consents: TestConsentTable;
+  policy_waivers: PolicyWaiverTable;
 }

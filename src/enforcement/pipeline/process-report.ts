@@ -36,6 +36,7 @@ import {
 import type { PolicyHistory } from '../../policy/policy-loader.js';
 import { durationMs, type PolicyDocument } from '../../policy/policy-schema.js';
 import { type PolicyAcceptance, policyAcceptanceOf } from '../../registry/customer-lookup.js';
+import { waivedVersionsOf } from '../../registry/policy-waiver-repository.js';
 import type { RegistrySnapshot } from '../../registry/registry-snapshot.js';
 import type { Database } from '../../store/schema.js';
 import type { EventVerdict } from '../../store/tables/cases.table.js';
@@ -227,6 +228,7 @@ class ReportRun {
   private readonly verdicts = new Set<string>();
   private readonly details = new Map<string, string>();
   private readonly acceptance = new Map<number, PolicyAcceptance | undefined>();
+  private readonly waivers = new Map<number, ReadonlyArray<{ provider: string; version: string }>>();
   private known = new Map<string, number | null>();
   private consents: Promise<TestAuthorisations | undefined> | undefined;
 
@@ -568,6 +570,7 @@ class ReportRun {
   ): Promise<{ history: PolicyHistory; acceptance: CustomerAcceptance }> {
     if (!this.acceptance.has(customerId)) {
       this.acceptance.set(customerId, await policyAcceptanceOf(this.trx, customerId));
+      this.waivers.set(customerId, await waivedVersionsOf(this.trx, customerId));
     }
     const accepted = this.acceptance.get(customerId);
     const histories = policyHistories(this.deps);
@@ -578,11 +581,19 @@ class ReportRun {
       ours &&
       accepted.version !== null &&
       history.versions.some((v) => v.document.version === accepted.version);
+    // Waivers of versions this history knows (registry/policy-waiver-repository.ts): the customer stays on
+    // the version before each. A waiver of the accepted version itself cannot apply and is left out.
+    const waived = (this.waivers.get(customerId) ?? [])
+      .filter((w) => w.provider === history.provider)
+      .map((w) => w.version)
+      .filter((v) => history.versions.some((h) => h.document.version === v))
+      .filter((v) => !(knownVersion && v === accepted?.version));
     return {
       history,
       acceptance: {
         ...(knownVersion && accepted?.version ? { acceptedVersion: accepted.version } : {}),
         ...(ours && accepted?.at ? { acceptedAt: accepted.at.toISOString() } : {}),
+        ...(waived.length > 0 ? { waivedVersions: waived } : {}),
       },
     };
   }
