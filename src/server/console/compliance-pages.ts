@@ -9,7 +9,7 @@ import {
   type StoredTestConsent,
 } from '../../compliance/test-consent-repository.js';
 import { AupError, isAupError } from '../../errors.js';
-import type { ResolvedAppDeps } from '../app.js';
+import type { ResolvedAppDeps } from '../app-deps.js';
 import { time } from '../views/format.js';
 import { type Html, html, pathOf } from '../views/html.js';
 import { csrfField, page, sendPage } from '../views/layout.js';

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { consentsOfCustomer } from '../../compliance/consents-of-customer.js';
 import type { StoredTestConsent } from '../../compliance/test-consent-repository.js';
 import { AupError } from '../../errors.js';
-import type { ResolvedAppDeps } from '../app.js';
+import type { ResolvedAppDeps } from '../app-deps.js';
 import { time } from '../views/format.js';
 import { type Html, html } from '../views/html.js';
 import { page, sendPage } from '../views/layout.js';
