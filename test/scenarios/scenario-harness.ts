@@ -6,6 +6,7 @@ import { BlocklistAdapter, memoryBlocklistRepository } from '../../src/actions/b
 import { FeeAdapter, memoryFeeRepository } from '../../src/actions/fee-adapter.js';
 import { MailNoticeAdapter } from '../../src/actions/mail-notice-adapter.js';
 import { createSmtpSender } from '../../src/actions/mail-transport.js';
+import { PolicyChangeMailAdapter } from '../../src/actions/policy-change-mail-adapter.js';
 import {
   type ProvisioningRequestBody,
   ProvisioningWebhookAdapter,
@@ -196,6 +197,18 @@ export async function openDesk(
     }).handlers() as ActionHandler[]),
     ...(new BlocklistAdapter(blocklist).handlers() as ActionHandler[]),
     new FeeAdapter(memoryFeeRepository()) as ActionHandler,
+    new PolicyChangeMailAdapter({
+      sender,
+      from: `"${providerName}" <${DESK_ADDRESS}>`,
+      replyTo: DESK_ADDRESS,
+      messageIdDomain: DESK_DOMAIN,
+      directory: {
+        async recipientsFor(customerRef) {
+          const email = emails.get(customerRef);
+          return email ? { name: customerRef, emails: [email] } : undefined;
+        },
+      },
+    }) as ActionHandler,
   ];
   const worker: WorkerDeps = {
     ...deps,
