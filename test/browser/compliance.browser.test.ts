@@ -96,4 +96,25 @@ describe.skipIf(!existsSync(CHROMIUM))('compliance pages in Chromium', () => {
     expect(await textOf(page.locator('#consents tbody tr').first())).toContain('withdrawn');
     await page.close();
   });
+
+  it('the waiver page refuses a waiver the policy does not provide for, saying why', async () => {
+    const page = await desk.browser.newPage();
+    await signIn(page, 'console', 'analyst@desk.example.net');
+    await page.goto(`${desk.url}/console/compliance/consents`);
+    await page.getByRole('link', { name: 'Policy waivers' }).click();
+    await page.waitForURL(`${desk.url}/console/compliance/waivers`);
+    expect(await textOf(page.locator('#waivers tbody'))).toContain('No waiver recorded');
+    const form = page.locator('#record-waiver');
+    await form.getByLabel('Customer').fill('cust-a');
+    await form.getByLabel('Provider').fill('example');
+    await form.getByLabel('Version').fill('1.0');
+    await form.getByLabel('Reason').fill('severe effect on its business');
+    await submit(page, form.getByRole('button', { name: 'Waive' }));
+    // The browser desk's only policy version: a waiver would leave the customer bound by nothing.
+    expect(await textOf(page.locator('.flash-error'))).toMatch(
+      /does not provide for waivers|first example version/,
+    );
+    expect(await textOf(page.locator('#waivers tbody'))).toContain('No waiver recorded');
+    await page.close();
+  });
 });

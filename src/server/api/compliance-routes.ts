@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { auditActorOf } from '../../accounts/principal.js';
 import { consentsOfCustomer } from '../../compliance/consents-of-customer.js';
 import { importTestConsents } from '../../compliance/import-test-consents.js';
+import { waivePolicyVersion } from '../../compliance/policy-waivers.js';
 import { testConsentOf } from '../../compliance/test-consent-csv.js';
 import {
   listTestConsents,
@@ -10,6 +11,12 @@ import {
   type StoredTestConsent,
 } from '../../compliance/test-consent-repository.js';
 import { AupError } from '../../errors.js';
+import {
+  listPolicyWaivers,
+  type PolicyWaiver,
+  revokePolicyWaiver,
+} from '../../registry/policy-waiver-repository.js';
+import { findCustomerByRef } from '../../registry/registry-repository.js';
 import { principalOf } from '../plugins/auth-plugin.js';
 import {
   type ApiPluginOptions,
@@ -54,6 +61,32 @@ const consentInputSchema = z
 const recordResultSchema = z
   .object({ created: z.array(consentSchema), existing: z.array(consentSchema) })
   .meta({ id: 'TestConsentRecordResult' });
+
+const waiverSchema = z
+  .object({
+    id: z.number().int(),
+    customer: z.string(),
+    provider: z.string(),
+    version: z.string().describe('the version waived: the customer stays on the one before it'),
+    reason: z.string(),
+    grantedAt: z.string(),
+    grantedBy: z.string(),
+    revokedAt: z.string().nullable(),
+  })
+  .meta({ id: 'PolicyWaiver' });
+
+function presentWaiver(w: PolicyWaiver, customerRef: string): z.infer<typeof waiverSchema> {
+  return {
+    id: w.id,
+    customer: customerRef,
+    provider: w.provider,
+    version: w.version,
+    reason: w.reason,
+    grantedAt: w.grantedAt.toISOString(),
+    grantedBy: w.grantedBy,
+    revokedAt: iso(w.revokedAt),
+  };
+}
 
 function present(c: StoredTestConsent): z.infer<typeof consentSchema> {
   return {
@@ -164,6 +197,93 @@ export const complianceRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app
         }),
       );
       return present(revoked);
+    },
+  );
+
+  typed(app).get(
+    '/customers/:ref/waivers',
+    {
+      onRequest: app.requireAuth(['admin', 'analyst', 'customer']),
+      schema: {
+        tags: ['compliance'],
+        summary: "A customer's policy waivers (versions that do not bind it)",
+        security: secured,
+        params: z.object({ ref: z.string().min(1).max(200) }),
+        response: { 200: z.object({ items: z.array(waiverSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const customer = await findCustomerByRef(db, request.params.ref);
+      if (!customer || (principal.role === 'customer' && principal.customerId !== customer.id)) {
+        throw new AupError('AUP_ERR_NOT_FOUND', `customer ${request.params.ref} does not exist`);
+      }
+      const rows = await listPolicyWaivers(db, { customerId: customer.id });
+      return { items: rows.map((w) => presentWaiver(w, customer.ref)) };
+    },
+  );
+
+  typed(app).post(
+    '/customers/:ref/waivers',
+    {
+      onRequest: staff,
+      schema: {
+        tags: ['compliance'],
+        summary:
+          'Waive a policy version for a customer (it stays on the version before, past any grace period)',
+        description: "Only where the version's change terms allow waivers (`terms.changes.waivers_allowed`).",
+        security: secured,
+        params: z.object({ ref: z.string().min(1).max(200) }),
+        body: z
+          .object({
+            provider: z.string().min(1).max(63),
+            version: z.string().min(1).max(100),
+            reason: z.string().trim().min(1).max(2000),
+          })
+          .strict(),
+        response: { 201: waiverSchema, 200: waiverSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const result = await waivePolicyVersion(db, {
+        customerRef: request.params.ref,
+        ...request.body,
+        at: deps.clock.now(),
+        actor: auditActorOf(principal),
+      });
+      return reply.code(result.created ? 201 : 200).send(presentWaiver(result.waiver, request.params.ref));
+    },
+  );
+
+  typed(app).post(
+    '/customers/:ref/waivers/:id/revoke',
+    {
+      onRequest: staff,
+      schema: {
+        tags: ['compliance'],
+        summary: 'Withdraw a policy waiver (the newer version binds the customer again)',
+        security: secured,
+        params: z.object({ ref: z.string().min(1).max(200), id: idParam }),
+        body: z.object({ reason: z.string().trim().min(1).max(2000) }).strict(),
+        response: { 200: waiverSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const customer = await findCustomerByRef(db, request.params.ref);
+      const own = customer
+        ? (await listPolicyWaivers(db, { customerId: customer.id })).some((w) => w.id === request.params.id)
+        : false;
+      if (!customer || !own) throw new AupError('AUP_ERR_NOT_FOUND', 'no such waiver for this customer');
+      const revoked = await db.transaction().execute((trx) =>
+        revokePolicyWaiver(trx, request.params.id, {
+          at: deps.clock.now(),
+          actor: auditActorOf(principal),
+          reason: request.body.reason,
+        }),
+      );
+      return presentWaiver(revoked, customer.ref);
     },
   );
 };

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { listAudit } from '../../../src/audit/audit-log.js';
+import { loadPolicyFile } from '../../../src/policy/policy-loader.js';
+import { publishPolicyVersion } from '../../../src/policy/policy-repository.js';
 import { createCustomer, createService } from '../../../src/registry/registry-repository.js';
 import { describeEachBackend } from '../../support/store-backends.js';
 import { type ApiHarness, apiHarness, bearer } from './api-harness.js';
@@ -157,5 +159,78 @@ describeEachBackend('API vulnerability-test consents', (ctx) => {
       payload: { reason: 'x' },
     });
     expect(missing.statusCode).toBe(404);
+  });
+});
+
+describeEachBackend('API policy waivers', (ctx) => {
+  let h: ApiHarness;
+  let analyst: string;
+  let ownKey: string;
+  let otherKey: string;
+  const tag = `w${Date.now().toString(36)}`;
+  beforeAll(async () => {
+    h = await apiHarness(ctx.store);
+    for (const v of ['2026-11-22', '2027-03-01']) {
+      await publishPolicyVersion(ctx.store.db, await loadPolicyFile(`policies/securepacket/${v}.yaml`));
+    }
+    await publishPolicyVersion(ctx.store.db, await loadPolicyFile('policies/iitgen/2018-02-24.yaml'));
+    const a = await createCustomer(ctx.store.db, {
+      ref: `wa-${tag}`,
+      name: 'Waived Co',
+      emails: ['w@example.net'],
+    });
+    const b = await createCustomer(ctx.store.db, {
+      ref: `wb-${tag}`,
+      name: 'Other',
+      emails: ['x@example.net'],
+    });
+    analyst = await h.key('analyst');
+    ownKey = await h.key('customer', a.id);
+    otherKey = await h.key('customer', b.id);
+  });
+  afterAll(async () => h?.close());
+
+  it('records a waiver once, shows it to the customer only, refuses one the policy does not allow, withdraws it', async () => {
+    const url = `/api/v1/customers/wa-${tag}/waivers`;
+    const body = { provider: 'securepacket', version: '2027-03-01', reason: 'severe effect on its business' };
+    const res = await h.app.inject({ method: 'POST', url, headers: bearer(analyst), payload: body });
+    expect(res.statusCode).toBe(201);
+    const waiver = res.json<{ id: number; version: string; revokedAt: string | null }>();
+    expect(waiver).toMatchObject({ version: '2027-03-01', revokedAt: null });
+    expect(
+      (await h.app.inject({ method: 'POST', url, headers: bearer(analyst), payload: body })).statusCode,
+    ).toBe(200);
+
+    const own = await h.app.inject({ method: 'GET', url, headers: bearer(ownKey) });
+    expect(own.json<{ items: unknown[] }>().items).toHaveLength(1);
+    expect((await h.app.inject({ method: 'GET', url, headers: bearer(otherKey) })).statusCode).toBe(404);
+    expect(
+      (await h.app.inject({ method: 'POST', url, headers: bearer(ownKey), payload: body })).statusCode,
+    ).toBe(403);
+
+    const iitgen = await h.app.inject({
+      method: 'POST',
+      url,
+      headers: bearer(analyst),
+      payload: { provider: 'iitgen', version: '2018-02-24', reason: 'x' },
+    });
+    expect(iitgen.statusCode).toBe(400);
+    expect(iitgen.json<{ detail: string }>().detail).toMatch(/does not provide for waivers/);
+
+    const revoked = await h.app.inject({
+      method: 'POST',
+      url: `${url}/${waiver.id}/revoke`,
+      headers: bearer(analyst),
+      payload: { reason: 'the customer changed its mail practice' },
+    });
+    expect(revoked.statusCode).toBe(200);
+    expect(revoked.json<{ revokedAt: string | null }>().revokedAt).not.toBeNull();
+    const wrongCustomer = await h.app.inject({
+      method: 'POST',
+      url: `/api/v1/customers/wb-${tag}/waivers/${waiver.id}/revoke`,
+      headers: bearer(analyst),
+      payload: { reason: 'x' },
+    });
+    expect(wrongCustomer.statusCode).toBe(404);
   });
 });
