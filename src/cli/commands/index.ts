@@ -10,6 +10,7 @@ import { registerIngestCommand } from './ingest.js';
 import { registerParseCommand } from './parse.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerRegistryCommands } from './registry.js';
+import { registerSanctionsCommands } from './sanctions.js';
 import { registerServeCommand } from './serve.js';
 import { registerSimulateCommands } from './simulate.js';
 import { registerUserCommands } from './user.js';
@@ -28,6 +29,7 @@ export function registerCommands(program: Command, context: () => CliContext): v
   registerParseCommand(program, context);
   registerPolicyCommands(program, context);
   registerRegistryCommands(program, context);
+  registerSanctionsCommands(program, context);
   registerServeCommand(program, context);
   registerSimulateCommands(program, context);
   registerUserCommands(program, context);

@@ -16,7 +16,7 @@ const savedUrl = process.env.DATABASE_URL;
 
 beforeAll(async () => {
   delete process.env.DATABASE_URL;
-  dataDir = await mkdtemp(path.join(tmpdir(), 'aupdesk-consent-cli-'));
+  dataDir = await mkdtemp(path.join(tmpdir(), 'aupdesk-compliance-cli-'));
 });
 afterAll(async () => {
   if (savedUrl !== undefined) process.env.DATABASE_URL = savedUrl;
@@ -131,5 +131,55 @@ describe('aupdesk simulate --consents', () => {
     const malformed = await simulate('--consents', bad);
     expect(malformed.code).not.toBe(0);
     expect(malformed.err).toMatch(/the header must be service,targets,valid_from,valid_to,reference/);
+  });
+});
+
+describe('aupdesk sanctions screen', () => {
+  it('prints one JSON line per match: the alias match and the near miss; the clean customer not at all', async () => {
+    expect((await run('registry', 'import', `${fixtures}/sdn/registry.csv`)).code).toBe(0);
+    const r = await run(
+      'sanctions',
+      'screen',
+      '--sdn',
+      `${fixtures}/sdn/sdn.csv`,
+      '--alt',
+      `${fixtures}/sdn/alt.csv`,
+      '--add',
+      `${fixtures}/sdn/add.csv`,
+      '--json',
+    );
+    expect(r.code).toBe(1);
+    const lines = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (const line of lines)
+      expect(Object.keys(line)).toEqual(['customer', 'name', 'entry', 'score', 'program']);
+    expect(lines).toContainEqual({
+      customer: 'northstar',
+      name: 'NORTH STAR MARINE',
+      entry: 10002,
+      score: 1,
+      program: 'IRAN, SDGT',
+    });
+    const near = lines.find((l) => l.customer === 'globaltek');
+    expect(near).toMatchObject({ entry: 10003, program: 'SDGT' });
+    expect(lines.some((l) => l.customer === 'meadow')).toBe(false);
+    expect(r.err).toMatch(/possible match\(es\) to review/);
+    const audit = await run('audit', 'list', '--kind', 'sanctions.screened');
+    expect(audit.out).toContain('sanctions:sdn');
+  }, 240_000);
+
+  it('refuses a bad threshold or a file with a header row', async () => {
+    const bad = await run('sanctions', 'screen', '--sdn', `${fixtures}/sdn/sdn.csv`, '--threshold', '2');
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/--threshold must be a number above 0 and at most 1/);
+    const header = path.join(dataDir, 'sdn-header.csv');
+    await writeFile(
+      header,
+      'ent_num,SDN_Name,SDN_Type,Program,Title,Call_Sign,Vess_type,Tonnage,GRT,Vess_flag,Vess_owner,Remarks\n',
+    );
+    const refused = await run('sanctions', 'screen', '--sdn', header);
+    expect(refused.err).toMatch(/is this a header row/);
   });
 });
