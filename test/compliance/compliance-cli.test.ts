@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import type { SimulationRow } from '../../src/enforcement/simulation/timeline-simulator.js';
+import type { SimulationRow } from '../../src/enforcement/simulation/desk-simulator.js';
 
 /**
  * `aupdesk consent import <file>` on an embedded store in a temporary data directory, and

@@ -3,11 +3,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { TestConsentSet } from '../../compliance/test-consent.js';
 import { parseTestConsentCsv } from '../../compliance/test-consent-csv.js';
+import { simulateTimeline } from '../../enforcement/simulation/desk-simulator.js';
 import {
   readSimulationRegistry,
   readSimulationReports,
 } from '../../enforcement/simulation/simulation-input.js';
-import { simulateTimeline } from '../../enforcement/simulation/timeline-simulator.js';
 import { AupError } from '../../errors.js';
 import {
   createPolicyHistory,
