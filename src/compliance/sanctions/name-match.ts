@@ -37,15 +37,17 @@ const LEGAL_FORMS = new Set([
 ]);
 
 export function normaliseName(name: string): string[] {
-  return name
-    .normalize('NFKD')
-    .replace(/\p{M}+/gu, '')
-    .toLowerCase()
-    // Dotted abbreviations are one word: "L.L.C." is "llc", "S.A." is "sa".
-    .replace(/\./g, '')
-    .replace(/[^\p{L}\p{N}]+/gu, ' ')
-    .split(' ')
-    .filter((t) => t !== '' && !LEGAL_FORMS.has(t));
+  return (
+    name
+      .normalize('NFKD')
+      .replace(/\p{M}+/gu, '')
+      .toLowerCase()
+      // Dotted abbreviations are one word: "L.L.C." is "llc", "S.A." is "sa".
+      .replace(/\./g, '')
+      .replace(/[^\p{L}\p{N}]+/gu, ' ')
+      .split(' ')
+      .filter((t) => t !== '' && !LEGAL_FORMS.has(t))
+  );
 }
 
 export function jaroWinkler(a: string, b: string): number {

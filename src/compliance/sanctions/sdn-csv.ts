@@ -25,11 +25,13 @@ export interface SdnEntry {
 }
 
 const NULL = '-0-';
+/** The DOS end-of-file character (Ctrl-Z) some releases end with; never part of the data. */
+const EOF_MARK = String.fromCharCode(0x1a);
 
 function rows(text: string, file: string, fields: number): Array<{ line: number; record: string[] }> {
   let records: Array<{ record: string[]; info: { lines: number } }>;
   try {
-    records = parseCsv(text.replace(/^\uFEFF/, '').replace(/\u001a\s*$/, ''), {
+    records = parseCsv(text.replace(/^\uFEFF/, '').replaceAll(EOF_MARK, ''), {
       info: true,
       skip_empty_lines: true,
       relax_column_count: true,
@@ -42,7 +44,7 @@ function rows(text: string, file: string, fields: number): Array<{ line: number;
     });
   }
   return records
-    .filter(({ record }) => !(record.length === 1 && /^\s*\u001a?\s*$/.test(record[0] ?? '')))
+    .filter(({ record }) => !(record.length === 1 && (record[0] ?? '').trim() === ''))
     .map(({ record, info }) => {
       if (record.length !== fields) {
         throw new AupError(
