@@ -5,7 +5,12 @@ import {
   type CaseStatus,
   type Fee,
 } from '../cases/case-state.js';
-import { durationMs, type LadderStep, type PolicyDocument } from '../policy/policy-schema.js';
+import {
+  durationMs,
+  type LadderStep,
+  obligationOfClause,
+  type PolicyDocument,
+} from '../policy/policy-schema.js';
 import type { PlannedAction } from './planned-action.js';
 import {
   clearLadder,
@@ -55,7 +60,7 @@ export function nextStep(caseState: CaseState, policy: PolicyDocument, now: Date
   const run: Run = {
     s: structuredClone(caseState),
     policy,
-    terms: policy.terms.enforcement,
+    terms: termsForCase(policy, caseState),
     now,
     actions: [],
     proposed: [],
@@ -428,4 +433,18 @@ function applyIntervention(run: Run, intervention: AnalystIntervention, seq: num
       return;
     }
   }
+}
+
+/**
+ * The enforcement terms a case runs under: the policy's, except that a case under a clause the policy links
+ * to a customer obligation with its own deadline (Secure Packet §4.3: consent evidence within 72 hours) runs
+ * on that deadline instead of the generic cure period, so the notice names it and the ladder moves on when
+ * it passes.
+ */
+function termsForCase(policy: PolicyDocument, caseState: CaseState): PolicyDocument['terms']['enforcement'] {
+  const primary = caseState.clauses[0]?.id;
+  const obligation = primary === undefined ? undefined : obligationOfClause(policy, primary);
+  return obligation
+    ? { ...policy.terms.enforcement, cure_period: obligation.deadline }
+    : policy.terms.enforcement;
 }

@@ -71,6 +71,11 @@ export const noticePayloadSchema = z
     reason: z.string().optional(),
     fee: z.object({ amount: z.number(), currency: z.string(), basis: z.string() }).strict().optional(),
     stepText: z.string().optional(),
+    /**
+     * The customer obligation the case starts (policy `obligations[].clauses`): what the customer must
+     * provide by the deadline instead of a generic cure (Secure Packet §4.3: consent evidence in 72 hours).
+     */
+    obligation: z.object({ id: z.string(), title: z.string(), text: z.string() }).strict().optional(),
   })
   .strict();
 export type NoticePayload = z.infer<typeof noticePayloadSchema>;

@@ -3,6 +3,7 @@ import {
   durationMs,
   type EnforcementTerms,
   type LadderStep,
+  obligationOfClause,
   type PolicyDocument,
   type Remedy,
 } from '../policy/policy-schema.js';
@@ -251,6 +252,7 @@ export function noticeAction(
     channel: terms.notice_channel === 'email-and-portal' ? 'email-and-portal' : 'email',
     references: [...s.noticeKeys],
     slaCreditEligible: terms.sla_credit_for_aup_interruptions,
+    ...obligationOf(policy, s.clauses[0]?.id),
     ...Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)),
   };
   if (!dryRun) {
@@ -323,4 +325,12 @@ export function clearLadder(run: Run): void {
   run.s.ladder.nextDueAt = undefined;
   run.s.ladder.awaitingApproval = undefined;
   run.s.ladder.approved = undefined;
+}
+
+function obligationOf(
+  policy: Run['policy'],
+  clauseId: string | undefined,
+): Pick<NoticePayload, 'obligation'> {
+  const o = clauseId === undefined ? undefined : obligationOfClause(policy, clauseId);
+  return o ? { obligation: { id: o.id, title: o.title, text: o.text } } : {};
 }

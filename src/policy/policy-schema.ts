@@ -421,6 +421,17 @@ export const obligationSchema = z
       .optional(),
     /** Requires the provider's prior written consent before the customer may act (vulnerability tests). */
     requires_prior_written_consent: z.boolean().default(false),
+    /**
+     * The event classes the obligation is about: for a vulnerability-test authorisation, what a consented
+     * test may produce without opening a case (compliance/); default: the scan and attack classes.
+     */
+    covers: z.array(eventClass).optional(),
+    /**
+     * Clauses whose cases start this obligation (Secure Packet §4.3: a bulk-mail complaint under
+     * `mail.consent` asks for consent evidence): such a case's notice asks for it, and `deadline` replaces
+     * the generic cure period (docs/compliance.md).
+     */
+    clauses: z.array(id).optional(),
     executable: z.boolean().default(true),
     non_executable_reason: z.string().optional(),
   })
@@ -559,6 +570,22 @@ export const policyDocumentSchema = z
         });
       }
       obligationIds.add(o.id);
+      (o.clauses ?? []).forEach((clauseId, cIndex) => {
+        if (!doc.clauses.some((c) => c.id === clauseId)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['obligations', index, 'clauses', cIndex],
+            message: `obligation "${o.id}" names unknown clause "${clauseId}"`,
+          });
+        }
+      });
+      if ((o.clauses ?? []).length > 0 && (o.party !== 'customer' || o.deadline === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['obligations', index, 'clauses'],
+          message: `obligation "${o.id}" starts from clauses, so it needs party: customer and a deadline`,
+        });
+      }
     });
     if (Date.parse(doc.effective_at) < Date.parse(doc.published_at)) {
       ctx.addIssue({
@@ -602,5 +629,19 @@ export function durationMs(duration: string): number {
     (h ?? 0) * 3_600_000 +
     (mi ?? 0) * 60_000 +
     (s ?? 0) * 1000
+  );
+}
+
+/**
+ * The customer obligation a case under `clauseId` starts, with its own deadline (the policy's term, e.g.
+ * PT72H for consent evidence), if the policy links one to the clause.
+ */
+export function obligationOfClause(
+  policy: PolicyDocument,
+  clauseId: string,
+): (Obligation & { deadline: string }) | undefined {
+  return policy.obligations.find(
+    (o): o is Obligation & { deadline: string } =>
+      o.party === 'customer' && o.deadline !== undefined && (o.clauses ?? []).includes(clauseId),
   );
 }

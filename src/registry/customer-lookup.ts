@@ -68,3 +68,27 @@ export async function customerContact(
     provisioningRef: service?.provisioning_ref ?? null,
   };
 }
+
+export interface NoticeRecipient {
+  readonly id: number;
+  readonly ref: string;
+  readonly name: string;
+  readonly emails: readonly string[];
+}
+
+/**
+ * The customers a provider's AUP governs and who are still customers (not terminated): those who accepted
+ * that provider's AUP, or none recorded (a single-provider desk). For announcements of policy changes.
+ */
+export async function customersOfProvider(db: Db, provider: string): Promise<NoticeRecipient[]> {
+  const rows = await db
+    .selectFrom('customers')
+    .select(['id', 'ref', 'name', 'emails'])
+    .where('status', '!=', 'terminated')
+    .where((eb) =>
+      eb.or([eb('accepted_policy_provider', '=', provider), eb('accepted_policy_provider', 'is', null)]),
+    )
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ id: r.id, ref: r.ref, name: r.name, emails: r.emails }));
+}

@@ -5,6 +5,7 @@ import { CorrespondenceMailAdapter } from '../actions/correspondence-mail-adapte
 import { FeeAdapter } from '../actions/fee-adapter.js';
 import { MailNoticeAdapter, type NoticeDirectory } from '../actions/mail-notice-adapter.js';
 import { createSmtpSender, type MailSender, smtpRelayConfigFromEnv } from '../actions/mail-transport.js';
+import { PolicyChangeMailAdapter } from '../actions/policy-change-mail-adapter.js';
 import { type CommandConfig, ProvisioningCommandAdapter } from '../actions/provisioning-command-adapter.js';
 import { ProvisioningWebhookAdapter, type WebhookConfig } from '../actions/provisioning-webhook-adapter.js';
 import { ReporterAckAdapter } from '../actions/reporter-ack-adapter.js';
@@ -115,6 +116,19 @@ export function createActionHandlers(wiring: ActionWiring): ActionHandler[] {
     }) as ActionHandler,
     new CorrespondenceMailAdapter({
       sender: wiring.sender,
+      from: wiring.from,
+      replyTo: wiring.replyTo,
+      messageIdDomain: ownDomain,
+      loopToken: token,
+    }) as ActionHandler,
+    new PolicyChangeMailAdapter({
+      sender: wiring.sender,
+      directory: {
+        async recipientsFor(customerRef) {
+          const contact = await customerContact(wiring.db, customerRef);
+          return contact ? { name: contact.name, emails: contact.emails } : undefined;
+        },
+      },
       from: wiring.from,
       replyTo: wiring.replyTo,
       messageIdDomain: ownDomain,

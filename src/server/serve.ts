@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { createSmtpSender, type MailSender, smtpRelayConfigFromEnv } from '../actions/mail-transport.js';
+import { loadTestConsentSet } from '../compliance/test-consent-repository.js';
 import type { AppConfig } from '../config.js';
 import type { AuthorisationCheck } from '../detect/detection-reporter.js';
 import { DMCA_STEP_KINDS, dmcaStepHandler } from '../dmca/dmca-workflow.js';
@@ -608,7 +609,13 @@ async function enforcementParts(input: {
     executor: { logger: input.logger.child({ component: 'outbox' }) },
   };
   return {
-    pipeline: { ...base, snapshot: () => input.registry.current, evidence: input.evidence },
+    pipeline: {
+      ...base,
+      snapshot: () => input.registry.current,
+      evidence: input.evidence,
+      // Vulnerability-test consents (compliance/): a consented scan is recorded as authorised, no case.
+      authorisations: loadTestConsentSet,
+    },
     worker,
     executor: createExecutor(worker, clock),
     close: () => sender.close?.(),

@@ -10,6 +10,7 @@ import type {
   ReporterAckSendTable,
   ReportTable,
 } from './tables/cases.table.js';
+import type { TestConsentTable } from './tables/compliance.table.js';
 import type {
   DashboardCaseDayTable,
   DashboardCaseReachedTable,
@@ -26,6 +27,7 @@ import type { PolicyVersionTable, ProviderTable } from './tables/policy.table.js
 import type {
   AssignmentTable,
   CustomerTable,
+  PolicyWaiverTable,
   RegistryRevisionTable,
   ServiceTable,
 } from './tables/registry.table.js';
@@ -68,4 +70,6 @@ export interface Database {
   dmca_strikes: DmcaStrikeTable;
   legal_requests: LegalRequestTable;
   legal_disclosures: LegalDisclosureTable;
+  test_consents: TestConsentTable;
+  policy_waivers: PolicyWaiverTable;
 }

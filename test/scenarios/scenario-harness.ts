@@ -6,12 +6,14 @@ import { BlocklistAdapter, memoryBlocklistRepository } from '../../src/actions/b
 import { FeeAdapter, memoryFeeRepository } from '../../src/actions/fee-adapter.js';
 import { MailNoticeAdapter } from '../../src/actions/mail-notice-adapter.js';
 import { createSmtpSender } from '../../src/actions/mail-transport.js';
+import { PolicyChangeMailAdapter } from '../../src/actions/policy-change-mail-adapter.js';
 import {
   type ProvisioningRequestBody,
   ProvisioningWebhookAdapter,
   verifyWebhookSignature,
 } from '../../src/actions/provisioning-webhook-adapter.js';
 import { memoryAckRateLimiter, ReporterAckAdapter } from '../../src/actions/reporter-ack-adapter.js';
+import { loadTestConsentSet } from '../../src/compliance/test-consent-repository.js';
 import type { ActionHandler } from '../../src/enforcement/outbox/action-handler.js';
 import { ManualClock } from '../../src/enforcement/outbox/clock.js';
 import { runEnforcementOnce, type WorkerDeps } from '../../src/enforcement/pipeline/enforcement-worker.js';
@@ -149,6 +151,7 @@ export async function openDesk(
     replyTo: DESK_ADDRESS,
     snapshot: () => snapshot,
     ackPolicy: { ownAddresses: [DESK_ADDRESS], ownDomains: [DESK_DOMAIN] },
+    authorisations: loadTestConsentSet,
   };
   const emails = new Map(
     options.registry.customers.map((c) => [c.ref, c.emails?.[0] ?? `ops@${c.ref}.example`]),
@@ -194,6 +197,18 @@ export async function openDesk(
     }).handlers() as ActionHandler[]),
     ...(new BlocklistAdapter(blocklist).handlers() as ActionHandler[]),
     new FeeAdapter(memoryFeeRepository()) as ActionHandler,
+    new PolicyChangeMailAdapter({
+      sender,
+      from: `"${providerName}" <${DESK_ADDRESS}>`,
+      replyTo: DESK_ADDRESS,
+      messageIdDomain: DESK_DOMAIN,
+      directory: {
+        async recipientsFor(customerRef) {
+          const email = emails.get(customerRef);
+          return email ? { name: customerRef, emails: [email] } : undefined;
+        },
+      },
+    }) as ActionHandler,
   ];
   const worker: WorkerDeps = {
     ...deps,

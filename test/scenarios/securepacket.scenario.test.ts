@@ -17,13 +17,13 @@ import {
 describeScenarios('Secure Packet scenarios', 'securepacket', (ctx) => {
   const { open } = ctx;
 
-  it('spam: a notice with the deadline; the block is proposed for an analyst when it passes', async () => {
+  it('spam: a notice asking for consent evidence within 72 hours (§4.3); the block is proposed when they pass', async () => {
     const desk = await open('2026-12-01T09:00:00.000Z');
     await desk.submit(spamFrom('198.51.100.10', '2026-12-01T09:00:00.000Z'));
     const notice = noticeFacts(desk.mailTo('noc@acme-mail.example')[0]!);
     expect(notice.subject).toMatch(/^\[AUP-000001\] /);
-    expect(notice.text).toContain('2026-12-08 09:00 UTC');
-    await desk.advanceTo('2026-12-08T09:00:01.000Z');
+    expect(notice.text).toContain('2026-12-04 09:00 UTC');
+    await desk.advanceTo('2026-12-04T09:00:01.000Z');
     expect((await getCase(ctx.store.db, 'AUP-000001'))?.state.ladder.awaitingApproval?.stepId).toBe('block');
     expect(ctx.sinks.hooks).toHaveLength(0);
   });

@@ -124,9 +124,9 @@ describe('aupdesk simulate: the five seed policies on the same complaints', () =
       new Set(['provision.suspend', 'provision.terminate', 'block.add']),
     );
     for (const row of interruptions) expect(row.detail?.slaCreditEligible).toBe(false);
-    // The block rung follows the notice's cure period for the spam case.
+    // The block rung follows the notice's deadline for the spam case: §4.3's 72 hours for consent evidence.
     const spam = of(rows, 'acme-mail').filter((r) => r.clause === 'mail.consent');
-    expect(spam.find((r) => r.action === 'proposed:block.add')?.at).toBe('2026-12-08T09:00:00.000Z');
+    expect(spam.find((r) => r.action === 'proposed:block.add')?.at).toBe('2026-12-04T09:00:00.000Z');
     // Section 1's security obligations cover the open resolver.
     expect(of(rows, 'dnsco')[0]).toMatchObject({ clause: 'abuse.security-obligations', state: 'open' });
   });

@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
+import { loadTestConsentSet } from '../../compliance/test-consent-repository.js';
 import { systemClock } from '../../enforcement/outbox/clock.js';
 import { deskDeps } from '../../enforcement/pipeline/desk-deps.js';
 import { EvidenceStore } from '../../intake/evidence-store.js';
@@ -144,6 +145,7 @@ async function pipelineFor(db: Kysely<Database>, evidence: EvidenceStore): Promi
     snapshot: () => registry.current,
     evidence,
     ackPolicy: { ownAddresses, ownDomains: [desk.messageIdDomain] },
+    authorisations: loadTestConsentSet,
   });
 }
 

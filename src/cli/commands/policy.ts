@@ -1,6 +1,7 @@
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
+import { publishPolicyWithNotices } from '../../compliance/publish-policy-version.js';
 import { AupError, isAupError } from '../../errors.js';
 import { bindingVersion } from '../../policy/policy-binding.js';
 import { diffPolicies, type FieldChange, type PolicyDiff } from '../../policy/policy-diff.js';
@@ -15,11 +16,7 @@ import {
   problemsOf,
 } from '../../policy/policy-loader.js';
 import { type RenderFormat, renderPolicy } from '../../policy/policy-render.js';
-import {
-  listPolicyVersions,
-  loadPolicyHistoryFromStore,
-  publishPolicyVersion,
-} from '../../policy/policy-repository.js';
+import { listPolicyVersions, loadPolicyHistoryFromStore } from '../../policy/policy-repository.js';
 import type { CliContext } from '../context.js';
 import { CliExit, EXIT_FINDING, EXIT_USAGE } from '../exit.js';
 
@@ -147,8 +144,20 @@ export function registerPolicyCommands(program: Command, context: () => CliConte
       const store = await ctx.openStore();
       try {
         for (const loaded of policies) {
-          const result = await publishPolicyVersion(store.db, loaded);
+          const result = await publishPolicyWithNotices(store.db, loaded, {
+            at: new Date(),
+            actor: 'system:cli',
+            publicUrl: process.env.AUPDESK_PUBLIC_URL || undefined,
+          });
           ctx.out.write(`${result.status} ${result.provider} ${result.version} ${result.sha256}\n`);
+          const n = result.notices;
+          if (n.announced) {
+            ctx.out.write(
+              `  change notices: ${n.queued.length} queued, ${n.alreadyQueued.length} already queued${n.unreachable.length > 0 ? `, no address for ${n.unreachable.join(', ')}` : ''} (${n.reason})\n`,
+            );
+          } else if (n.from !== null) {
+            ctx.out.write(`  no change notices: ${n.reason}\n`);
+          }
         }
       } finally {
         await store.close();

@@ -1,6 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { TestConsentSet } from '../../compliance/test-consent.js';
+import { parseTestConsentCsv } from '../../compliance/test-consent-csv.js';
 import { simulateTimeline } from '../../enforcement/simulation/desk-simulator.js';
 import {
   readSimulationRegistry,
@@ -17,7 +19,7 @@ import { detectRegistryFormat } from '../../registry/registry-file-parser.js';
 import type { CliContext } from '../context.js';
 
 /**
- * `aupdesk simulate --policy <file|dir> --registry <file> --events <file> [--until <time>]`: what a policy
+ * `aupdesk simulate --policy <file|dir> --registry <file> --events <file> [--consents <file>] [--until <time>]`: what a policy
  * would do with these complaints, as a timeline of JSON lines (`at`, `case`, `customer`, `service`,
  * `clause`, `state`, `action`, `detail`), sorted by time. No side effects: no store, no mail, no hooks.
  * docs/simulation.md explains the rows.
@@ -35,28 +37,45 @@ export function registerSimulateCommands(program: Command, context: () => CliCon
     .requiredOption('--registry <file>', 'registry CSV or JSON (the registry import format)')
     .requiredOption('--events <file>', 'JSON lines: `aupdesk parse --json` output, or IntelMQ events')
     .option(
+      '--consents <file>',
+      'vulnerability-test consents (CSV: service,targets,valid_from,valid_to,reference); a consented scan is `authorised`',
+    )
+    .option(
       '--until <time>',
       'stop at this instant (ISO 8601 with zone; default 90 days after the last event)',
     )
-    .action(async (options: { policy: string; registry: string; events: string; until?: string }) => {
-      const ctx = context();
-      const history = await loadHistory(options.policy);
-      const registryText = await readText(options.registry, '--registry');
-      const registry = readSimulationRegistry(
-        registryText,
-        detectRegistryFormat(options.registry, registryText),
-      );
-      const reports = readSimulationReports(await readText(options.events, '--events'));
-      const until = options.until === undefined ? undefined : parseUntil(options.until);
-      const result = simulateTimeline({
-        reports,
-        snapshot: registry.snapshot,
-        policy: history,
-        acceptance: registry.acceptance,
-        ...(until === undefined ? {} : { until }),
-      });
-      for (const row of result.rows) ctx.out.write(`${JSON.stringify(row)}\n`);
-    });
+    .action(
+      async (options: {
+        policy: string;
+        registry: string;
+        events: string;
+        until?: string;
+        consents?: string;
+      }) => {
+        const ctx = context();
+        const history = await loadHistory(options.policy);
+        const registryText = await readText(options.registry, '--registry');
+        const registry = readSimulationRegistry(
+          registryText,
+          detectRegistryFormat(options.registry, registryText),
+        );
+        const reports = readSimulationReports(await readText(options.events, '--events'));
+        const until = options.until === undefined ? undefined : parseUntil(options.until);
+        const authorisations =
+          options.consents === undefined
+            ? undefined
+            : new TestConsentSet(parseTestConsentCsv(await readText(options.consents, '--consents')));
+        const result = simulateTimeline({
+          reports,
+          snapshot: registry.snapshot,
+          policy: history,
+          acceptance: registry.acceptance,
+          ...(until === undefined ? {} : { until }),
+          ...(authorisations === undefined ? {} : { authorisations }),
+        });
+        for (const row of result.rows) ctx.out.write(`${JSON.stringify(row)}\n`);
+      },
+    );
 }
 
 async function loadHistory(target: string): Promise<PolicyHistory> {

@@ -151,6 +151,11 @@ function blocks(payload: NoticePayload, ctx: NoticeContext): string[] {
   ) {
     out.push(evidenceSummary(payload, ctx.evidence));
   }
+  if (payload.obligation && payload.deadline) {
+    out.push(
+      `${payload.obligation.title}: the policy requires you to "${payload.obligation.text}" Send us that evidence by ${formatDeadline(payload.deadline)}: for each recipient named in the complaint, the address, when and from where consent was given, how it was obtained and how the address was confirmed. You can upload it in the customer portal or reply to this message.`,
+    );
+  }
   if (payload.deadline) {
     const then = payload.nextRemedy
       ? ` If it is not, we may ${remedyWords[payload.nextRemedy] ?? payload.nextRemedy}.`

@@ -28,9 +28,15 @@ import {
   type CustomerAcceptance,
   judgeWithBinding,
 } from '../../judgement/judge-with-binding.js';
+import {
+  authorisationFor,
+  mayBeAuthorised,
+  type TestAuthorisations,
+} from '../../judgement/test-authorisation.js';
 import type { PolicyHistory } from '../../policy/policy-loader.js';
 import { durationMs, type PolicyDocument } from '../../policy/policy-schema.js';
 import { type PolicyAcceptance, policyAcceptanceOf } from '../../registry/customer-lookup.js';
+import { waivedVersionsOf } from '../../registry/policy-waiver-repository.js';
 import type { RegistrySnapshot } from '../../registry/registry-snapshot.js';
 import type { Database } from '../../store/schema.js';
 import type { EventVerdict } from '../../store/tables/cases.table.js';
@@ -66,6 +72,12 @@ export interface PipelineDeps extends EnforcementDeps {
   readonly ackPolicy?: AckPolicy;
   /** Raw evidence, to keep a customer reply's text on its case. */
   readonly evidence?: { get(sha256: string): Promise<Uint8Array> };
+  /**
+   * Recorded vulnerability-test consents (compliance/test-consent-repository.ts `loadTestConsentSet`), read
+   * in the report's transaction the first time an event of a class a test produces needs them. Absent:
+   * no event is ever authorised.
+   */
+  readonly authorisations?: (trx: Transaction<Database>) => Promise<TestAuthorisations>;
 }
 
 /** The pipeline's dependencies inside a caller's transaction (`processReportIn`): no `db`. */
@@ -230,7 +242,9 @@ class ReportRun {
   private readonly verdicts = new Set<string>();
   private readonly details = new Map<string, string>();
   private readonly acceptance = new Map<number, PolicyAcceptance | undefined>();
+  private readonly waivers = new Map<number, ReadonlyArray<{ provider: string; version: string }>>();
   private known = new Map<string, number | null>();
+  private consents: Promise<TestAuthorisations | undefined> | undefined;
 
   constructor(
     private readonly trx: Transaction<Database>,
@@ -320,6 +334,29 @@ class ReportRun {
         ...ids,
         policyVersion: policy.version,
       });
+      return;
+    }
+
+    // Secure Packet §5: a scan from the service against targets it has the provider's written consent to
+    // test, inside the consent's window, is the test that was agreed: recorded, no case.
+    const consents = mayBeAuthorised(policy, event) ? await this.authorisations() : undefined;
+    const consent = authorisationFor(consents, policy, {
+      event,
+      service: service.ref,
+      at: eventTime,
+    });
+    if (consent) {
+      const reason = `authorised vulnerability test: ${service.ref} may test ${event['destination.ip']} from ${consent.validFrom.toISOString()} to ${consent.validTo.toISOString()} (${consent.reference}); would have been ${judgement.primary.id}`;
+      await this.reject(
+        index,
+        event,
+        fingerprint,
+        eventTime,
+        'authorised',
+        reason,
+        { ...ids, policyVersion: policy.version },
+        { consent: consent.id, reference: consent.reference, clause: judgement.primary.id },
+      );
       return;
     }
 
@@ -496,6 +533,7 @@ class ReportRun {
     verdict: Exclude<EventVerdict, 'violation'>,
     reason: string,
     ids: { customerId?: number; serviceId?: number; assignmentId?: number; policyVersion?: string } = {},
+    audit: Record<string, unknown> = {},
   ): Promise<void> {
     const eventId = await insertCaseEvent(this.trx, {
       reportId: this.reportId,
@@ -521,11 +559,19 @@ class ReportRun {
         verdict,
         reason,
         eventTime: eventTime.toISOString(),
+        ...audit,
       },
     });
     this.verdicts.add(verdict);
     if (!this.details.has(verdict)) this.details.set(verdict, reason);
     this.outcomes.push({ index, verdict, reason });
+  }
+
+  /** The consent snapshot, read once per report and only when an event needs it. */
+  private authorisations(): Promise<TestAuthorisations | undefined> {
+    const load = this.deps.authorisations;
+    this.consents ??= load ? load(this.trx) : Promise.resolve(undefined);
+    return this.consents;
   }
 
   /**
@@ -538,6 +584,7 @@ class ReportRun {
   ): Promise<{ history: PolicyHistory; acceptance: CustomerAcceptance }> {
     if (!this.acceptance.has(customerId)) {
       this.acceptance.set(customerId, await policyAcceptanceOf(this.trx, customerId));
+      this.waivers.set(customerId, await waivedVersionsOf(this.trx, customerId));
     }
     const accepted = this.acceptance.get(customerId);
     const histories = policyHistories(this.deps);
@@ -548,11 +595,19 @@ class ReportRun {
       ours &&
       accepted.version !== null &&
       history.versions.some((v) => v.document.version === accepted.version);
+    // Waivers of versions this history knows (registry/policy-waiver-repository.ts): the customer stays on
+    // the version before each. A waiver of the accepted version itself cannot apply and is left out.
+    const waived = (this.waivers.get(customerId) ?? [])
+      .filter((w) => w.provider === history.provider)
+      .map((w) => w.version)
+      .filter((v) => history.versions.some((h) => h.document.version === v))
+      .filter((v) => !(knownVersion && v === accepted?.version));
     return {
       history,
       acceptance: {
         ...(knownVersion && accepted?.version ? { acceptedVersion: accepted.version } : {}),
         ...(ours && accepted?.at ? { acceptedAt: accepted.at.toISOString() } : {}),
+        ...(waived.length > 0 ? { waivedVersions: waived } : {}),
       },
     };
   }

@@ -5,6 +5,7 @@ import { type CorrelationCandidate, correlateEvent, eventFingerprint } from '../
 import type { IntakeEvent } from '../../intake/event.js';
 import type { Judgement } from '../../judgement/judge-event.js';
 import { type CustomerAcceptance, judgeWithBinding } from '../../judgement/judge-with-binding.js';
+import { authorisationFor, type TestAuthorisations } from '../../judgement/test-authorisation.js';
 import type { PolicyHistory } from '../../policy/policy-loader.js';
 import { durationMs, type PolicyDocument } from '../../policy/policy-schema.js';
 import type { RegistrySnapshot } from '../../registry/registry-snapshot.js';
@@ -33,6 +34,8 @@ export interface SimulationInput {
   readonly acceptance?: ReadonlyMap<string, RegistryAcceptance>;
   /** Stop here; default 90 days after the last report. Reports received later are not handled. */
   readonly until?: Date;
+  /** Vulnerability-test consents (`--consents`): a consented scan is `authorised` and opens no case. */
+  readonly authorisations?: TestAuthorisations;
 }
 
 /** Outcomes for events that open no case, as the `state` of their row. */
@@ -42,7 +45,9 @@ export type EventOutcome =
   | 'too-old'
   | 'no-clause'
   | 'duplicate'
-  | 'unparsed';
+  | 'unparsed'
+  /** A scan or attack inside a vulnerability-test consent (the desk records it and opens no case). */
+  | 'authorised';
 
 export interface SimulationDetail {
   /** What happened and why (the engine's reason, the judgement's or the attribution's). */
@@ -204,6 +209,24 @@ class Simulation {
       return { outcome: judgement.verdict };
     }
     const document = bound.binding!.document;
+    const consent = authorisationFor(this.input.authorisations, document, {
+      event,
+      service: attribution.service.ref,
+      at: judgement.eventTime,
+    });
+    if (consent) {
+      this.push({
+        at,
+        ...who,
+        outcome: 'authorised',
+        clause: judgement.primary.id,
+        detail: {
+          reason: `authorised vulnerability test of ${event['destination.ip']} until ${consent.validTo.toISOString()} (${consent.reference}); would have been ${judgement.primary.id}`,
+          ...judged,
+        },
+      });
+      return { outcome: 'authorised' };
+    }
     const correlation = correlateEvent(
       {
         serviceId: attribution.service.id,
@@ -315,9 +338,11 @@ class Simulation {
       'no-clause',
       'not-our-network',
       'unparseable',
+      'authorised',
     ];
     const best = [...outcomes].sort((a, b) => rank.indexOf(a.outcome) - rank.indexOf(b.outcome))[0];
-    if (!best) return;
+    // The desk has no acknowledgement text for an authorised test (report-ack.ts): nothing is sent.
+    if (!best || best.outcome === 'authorised') return;
     this.rows.push({
       at: report.receivedAt.toISOString(),
       case: best.caseRef ?? null,

@@ -3,6 +3,7 @@ import type { ApiPluginOptions } from './api-support.js';
 import { authRoutes } from './auth-routes.js';
 import { caseRoutes } from './case-routes.js';
 import { dmcaRoutes } from './dmca-routes.js';
+import { complianceRoutes } from './compliance-routes.js';
 import { evidenceRoutes } from './evidence-routes.js';
 import { legalRoutes } from './legal-routes.js';
 import { policyRoutes } from './policy-routes.js';
@@ -24,4 +25,5 @@ export const apiPlugin: FastifyPluginAsync<ApiPluginOptions> = async (app, { dep
   await app.register(evidenceRoutes, options);
   await app.register(dmcaRoutes, options);
   await app.register(legalRoutes, options);
+  await app.register(complianceRoutes, options);
 };

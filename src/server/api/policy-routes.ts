@@ -1,5 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { auditActorOf } from '../../accounts/principal.js';
+import { publishPolicyWithNotices } from '../../compliance/publish-policy-version.js';
 import { AupError } from '../../errors.js';
 import { parsePolicySource } from '../../policy/policy-loader.js';
 import {
@@ -7,8 +9,8 @@ import {
   listPolicyVersions,
   listProviders,
   type PolicyVersionSummary,
-  publishPolicyVersion,
 } from '../../policy/policy-repository.js';
+import { principalOf } from '../plugins/auth-plugin.js';
 import { type ApiPluginOptions, errorResponses, problemSchema, secured, typed } from './api-support.js';
 
 /**
@@ -46,6 +48,19 @@ const publishResultSchema = z
     version: z.string(),
     status: z.enum(['published', 'unchanged']),
     sha256: z.string(),
+    notices: z
+      .object({
+        announced: z
+          .boolean()
+          .describe("whether the previous version's change terms promise customers a mail"),
+        reason: z.string(),
+        material: z.boolean().nullable(),
+        from: z.string().nullable().describe('the previous version'),
+        queued: z.array(z.string()).describe('customers told now (one mail.policy-change each)'),
+        alreadyQueued: z.array(z.string()).describe('customers told by an earlier publish'),
+        unreachable: z.array(z.string()).describe('customers without a notice address'),
+      })
+      .describe('the change announcement (docs/compliance.md)'),
   })
   .meta({ id: 'PolicyPublishResult' });
 
@@ -168,8 +183,21 @@ export const policyRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { 
         throw new AupError('AUP_ERR_INPUT_INVALID', 'the body must be a policy document in YAML');
       }
       const loaded = parsePolicySource(request.body, 'upload.yaml');
-      const result = await publishPolicyVersion(db, loaded);
-      return reply.code(result.status === 'published' ? 201 : 200).send(result);
+      const result = await publishPolicyWithNotices(db, loaded, {
+        at: deps.clock.now(),
+        actor: auditActorOf(principalOf(request)),
+        publicUrl: deps.http.publicUrl,
+      });
+      const n = result.notices;
+      return reply.code(result.status === 'published' ? 201 : 200).send({
+        ...result,
+        notices: {
+          ...n,
+          queued: [...n.queued],
+          alreadyQueued: [...n.alreadyQueued],
+          unreachable: [...n.unreachable],
+        },
+      });
     },
   );
 };

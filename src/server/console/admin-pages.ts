@@ -108,6 +108,8 @@ export function renderPolicyPreview(o: {
   provider: string;
   version: string;
   diff: PolicyDiff | undefined;
+  /** What publishing will tell customers (compliance/aup-change-notice.ts `changeAnnouncement`). */
+  announcement?: string | undefined;
   source: string;
   csrf: string;
 }): Html {
@@ -116,7 +118,8 @@ export function renderPolicyPreview(o: {
 ${
   d
     ? html`<section class="panel" aria-labelledby="diff-h"><h2 id="diff-h">Changes from ${d.from} to ${d.to}</h2>
-  <p><strong>${d.verdict.material ? 'Material change' : 'Editorial change only'}</strong>${d.verdict.material ? ": customers are told under the policy's change terms." : ''}</p>
+  <p><strong>${d.verdict.material ? 'Material change' : 'Editorial change only'}</strong></p>
+  ${o.announcement ? html`<p id="change-notices">${o.announcement}</p>` : ''}
   ${d.verdict.reasons.length > 0 ? html`<ul>${d.verdict.reasons.map((r) => html`<li>${r}</li>`)}</ul>` : ''}
   ${d.clauses.added.length > 0 ? html`<h3>Clauses added</h3><ul>${d.clauses.added.map((c) => html`<li class="diff-add">${c.id}: ${c.title}</li>`)}</ul>` : ''}
   ${d.clauses.removed.length > 0 ? html`<h3>Clauses removed</h3><ul>${d.clauses.removed.map((c) => html`<li class="diff-del">${c.id}: ${c.title}</li>`)}</ul>` : ''}

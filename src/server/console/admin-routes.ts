@@ -1,17 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../accounts/api-key-repository.js';
-import { roles } from '../../accounts/principal.js';
+import { auditActorOf, roles } from '../../accounts/principal.js';
 import { createUser, listUsers } from '../../accounts/user-repository.js';
+import { changeAnnouncement } from '../../compliance/aup-change-notice.js';
+import { publishPolicyWithNotices } from '../../compliance/publish-policy-version.js';
 import { listActions, retryDeadAction } from '../../enforcement/outbox/outbox-repository.js';
 import { AupError, isAupError } from '../../errors.js';
-import { diffPolicies } from '../../policy/policy-diff.js';
+import { diffPolicies, type PolicyDiff } from '../../policy/policy-diff.js';
 import { parsePolicySource } from '../../policy/policy-loader.js';
-import {
-  getPolicyVersion,
-  listPolicyVersions,
-  publishPolicyVersion,
-} from '../../policy/policy-repository.js';
+import { getPolicyVersion, listPolicyVersions } from '../../policy/policy-repository.js';
+import type { PolicyDocument } from '../../policy/policy-schema.js';
 import { refsOf } from '../../registry/registry-query.js';
 import { findCustomerByRef } from '../../registry/registry-repository.js';
 import { html } from '../views/html.js';
@@ -156,6 +155,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
             provider: draft.document.provider.id,
             version: draft.document.version,
             diff,
+            announcement: previous && diff ? announcementText(previous.document, diff) : undefined,
             source,
             csrf: s.csrfToken,
           }),
@@ -184,15 +184,31 @@ export function adminRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     if (field(body, 'confirm') !== 'yes')
       throw new AupError('AUP_ERR_INPUT_INVALID', 'confirm that you have read the changes');
     const draft = parseDraft(typeof body.source === 'string' ? body.source : '');
-    const result = await publishPolicyVersion(db, draft);
+    const result = await publishPolicyWithNotices(db, draft, {
+      at: deps.clock.now(),
+      actor: auditActorOf(me),
+      publicUrl: deps.http.publicUrl,
+    });
+    const n = result.notices;
     request.log.info(
-      { user: me.name, provider: result.provider, version: result.version, status: result.status },
+      {
+        user: me.name,
+        provider: result.provider,
+        version: result.version,
+        status: result.status,
+        noticesQueued: n.queued.length,
+      },
       'policy publish',
     );
+    const told = n.announced
+      ? `; change notices: ${n.queued.length} queued${n.alreadyQueued.length > 0 ? `, ${n.alreadyQueued.length} already sent` : ''}${n.unreachable.length > 0 ? `, no address for ${n.unreachable.join(', ')}` : ''}`
+      : n.from !== null
+        ? `; no change notices (${n.reason})`
+        : '';
     return redirectWith(
       reply,
       '/console/admin/policies',
-      { kind: 'ok', text: `${result.provider} ${result.version}: ${result.status}` },
+      { kind: 'ok', text: `${result.provider} ${result.version}: ${result.status}${told}` },
       secure,
     );
   });
@@ -244,4 +260,12 @@ export function adminRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
       secure,
     );
   });
+}
+
+/** What publishing will tell customers, for the preview (the publish result says what was queued). */
+function announcementText(previous: PolicyDocument, diff: PolicyDiff): string {
+  const a = changeAnnouncement(previous, diff);
+  return a.notify
+    ? `Publishing e-mails every customer of ${previous.provider.id} once, as the ${previous.version} terms promise (notice via e-mail, ${previous.terms.changes.notify_customers}), with these changes and a link to the published diff.`
+    : `No customer is e-mailed: ${a.why}.`;
 }

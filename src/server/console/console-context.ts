@@ -26,6 +26,7 @@ export const consoleSpec: AreaSpec = {
     { href: '/console/reporters', label: 'Reporters', key: 'reporters' },
     { href: '/console/dmca', label: 'DMCA', key: 'dmca' },
     { href: '/console/legal', label: 'Legal', key: 'legal' },
+    { href: '/console/compliance/consents', label: 'Compliance', key: 'compliance' },
     ...(p?.role === 'admin' ? [{ href: '/console/admin/users', label: 'Admin', key: 'admin' }] : []),
   ],
 };

@@ -3,6 +3,7 @@ import type { ResolvedAppDeps } from '../app-deps.js';
 import { installErrorPages, installGuard, registerLogin } from '../views/page-support.js';
 import { adminRoutes } from './admin-routes.js';
 import { caseRoutes } from './case-routes.js';
+import { registerCompliancePages } from './compliance-pages.js';
 import { type ConsoleContext, consoleSpec } from './console-context.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { directoryRoutes } from './directory-routes.js';
@@ -40,4 +41,5 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
   dashboardRoutes(app, ctx);
   adminRoutes(app, ctx);
   registerDmcaLegalPages(app, deps, consoleSpec);
+  registerCompliancePages(app, consoleSpec, deps);
 };

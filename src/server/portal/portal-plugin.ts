@@ -28,6 +28,7 @@ import {
   registerLogin,
   shell,
 } from '../views/page-support.js';
+import { registerCompliancePortalPages } from './compliance-portal-pages.js';
 import { renderPortalCase, renderPortalHome, renderPortalPolicy } from './portal-pages.js';
 
 /**
@@ -51,6 +52,7 @@ export const portalSpec: AreaSpec = {
   nav: () => [
     { href: '/portal', label: 'My cases', key: 'cases' },
     { href: '/portal/policy', label: 'Acceptable Use Policy', key: 'policy' },
+    { href: '/portal/compliance/consents', label: 'Vulnerability tests', key: 'consents' },
   ],
 };
 
@@ -69,6 +71,7 @@ export const portalPlugin: FastifyPluginAsync<PortalOptions> = async (app: Fasti
   installErrorPages(app, portalSpec);
   installGuard(app, portalSpec, ['/portal/login']);
   registerLogin(app, portalSpec, deps);
+  registerCompliancePortalPages(app, portalSpec, deps);
 
   const ownCase = async (p: Principal, ref: string): Promise<CaseRecord> => {
     const customerId = customerIdOf(p);

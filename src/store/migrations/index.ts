@@ -13,6 +13,8 @@ import * as m0012 from './0012_reporter_ack_sends.js';
 import * as m0018 from './0018_audit_head_batches.js';
 import * as m0020 from './0020_dmca.js';
 import * as m0021 from './0021_legal.js';
+import * as m0023 from './0023_test_consents.js';
+import * as m0024 from './0024_policy_waivers.js';
 import * as m0026 from './0026_inbox_authorised_kind.js';
 
 /**
@@ -34,5 +36,7 @@ export const migrations: Record<string, Migration> = {
   '0018_audit_head_batches': m0018,
   '0020_dmca': m0020,
   '0021_legal': m0021,
+  '0023_test_consents': m0023,
+  '0024_policy_waivers': m0024,
   '0026_inbox_authorised_kind': m0026,
 };

@@ -35,7 +35,9 @@ export type EventVerdict =
   | 'rejected-anonymous'
   | 'too-old'
   | 'not-ours'
-  | 'no-policy';
+  | 'no-policy'
+  /** A scan or attack inside a recorded vulnerability-test consent (compliance/test-consent.ts). */
+  | 'authorised';
 
 /** One event of a report, attributed and judged; `case_id` once it joined a case. */
 export interface CaseEventTable {

@@ -67,3 +67,16 @@ export interface RegistryRevisionTable {
   revision: ColumnType<string, never, never>;
   changed_at: ColumnType<Date, never, never>;
 }
+
+/** A policy version waived for one customer (src/registry/policy-waiver-repository.ts). */
+export interface PolicyWaiverTable {
+  id: Generated<number>;
+  customer_id: ColumnType<number, number, never>;
+  provider_id: ColumnType<string, string, never>;
+  version: ColumnType<string, string, never>;
+  reason: string;
+  granted_at: Date;
+  granted_by: string;
+  revoked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  revoked_by: ColumnType<string | null, string | null | undefined, string | null>;
+}
