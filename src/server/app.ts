@@ -5,6 +5,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
   jsonSchemaTransform,
+  jsonSchemaTransformObject,
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
@@ -213,6 +214,9 @@ async function registerOpenApi(app: FastifyInstance, deps: ResolvedAppDeps): Pro
       args.url.startsWith(API_PREFIX)
         ? jsonSchemaTransform(args)
         : { schema: { ...args.schema, hide: true }, url: args.url },
+    // The schemas routes name by `$ref` (`.meta({ id })`) go into `components.schemas`: without this the
+    // document references `#/components/schemas/Case` and friends that it never defines.
+    transformObject: jsonSchemaTransformObject,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', staticCSP: true });
   app.get('/api/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
