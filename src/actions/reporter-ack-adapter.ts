@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 import type {
   ActionContext,
@@ -7,7 +8,7 @@ import type {
 } from '../enforcement/outbox/action-handler.js';
 import { loopHeaders, loopToken } from '../intake/mail-loop.js';
 import { type MailSender, mailErrorFor, messageIdFor } from './mail-transport.js';
-import { ackOutcomes, renderAck } from './templates/ack-templates.js';
+import { ackOutcomes, notActionableTemplates, renderAck } from './templates/ack-templates.js';
 
 /**
  * `mail.ack`: tells a human reporter what became of their report (case opened, joined a case, not our
@@ -28,6 +29,7 @@ export const ackPayloadSchema = z
     caseId: z.string().optional(),
     receivedAt: z.iso.datetime({ offset: true }),
     detail: z.string().optional(),
+    template: z.enum(notActionableTemplates).optional(),
     /** The report's own mail headers that decide whether it may be answered. */
     original: z
       .object({
@@ -60,12 +62,37 @@ export function ackAddressOf(value: string): string {
   return (/<([^>]+)>/.exec(value)?.[1] ?? value).trim().toLowerCase();
 }
 
+const atext = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+$/;
+const label = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+
+/**
+ * An address we may send to: an RFC 5321 mailbox with a dot-atom local part of ASCII and a domain of host
+ * name labels (at least two; a Unicode domain must convert to its ASCII form). A header decoded with the
+ * wrong charset leaves bytes like `Ã¼` or U+FFFD in the local part: never a valid mailbox, so never answered
+ * (a mail to it bounces at best, reaches a stranger at worst).
+ */
+export function isValidMailbox(address: string): boolean {
+  if (address.length > 254) return false;
+  const at = address.lastIndexOf('@');
+  if (at <= 0 || at === address.length - 1) return false;
+  const local = address.slice(0, at);
+  const domain = address.slice(at + 1);
+  if (local.length > 64 || !local.split('.').every((part) => atext.test(part))) return false;
+  if (domain.includes('\uFFFD')) return false;
+  const ascii = /^[\x20-\x7e]+$/.test(domain) ? domain : domainToASCII(domain);
+  const labels = ascii.replace(/\.$/, '').split('.');
+  return labels.length >= 2 && labels.every((l) => label.test(l)) && !/^[0-9]+$/.test(labels.at(-1)!);
+}
+
 /** May this report be acknowledged at all (before any rate limit)? Pure. */
 export function shouldAcknowledge(payload: AckPayload, policy: AckPolicy): AckDecision {
   const headers = payload.original.headers;
   const address = ackAddressOf(payload.reporter.email);
   const [local = '', domain = ''] = address.split('@');
   if (!address.includes('@')) return { send: false, reason: 'the reporter gave no mail address' };
+  if (!isValidMailbox(address)) {
+    return { send: false, reason: `${JSON.stringify(address)} is not a valid mailbox (not acknowledged)` };
+  }
   if (payload.original.feed) return { send: false, reason: 'feed reports are never acknowledged' };
   const autoSubmitted = headers['auto-submitted']?.trim().toLowerCase();
   if (autoSubmitted && autoSubmitted !== 'no') {
@@ -179,6 +206,7 @@ export class ReporterAckAdapter implements ActionHandler<AckPayload> {
       ...(payload.caseId === undefined ? {} : { caseId: payload.caseId }),
       ...(payload.original.subject === undefined ? {} : { originalSubject: payload.original.subject }),
       ...(payload.detail === undefined ? {} : { detail: payload.detail }),
+      ...(payload.template === undefined ? {} : { template: payload.template }),
     });
     const messageId = messageIdFor(action.idempotencyKey, this.options.messageIdDomain);
     const original = payload.original.messageId;

@@ -63,3 +63,28 @@ export async function inboxItemStatuses(
   }
   return result;
 }
+
+export interface FailedInboxItem {
+  readonly id: string;
+  readonly channel: string;
+  readonly receivedAt: Date;
+  readonly failedAt: Date;
+  readonly error: string | null;
+}
+
+/** Items the inbox gave up on (failed), those failed at or after `since` when given, oldest failure first. */
+export async function failedInboxItems(db: Db, since?: Date): Promise<FailedInboxItem[]> {
+  let q = db
+    .selectFrom('intake_inbox')
+    .select(['id', 'channel', 'received_at', 'processed_at', 'last_error'])
+    .where('status', '=', 'failed');
+  if (since) q = q.where('processed_at', '>=', since);
+  const rows = await q.orderBy('processed_at').limit(1000).execute();
+  return rows.map((r) => ({
+    id: String(r.id),
+    channel: r.channel,
+    receivedAt: r.received_at,
+    failedAt: r.processed_at ?? r.received_at,
+    error: r.last_error,
+  }));
+}

@@ -27,6 +27,7 @@ import type {
   RegistryRevisionTable,
   ServiceTable,
 } from './tables/registry.table.js';
+import type { TriageItemTable } from './tables/triage.table.js';
 
 /**
  * The whole database as Kysely sees it. Each table's type lives in `tables/<area>.table.ts`; a module
@@ -62,4 +63,5 @@ export interface Database {
   dashboard_case_weeks: DashboardCaseWeekTable;
   dashboard_case_status: DashboardCaseStatusTable;
   dashboard_case_reached: DashboardCaseReachedTable;
+  triage_items: TriageItemTable;
 }

@@ -15,6 +15,7 @@ export function inboxProcessorFor(deps: ReportDeps): ReportProcessor {
       disposition: result.disposition,
       cases: result.cases.map((c) => c.ref),
       opened: result.cases.filter((c) => c.opened).map((c) => c.ref),
+      outcomes: result.outcomes,
       ...(result.threadedTo ? { threadedTo: result.threadedTo } : {}),
     };
   };

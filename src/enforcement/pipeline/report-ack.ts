@@ -3,7 +3,9 @@ import { messageIdFor } from '../../actions/mail-transport.js';
 import {
   type AckPayload,
   type AckPolicy,
+  ackAddressOf,
   ackPayloadSchema,
+  isValidMailbox,
   shouldAcknowledge,
 } from '../../actions/reporter-ack-adapter.js';
 import type { AckOutcome } from '../../actions/templates/ack-templates.js';
@@ -12,6 +14,7 @@ import { addCaseMessage } from '../../cases/message-repository.js';
 import type { ParsedReport } from '../../intake/report.js';
 import type { Database } from '../../store/schema.js';
 import { enqueueAction } from '../outbox/outbox-repository.js';
+import { triageVerdicts } from './report-outcome.js';
 
 /**
  * The reporter's acknowledgement: one per report, with the outcome that matters most to them, queued in the
@@ -56,6 +59,9 @@ export function ackOutcomeOf(
   if (input.verdicts.has('too-old')) return { outcome: 'too-old', caseId: null, ...detail('too-old') };
   if (input.verdicts.has('not-ours'))
     return { outcome: 'not-our-network', caseId: null, ...detail('not-ours') };
+  // Sent to a person (triage): the reporter hears that it will be reviewed, not silence.
+  if ([...input.verdicts].some((v) => triageVerdicts.has(v as never)))
+    return { outcome: 'under-review', caseId: null };
   if (report.events.length === 0) {
     const first = report.errors[0]?.message;
     return { outcome: 'unparseable', caseId: null, ...(first ? { detail: first } : {}) };
@@ -80,6 +86,8 @@ export async function acknowledgeReport(
   if (report.reporter.automated) return none('the reporter is an automated sender');
   const email = report.reporter.email;
   if (!email?.includes('@')) return none('the reporter left no mail address');
+  if (!isValidMailbox(ackAddressOf(email)))
+    return none(`the reporter's address ${JSON.stringify(email)} is not a valid mailbox`);
 
   const payload: AckPayload = ackPayloadSchema.parse({
     outcome,

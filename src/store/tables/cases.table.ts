@@ -35,7 +35,12 @@ export type EventVerdict =
   | 'rejected-anonymous'
   | 'too-old'
   | 'not-ours'
-  | 'no-policy';
+  | 'no-policy'
+  /** Sent to triage instead of judged (migration 0014): see enforcement/pipeline/triage-route.ts. */
+  | 'low-confidence'
+  | 'role-unknown'
+  | 'victim-notice'
+  | 'legal-request';
 
 /** One event of a report, attributed and judged; `case_id` once it joined a case. */
 export interface CaseEventTable {

@@ -53,7 +53,7 @@ describe('OpenAPI document as clients use it', () => {
   });
 
   it('passes swagger-parser validation (all references resolve)', async () => {
-    const copy = structuredClone(doc) as Parameters<typeof SwaggerParser.validate>[0];
+    const copy = structuredClone(doc) as unknown as Parameters<typeof SwaggerParser.validate>[0];
     await expect(SwaggerParser.validate(copy)).resolves.toBeTruthy();
   });
 
