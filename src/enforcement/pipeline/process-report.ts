@@ -38,11 +38,10 @@ import type { EventVerdict } from '../../store/tables/cases.table.js';
 import {
   applyCaseTransition,
   type EnforcementDeps,
-  historyOf,
   type InTransactionDeps,
-  policyHistories,
   policyOfCase,
 } from './case-transition.js';
+import { bindingInputOf } from './customer-binding.js';
 import { attachReply, findThread, replyBody } from './reply-threading.js';
 import { type AckDecisionResult, acknowledgeReport } from './report-ack.js';
 import { outcomesOf, type ReportOutcome, TriageCollector } from './report-outcome.js';
@@ -562,32 +561,13 @@ class ReportRun {
     this.outcomes.push({ index, verdict, reason });
   }
 
-  /**
-   * The policy history and the acceptance to bind the customer by (its record read once per report). A desk
-   * serving several providers: the customer's recorded provider picks the history, else the first. An
-   * acceptance of another provider's AUP, or of a version this history does not know, says nothing here.
-   */
+  /** The policy history and the acceptance to bind the customer by (its record read once per report). */
   private async bindingInput(
     customerId: number,
   ): Promise<{ history: PolicyHistory; acceptance: CustomerAcceptance }> {
     if (!this.acceptance.has(customerId)) {
       this.acceptance.set(customerId, await policyAcceptanceOf(this.trx, customerId));
     }
-    const accepted = this.acceptance.get(customerId);
-    const histories = policyHistories(this.deps);
-    const history = histories.find((h) => h.provider === accepted?.provider) ?? historyOf(this.deps);
-    const ours =
-      accepted !== undefined && (accepted.provider === null || accepted.provider === history.provider);
-    const knownVersion =
-      ours &&
-      accepted.version !== null &&
-      history.versions.some((v) => v.document.version === accepted.version);
-    return {
-      history,
-      acceptance: {
-        ...(knownVersion && accepted?.version ? { acceptedVersion: accepted.version } : {}),
-        ...(ours && accepted?.at ? { acceptedAt: accepted.at.toISOString() } : {}),
-      },
-    };
+    return bindingInputOf(this.deps, this.acceptance.get(customerId));
   }
 }

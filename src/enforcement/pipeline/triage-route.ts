@@ -37,7 +37,10 @@ export function triageRouteOf(
 ): { verdict: TriageVerdict; reason: string } | null {
   const extra = event.extra ?? {};
   if (extra.request_kind === 'legal-request') {
-    return { verdict: 'legal-request', reason: 'a legal request (subpoena, court order, police): for a person' };
+    return {
+      verdict: 'legal-request',
+      reason: 'a legal request (subpoena, court order, police): for a person',
+    };
   }
   if (extra.triage_reason === 'role-unknown') {
     return {
@@ -71,7 +74,8 @@ export function withBelievableTime(
   toleranceMs: number = DEFAULT_FUTURE_TOLERANCE_MS,
 ): { event: IntakeEvent; futureDated: boolean } {
   const source = event['time.source'];
-  if (!source || Date.parse(source) <= receivedAt.getTime() + toleranceMs) return { event, futureDated: false };
+  if (!source || Date.parse(source) <= receivedAt.getTime() + toleranceMs)
+    return { event, futureDated: false };
   return {
     event: {
       ...event,
