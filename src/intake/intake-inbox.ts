@@ -305,7 +305,14 @@ export async function retryFailedInboxItem(
   if (!/^[0-9]{1,18}$/.test(id)) return false;
   const result = await db
     .updateTable('intake_inbox')
-    .set({ status: 'pending', attempts: 0, last_error: null, claimed_by: null, claimed_until: null })
+    .set({
+      status: 'pending',
+      attempts: 0,
+      last_error: null,
+      claimed_by: null,
+      claimed_until: null,
+      processed_at: null,
+    })
     .where('id', '=', id)
     .where('status', '=', 'failed')
     .executeTakeFirst();
