@@ -9,7 +9,6 @@ import { createSmtpSender, type MailSender, smtpRelayConfigFromEnv } from '../ac
 import type { AppConfig } from '../config.js';
 import { type Clock, systemClock } from '../enforcement/outbox/clock.js';
 import type { OutboxExecutor } from '../enforcement/outbox/outbox-executor.js';
-import { createActionHandlers, workerConfigFromEnv } from '../enforcement/pipeline/action-handlers.js';
 import { loadPublishedPolicies, messageIdDomainFromEnv } from '../enforcement/pipeline/desk-deps.js';
 import {
   createExecutor,
@@ -28,10 +27,11 @@ import { EvidenceStore } from '../intake/evidence-store.js';
 import { InboxWorker, processInbox, type ReportProcessor } from '../intake/inbox-processing.js';
 import { InboxCommitter, inboxCounts } from '../intake/intake-inbox.js';
 import { loadPolicyTree } from '../policy/policy-loader.js';
-import { publishPolicyVersion } from '../policy/policy-repository.js';
+import { listProviders, publishPolicyVersion } from '../policy/policy-repository.js';
 import { RegistrySnapshotHolder } from '../registry/registry-snapshot.js';
 import { openStore, pgliteDirFor, type Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
+import { createActionHandlers, workerConfigFromEnv } from './action-wiring.js';
 import { buildApp } from './app.js';
 import { fileMailSender } from './file-mail-sender.js';
 import { createMetrics } from './plugins/metrics-plugin.js';
@@ -584,7 +584,7 @@ async function chooseProvider(
   wanted: string | undefined,
   logger: Logger,
 ): Promise<string | undefined> {
-  const providers = (await db.selectFrom('providers').select('id').orderBy('id').execute()).map((r) => r.id);
+  const providers = (await listProviders(db)).map((r) => r.id);
   if (wanted !== undefined) {
     if (!providers.includes(wanted)) {
       throw new AupError(

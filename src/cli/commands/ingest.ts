@@ -12,7 +12,7 @@ import { acceptReport } from '../../intake/intake-inbox.js';
 import { RegistrySnapshotHolder } from '../../registry/registry-snapshot.js';
 import type { Database } from '../../store/schema.js';
 import type { CliContext } from '../context.js';
-import { CliExit, EXIT_FINDING } from '../main.js';
+import { CliExit, EXIT_FINDING } from '../exit.js';
 
 /**
  * `aupdesk ingest <files|dirs...>`: take saved complaints and feed files in through the same door as every

@@ -1,7 +1,5 @@
 import type { Transaction } from 'kysely';
 import { z } from 'zod';
-import { ackPayloadSchema, isValidMailbox } from '../../actions/reporter-ack-adapter.js';
-import { notActionableTemplates } from '../../actions/templates/ack-templates.js';
 import { appendAudit } from '../../audit/audit-log.js';
 import { requireCase } from '../../cases/case-repository.js';
 import { addCaseNote } from '../../cases/message-repository.js';
@@ -10,11 +8,13 @@ import { getTriageItem, resolveTriageItem, type TriageItem } from '../../cases/t
 import { AupError } from '../../errors.js';
 import { retryFailedInboxItem } from '../../intake/intake-inbox.js';
 import type { Channel, Reporter } from '../../intake/report.js';
-import { taxonomy } from '../../intake/taxonomy.js';
 import { judgeEvent } from '../../judgement/judge-event.js';
 import { bindingVersion } from '../../policy/policy-binding.js';
 import { serviceById } from '../../registry/customer-lookup.js';
 import type { Database } from '../../store/schema.js';
+import { taxonomy } from '../../taxonomy/taxonomy.js';
+import { ackPayloadSchema, isValidMailbox } from '../notices/ack-decision.js';
+import { notActionableTemplates } from '../notices/ack-templates.js';
 import { enqueueAction } from '../outbox/outbox-repository.js';
 import { customerBindingInput } from '../pipeline/customer-binding.js';
 import { actorOf, analystSchema, type CaseCommandDeps, caseRefSchema, parseInput } from './case-command.js';

@@ -5,7 +5,7 @@ import type { Principal } from '../../accounts/principal.js';
 import type { CaseCommandDeps } from '../../enforcement/commands/case-command.js';
 import { AupError } from '../../errors.js';
 import { listProviders, loadPolicyHistoryFromStore } from '../../policy/policy-repository.js';
-import type { ResolvedAppDeps } from '../app.js';
+import type { ResolvedAppDeps } from '../app-deps.js';
 
 /** What every API resource plugin receives. */
 export interface ApiPluginOptions {

@@ -6,8 +6,8 @@ import {
   inboxRefsOf,
   recordSubmission,
 } from '../../accounts/submission-repository.js';
-import { caseRefsOfReports } from '../../cases/case-query.js';
 import { caseRefOf } from '../../cases/case-ref.js';
+import { caseRefsOfReports } from '../../cases/queries/case-search.js';
 import { listCaseEvents, type StoredCaseEvent } from '../../cases/report-repository.js';
 import { triageOfReports } from '../../cases/triage-repository.js';
 import { type ReportOutcome, reportOutcomes } from '../../enforcement/pipeline/report-outcome.js';

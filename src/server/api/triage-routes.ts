@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { principalKey } from '../../accounts/principal.js';
-import { notActionableTemplates } from '../../actions/templates/ack-templates.js';
 import { caseRefOf } from '../../cases/case-ref.js';
 import {
   getTriageItem,
@@ -17,6 +16,7 @@ import {
   retryTriageItem,
   type TriageDecision,
 } from '../../enforcement/commands/triage-commands.js';
+import { notActionableTemplates } from '../../enforcement/notices/ack-templates.js';
 import { AupError } from '../../errors.js';
 import { triageReasons } from '../../store/tables/triage.table.js';
 import { principalOf } from '../plugins/auth-plugin.js';
