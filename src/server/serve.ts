@@ -9,13 +9,14 @@ import { createSmtpSender, type MailSender, smtpRelayConfigFromEnv } from '../ac
 import type { AppConfig } from '../config.js';
 import { type Clock, systemClock } from '../enforcement/outbox/clock.js';
 import type { OutboxExecutor } from '../enforcement/outbox/outbox-executor.js';
-import { loadPublishedPolicies, messageIdDomainFromEnv } from '../enforcement/pipeline/desk-deps.js';
+import { messageIdDomainFromEnv } from '../enforcement/pipeline/desk-deps.js';
 import {
   createExecutor,
   runEnforcementOnce,
   type WorkerDeps,
 } from '../enforcement/pipeline/enforcement-worker.js';
 import { inboxProcessorFor } from '../enforcement/pipeline/inbox-processor.js';
+import { LivePolicies } from '../enforcement/pipeline/live-policies.js';
 import type { PipelineDeps } from '../enforcement/pipeline/process-report.js';
 import { releaseDeadClaims } from '../enforcement/pipeline/release-dead-claims.js';
 import { AupError, isAupError } from '../errors.js';
@@ -250,7 +251,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
       let processed = 0;
       let actions = 0;
       const parts = await enforcement();
-      processor ??= inboxProcessorFor(parts.pipeline);
+      processor ??= inboxProcessorFor(parts.pipeline, parts.policies);
       // Until the inbox is empty: what this call cannot claim, the running inbox worker is processing, so
       // wait for it (bounded: a row held back by retry backoff must not hang the caller).
       const giveUpAt = Date.now() + 15_000;
@@ -275,7 +276,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
 
     if (runs.intake) {
       const parts = await enforcement();
-      processor ??= inboxProcessorFor(parts.pipeline);
+      processor ??= inboxProcessorFor(parts.pipeline, parts.policies);
       inboxWorker = new InboxWorker(
         { db: store.db, evidence, processReport: processor, logger: logger.child({ loop: 'inbox' }) },
         { clock, pollMs: deps.intervals?.inboxPollMs ?? 2_000 },
@@ -446,6 +447,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
 
 interface EnforcementParts {
   readonly pipeline: PipelineDeps;
+  readonly policies: LivePolicies;
   readonly worker: WorkerDeps;
   readonly executor: OutboxExecutor;
   close(): void;
@@ -464,7 +466,13 @@ async function enforcementParts(input: {
   mailSender: MailSender | undefined;
 }): Promise<EnforcementParts> {
   const { store, clock, env } = input;
-  const policies = await loadPublishedPolicies(store.db, input.providerId);
+  // Every published provider, the default first, kept current as versions are published (no restart).
+  const live = await LivePolicies.load(store.db, input.providerId);
+  const policies = live.histories;
+  input.logger.info(
+    { providers: live.providers(), default: live.defaultProvider },
+    `judging each customer under its own provider's AUP (${live.providers().join(', ')}); customers with none: ${live.defaultProvider ?? live.providers()[0]}`,
+  );
   const providerName =
     policies[0]?.versions[policies[0].versions.length - 1]?.document.provider.name ??
     input.providerId ??
@@ -505,6 +513,7 @@ async function enforcementParts(input: {
   };
   return {
     pipeline: { ...base, snapshot: () => input.registry.current, evidence: input.evidence },
+    policies: live,
     worker,
     executor: createExecutor(worker, clock),
     close: () => sender.close?.(),
@@ -537,6 +546,7 @@ class EnforcementLoop {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       try {
+        await this.parts.policies.refresh(this.parts.worker.db);
         const round = await runEnforcementOnce(this.parts.worker, this.clock, this.parts.executor);
         if (round.steps.fired + round.actions.claimed > 0)
           this.logger.info({ steps: round.steps, actions: round.actions }, 'enforcement round');
@@ -597,7 +607,7 @@ async function chooseProvider(
   if (providers.length > 1) {
     logger.warn(
       { providers, chosen: providers[0] },
-      `several providers are published; serving ${providers[0]} (choose with --provider)`,
+      `several providers are published: each customer is judged under its own provider's AUP; customers naming none under ${providers[0]} (choose with --provider)`,
     );
   }
   return providers[0];
