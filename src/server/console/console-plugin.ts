@@ -14,6 +14,7 @@ import {
 } from '../../cases/queries/case-queue.js';
 import { dashboardData } from '../../cases/queries/dashboard.js';
 import { getReport } from '../../cases/report-repository.js';
+import { triageStats } from '../../cases/triage-repository.js';
 import { listActions, retryDeadAction } from '../../enforcement/outbox/outbox-repository.js';
 import { policyHistories } from '../../enforcement/pipeline/case-transition.js';
 import { AupError, isAupError } from '../../errors.js';
@@ -67,6 +68,7 @@ import {
   renderReportersPage,
   renderServicePage,
 } from './registry-pages.js';
+import { triagePages } from './triage-pages.js';
 
 /**
  * The analyst console under `/console`: the queue, case pages with every action the binding policy allows,
@@ -89,6 +91,8 @@ export const consoleSpec: AreaSpec = {
   roles: STAFF,
   nav: (p: Principal | null) => [
     { href: '/console', label: 'Queue', key: 'queue' },
+    { href: '/console/triage', label: 'Triage', key: 'triage' },
+    { href: '/console/reports', label: 'Reports', key: 'reports' },
     { href: '/console/dashboard', label: 'Dashboard', key: 'dashboard' },
     { href: '/console/reporters', label: 'Reporters', key: 'reporters' },
     ...(p?.role === 'admin' ? [{ href: '/console/admin/users', label: 'Admin', key: 'admin' }] : []),
@@ -111,6 +115,8 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
   installErrorPages(app, consoleSpec);
   installGuard(app, consoleSpec, ['/console/login']);
   registerLogin(app, consoleSpec, deps);
+  // The triage queue, the reports list and cases by hand (triage-pages.ts), behind the same guard.
+  await app.register(triagePages, { deps, enforcement, spec: consoleSpec });
 
   const requireAdmin = (p: Principal) => {
     if (p.role !== 'admin') throw new AupError('AUP_ERR_AUTH_FORBIDDEN', 'admin pages are for admins');
@@ -369,7 +375,10 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
       page({
         ...s,
         title: 'Dashboard',
-        body: renderDashboard(data),
+        body: renderDashboard(data, {
+          ...(await triageStats(db).then((t) => ({ open: t.open, oldest: t.oldestReceivedAt }))),
+          now: deps.clock.now(),
+        }),
         scripts: ['/assets/chart.umd.min.js', '/assets/dashboard.js'],
       }),
     );
