@@ -369,13 +369,15 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
       dashboard = { at: nowMs, data: await dashboardData(db, deps.clock.now()) };
     }
     const data = dashboard.data;
+    const queue = await triageStats(db);
+    const triage = { open: queue.open, oldest: queue.oldestReceivedAt, now: deps.clock.now() };
     const s = shell(request, reply, consoleSpec, 'dashboard');
     return sendPage(
       reply,
       page({
         ...s,
         title: 'Dashboard',
-        body: renderDashboard(data, {
+        body: renderDashboard(data, triage),
           ...(await triageStats(db).then((t) => ({ open: t.open, oldest: t.oldestReceivedAt }))),
           now: deps.clock.now(),
         }),
