@@ -378,9 +378,6 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
         ...s,
         title: 'Dashboard',
         body: renderDashboard(data, triage),
-          ...(await triageStats(db).then((t) => ({ open: t.open, oldest: t.oldestReceivedAt }))),
-          now: deps.clock.now(),
-        }),
         scripts: ['/assets/chart.umd.min.js', '/assets/dashboard.js'],
       }),
     );
