@@ -1,5 +1,5 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
-import { failedInboxItems } from '../intake/inbox-query.js';
+import { failedInboxItems } from '../intake/inbox/inbox-query.js';
 import type { Database } from '../store/schema.js';
 import type { TriageReason, TriageResolution } from '../store/tables/triage.table.js';
 

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { Gauge } from 'prom-client';
 import { recordFailedIntake, type TriageStats, triageStats } from '../cases/triage-repository.js';
 import { outboxBacklog } from '../enforcement/outbox/outbox-repository.js';
-import { inboxBacklog } from '../intake/intake-inbox.js';
+import { inboxBacklog } from '../intake/inbox/inbox-accept.js';
 import type { Database } from '../store/schema.js';
 import { triageReasons } from '../store/tables/triage.table.js';
 import type { AppMetrics } from './plugins/metrics-plugin.js';

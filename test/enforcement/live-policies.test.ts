@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { beforeEach, expect, it } from 'vitest';
 import { getCase } from '../../src/cases/case-repository.js';
-import { inboxProcessorFor } from '../../src/enforcement/pipeline/inbox-processor.js';
 import { LivePolicies } from '../../src/enforcement/pipeline/live-policies.js';
-import type { InboxItem } from '../../src/intake/inbox-processing.js';
+import { inboxProcessorFor } from '../../src/enforcement/pipeline/report-processor.js';
+import type { InboxItem } from '../../src/intake/inbox/inbox-worker.js';
 import { publishPolicyVersion } from '../../src/policy/policy-repository.js';
 import type { PolicyDocument } from '../../src/policy/policy-schema.js';
-import { clockAt, pipelineDeps, reportOf, resetDesk, seedRegistry } from '../cases/case-support.js';
 import { makePolicy } from '../factories.js';
+import { clockAt, pipelineDeps, reportOf, resetDesk, seedRegistry } from '../support/case-support.js';
 import { describeEachBackend } from '../support/store-backends.js';
 
 /**

@@ -7,6 +7,7 @@ import { listTriageItems, triageStats } from '../../src/cases/triage-repository.
 import { listActions } from '../../src/enforcement/outbox/outbox-repository.js';
 import { processReport } from '../../src/enforcement/pipeline/process-report.js';
 import { loadPolicyDirectory } from '../../src/policy/policy-loader.js';
+import { makePolicy } from '../factories.js';
 import {
   clockAt,
   historyOf,
@@ -14,8 +15,7 @@ import {
   reportOf,
   resetDesk,
   seedRegistry,
-} from '../cases/case-support.js';
-import { makePolicy } from '../factories.js';
+} from '../support/case-support.js';
 import { describeEachBackend } from '../support/store-backends.js';
 
 /**

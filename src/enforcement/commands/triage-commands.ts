@@ -6,7 +6,7 @@ import { addCaseNote } from '../../cases/message-repository.js';
 import { attachToCase, getReport, listCaseEvents, reclassifyEvents } from '../../cases/report-repository.js';
 import { getTriageItem, resolveTriageItem, type TriageItem } from '../../cases/triage-repository.js';
 import { AupError } from '../../errors.js';
-import { retryFailedInboxItem } from '../../intake/intake-inbox.js';
+import { retryFailedInboxItem } from '../../intake/inbox/inbox-accept.js';
 import type { Channel, Reporter } from '../../intake/report.js';
 import { judgeEvent } from '../../judgement/judge-event.js';
 import { bindingVersion } from '../../policy/policy-binding.js';

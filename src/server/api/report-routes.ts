@@ -12,8 +12,8 @@ import { listCaseEvents, type StoredCaseEvent } from '../../cases/report-reposit
 import { triageOfReports } from '../../cases/triage-repository.js';
 import { type ReportOutcome, reportOutcomes } from '../../enforcement/pipeline/report-outcome.js';
 import { AupError } from '../../errors.js';
-import { type InboxReport, listInboxReports } from '../../intake/inbox-query.js';
-import { acceptReport } from '../../intake/intake-inbox.js';
+import { acceptReport } from '../../intake/inbox/inbox-accept.js';
+import { type InboxReport, listInboxReports } from '../../intake/inbox/inbox-query.js';
 import { channels } from '../../intake/report.js';
 import { principalOf } from '../plugins/auth-plugin.js';
 import { type ApiPluginOptions, errorResponses, iso, problemSchema, secured, typed } from './api-support.js';

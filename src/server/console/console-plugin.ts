@@ -56,7 +56,7 @@ import {
   renderProvisioning,
   renderUsers,
 } from './admin-pages.js';
-import { runCaseAction, sendNotice } from './case-actions.js';
+import { BULK_ACTIONS, runCaseAction } from './case-actions.js';
 import { renderCasePage } from './case-page.js';
 import { attachmentBytes, contentDisposition, loadCaseView } from './case-view.js';
 import { renderDashboard } from './dashboard-page.js';
@@ -179,14 +179,12 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
     const failed: string[] = [];
     for (const ref of refs) {
       try {
-        if (action === 'notify') await sendNotice(enf, ref, me);
-        else if (action === 'assign' || action === 'hold' || action === 'dismiss') {
-          await runCaseAction(enf, ref, me, {
-            action,
-            assignee: field(body, 'assignee'),
-            reason: field(body, 'reason') || 'dismissed in bulk',
-          });
-        } else throw new AupError('AUP_ERR_INPUT_INVALID', 'unknown bulk action');
+        if (!BULK_ACTIONS.has(action)) throw new AupError('AUP_ERR_INPUT_INVALID', 'unknown bulk action');
+        await runCaseAction(enf, ref, me, {
+          action,
+          assignee: field(body, 'assignee'),
+          reason: field(body, 'reason') || 'dismissed in bulk',
+        });
         done.push(ref);
       } catch (error) {
         failed.push(`${ref}: ${isAupError(error) ? error.message : 'failed'}`);

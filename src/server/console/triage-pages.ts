@@ -21,7 +21,7 @@ import {
 import { notActionableTemplates } from '../../enforcement/notices/ack-templates.js';
 import { reportOutcomes } from '../../enforcement/pipeline/report-outcome.js';
 import { AupError, isAupError } from '../../errors.js';
-import { type InboxReport, listInboxReports } from '../../intake/inbox-query.js';
+import { type InboxReport, listInboxReports } from '../../intake/inbox/inbox-query.js';
 import { channels } from '../../intake/report.js';
 import { triageReasons } from '../../store/tables/triage.table.js';
 import type { ResolvedAppDeps } from '../app-deps.js';

@@ -11,7 +11,11 @@ import {
   safeFileName,
   type UploadedEvidence,
 } from '../../intake/channels/web-form-complaint.js';
-import { type AcceptedReport, type AcceptReportInput, acceptReport } from '../../intake/intake-inbox.js';
+import {
+  type AcceptedReport,
+  type AcceptReportInput,
+  acceptReport,
+} from '../../intake/inbox/inbox-accept.js';
 import { diffPolicies } from '../../policy/policy-diff.js';
 import type { PolicyHistory } from '../../policy/policy-loader.js';
 import {
@@ -64,7 +68,7 @@ export interface PublicPagesOptions {
    * function is asked per request (the serve command knows its port only once it listens).
    */
   readonly origin: string | (() => string);
-  /** The intake door (src/intake/intake-inbox.ts `acceptReport`, bound to its deps). */
+  /** The intake door (src/intake/inbox/inbox-accept.ts `acceptReport`, bound to its deps). */
   readonly acceptReport: (input: AcceptReportInput) => Promise<AcceptedReport>;
   /** Called after a report was accepted (wakes the inbox worker). */
   readonly onAccepted?: (() => void) | undefined;

@@ -3,12 +3,12 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { listAudit } from '../../../src/audit/audit-log.js';
 import { getCase } from '../../../src/cases/case-repository.js';
 import { listActions } from '../../../src/enforcement/outbox/outbox-repository.js';
-import { inboxProcessorFor } from '../../../src/enforcement/pipeline/inbox-processor.js';
-import { processInbox, type ReportProcessor } from '../../../src/intake/inbox-processing.js';
-import { acceptReport } from '../../../src/intake/intake-inbox.js';
+import { inboxProcessorFor } from '../../../src/enforcement/pipeline/report-processor.js';
+import { acceptReport } from '../../../src/intake/inbox/inbox-accept.js';
+import { processInbox, type ReportProcessor } from '../../../src/intake/inbox/inbox-worker.js';
 import { loadPolicyDirectory } from '../../../src/policy/policy-loader.js';
 import { publishPolicyVersion } from '../../../src/policy/policy-repository.js';
-import { pipelineDeps, seedRegistry } from '../../cases/case-support.js';
+import { pipelineDeps, seedRegistry } from '../../support/case-support.js';
 import { describeEachBackend } from '../../support/store-backends.js';
 import { type ApiHarness, apiHarness, bearer } from './api-harness.js';
 

@@ -44,7 +44,9 @@ describe('OpenAPI document as clients use it', () => {
 
   it('defines every schema a route references', () => {
     const text = JSON.stringify(doc);
-    const referenced = new Set([...text.matchAll(/#\/components\/schemas\/([A-Za-z0-9_.-]+)/g)].map((m) => m[1]!));
+    const referenced = new Set(
+      [...text.matchAll(/#\/components\/schemas\/([A-Za-z0-9_.-]+)/g)].map((m) => m[1]!),
+    );
     expect(referenced.size).toBeGreaterThan(5);
     for (const name of referenced) expect(Object.keys(doc.components.schemas ?? {}), name).toContain(name);
     for (const name of ['Case', 'Report', 'Session', 'Problem', 'TriageItem', 'ReportDetail']) {

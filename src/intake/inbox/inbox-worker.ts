@@ -1,16 +1,16 @@
 import type { Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
-import { AupError, isAupError } from '../errors.js';
-import { newWorkerId } from '../process-identity.js';
-import type { Database } from '../store/schema.js';
-import type { InboxKind } from '../store/tables/intake.table.js';
-import type { EvidenceStore } from './evidence-store.js';
-import { type InboxLogger, originalMessageIdOf, type SmtpEnvelope } from './intake-inbox.js';
-import { type IntakeLimits, parseReport } from './parse-report.js';
-import type { Channel, ParsedReport } from './report.js';
+import { AupError, isAupError } from '../../errors.js';
+import { newWorkerId } from '../../process-identity.js';
+import type { Database } from '../../store/schema.js';
+import type { InboxKind } from '../../store/tables/intake.table.js';
+import type { EvidenceStore } from '../evidence-store.js';
+import { type IntakeLimits, parseReport } from '../parse-report.js';
+import type { Channel, ParsedReport } from '../report.js';
+import { type InboxLogger, originalMessageIdOf, type SmtpEnvelope } from './inbox-accept.js';
 
 /**
- * Working the intake inbox off (intake-inbox.ts takes items in): `processInbox` claims pending rows
+ * Working the intake inbox off (inbox-accept.ts takes items in): `processInbox` claims pending rows
  * (`FOR UPDATE SKIP LOCKED`, a lease), parses outside any transaction, then in one transaction re-checks its
  * claim (fenced by worker id and attempt), runs the pipeline's processor and marks the row done. A crash
  * anywhere before that commit leaves the row pending; when the lease runs out (or a restarted process
