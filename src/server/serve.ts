@@ -303,6 +303,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
         clock,
         registrySnapshot: registry,
         inboxCommitter: committer,
+        defaultProvider: providerId,
         logger: logger.child({ component: 'http' }),
         metrics,
         http: {

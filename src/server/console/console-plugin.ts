@@ -482,7 +482,14 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
     requireAdmin(principalOfPage(request));
     const versions = await listPolicyVersions(db);
     const s = shell(request, reply, consoleSpec, 'admin');
-    return sendPage(reply, page({ ...s, title: 'Policies', body: renderPolicies(versions, s.csrfToken) }));
+    return sendPage(
+      reply,
+      page({
+        ...s,
+        title: 'Policies',
+        body: renderPolicies(versions, s.csrfToken, '', deps.defaultProvider),
+      }),
+    );
   });
 
   const parseDraft = (source: string) => {
@@ -525,7 +532,7 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
           ...s,
           flash: { kind: 'error', text: error.message },
           title: 'Policies',
-          body: renderPolicies(versions, s.csrfToken, source),
+          body: renderPolicies(versions, s.csrfToken, source, deps.defaultProvider),
         }),
         400,
       );

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { acceptReport } from '../../../src/intake/inbox/inbox-accept.js';
+import { createMetrics } from '../../../src/server/plugins/metrics-plugin.js';
+import { registerDeskMetrics } from '../../../src/server/serve-metrics.js';
 import { describeEachBackend } from '../../support/store-backends.js';
 import { type Desk, openDesk, PageClient } from './console-support.js';
 
@@ -66,6 +68,18 @@ describeEachBackend('console triage and reports pages by role', (ctx) => {
       expect((await c.get('/console/cases/new')).statusCode).toBe(200);
     });
   }
+
+  it('counts the queue and its age in /metrics, and states the providers served on the admin page', async () => {
+    const metrics = createMetrics();
+    registerDeskMetrics(metrics, ctx.store.db);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('aupdesk_triage_items{reason="failed"} 1');
+    expect(text).toMatch(/aupdesk_triage_oldest_age_seconds \d+/);
+    const admin = new PageClient(desk.app);
+    await admin.login('console', 'admin@desk.example.net');
+    const policies = await admin.get('/console/admin/policies');
+    expect(policies.body).toContain('serves every published provider');
+  });
 
   it('an analyst retries the failed item from its page (CSRF-checked) and opens a case by hand', async () => {
     const c = new PageClient(desk.app);
