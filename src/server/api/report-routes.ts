@@ -234,13 +234,12 @@ export const reportRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { 
       if (!row) throw new AupError('AUP_ERR_NOT_FOUND', `report ${id} does not exist`);
       const [report] = await presentReports(db, [row]);
       const events = row.reportId === null ? [] : await listCaseEvents(db, { reportId: row.reportId });
-      const caseIds = [...new Set(events.flatMap((e) => (e.caseId === null ? [] : [e.caseId])))];
       const staff = isStaff(principal);
       return {
         ...report!,
         parseErrors: presentErrors(row.parseErrors),
         lastError: staff ? row.lastError : null,
-        events: events.map((e) => presentEvent(e, caseIds)),
+        events: events.map((e) => presentEvent(e)),
       };
     },
   );
@@ -281,7 +280,7 @@ function presentErrors(value: unknown): string[] {
     );
 }
 
-function presentEvent(e: StoredCaseEvent, _caseIds: readonly number[]): z.infer<typeof reportEventSchema> {
+function presentEvent(e: StoredCaseEvent): z.infer<typeof reportEventSchema> {
   const ev = e.event;
   const roles: Array<{ role: 'source' | 'target'; value: string }> = [];
   for (const key of ['source.ip', 'source.fqdn', 'source.url'] as const) {
