@@ -102,3 +102,16 @@ function toSubmission(row: {
     submittedAt: row.submitted_at,
   };
 }
+
+/** The inbox items a principal submitted (the newest 10,000): what a reporter's report list covers. */
+export async function inboxRefsOf(db: Db, principal: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('report_submissions')
+    .select('inbox_ref')
+    .where('principal', '=', principal)
+    .where('inbox_ref', 'is not', null)
+    .orderBy('id', 'desc')
+    .limit(10_000)
+    .execute();
+  return [...new Set(rows.map((r) => r.inbox_ref!))];
+}

@@ -109,6 +109,7 @@ export class ReporterAckAdapter implements ActionHandler<AckPayload> {
       ...(payload.caseId === undefined ? {} : { caseId: payload.caseId }),
       ...(payload.original.subject === undefined ? {} : { originalSubject: payload.original.subject }),
       ...(payload.detail === undefined ? {} : { detail: payload.detail }),
+      ...(payload.template === undefined ? {} : { template: payload.template }),
     });
     const messageId = messageIdFor(action.idempotencyKey, this.options.messageIdDomain);
     const original = payload.original.messageId;

@@ -187,6 +187,11 @@ export function openCaseState(input: {
   addresses?: string[];
   urls?: string[];
   repeat?: number;
+  /**
+   * The clause is "subject to review" (policy `subject_to_review`): the case opens on hold, a hold the
+   * engine applies before any step, so no notice goes out until an analyst releases it.
+   */
+  review?: { note: string } | undefined;
 }): CaseState {
   return caseStateSchema.parse({
     caseId: input.caseId,
@@ -198,5 +203,17 @@ export function openCaseState(input: {
     flags: { endangering: input.endangering ?? false, harming: input.harming ?? false },
     subjects: { addresses: input.addresses ?? [], urls: input.urls ?? [] },
     repeat: input.repeat ?? 0,
+    ...(input.review
+      ? {
+          interventions: [
+            {
+              at: input.openedAt.toISOString(),
+              analyst: 'system:review',
+              command: { kind: 'hold' },
+              note: input.review.note,
+            },
+          ],
+        }
+      : {}),
   });
 }

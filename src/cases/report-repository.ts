@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { IntakeEvent } from '../intake/event.js';
 import type { ParsedReport } from '../intake/report.js';
 import type { Database } from '../store/schema.js';
@@ -229,4 +229,76 @@ export async function reporterAddressesOfCase(db: Db, caseId: number): Promise<s
     if (typeof email === 'string' && email.includes('@')) out.add(email.trim().toLowerCase());
   }
   return [...out];
+}
+
+/**
+ * Puts events that opened no case on a case (an analyst's decision from the triage queue or a case opened
+ * by hand): the given events, else every case-less event of the given reports. A report with no event
+ * records the case on the report itself. Returns the events attached.
+ */
+export async function attachToCase(
+  trx: Transaction<Database>,
+  caseId: number,
+  target: { reportIds?: readonly number[]; eventIds?: readonly number[] },
+): Promise<number[]> {
+  const reportIds = [...new Set(target.reportIds ?? [])];
+  const eventIds = [...new Set(target.eventIds ?? [])];
+  const attached: number[] = [];
+  if (eventIds.length > 0) {
+    const rows = await trx
+      .updateTable('case_events')
+      .set({ case_id: caseId })
+      .where('id', 'in', eventIds)
+      .where('case_id', 'is', null)
+      .returning('id')
+      .execute();
+    attached.push(...rows.map((r) => r.id));
+  } else if (reportIds.length > 0) {
+    const rows = await trx
+      .updateTable('case_events')
+      .set({ case_id: caseId })
+      .where('report_id', 'in', reportIds)
+      .where('case_id', 'is', null)
+      .returning('id')
+      .execute();
+    attached.push(...rows.map((r) => r.id));
+  }
+  if (reportIds.length > 0) {
+    await trx
+      .updateTable('reports')
+      .set({ case_id: caseId })
+      .where('id', 'in', reportIds)
+      .where('case_id', 'is', null)
+      .execute();
+  }
+  return attached;
+}
+
+/** Which of these report ids exist. */
+export async function existingReportIds(db: Db, ids: readonly number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('reports')
+    .select('id')
+    .where('id', 'in', [...new Set(ids)])
+    .execute();
+  return new Set(rows.map((r) => r.id));
+}
+
+/** Changes the class of case-less events (an analyst's classification from the triage queue). */
+export async function reclassifyEvents(
+  trx: Transaction<Database>,
+  eventIds: readonly number[],
+  classification: { taxonomy: string; type: string },
+): Promise<void> {
+  if (eventIds.length === 0) return;
+  await trx
+    .updateTable('case_events')
+    .set({
+      event: sql`jsonb_set(jsonb_set(event, '{classification.taxonomy}', to_jsonb(${classification.taxonomy}::text)), '{classification.type}', to_jsonb(${classification.type}::text))`,
+      classification: sql`${`${classification.taxonomy}/${classification.type}`}::text`,
+    })
+    .where('id', 'in', [...eventIds])
+    .where('case_id', 'is', null)
+    .execute();
 }

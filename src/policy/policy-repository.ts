@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import { AupError } from '../errors.js';
 import type { Database } from '../store/schema.js';
 import {
@@ -101,7 +101,9 @@ export async function publishPolicyVersion(
   });
 }
 
-export async function listProviders(db: Kysely<Database>): Promise<Array<{ id: string; name: string }>> {
+export async function listProviders(
+  db: Kysely<Database> | Transaction<Database>,
+): Promise<Array<{ id: string; name: string }>> {
   return db.selectFrom('providers').select(['id', 'name']).orderBy('id').execute();
 }
 
@@ -147,7 +149,7 @@ export async function getPolicyVersion(
 
 /** Every published version of a provider as a history; `AUP_ERR_NOT_FOUND` when none is published. */
 export async function loadPolicyHistoryFromStore(
-  db: Kysely<Database>,
+  db: Kysely<Database> | Transaction<Database>,
   provider: string,
 ): Promise<PolicyHistory> {
   const rows = await db
@@ -173,4 +175,16 @@ function storeName(provider: string, version: string): string {
 
 function toIso(value: Date | string): string {
   return (value instanceof Date ? value : new Date(value)).toISOString();
+}
+
+/**
+ * A cheap fingerprint of what is published (how many versions, the latest publication): a long-running
+ * process compares it per batch and reloads the histories only when it changed (live-policies.ts).
+ */
+export async function publishedPolicyStamp(db: Kysely<Database> | Transaction<Database>): Promise<string> {
+  const row = await db
+    .selectFrom('policy_versions')
+    .select([sql<string>`count(*)::text`.as('n'), sql<string | null>`max(published_at)::text`.as('last')])
+    .executeTakeFirst();
+  return `${row?.n ?? 0}/${row?.last ?? ''}`;
 }

@@ -144,6 +144,11 @@ export const clauseSchema = z
      * applies (iITGEN "endangers our infrastructure", Influxis "harming the service").
      */
     endangers_infrastructure: z.boolean().default(false),
+    /**
+     * The provider reserves judgement (Injazat: an increase in outgoing mail "is subject to review and
+     * action"): a case under this clause opens on hold, waiting for an analyst, and sends no notice by itself.
+     */
+    subject_to_review: z.boolean().default(false),
     /** Only services of these kinds are bound (Injazat: executables on shared hosting). */
     service_kinds: z.array(z.enum(serviceKinds)).optional(),
     /** The clause forbids using a third-party network to promote content hosted here (spamvertising). */

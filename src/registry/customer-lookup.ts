@@ -92,3 +92,44 @@ export async function customersOfProvider(db: Db, provider: string): Promise<Not
     .execute();
   return rows.map((r) => ({ id: r.id, ref: r.ref, name: r.name, emails: r.emails }));
 }
+
+export interface ServiceOfCustomer {
+  readonly serviceId: number;
+  readonly serviceRef: string;
+  readonly serviceKind: string;
+  readonly customerId: number;
+  readonly customerRef: string;
+  readonly customerName: string;
+}
+
+/** A service by its reference, with its customer (an analyst opening a case by hand names the service). */
+export async function serviceByRef(db: Db, serviceRef: string): Promise<ServiceOfCustomer | undefined> {
+  const row = await db
+    .selectFrom('services')
+    .innerJoin('customers', 'customers.id', 'services.customer_id')
+    .select([
+      'services.id as service_id',
+      'services.ref as service_ref',
+      'services.kind as service_kind',
+      'customers.id as customer_id',
+      'customers.ref as customer_ref',
+      'customers.name as customer_name',
+    ])
+    .where('services.ref', '=', serviceRef)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    serviceId: row.service_id,
+    serviceRef: row.service_ref,
+    serviceKind: row.service_kind,
+    customerId: row.customer_id,
+    customerRef: row.customer_ref,
+    customerName: row.customer_name,
+  };
+}
+
+/** A service by its id (the triage queue keeps ids). */
+export async function serviceById(db: Db, serviceId: number): Promise<ServiceOfCustomer | undefined> {
+  const row = await db.selectFrom('services').select('ref').where('id', '=', serviceId).executeTakeFirst();
+  return row ? serviceByRef(db, row.ref) : undefined;
+}

@@ -48,6 +48,11 @@ export interface AppDeps {
   readonly caseCommands?: CaseCommandDeps;
   /** Right-hand side of notice Message-IDs when `caseCommands` is absent (default `aupdesk.invalid`). */
   readonly messageIdDomain?: string;
+  /**
+   * The provider whose AUP judges customers whose registry row names none (`serve --provider`): shown on the
+   * admin policies page. Every published provider is served.
+   */
+  readonly defaultProvider?: string | undefined;
   /** Further features (public pages, console), each registered as its own plugin. */
   readonly features?: readonly AppFeature[];
 }

@@ -154,12 +154,13 @@ async function registerOpenApi(app: FastifyInstance, deps: ResolvedAppDeps): Pro
       },
     },
     // The document describes the JSON API only: HTML pages and assets of other features stay out of it.
-    // Schemas named with `.meta({ id })` are listed once under components.schemas and referenced by $ref.
-    transformObject: jsonSchemaTransformObject,
     transform: (args) =>
       args.url.startsWith(API_PREFIX)
         ? jsonSchemaTransform(args)
         : { schema: { ...args.schema, hide: true }, url: args.url },
+    // The schemas routes name by `$ref` (`.meta({ id })`) go into `components.schemas`: without this the
+    // document references `#/components/schemas/Case` and friends that it never defines.
+    transformObject: jsonSchemaTransformObject,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', staticCSP: true });
   app.get('/api/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -1,5 +1,6 @@
 import type { Transaction } from 'kysely';
 import { type DmcaDeps, receiveDmca } from '../dmca/dmca-workflow.js';
+import type { LivePolicies } from '../enforcement/pipeline/live-policies.js';
 import type { ReportDeps } from '../enforcement/pipeline/process-report.js';
 import { inboxProcessorFor } from '../enforcement/pipeline/report-processor.js';
 import { AupError } from '../errors.js';
@@ -25,8 +26,11 @@ import type { Database } from '../store/schema.js';
 
 export type RouterDeps = ReportDeps & Pick<DmcaDeps, 'timeZone'>;
 
-export function routedInboxProcessor(deps: RouterDeps): ReportProcessor {
-  const desk = inboxProcessorFor(deps);
+export function routedInboxProcessor(
+  deps: RouterDeps,
+  live?: Pick<LivePolicies, 'refresh'>,
+): ReportProcessor {
+  const desk = inboxProcessorFor(deps, live);
   return async (trx, report, item) => {
     if (item.route === 'legal') return legal(trx, deps, report, item);
     if (item.route === 'dmca' || report.format === 'dmca') return dmca(trx, deps, report, item);

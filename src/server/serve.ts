@@ -12,15 +12,15 @@ import type { AuthorisationCheck } from '../detect/detection-reporter.js';
 import { DMCA_STEP_KINDS, dmcaStepHandler } from '../dmca/dmca-workflow.js';
 import { type Clock, systemClock } from '../enforcement/outbox/clock.js';
 import type { OutboxExecutor } from '../enforcement/outbox/outbox-executor.js';
-import { loadPublishedPolicies, messageIdDomainFromEnv } from '../enforcement/pipeline/desk-deps.js';
+import { messageIdDomainFromEnv } from '../enforcement/pipeline/desk-deps.js';
 import {
   createExecutor,
   runEnforcementOnce,
   type WorkerDeps,
 } from '../enforcement/pipeline/enforcement-worker.js';
+import { LivePolicies } from '../enforcement/pipeline/live-policies.js';
 import type { PipelineDeps } from '../enforcement/pipeline/process-report.js';
 import { releaseDeadClaims } from '../enforcement/pipeline/release-dead-claims.js';
-import { inboxProcessorFor } from '../enforcement/pipeline/report-processor.js';
 import { AupError, isAupError } from '../errors.js';
 import { DropDirWatcher } from '../intake/channels/drop-dir-watcher.js';
 import { type FeedConfig, FeedPoller } from '../intake/channels/feed-poller.js';
@@ -308,7 +308,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
       let processed = 0;
       let actions = 0;
       const parts = await enforcement();
-      processor ??= routedInboxProcessor(parts.pipeline);
+      processor ??= routedInboxProcessor(parts.pipeline, parts.policies);
       // Until the inbox is empty: what this call cannot claim, the running inbox worker is processing, so
       // wait for it (bounded: a row held back by retry backoff must not hang the caller).
       const giveUpAt = Date.now() + 15_000;
@@ -333,7 +333,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
 
     if (runs.intake) {
       const parts = await enforcement();
-      processor ??= routedInboxProcessor(parts.pipeline);
+      processor ??= routedInboxProcessor(parts.pipeline, parts.policies);
       inboxWorker = new InboxWorker(
         {
           db: store.db,
@@ -377,6 +377,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
         clock,
         registrySnapshot: registry,
         inboxCommitter: committer,
+        defaultProvider: providerId,
         logger: logger.child({ component: 'http' }),
         metrics,
         http: {
@@ -549,6 +550,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
 
 interface EnforcementParts {
   readonly pipeline: PipelineDeps;
+  readonly policies: LivePolicies;
   readonly worker: WorkerDeps;
   readonly executor: OutboxExecutor;
   close(): void;
@@ -567,7 +569,13 @@ async function enforcementParts(input: {
   mailSender: MailSender | undefined;
 }): Promise<EnforcementParts> {
   const { store, clock, env } = input;
-  const policies = await loadPublishedPolicies(store.db, input.providerId);
+  // Every published provider, the default first, kept current as versions are published (no restart).
+  const live = await LivePolicies.load(store.db, input.providerId);
+  const policies = live.histories;
+  input.logger.info(
+    { providers: live.providers(), default: live.defaultProvider },
+    `judging each customer under its own provider's AUP (${live.providers().join(', ')}); customers with none: ${live.defaultProvider ?? live.providers()[0]}`,
+  );
   const providerName =
     policies[0]?.versions[policies[0].versions.length - 1]?.document.provider.name ??
     input.providerId ??
@@ -616,6 +624,7 @@ async function enforcementParts(input: {
       // Vulnerability-test consents (compliance/): a consented scan is recorded as authorised, no case.
       authorisations: loadTestConsentSet,
     },
+    policies: live,
     worker,
     executor: createExecutor(worker, clock),
     close: () => sender.close?.(),
@@ -659,6 +668,7 @@ class EnforcementLoop {
     while (!this.stopped) {
       this.pending = false;
       try {
+        await this.parts.policies.refresh(this.parts.worker.db);
         const round = await runEnforcementOnce(this.parts.worker, this.clock, this.parts.executor);
         if (round.steps.fired + round.actions.claimed > 0)
           this.logger.info({ steps: round.steps, actions: round.actions }, 'enforcement round');
@@ -721,7 +731,7 @@ async function chooseProvider(
   if (providers.length > 1) {
     logger.warn(
       { providers, chosen: providers[0] },
-      `several providers are published; serving ${providers[0]} (choose with --provider)`,
+      `several providers are published: each customer is judged under its own provider's AUP; customers naming none under ${providers[0]} (choose with --provider)`,
     );
   }
   return providers[0];

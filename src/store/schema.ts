@@ -31,6 +31,7 @@ import type {
   RegistryRevisionTable,
   ServiceTable,
 } from './tables/registry.table.js';
+import type { TriageItemTable } from './tables/triage.table.js';
 
 /**
  * The whole database as Kysely sees it. Each table's type lives in `tables/<area>.table.ts`; a module
@@ -72,4 +73,5 @@ export interface Database {
   legal_disclosures: LegalDisclosureTable;
   test_consents: TestConsentTable;
   policy_waivers: PolicyWaiverTable;
+  triage_items: TriageItemTable;
 }

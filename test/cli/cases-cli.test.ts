@@ -177,5 +177,37 @@ for (const backend of backends) {
       const verify = await runCli(env, backend.dataDir, ['audit', 'verify']);
       expect(verify.out).toMatch(/^audit ok: /);
     });
+
+    it('cases open: a case by hand under a clause no event reaches; an unknown clause is refused', async () => {
+      const opened = await runCli(env, backend.dataDir, [
+        'cases',
+        'open',
+        '--service',
+        'vps-a',
+        '--clause',
+        'network.assigned-ip-only',
+        '--reason',
+        'announces 203.0.113.0/24, not assigned to it',
+        '--analyst',
+        'alice',
+      ]);
+      expect(opened.code, opened.err).toBe(0);
+      expect(opened.out).toMatch(
+        /^AUP-000002 awaiting-cure: opened under network\.assigned-ip-only \(iitgen 2018-02-24\)/,
+      );
+      expect(opened.out).toContain('queued: 000002/notice/');
+      const wrong = await runCli(env, backend.dataDir, [
+        'cases',
+        'open',
+        '--service',
+        'vps-a',
+        '--clause',
+        'no-such',
+        '--reason',
+        'x',
+      ]);
+      expect(wrong.code).toBe(2);
+      expect(wrong.err).toContain('network.assigned-ip-only');
+    });
   });
 }

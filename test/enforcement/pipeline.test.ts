@@ -239,7 +239,9 @@ describeEachBackend('processReport', (ctx) => {
       }),
     );
     expect(noClause.events[0]).toMatchObject({ verdict: 'no-clause' });
-    expect(noClause.ack?.queued).toBe(false);
+    // No clause covers it: a person decides (the triage queue), and the reporter hears it will be reviewed.
+    expect(noClause.ack).toMatchObject({ outcome: 'under-review', queued: true });
+    expect(noClause.outcomes).toEqual(['no-clause', 'triage']);
     expect(await listCases(ctx.store.db)).toHaveLength(0);
   });
 

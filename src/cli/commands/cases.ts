@@ -6,6 +6,7 @@ import { caseStatuses } from '../../cases/case-state.js';
 import { listCaseMessages, listCaseNotes } from '../../cases/message-repository.js';
 import { listCaseEvents } from '../../cases/report-repository.js';
 import { caseCommandNames, runCaseCommand } from '../../enforcement/commands/case-commands.js';
+import { openCase } from '../../enforcement/commands/open-case.js';
 import { systemClock } from '../../enforcement/outbox/clock.js';
 import { listActions } from '../../enforcement/outbox/outbox-repository.js';
 import { deskDeps } from '../../enforcement/pipeline/desk-deps.js';
@@ -215,6 +216,53 @@ export function registerCasesCommands(program: Command, context: () => CliContex
           ctx.out.write(
             `${result.caseRef}${status}: ${result.detail}${result.actions.length > 0 ? `\n  queued: ${result.actions.join(', ')}` : ''}\n`,
           );
+        } finally {
+          await store.close();
+        }
+      },
+    );
+
+  cases
+    .command('open')
+    .description(
+      'open a case by hand under any clause of the version binding the service now (a clause subject to review opens on hold)',
+    )
+    .requiredOption('--service <ref>', 'the service')
+    .requiredOption('--clause <id>', 'the clause id')
+    .requiredOption('--reason <text>', 'why the case is opened (kept as its first note)')
+    .option('--reports <ids>', 'comma-separated report ids to attach')
+    .option('--analyst <name>', 'who acts (default $AUPDESK_ANALYST or $USER)')
+    .option('--json', 'print one JSON object')
+    .action(
+      async (options: {
+        service: string;
+        clause: string;
+        reason: string;
+        reports?: string;
+        analyst?: string;
+        json?: boolean;
+      }) => {
+        const ctx = context();
+        const analyst = options.analyst ?? process.env.AUPDESK_ANALYST ?? process.env.USER ?? 'cli';
+        const store = await ctx.openStore();
+        try {
+          const deps = await deskDeps(store.db, systemClock);
+          const result = await openCase(deps, {
+            service: options.service,
+            clause: options.clause,
+            reason: options.reason,
+            reports: options.reports === undefined ? [] : parseIds(options.reports),
+            analyst,
+          });
+          if (options.json) {
+            ctx.out.write(
+              `${JSON.stringify({ ...summaryJson(result.case), policy: result.policy, review: result.review, actions: result.actions })}\n`,
+            );
+          } else {
+            ctx.out.write(
+              `${result.case.ref} ${result.case.status}: opened under ${result.case.clauseId} (${result.policy})${result.review ? ', on hold for review: no notice until released' : ''}${result.actions.length > 0 ? `\n  queued: ${result.actions.join(', ')}` : ''}\n`,
+            );
+          }
         } finally {
           await store.close();
         }

@@ -1,5 +1,6 @@
+import { domainToASCII } from 'node:url';
 import { z } from 'zod';
-import { ackOutcomes } from './ack-templates.js';
+import { ackOutcomes, notActionableTemplates } from './ack-templates.js';
 
 /**
  * Whether a report may be acknowledged, and what the acknowledgement (`mail.ack`) carries. Mail loops are
@@ -17,6 +18,8 @@ export const ackPayloadSchema = z
     caseId: z.string().optional(),
     receivedAt: z.iso.datetime({ offset: true }),
     detail: z.string().optional(),
+    /** For `not-actionable`: the reply the analyst chose (the triage queue). */
+    template: z.enum(notActionableTemplates).optional(),
     /** The report's own mail headers that decide whether it may be answered. */
     original: z
       .object({
@@ -49,12 +52,37 @@ export function ackAddressOf(value: string): string {
   return (/<([^>]+)>/.exec(value)?.[1] ?? value).trim().toLowerCase();
 }
 
+const atext = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+$/;
+const label = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+
+/**
+ * An address we may send to: an RFC 5321 mailbox with a dot-atom local part of ASCII and a domain of host
+ * name labels (at least two; a Unicode domain must convert to its ASCII form). A header decoded with the
+ * wrong charset leaves bytes like `Ã¼` or U+FFFD in the local part: never a valid mailbox, so never answered
+ * (a mail to it bounces at best, reaches a stranger at worst).
+ */
+export function isValidMailbox(address: string): boolean {
+  if (address.length > 254) return false;
+  const at = address.lastIndexOf('@');
+  if (at <= 0 || at === address.length - 1) return false;
+  const local = address.slice(0, at);
+  const domain = address.slice(at + 1);
+  if (local.length > 64 || !local.split('.').every((part) => atext.test(part))) return false;
+  if (domain.includes('\uFFFD')) return false;
+  const ascii = /^[\x20-\x7e]+$/.test(domain) ? domain : domainToASCII(domain);
+  const labels = ascii.replace(/\.$/, '').split('.');
+  return labels.length >= 2 && labels.every((l) => label.test(l)) && !/^[0-9]+$/.test(labels.at(-1)!);
+}
+
 /** May this report be acknowledged at all (before any rate limit)? Pure. */
 export function shouldAcknowledge(payload: AckPayload, policy: AckPolicy): AckDecision {
   const headers = payload.original.headers;
   const address = ackAddressOf(payload.reporter.email);
   const [local = '', domain = ''] = address.split('@');
   if (!address.includes('@')) return { send: false, reason: 'the reporter gave no mail address' };
+  if (!isValidMailbox(address)) {
+    return { send: false, reason: `${JSON.stringify(address)} is not a valid mailbox (not acknowledged)` };
+  }
   if (payload.original.feed) return { send: false, reason: 'feed reports are never acknowledged' };
   const autoSubmitted = headers['auto-submitted']?.trim().toLowerCase();
   if (autoSubmitted && autoSubmitted !== 'no') {

@@ -10,6 +10,8 @@ export const ackOutcomes = [
   'too-old',
   'rejected-anonymous',
   'unparseable',
+  'under-review',
+  'not-actionable',
 ] as const;
 export type AckOutcome = (typeof ackOutcomes)[number];
 
@@ -22,7 +24,29 @@ export interface AckContent {
   readonly receivedAt: string;
   /** The judgement's or parser's reason, shown verbatim (why "too old", what could not be parsed). */
   readonly detail?: string;
+  /** For `not-actionable`: the analyst's choice of reply. */
+  readonly template?: NotActionableTemplate;
 }
+
+/** The replies an analyst can send when a report is not actionable (the triage queue's choice). */
+export const notActionableTemplates = [
+  'not-abuse',
+  'insufficient-information',
+  'not-our-network',
+  'handled-elsewhere',
+] as const;
+export type NotActionableTemplate = (typeof notActionableTemplates)[number];
+
+const notActionableSentences: Record<NotActionableTemplate, string> = {
+  'not-abuse':
+    'Thank you for your report. We reviewed it and found nothing that our Acceptable Use Policy lets us act on.',
+  'insufficient-information':
+    'Thank you for your report. We reviewed it but it does not give us enough to act on: please send the source address, the time with time zone, and the log lines or message headers that show what happened.',
+  'not-our-network':
+    'Thank you for your report. We reviewed it: the source of the activity is not on our network. Please report it to the network that holds the address (a WHOIS query names it).',
+  'handled-elsewhere':
+    'Thank you for your report. We reviewed it: the matter is already being handled, and no further action under our Acceptable Use Policy is needed on this report.',
+};
 
 const sentences: Record<AckOutcome, (c: AckContent) => string> = {
   'case-opened': (c) =>
@@ -34,6 +58,9 @@ const sentences: Record<AckOutcome, (c: AckContent) => string> = {
   'too-old': () => 'The activity you report is too old for us to act on.',
   'rejected-anonymous': () =>
     'Our Acceptable Use Policy does not allow us to act on anonymous complaints. Please send your report again with your name and contact details.',
+  'under-review': () =>
+    'Thank you for your report. It needs a person to look at it before we can act: an analyst of our abuse desk will review it.',
+  'not-actionable': (c) => notActionableSentences[c.template ?? 'not-abuse'],
   unparseable: () =>
     'We could not read your report. Please send it again as plain text, with the source address, the time (with time zone) and what happened.',
 };

@@ -17,10 +17,11 @@ export async function loadPublishedPolicies(
   db: Kysely<Database>,
   provider?: string,
 ): Promise<PolicyHistory[]> {
+  // Every provider is served (each customer is judged under its own); the default one comes first.
   const providers = (await listProviders(db))
     .map((p) => p.id)
-    .filter((id) => provider === undefined || id === provider);
-  if (providers.length === 0) {
+    .sort((a, b) => Number(b === provider) - Number(a === provider));
+  if (providers.length === 0 || (provider !== undefined && providers[0] !== provider)) {
     throw new AupError(
       'AUP_ERR_NOT_FOUND',
       provider === undefined

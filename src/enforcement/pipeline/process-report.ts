@@ -44,13 +44,19 @@ import type { AckPolicy } from '../notices/ack-decision.js';
 import {
   applyCaseTransition,
   type EnforcementDeps,
-  historyOf,
   type InTransactionDeps,
-  policyHistories,
   policyOfCase,
 } from './case-transition.js';
+import { bindingInputOf } from './customer-binding.js';
 import { attachReply, findThread, replyBody } from './reply-threading.js';
 import { type AckDecisionResult, acknowledgeReport } from './report-ack.js';
+import { outcomesOf, type ReportOutcome, TriageCollector } from './report-outcome.js';
+import {
+  attributeDestination,
+  type TriageRouteOptions,
+  triageRouteOf,
+  withBelievableTime,
+} from './triage-route.js';
 
 /**
  * A parsed report → enforcement, in ONE transaction per report: the report row, then for each event
@@ -78,6 +84,9 @@ export interface PipelineDeps extends EnforcementDeps {
    * no event is ever authorised.
    */
   readonly authorisations?: (trx: Transaction<Database>) => Promise<TestAuthorisations>;
+  /** What goes to triage instead of a case (confidence threshold) and how far in the future an event's
+   * time may lie past its report's receipt (default 10 minutes). */
+  readonly triage?: (TriageRouteOptions & { readonly futureToleranceMs?: number | undefined }) | undefined;
 }
 
 /** The pipeline's dependencies inside a caller's transaction (`processReportIn`): no `db`. */
@@ -105,6 +114,8 @@ export interface ProcessReportResult {
   readonly ack: AckDecisionResult | null;
   /** The case a reply threaded to. */
   readonly threadedTo?: string;
+  /** What the report came to (the reports API's `outcome` filter), report-outcome.ts. */
+  readonly outcomes: readonly ReportOutcome[];
 }
 
 const ACTOR = 'system:intake' as const;
@@ -181,7 +192,7 @@ async function processInAuditBatch(
       caseId: record.id,
       ackSuppressed: 'a reply on a case thread',
     });
-    return { reportId, disposition, events: [], cases: [], ack: null, threadedTo: record.ref };
+    return { reportId, disposition, events: [], cases: [], ack: null, threadedTo: record.ref, outcomes: [] };
   }
   const disposition = thread ? 'reporter-reply' : report.events.length === 0 ? 'unparsed' : 'events';
   if (disposition !== 'events') await setReportOutcome(trx, reportId, { disposition });
@@ -189,6 +200,7 @@ async function processInAuditBatch(
 
   const run = new ReportRun(trx, deps, snapshot, report, reportId, now);
   await run.judgeEvents();
+  const triaged = await run.triage.flush(trx, report, reportId, disposition, now);
   const ack = await acknowledgeReport(
     trx,
     report,
@@ -212,7 +224,15 @@ async function processInAuditBatch(
     cases: run.caseList(),
     ack,
     ...(thread ? { threadedTo: thread.record.ref } : {}),
+    outcomes: outcomesOf({ disposition, events: run.outcomes, triaged }),
   };
+}
+
+/** A clause the policy marks "subject to review" opens its cases on hold, waiting for an analyst. */
+export function reviewOf(clause: { id: string; subject_to_review: boolean }): { note: string } | undefined {
+  return clause.subject_to_review
+    ? { note: `clause ${clause.id} is subject to review: an analyst decides before any notice` }
+    : undefined;
 }
 
 function validReport(input: ParsedReport): ParsedReport {
@@ -237,6 +257,7 @@ function mailBodyOf(deps: ReportDeps, report: ParsedReport): Promise<string | un
 /** One report's events, judged in order inside the report's transaction. */
 class ReportRun {
   readonly outcomes: EventOutcome[] = [];
+  readonly triage = new TriageCollector();
   private readonly opened = new Map<number, string>();
   private readonly joined = new Map<number, string>();
   private readonly verdicts = new Set<string>();
@@ -283,7 +304,7 @@ class ReportRun {
     return out;
   }
 
-  private async judgeOne(index: number, event: IntakeEvent, fingerprint: string): Promise<void> {
+  private async judgeOne(index: number, received: IntakeEvent, fingerprint: string): Promise<void> {
     const { report } = this;
     const receivedAt = new Date(report.receivedAt);
     if (this.known.has(fingerprint)) {
@@ -292,16 +313,40 @@ class ReportRun {
       this.outcomes.push({ index, verdict: 'duplicate', caseRef: record?.ref ?? null });
       return;
     }
+    // An event dated after its report arrived is judged at the receipt (and flagged on the stored event).
+    const { event } = withBelievableTime(received, receivedAt, this.deps.triage?.futureToleranceMs);
     // The judgement module's attribution, as `aupdesk simulate` uses it: the source first, and for spam the
     // site it promotes (`via: promoted-url`), which only clauses extending to third-party networks judge.
     const attributed = attributeEvent(this.snapshot, event, receivedAt, report.channel);
     const eventTime = attributed.at;
 
     const { attribution } = attributed;
+    const route = triageRouteOf(event, this.deps.triage);
     if (!attribution.ours) {
-      await this.reject(index, event, fingerprint, eventTime, 'not-ours', attribution.detail);
+      // Our customer named only as the target is the victim: a notice for a person, never a violation.
+      const victim = attributeDestination(this.snapshot, event, eventTime);
+      if (victim && !route) {
+        const reason = `the target, not the source, is ours: service ${victim.service.ref} of ${victim.customer.ref} was attacked (${attribution.detail})`;
+        await this.reject(index, event, fingerprint, eventTime, 'victim-notice', reason, {
+          customerId: victim.customer.id,
+          serviceId: victim.service.id,
+          assignmentId: victim.assignment.id,
+        });
+        return;
+      }
+      if (!route) {
+        await this.reject(index, event, fingerprint, eventTime, 'not-ours', attribution.detail);
+        return;
+      }
+    }
+    if (route) {
+      const ours = attribution.ours
+        ? { customerId: attribution.customer.id, serviceId: attribution.service.id }
+        : {};
+      await this.reject(index, event, fingerprint, eventTime, route.verdict, route.reason, ours);
       return;
     }
+    if (!attribution.ours) return;
     const { customer, service, assignment } = attribution;
     const ids = { customerId: customer.id, serviceId: service.id, assignmentId: assignment.id };
 
@@ -444,6 +489,7 @@ class ReportRun {
             addresses,
             urls,
             repeat,
+            review: reviewOf(clause),
           }),
       });
       state = record.state;
@@ -562,6 +608,7 @@ class ReportRun {
         ...audit,
       },
     });
+    this.triage.add(verdict, eventId, reason, event, ids);
     this.verdicts.add(verdict);
     if (!this.details.has(verdict)) this.details.set(verdict, reason);
     this.outcomes.push({ index, verdict, reason });
@@ -574,11 +621,7 @@ class ReportRun {
     return this.consents;
   }
 
-  /**
-   * The policy history and the acceptance to bind the customer by (its record read once per report). A desk
-   * serving several providers: the customer's recorded provider picks the history, else the first. An
-   * acceptance of another provider's AUP, or of a version this history does not know, says nothing here.
-   */
+  /** The policy history and the acceptance (and waivers) to bind the customer by, read once per report. */
   private async bindingInput(
     customerId: number,
   ): Promise<{ history: PolicyHistory; acceptance: CustomerAcceptance }> {
@@ -586,29 +629,6 @@ class ReportRun {
       this.acceptance.set(customerId, await policyAcceptanceOf(this.trx, customerId));
       this.waivers.set(customerId, await waivedVersionsOf(this.trx, customerId));
     }
-    const accepted = this.acceptance.get(customerId);
-    const histories = policyHistories(this.deps);
-    const history = histories.find((h) => h.provider === accepted?.provider) ?? historyOf(this.deps);
-    const ours =
-      accepted !== undefined && (accepted.provider === null || accepted.provider === history.provider);
-    const knownVersion =
-      ours &&
-      accepted.version !== null &&
-      history.versions.some((v) => v.document.version === accepted.version);
-    // Waivers of versions this history knows (registry/policy-waiver-repository.ts): the customer stays on
-    // the version before each. A waiver of the accepted version itself cannot apply and is left out.
-    const waived = (this.waivers.get(customerId) ?? [])
-      .filter((w) => w.provider === history.provider)
-      .map((w) => w.version)
-      .filter((v) => history.versions.some((h) => h.document.version === v))
-      .filter((v) => !(knownVersion && v === accepted?.version));
-    return {
-      history,
-      acceptance: {
-        ...(knownVersion && accepted?.version ? { acceptedVersion: accepted.version } : {}),
-        ...(ours && accepted?.at ? { acceptedAt: accepted.at.toISOString() } : {}),
-        ...(waived.length > 0 ? { waivedVersions: waived } : {}),
-      },
-    };
+    return bindingInputOf(this.deps, this.acceptance.get(customerId), this.waivers.get(customerId));
   }
 }

@@ -6,12 +6,15 @@ import type { Database } from '../../store/schema.js';
 import {
   type AckPayload,
   type AckPolicy,
+  ackAddressOf,
   ackPayloadSchema,
+  isValidMailbox,
   shouldAcknowledge,
 } from '../notices/ack-decision.js';
 import type { AckOutcome } from '../notices/ack-templates.js';
 import { messageIdFor } from '../notices/message-id.js';
 import { enqueueAction } from '../outbox/outbox-repository.js';
+import { triageVerdicts } from './report-outcome.js';
 
 /**
  * The reporter's acknowledgement: one per report, with the outcome that matters most to them, queued in the
@@ -56,6 +59,9 @@ export function ackOutcomeOf(
   if (input.verdicts.has('too-old')) return { outcome: 'too-old', caseId: null, ...detail('too-old') };
   if (input.verdicts.has('not-ours'))
     return { outcome: 'not-our-network', caseId: null, ...detail('not-ours') };
+  // Sent to a person (triage): the reporter hears that it will be reviewed, not silence.
+  if ([...input.verdicts].some((v) => triageVerdicts.has(v as never)))
+    return { outcome: 'under-review', caseId: null };
   if (report.events.length === 0) {
     const first = report.errors[0]?.message;
     return { outcome: 'unparseable', caseId: null, ...(first ? { detail: first } : {}) };
@@ -80,6 +86,8 @@ export async function acknowledgeReport(
   if (report.reporter.automated) return none('the reporter is an automated sender');
   const email = report.reporter.email;
   if (!email?.includes('@')) return none('the reporter left no mail address');
+  if (!isValidMailbox(ackAddressOf(email)))
+    return none(`the reporter's address ${JSON.stringify(email)} is not a valid mailbox`);
 
   const payload: AckPayload = ackPayloadSchema.parse({
     outcome,

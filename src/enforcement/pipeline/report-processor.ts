@@ -1,4 +1,5 @@
 import type { ReportProcessor } from '../../intake/inbox/inbox-worker.js';
+import type { LivePolicies } from './live-policies.js';
 import { processReportIn, type ReportDeps } from './process-report.js';
 
 /**
@@ -7,14 +8,17 @@ import { processReportIn, type ReportDeps } from './process-report.js';
  * commit together — a report is processed exactly once even if the worker dies at any point.
  * It takes no `db`: the report touches nothing but the inbox's transaction.
  */
-export function inboxProcessorFor(deps: ReportDeps): ReportProcessor {
+export function inboxProcessorFor(deps: ReportDeps, live?: Pick<LivePolicies, 'refresh'>): ReportProcessor {
   return async (trx, report) => {
+    // A version published meanwhile (by any process) binds this report's events: a one-row check.
+    if (live) await live.refresh(trx);
     const result = await processReportIn(trx, deps, report);
     return {
       reportId: result.reportId,
       disposition: result.disposition,
       cases: result.cases.map((c) => c.ref),
       opened: result.cases.filter((c) => c.opened).map((c) => c.ref),
+      outcomes: result.outcomes,
       ...(result.threadedTo ? { threadedTo: result.threadedTo } : {}),
     };
   };

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
 import { AupError } from '../../errors.js';
 import type { Database } from '../../store/schema.js';
@@ -292,6 +292,31 @@ async function countByStatus(db: Kysely<Database>, notDone: boolean): Promise<In
     .execute();
   const count = (s: string): number => Number(rows.find((r) => r.status === s)?.n ?? 0);
   return { pending: count('pending'), done: count('done'), failed: count('failed') };
+}
+
+/**
+ * An analyst's retry of a failed item (from the triage queue): back to pending with its attempts reset, so
+ * the next round of any worker takes it again. False when the item is not failed (already retried, say).
+ */
+export async function retryFailedInboxItem(
+  db: Kysely<Database> | Transaction<Database>,
+  id: string,
+): Promise<boolean> {
+  if (!/^[0-9]{1,18}$/.test(id)) return false;
+  const result = await db
+    .updateTable('intake_inbox')
+    .set({
+      status: 'pending',
+      attempts: 0,
+      last_error: null,
+      claimed_by: null,
+      claimed_until: null,
+      processed_at: null,
+    })
+    .where('id', '=', id)
+    .where('status', '=', 'failed')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../../store/schema.js';
 
 /**
@@ -62,4 +62,98 @@ export async function inboxItemStatuses(
     });
   }
   return result;
+}
+
+export interface FailedInboxItem {
+  readonly id: string;
+  readonly channel: string;
+  readonly receivedAt: Date;
+  readonly failedAt: Date;
+  readonly error: string | null;
+}
+
+/** Items the inbox gave up on (failed), those failed at or after `since` when given, oldest failure first. */
+export async function failedInboxItems(db: Db, since?: Date): Promise<FailedInboxItem[]> {
+  let q = db
+    .selectFrom('intake_inbox')
+    .select(['id', 'channel', 'received_at', 'processed_at', 'last_error'])
+    .where('status', '=', 'failed');
+  if (since) q = q.where('processed_at', '>=', since);
+  const rows = await q.orderBy('processed_at').limit(1000).execute();
+  return rows.map((r) => ({
+    id: String(r.id),
+    channel: r.channel,
+    receivedAt: r.received_at,
+    failedAt: r.processed_at ?? r.received_at,
+    error: r.last_error,
+  }));
+}
+
+/** One received complaint as the reports API lists it: the inbox row and what the pipeline made of it. */
+export interface InboxReport extends InboxItemStatus {
+  readonly contentType: string | null;
+  readonly size: number;
+  readonly lastError: string | null;
+  /** What the report came to (the pipeline's `outcomes`; `failed` for a failed item). */
+  readonly outcomes: readonly string[];
+  /** Case references the report opened or joined. */
+  readonly cases: readonly string[];
+}
+
+export interface InboxReportFilter {
+  /** Only these inbox ids (a reporter's own submissions). */
+  readonly ids?: readonly string[] | undefined;
+  readonly outcome?: string | undefined;
+  readonly channel?: string | undefined;
+  readonly since?: Date | undefined;
+  readonly until?: Date | undefined;
+  /** Keyset: items with a smaller id (newest first). */
+  readonly beforeId?: string | undefined;
+  readonly limit: number;
+}
+
+/**
+ * Received complaints (not bounces or loops), newest first, filtered by outcome, channel and receipt time.
+ * `outcome`: `failed` is the inbox's own status; every other outcome is one the pipeline recorded.
+ */
+export async function listInboxReports(db: Db, f: InboxReportFilter): Promise<InboxReport[]> {
+  let q = db.selectFrom('intake_inbox').selectAll().where('kind', '=', 'complaint');
+  if (f.ids !== undefined) {
+    const ids = f.ids.filter((id) => /^[0-9]{1,18}$/.test(id));
+    if (ids.length === 0) return [];
+    q = q.where('id', 'in', ids);
+  }
+  if (f.outcome === 'failed') q = q.where('status', '=', 'failed');
+  else if (f.outcome !== undefined)
+    q = q.where(
+      sql<boolean>`coalesce(outcome -> 'outcomes', '[]'::jsonb) @> jsonb_build_array(${f.outcome}::text)`,
+    );
+  if (f.channel !== undefined) q = q.where('channel', '=', f.channel);
+  if (f.since !== undefined) q = q.where('received_at', '>=', f.since);
+  if (f.until !== undefined) q = q.where('received_at', '<', f.until);
+  if (f.beforeId !== undefined) q = q.where('id', '<', f.beforeId);
+  const rows = await q.orderBy('id', 'desc').limit(f.limit).execute();
+  return rows.map((r) => {
+    const outcome = (r.outcome ?? {}) as { outcomes?: unknown; cases?: unknown };
+    const strings = (v: unknown): string[] =>
+      Array.isArray(v) ? v.filter((x) => typeof x === 'string') : [];
+    return {
+      id: String(r.id),
+      evidenceSha256: r.evidence_sha256,
+      channel: r.channel,
+      status: r.status,
+      receivedAt: r.received_at,
+      processedAt: r.processed_at,
+      reportStatus: r.report_status,
+      reportFormat: r.report_format,
+      eventCount: r.event_count,
+      reportId: r.report_id,
+      parseErrors: r.parse_errors ?? [],
+      contentType: r.content_type,
+      size: Number(r.size),
+      lastError: r.last_error,
+      outcomes: r.status === 'failed' ? ['failed'] : strings(outcome.outcomes),
+      cases: strings(outcome.cases),
+    };
+  });
 }

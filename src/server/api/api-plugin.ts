@@ -1,14 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ApiPluginOptions } from './api-support.js';
 import { authRoutes } from './auth-routes.js';
+import { caseOpenRoutes } from './case-open-routes.js';
 import { caseRoutes } from './case-routes.js';
-import { dmcaRoutes } from './dmca-routes.js';
 import { complianceRoutes } from './compliance-routes.js';
+import { dmcaRoutes } from './dmca-routes.js';
 import { evidenceRoutes } from './evidence-routes.js';
 import { legalRoutes } from './legal-routes.js';
 import { policyRoutes } from './policy-routes.js';
 import { registryRoutes } from './registry-routes.js';
 import { reportRoutes } from './report-routes.js';
+import { triageRoutes } from './triage-routes.js';
 
 /**
  * The JSON API under `/api/v1`: one encapsulated plugin per resource, so a resource's content-type parsers
@@ -20,6 +22,8 @@ export const apiPlugin: FastifyPluginAsync<ApiPluginOptions> = async (app, { dep
   await app.register(authRoutes, options);
   await app.register(reportRoutes, options);
   await app.register(caseRoutes, options);
+  await app.register(caseOpenRoutes, options);
+  await app.register(triageRoutes, options);
   await app.register(registryRoutes, options);
   await app.register(policyRoutes, options);
   await app.register(evidenceRoutes, options);

@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Principal } from '../../accounts/principal.js';
+import type { CaseCommandDeps } from '../../enforcement/commands/case-command.js';
 import { AupError } from '../../errors.js';
+import { listProviders, loadPolicyHistoryFromStore } from '../../policy/policy-repository.js';
 import type { ResolvedAppDeps } from '../app-deps.js';
 
 /** What every API resource plugin receives. */
@@ -81,3 +84,20 @@ export const idParam = z.coerce
   .int()
   .positive()
   .max(2 ** 31 - 1);
+
+/**
+ * What the analyst commands need. The server's own (`deps.caseCommands`, whose policy list follows
+ * publications live) when it has one; else every provider's policy history read from the store now.
+ */
+export async function commandDepsOf(deps: ResolvedAppDeps): Promise<CaseCommandDeps> {
+  if (deps.caseCommands) return deps.caseCommands;
+  const db = deps.store.db;
+  const providers = await listProviders(db);
+  const policies = await Promise.all(providers.map((p) => loadPolicyHistoryFromStore(db, p.id)));
+  return { db, clock: deps.clock, policies, messageIdDomain: deps.messageIdDomain ?? 'aupdesk.invalid' };
+}
+
+/** The analyst name the commands record (`user:<name>` in the audit log): the e-mail, or the key's prefix. */
+export function analystOf(principal: Principal): string {
+  return principal.name.replace(/\s+/g, '_').slice(0, 100);
+}

@@ -3,26 +3,20 @@ import { z } from 'zod';
 import { isStaff, principalKey } from '../../accounts/principal.js';
 import {
   findSubmissionByInbox,
-  listSubmissions,
+  inboxRefsOf,
   recordSubmission,
-  type Submission,
 } from '../../accounts/submission-repository.js';
+import { caseRefOf } from '../../cases/case-ref.js';
 import { caseRefsOfReports } from '../../cases/queries/case-search.js';
+import { listCaseEvents, type StoredCaseEvent } from '../../cases/report-repository.js';
+import { triageOfReports } from '../../cases/triage-repository.js';
+import { type ReportOutcome, reportOutcomes } from '../../enforcement/pipeline/report-outcome.js';
 import { AupError } from '../../errors.js';
 import { acceptReport } from '../../intake/inbox/inbox-accept.js';
-import { type InboxItemStatus, inboxItemStatuses } from '../../intake/inbox/inbox-query.js';
+import { type InboxReport, listInboxReports } from '../../intake/inbox/inbox-query.js';
+import { channels } from '../../intake/report.js';
 import { principalOf } from '../plugins/auth-plugin.js';
-import {
-  type ApiPluginOptions,
-  decodeCursor,
-  encodeCursor,
-  errorResponses,
-  iso,
-  pageQuery,
-  problemSchema,
-  secured,
-  typed,
-} from './api-support.js';
+import { type ApiPluginOptions, errorResponses, iso, problemSchema, secured, typed } from './api-support.js';
 
 /**
  * Report submission over HTTP: the raw body is stored as evidence and recorded in the intake inbox before
@@ -54,8 +48,46 @@ const reportSchema = z
     format: z.string().nullable(),
     events: z.number().int().nullable(),
     cases: z.array(z.string()).describe('references of the cases the report contributed to'),
+    reportId: z.number().int().nullable().describe('the processed report (triage items name it)'),
+    outcomes: z.array(z.enum(reportOutcomes)).describe('what the report came to (the `outcome` filter)'),
+    triage: z
+      .array(
+        z.object({
+          id: z.number().int(),
+          reason: z.string(),
+          status: z.enum(['open', 'resolved']),
+          resolution: z.string().nullable(),
+        }),
+      )
+      .describe('its items in the triage queue'),
   })
   .meta({ id: 'Report' });
+
+const reportEventSchema = z
+  .object({
+    id: z.number().int(),
+    time: z.string().describe('the time judged (a future-dated event: the receipt)'),
+    classification: z.string(),
+    confidence: z.number().nullable(),
+    roles: z
+      .array(z.object({ role: z.enum(['source', 'target']), value: z.string() }))
+      .describe('source: who did it; target: who it was done to (never the subject of a case)'),
+    roleUnknown: z.boolean().describe('the parser could not tell source from target: sent to triage'),
+    futureDated: z.string().nullable().describe("the event's own time when it lay after the receipt"),
+    verdict: z.string(),
+    reason: z.string().nullable(),
+    clause: z.string().nullable(),
+    caseRef: z.string().nullable(),
+  })
+  .meta({ id: 'ReportEvent' });
+
+const reportDetailSchema = reportSchema
+  .extend({
+    parseErrors: z.array(z.string()),
+    lastError: z.string().nullable().describe('why processing failed (staff only)'),
+    events: z.array(reportEventSchema),
+  })
+  .meta({ id: 'ReportDetail' });
 
 const acceptedSchema = z
   .object({
@@ -143,12 +175,19 @@ export const reportRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { 
   typed(app).get(
     '/reports',
     {
-      onRequest: app.requireAuth(['admin', 'analyst', 'reporter']),
+      onRequest: app.requireAuth(['admin', 'analyst', 'reporter', 'customer']),
       schema: {
         tags: ['reports'],
-        summary: 'Reports submitted through the API, newest first (a reporter sees its own)',
+        summary:
+          'Received reports, newest first: every one for staff, its own for a reporter or customer key',
         security: secured,
-        querystring: z.object(pageQuery),
+        querystring: z.object({
+          ...listQuery,
+          outcome: z.enum(reportOutcomes).optional().describe('what the report came to'),
+          channel: z.enum(channels).optional(),
+          since: z.iso.datetime({ offset: true }).optional().describe('received at or after'),
+          until: z.iso.datetime({ offset: true }).optional().describe('received before'),
+        }),
         response: {
           200: z.object({ items: z.array(reportSchema), nextCursor: z.string().nullable() }),
           ...errorResponses,
@@ -157,17 +196,20 @@ export const reportRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { 
     },
     async (request) => {
       const principal = principalOf(request);
-      const beforeId = decodeCursor(request.query.cursor);
-      const rows = await listSubmissions(db, {
-        ...(isStaff(principal) ? {} : { principal: principalKey(principal) }),
-        ...(beforeId !== undefined ? { beforeId } : {}),
-        limit: request.query.limit + 1,
+      const q = request.query;
+      const rows = await listInboxReports(db, {
+        ...(isStaff(principal) ? {} : { ids: await inboxRefsOf(db, principalKey(principal)) }),
+        outcome: q.outcome,
+        channel: q.channel,
+        since: q.since === undefined ? undefined : new Date(q.since),
+        until: q.until === undefined ? undefined : new Date(q.until),
+        beforeId: decodeInboxCursor(q.cursor),
+        limit: q.limit + 1,
       });
-      const page = rows.slice(0, request.query.limit);
-      const items = await presentReports(db, page);
+      const page = rows.slice(0, q.limit);
       return {
-        items,
-        nextCursor: encodeCursor(rows.length > page.length ? (page.at(-1)?.id ?? null) : null),
+        items: await presentReports(db, page),
+        nextCursor: rows.length > page.length ? encodeInboxCursor(page.at(-1)!.id) : null,
       };
     },
   );
@@ -175,54 +217,126 @@ export const reportRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { 
   typed(app).get(
     '/reports/:id',
     {
-      onRequest: app.requireAuth(['admin', 'analyst', 'reporter']),
+      onRequest: app.requireAuth(['admin', 'analyst', 'reporter', 'customer']),
       schema: {
         tags: ['reports'],
-        summary: 'Where one submitted report stands',
+        summary: 'One report: where it stands, its events with their roles and verdicts, its triage items',
         security: secured,
         params: z.object({ id: z.string().regex(/^[0-9]{1,18}$/, 'must be a report id (digits)') }),
-        response: { 200: reportSchema, ...errorResponses },
+        response: { 200: reportDetailSchema, ...errorResponses },
       },
     },
     async (request) => {
       const principal = principalOf(request);
-      const first = await findSubmissionByInbox(
-        db,
-        request.params.id,
-        isStaff(principal) ? undefined : principalKey(principal),
-      );
-      if (!first) throw new AupError('AUP_ERR_NOT_FOUND', `report ${request.params.id} does not exist`);
-      return (await presentReports(db, [first]))[0]!;
+      const id = request.params.id;
+      const mine = isStaff(principal) || (await findSubmissionByInbox(db, id, principalKey(principal)));
+      const [row] = mine ? await listInboxReports(db, { ids: [id], limit: 1 }) : [];
+      if (!row) throw new AupError('AUP_ERR_NOT_FOUND', `report ${id} does not exist`);
+      const [report] = await presentReports(db, [row]);
+      const events = row.reportId === null ? [] : await listCaseEvents(db, { reportId: row.reportId });
+      const staff = isStaff(principal);
+      return {
+        ...report!,
+        parseErrors: presentErrors(row.parseErrors),
+        lastError: staff ? row.lastError : null,
+        events: events.map((e) => presentEvent(e)),
+      };
     },
   );
 };
 
+const listQuery = {
+  cursor: z.string().max(200).optional().describe('the `nextCursor` of the previous page'),
+  limit: z.coerce.number().int().min(1).max(200).default(50).describe('page size (1-200, default 50)'),
+};
+
+/** Cursors over inbox ids (bigint, as text): base64url of `{"inbox":"123"}`. */
+function encodeInboxCursor(id: string): string {
+  return Buffer.from(JSON.stringify({ inbox: id })).toString('base64url');
+}
+
+function decodeInboxCursor(cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    return z
+      .object({ inbox: z.string().regex(/^[0-9]{1,18}$/) })
+      .strict()
+      .parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))).inbox;
+  } catch {
+    throw new AupError('AUP_ERR_INPUT_INVALID', 'cursor is not one this API returned', {
+      details: { field: 'cursor' },
+    });
+  }
+}
+
+function presentErrors(value: unknown): string[] {
+  if (!Array.isArray(value)) return [];
+  return value
+    .slice(0, 100)
+    .map((e) =>
+      typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string'
+        ? (e as { message: string }).message
+        : String(e),
+    );
+}
+
+function presentEvent(e: StoredCaseEvent): z.infer<typeof reportEventSchema> {
+  const ev = e.event;
+  const roles: Array<{ role: 'source' | 'target'; value: string }> = [];
+  for (const key of ['source.ip', 'source.fqdn', 'source.url'] as const) {
+    const v = ev[key];
+    if (v) roles.push({ role: 'source', value: v });
+  }
+  for (const key of ['destination.ip', 'destination.fqdn', 'destination.url'] as const) {
+    const v = ev[key];
+    if (v) roles.push({ role: 'target', value: v });
+  }
+  const extra = ev.extra ?? {};
+  return {
+    id: e.id,
+    time: e.eventTime.toISOString(),
+    classification: e.classification,
+    confidence: ev['classification.confidence'] ?? null,
+    roles,
+    roleUnknown: extra.triage_reason === 'role-unknown',
+    futureDated: typeof extra.future_dated === 'string' ? extra.future_dated : null,
+    verdict: e.verdict,
+    reason: e.reason,
+    clause: e.clauseId,
+    caseRef: e.caseId === null ? null : caseRefOf(e.caseId),
+  };
+}
+
 async function presentReports(
   db: ApiPluginOptions['deps']['store']['db'],
-  submissions: readonly Submission[],
+  rows: readonly InboxReport[],
 ): Promise<Array<z.infer<typeof reportSchema>>> {
-  const statuses = await inboxItemStatuses(
-    db,
-    submissions.flatMap((s) => (s.inboxRef ? [s.inboxRef] : [])),
-  );
-  const reportIds = [...statuses.values()].flatMap((s) => (s.reportId === null ? [] : [s.reportId]));
+  const reportIds = rows.flatMap((r) => (r.reportId === null ? [] : [r.reportId]));
   const cases = await caseRefsOfReports(db, reportIds);
-  return submissions.map((s) => {
-    const st: InboxItemStatus | undefined = s.inboxRef ? statuses.get(s.inboxRef) : undefined;
-    return {
-      id: s.inboxRef ?? '',
-      evidenceSha256: s.evidenceSha256,
-      channel: s.channel,
-      contentType: s.contentType,
-      size: s.size,
-      submittedAt: iso(s.submittedAt)!,
-      status: st?.status ?? 'unknown',
-      reportStatus: st?.reportStatus ?? null,
-      format: st?.reportFormat ?? null,
-      events: st?.eventCount ?? null,
-      cases: st?.reportId != null ? (cases.get(st.reportId) ?? []) : [],
-    };
-  });
+  const triage = await triageOfReports(db, reportIds);
+  return rows.map((r) => ({
+    id: r.id,
+    evidenceSha256: r.evidenceSha256,
+    channel: r.channel,
+    contentType: r.contentType ?? (r.channel === 'smtp' || r.channel === 'imap' ? 'message/rfc822' : ''),
+    size: r.size,
+    submittedAt: iso(r.receivedAt)!,
+    status: r.status,
+    reportStatus: r.reportStatus,
+    format: r.reportFormat,
+    events: r.eventCount,
+    reportId: r.reportId,
+    outcomes: [...r.outcomes].filter((o): o is ReportOutcome =>
+      (reportOutcomes as readonly string[]).includes(o),
+    ),
+    cases: r.reportId !== null ? (cases.get(r.reportId) ?? [...r.cases]) : [...r.cases],
+    triage: (r.reportId === null ? [] : (triage.get(r.reportId) ?? [])).map((t) => ({
+      id: t.id,
+      reason: t.reason,
+      status: t.status,
+      resolution: t.resolution,
+    })),
+  }));
 }
 
 /** JSON bodies must be JSON (or JSON lines): refuse a syntax error with its position, before storing. */

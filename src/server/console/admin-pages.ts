@@ -75,8 +75,16 @@ ${keys.map(
 </form>`;
 }
 
-export function renderPolicies(versions: readonly PolicyVersionSummary[], csrf: string, draft = ''): Html {
+export function renderPolicies(
+  versions: readonly PolicyVersionSummary[],
+  csrf: string,
+  draft = '',
+  defaultProvider?: string,
+): Html {
+  const providers = [...new Set(versions.map((v) => v.provider))];
+  const fallback = defaultProvider ?? providers[0];
   return html`<h1>Policies</h1>${adminNav('policies')}
+<p class="help" id="providers-served">This desk serves every published provider (${providers.join(', ') || 'none'}): each customer is judged under the version of its own provider that binds it. Customers whose registry row names no provider are judged under <strong>${fallback ?? 'none'}</strong>${defaultProvider ? ' (--provider)' : ''}. A version published here binds the next event in every running process.</p>
 <table class="responsive"><thead><tr><th scope="col">Provider</th><th scope="col">Version</th><th scope="col">Published</th><th scope="col">Effective</th><th scope="col">sha256</th></tr></thead><tbody>
 ${versions.map((v) => html`<tr><td data-label="Provider">${v.provider}</td><td data-label="Version">${v.version}</td><td data-label="Published">${time(v.publishedAt)}</td><td data-label="Effective">${time(v.effectiveAt)}</td><td data-label="sha256"><code>${v.sha256.slice(0, 16)}…</code></td></tr>`)}
 </tbody></table>

@@ -126,7 +126,14 @@ export function adminRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     requireAdmin(principalOfPage(request));
     const versions = await listPolicyVersions(db);
     const s = shell(request, reply, consoleSpec, 'admin');
-    return sendPage(reply, page({ ...s, title: 'Policies', body: renderPolicies(versions, s.csrfToken) }));
+    return sendPage(
+      reply,
+      page({
+        ...s,
+        title: 'Policies',
+        body: renderPolicies(versions, s.csrfToken, '', ctx.deps.defaultProvider),
+      }),
+    );
   });
 
   const parseDraft = (source: string) => {
@@ -170,7 +177,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
           ...s,
           flash: { kind: 'error', text: error.message },
           title: 'Policies',
-          body: renderPolicies(versions, s.csrfToken, source),
+          body: renderPolicies(versions, s.csrfToken, source, ctx.deps.defaultProvider),
         }),
         400,
       );

@@ -22,6 +22,8 @@ export const consoleSpec: AreaSpec = {
   roles: STAFF,
   nav: (p: Principal | null) => [
     { href: '/console', label: 'Queue', key: 'queue' },
+    { href: '/console/triage', label: 'Triage', key: 'triage' },
+    { href: '/console/reports', label: 'Reports', key: 'reports' },
     { href: '/console/dashboard', label: 'Dashboard', key: 'dashboard' },
     { href: '/console/reporters', label: 'Reporters', key: 'reporters' },
     { href: '/console/dmca', label: 'DMCA', key: 'dmca' },

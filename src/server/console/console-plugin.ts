@@ -10,6 +10,7 @@ import { directoryRoutes } from './directory-routes.js';
 import { registerDmcaLegalPages } from './dmca-legal-pages.js';
 import { type EnforcementSource, storeEnforcementSource } from './enforcement-source.js';
 import { queueRoutes } from './queue-routes.js';
+import { triagePages } from './triage-pages.js';
 
 /**
  * The analyst console under `/console`: the queue, case pages with every action the binding policy allows,
@@ -42,4 +43,6 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
   adminRoutes(app, ctx);
   registerDmcaLegalPages(app, deps, consoleSpec);
   registerCompliancePages(app, consoleSpec, deps);
+  // The triage queue, the reports list and cases by hand (triage-pages.ts), behind the same guard.
+  await app.register(triagePages, { deps, enforcement: ctx.enforcement, spec: consoleSpec });
 };

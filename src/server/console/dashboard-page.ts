@@ -46,13 +46,27 @@ function hours(h: number | null): string {
   return h < 48 ? `${h.toFixed(1)} h` : `${(h / 24).toFixed(1)} d`;
 }
 
-export function renderDashboard(d: DashboardData): Html {
+/** The triage queue's size and the age of its oldest item (read fresh: it is what an analyst acts on). */
+export interface TriageFigures {
+  readonly open: number;
+  readonly oldest: Date | null;
+  readonly now: Date;
+}
+
+function triageCard(t: TriageFigures | undefined): Html | string {
+  if (!t) return '';
+  const age = t.oldest ? Math.max(0, Math.round((t.now.getTime() - t.oldest.getTime()) / 3_600_000)) : null;
+  return html`<div class="card"><div class="muted">Waiting in triage</div><div class="value" id="triage-open"><a href="/console/triage">${t.open}</a></div><small id="triage-age">${age === null ? 'queue empty' : `oldest ${age} h`}</small></div>`;
+}
+
+export function renderDashboard(d: DashboardData, triage?: TriageFigures): Html {
   const shortDays = d.eventsByClassification.days.map((x) => x.slice(5));
   const openTotal = d.openByStatus.reduce((a, b) => a + b.count, 0);
   return html`<h1>Dashboard</h1>
 <p class="muted">Last 30 days: ${time(d.since)} – ${time(d.until)} (figures refresh every 30 s)</p>
 <div class="cards">
   <div class="card"><div class="muted">Open cases</div><div class="value" id="open-total">${openTotal}</div></div>
+  ${triageCard(triage)}
   <div class="card"><div class="muted">Cases opened</div><div class="value">${d.totals.casesOpened}</div></div>
   <div class="card"><div class="muted">Reports received</div><div class="value">${d.totals.reports}</div></div>
   <div class="card"><div class="muted">Events</div><div class="value">${d.totals.events}</div></div>

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { dashboardData } from '../../cases/queries/dashboard.js';
+import { triageStats } from '../../cases/triage-repository.js';
 import { page, sendPage } from '../views/layout.js';
 import { shell } from '../views/page-support.js';
 import { type ConsoleContext, consoleSpec } from './console-context.js';
@@ -19,13 +20,16 @@ export function dashboardRoutes(app: FastifyInstance, ctx: ConsoleContext): void
       dashboard = { at: nowMs, data: await dashboardData(db, deps.clock.now()) };
     }
     const data = dashboard.data;
+    // The triage queue is read per request: it is what an analyst acts on next.
+    const queue = await triageStats(ctx.db);
+    const triage = { open: queue.open, oldest: queue.oldestReceivedAt, now: ctx.deps.clock.now() };
     const s = shell(request, reply, consoleSpec, 'dashboard');
     return sendPage(
       reply,
       page({
         ...s,
         title: 'Dashboard',
-        body: renderDashboard(data),
+        body: renderDashboard(data, triage),
         scripts: ['/assets/chart.umd.min.js', '/assets/dashboard.js'],
       }),
     );

@@ -31,14 +31,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .unique()
     .execute();
   await sql`alter table case_events drop constraint if exists case_events_verdict_check`.execute(db);
-  await sql`alter table case_events add constraint case_events_verdict_check check (verdict in ('violation', 'no-clause', 'rejected-anonymous', 'too-old', 'not-ours', 'no-policy', 'authorised'))`.execute(
+  await sql`alter table case_events add constraint case_events_verdict_check check (verdict in ('violation', 'no-clause', 'rejected-anonymous', 'too-old', 'not-ours', 'no-policy', 'low-confidence', 'role-unknown', 'victim-notice', 'legal-request', 'authorised'))`.execute(
     db,
   );
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`alter table case_events drop constraint if exists case_events_verdict_check`.execute(db);
-  await sql`alter table case_events add constraint case_events_verdict_check check (verdict in ('violation', 'no-clause', 'rejected-anonymous', 'too-old', 'not-ours', 'no-policy'))`.execute(
+  await sql`alter table case_events add constraint case_events_verdict_check check (verdict in ('violation', 'no-clause', 'rejected-anonymous', 'too-old', 'not-ours', 'no-policy', 'low-confidence', 'role-unknown', 'victim-notice', 'legal-request'))`.execute(
     db,
   );
   await db.schema.dropTable('test_consents').ifExists().execute();

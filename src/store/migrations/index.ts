@@ -10,6 +10,7 @@ import * as m0009 from './0009_console_indexes.js';
 import * as m0010 from './0010_dashboard_rollups.js';
 import * as m0011 from './0011_backlog_indexes.js';
 import * as m0012 from './0012_reporter_ack_sends.js';
+import * as m0014 from './0014_triage.js';
 import * as m0018 from './0018_audit_head_batches.js';
 import * as m0020 from './0020_dmca.js';
 import * as m0021 from './0021_legal.js';
@@ -33,6 +34,7 @@ export const migrations: Record<string, Migration> = {
   '0010_dashboard_rollups': m0010,
   '0011_backlog_indexes': m0011,
   '0012_reporter_ack_sends': m0012,
+  '0014_triage': m0014,
   '0018_audit_head_batches': m0018,
   '0020_dmca': m0020,
   '0021_legal': m0021,

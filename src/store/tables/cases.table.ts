@@ -36,6 +36,11 @@ export type EventVerdict =
   | 'too-old'
   | 'not-ours'
   | 'no-policy'
+  /** Sent to triage instead of judged (migration 0014): see enforcement/pipeline/triage-route.ts. */
+  | 'low-confidence'
+  | 'role-unknown'
+  | 'victim-notice'
+  | 'legal-request'
   /** A scan or attack inside a recorded vulnerability-test consent (compliance/test-consent.ts). */
   | 'authorised';
 
