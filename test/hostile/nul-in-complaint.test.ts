@@ -79,6 +79,6 @@ describeEachBackend('a complaint with NUL bytes', (ctx) => {
     });
     const report = await getReport(ctx.store.db, result.reportId);
     expect(report?.subject).toBe('lone \ufffd surrogate');
-    expect(report?.reporter.name).toBe('Eve \ufffd \ufffd');
+    expect((report?.reporter as { name?: string } | undefined)?.name).toBe('Eve \ufffd \ufffd');
   });
 });
