@@ -8,6 +8,7 @@ import {
   type TransferEncoding,
 } from './mail-charset.js';
 import {
+  decodeHeaderValueNoting,
   type MailAddress,
   type MailHeaders,
   parseAddress,
@@ -163,6 +164,7 @@ export class MailMessage {
   private readonly src: string;
   private readonly start: number;
   private readonly end: number;
+  private subjectNoted = false;
 
   constructor(ctx: ParseContext, headers: MailHeaders, root: MailPart, start: number, end: number) {
     this.headers = headers;
@@ -182,8 +184,17 @@ export class MailMessage {
     return parseAddress(this.headers.getRaw('reply-to'));
   }
 
+  /** The decoded Subject. Encoded words that cannot be decoded stay as written, noted once in `errors`. */
   get subject(): string | undefined {
-    return this.headers.get('subject');
+    const raw = this.headers.getRaw('subject');
+    if (raw === undefined) return undefined;
+    const decoded = decodeHeaderValueNoting(raw);
+    if (!this.subjectNoted) {
+      this.subjectNoted = true;
+      for (const problem of decoded.problems)
+        this.errors.push({ message: `Subject: ${problem}`, location: 'header Subject' });
+    }
+    return decoded.text;
   }
 
   get messageId(): string | undefined {
