@@ -319,7 +319,7 @@ function buildRow(
   events: IntakeEvent[],
   errors: ParseError[],
 ): void {
-  if (fields.length !== plan.width) {
+  if (fields.length > plan.width) {
     errors.push({
       message: `row has ${fields.length} fields, header has ${plan.width}`,
       location: String(line),
@@ -327,6 +327,8 @@ function buildRow(
     });
     return;
   }
+  // Shadowserver's files drop empty trailing fields: a short row's missing fields are empty, not an error.
+  while (fields.length < plan.width) fields.push('');
   let taxonomy = plan.taxonomy;
   let type = plan.type;
   let identifier = plan.identifier;
