@@ -1,3 +1,6 @@
+import { caseTag } from '../enforcement/notices/case-tag.js';
+import { messageIdFor } from '../enforcement/notices/message-id.js';
+import { type EvidenceItem, renderNotice } from '../enforcement/notices/notice-templates.js';
 import type {
   ActionContext,
   ActionHandler,
@@ -7,8 +10,7 @@ import type {
 import { type NoticePayload, noticePayloadSchema } from '../enforcement/planned-action.js';
 import { AupError } from '../errors.js';
 import { loopHeaders, loopToken } from '../intake/mail-loop.js';
-import { type MailSender, mailErrorFor, messageIdFor } from './mail-transport.js';
-import { caseTag, type EvidenceItem, renderNotice } from './templates/notice-templates.js';
+import { type MailSender, mailErrorFor } from './mail-transport.js';
 
 /**
  * `mail.notice`: the customer notice of a ladder step, rendered from its template and handed to the relay.

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import { z } from 'zod';
 import { AupError } from '../errors.js';
@@ -128,16 +127,6 @@ export function createSmtpSender(config: SmtpRelayConfig): MailSender & { close(
       transport.close();
     },
   };
-}
-
-/**
- * The Message-ID of the message sent for an outbox key: the same key always gives the same id, so a notice
- * sent twice after a crash is one message to every threading client, and later notices can name earlier ones
- * in References without looking anything up.
- */
-export function messageIdFor(idempotencyKey: string, domain: string): string {
-  const digest = createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32);
-  return `<aup.${digest}@${domain}>`;
 }
 
 /** SMTP failures a retry can fix: connection trouble, timeouts, 4xx replies. A 5xx reply is permanent. */

@@ -1,13 +1,9 @@
 import { type Kysely, sql } from 'kysely';
+import { ackAddressOf } from '../enforcement/notices/ack-decision.js';
 import type { Database } from '../store/schema.js';
 import type { BlocklistEntry, BlocklistRepository } from './blocklist-adapter.js';
 import type { FeeRepository, FeeRow } from './fee-adapter.js';
-import {
-  type AckRateLimit,
-  type AckRateLimiter,
-  ackAddressOf,
-  DEFAULT_ACK_RATE_LIMIT,
-} from './reporter-ack-adapter.js';
+import { type AckRateLimit, type AckRateLimiter, DEFAULT_ACK_RATE_LIMIT } from './reporter-ack-adapter.js';
 
 /**
  * The fee, block-list and acknowledgement adapters' persistence on the case tables (`fees`,

@@ -4,8 +4,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import type { Logger } from 'pino';
 import { createUser, listUsers, setUserPassword } from '../accounts/user-repository.js';
+import { reportStatusOf } from '../cases/report-status.js';
+import type { Clock } from '../enforcement/outbox/clock.js';
 import { isAupError } from '../errors.js';
+import { complaintFormSchema, composeComplaintMessage } from '../intake/channels/web-form-complaint.js';
+import type { EvidenceStore } from '../intake/evidence-store.js';
 import { acceptReport } from '../intake/intake-inbox.js';
 import { parseReport } from '../intake/parse-report.js';
 import type { Channel } from '../intake/report.js';
@@ -16,9 +21,8 @@ import { generateRegistry } from '../registry/registry-generator.js';
 import { importRegistry } from '../registry/registry-import.js';
 import { findCustomerByRef } from '../registry/registry-repository.js';
 import { ALL_COLUMNS } from '../registry/registry-row.js';
-import { complaintFormSchema, composeComplaintMessage } from '../server/public/complaint-message.js';
-import { reportStatusOf } from '../server/public/report-status.js';
-import type { ServeContext } from '../server/serve.js';
+import type { RegistrySnapshotHolder } from '../registry/registry-snapshot.js';
+import type { Store } from '../store/database.js';
 
 /**
  * `aupdesk serve --demo`: a desk with something in it. One provider's published policy (iITGEN by default),
@@ -31,6 +35,20 @@ import type { ServeContext } from '../server/serve.js';
  * 90-day age limit would otherwise reject January's events. Everything is idempotent: a second `--demo` run
  * finds the registry and complaints already there and only resets the demo passwords (printed again).
  */
+
+/**
+ * The running desk the demo is seeded into: what `serve` hands over (its ServeContext has all of this), so
+ * the demo depends on the desk's parts and not on the server that assembles them.
+ */
+export interface DemoDesk {
+  readonly store: Store;
+  readonly evidence: EvidenceStore;
+  readonly clock: Clock;
+  readonly logger: Pick<Logger, 'info' | 'warn'>;
+  readonly registry: Pick<RegistrySnapshotHolder, 'refresh'>;
+  /** Runs the inbox to empty and one enforcement round. */
+  runOnce(): Promise<unknown>;
+}
 
 export const DEMO_DOMAIN = 'demo.aupdesk.example';
 const DEMO_CUSTOMER = 'DEMO-CUSTOMER';
@@ -139,7 +157,7 @@ export function redate(text: string, day: Date): string {
 }
 
 export async function seedDemo(
-  ctx: ServeContext,
+  ctx: DemoDesk,
   options: { provider: string; customers?: number },
 ): Promise<DemoSeedResult> {
   const { store, clock, logger } = ctx;

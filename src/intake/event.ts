@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type ClassificationType, taxonomies, taxonomy } from './taxonomy.js';
+import { type ClassificationType, taxonomies, taxonomy } from '../taxonomy/taxonomy.js';
 
 /**
  * The one field dictionary for normalised events (IntelMQ's harmonisation, the fields aupdesk uses). Keys

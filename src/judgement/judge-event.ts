@@ -1,7 +1,8 @@
+import type { EventVia } from '../attribution/attribute-event.js';
 import type { IntakeEvent } from '../intake/event.js';
 import type { Channel, Reporter } from '../intake/report.js';
-import type { EventClass } from '../intake/taxonomy.js';
 import { type Clause, durationMs, type PolicyDocument, type Severity } from '../policy/policy-schema.js';
+import type { EventClass } from '../taxonomy/taxonomy.js';
 
 /**
  * Judgement: one attributed event against the policy version that binds its customer at the event's time.
@@ -23,15 +24,13 @@ export interface JudgementInput {
   readonly policy: PolicyDocument;
   readonly now: Date;
   /**
-   * How the event reached this customer (judgement/attribute-event.ts): `source`, the customer's own address
+   * How the event reached this customer (attribution/attribute-event.ts): `source`, the customer's own address
    * or name did it; `promoted-url`, the event happened elsewhere (spam sent through a third party's network)
    * and only the site it promotes is hosted here. A promoted-url event falls only under clauses with
    * `includes_third_party_networks`. Default `source`.
    */
   readonly via?: EventVia;
 }
-
-export type EventVia = 'source' | 'promoted-url';
 
 export type Judgement =
   | {

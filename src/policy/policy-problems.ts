@@ -11,7 +11,7 @@ import {
   parseDocument,
 } from 'yaml';
 import { z } from 'zod';
-import { eventClasses } from '../intake/taxonomy.js';
+import { eventClasses } from '../taxonomy/taxonomy.js';
 import { policyDocumentSchema } from './policy-schema.js';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isEventClass } from '../intake/taxonomy.js';
+import { isEventClass } from '../taxonomy/taxonomy.js';
 
 /**
  * The policy document: one provider's AUP, one version, as YAML (`policies/<provider>/<version>.yaml`).

@@ -9,7 +9,6 @@ import { createSmtpSender, type MailSender, smtpRelayConfigFromEnv } from '../ac
 import type { AppConfig } from '../config.js';
 import { type Clock, systemClock } from '../enforcement/outbox/clock.js';
 import type { OutboxExecutor } from '../enforcement/outbox/outbox-executor.js';
-import { createActionHandlers, workerConfigFromEnv } from '../enforcement/pipeline/action-handlers.js';
 import { loadPublishedPolicies, messageIdDomainFromEnv } from '../enforcement/pipeline/desk-deps.js';
 import {
   createExecutor,
@@ -32,6 +31,7 @@ import { publishPolicyVersion } from '../policy/policy-repository.js';
 import { RegistrySnapshotHolder } from '../registry/registry-snapshot.js';
 import { openStore, pgliteDirFor, type Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
+import { createActionHandlers, workerConfigFromEnv } from './action-wiring.js';
 import { buildApp } from './app.js';
 import { fileMailSender } from './file-mail-sender.js';
 import { createMetrics } from './plugins/metrics-plugin.js';

@@ -1,9 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MailNoticeAdapter, type NoticeDirectory } from '../../src/actions/mail-notice-adapter.js';
-import { createSmtpSender, messageIdFor, smtpRelayConfigFromEnv } from '../../src/actions/mail-transport.js';
-import { caseIdFromSubject, type EvidenceItem } from '../../src/actions/templates/notice-templates.js';
+import { createSmtpSender, smtpRelayConfigFromEnv } from '../../src/actions/mail-transport.js';
 import { openCaseState } from '../../src/cases/case-state.js';
 import { nextStep } from '../../src/enforcement/ladder-engine.js';
+import { caseIdFromSubject } from '../../src/enforcement/notices/case-tag.js';
+import { messageIdFor } from '../../src/enforcement/notices/message-id.js';
+import type { EvidenceItem } from '../../src/enforcement/notices/notice-templates.js';
 import type { NoticePayload, PlannedAction } from '../../src/enforcement/planned-action.js';
 import { isAupError } from '../../src/errors.js';
 import type { PolicyDocument } from '../../src/policy/policy-schema.js';

@@ -5,13 +5,10 @@ import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { MailNoticeAdapter, type NoticeDirectory } from '../../src/actions/mail-notice-adapter.js';
 import { createSmtpSender } from '../../src/actions/mail-transport.js';
-import {
-  type AckPayload,
-  memoryAckRateLimiter,
-  ReporterAckAdapter,
-} from '../../src/actions/reporter-ack-adapter.js';
+import { memoryAckRateLimiter, ReporterAckAdapter } from '../../src/actions/reporter-ack-adapter.js';
 import { openCaseState } from '../../src/cases/case-state.js';
 import { nextStep } from '../../src/enforcement/ladder-engine.js';
+import type { AckPayload } from '../../src/enforcement/notices/ack-decision.js';
 import { SmtpIntakeServer } from '../../src/intake/channels/smtp-intake-server.js';
 import { EvidenceStore } from '../../src/intake/evidence-store.js';
 import { InboxCommitter } from '../../src/intake/intake-inbox.js';

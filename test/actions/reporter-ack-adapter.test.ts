@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MailSender, OutgoingMail } from '../../src/actions/mail-transport.js';
-import {
-  type AckPayload,
-  memoryAckRateLimiter,
-  ReporterAckAdapter,
-  shouldAcknowledge,
-} from '../../src/actions/reporter-ack-adapter.js';
+import { memoryAckRateLimiter, ReporterAckAdapter } from '../../src/actions/reporter-ack-adapter.js';
+import { type AckPayload, shouldAcknowledge } from '../../src/enforcement/notices/ack-decision.js';
 import { ManualClock } from '../../src/enforcement/outbox/clock.js';
 import { contextOf, outboxActionOf } from './action-support.js';
 

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createSmtpSender, messageIdFor } from '../../src/actions/mail-transport.js';
+import { createSmtpSender } from '../../src/actions/mail-transport.js';
 import { storeFeeRepository } from '../../src/actions/store-action-repositories.js';
 import { verifyAudit } from '../../src/audit/audit-log.js';
 import { getCase } from '../../src/cases/case-repository.js';
+import { messageIdFor } from '../../src/enforcement/notices/message-id.js';
 import { listActions } from '../../src/enforcement/outbox/outbox-repository.js';
-import { createActionHandlers } from '../../src/enforcement/pipeline/action-handlers.js';
 import { runEnforcementOnce, type WorkerDeps } from '../../src/enforcement/pipeline/enforcement-worker.js';
 import { type PipelineDeps, processReport } from '../../src/enforcement/pipeline/process-report.js';
+import { createActionHandlers } from '../../src/server/action-wiring.js';
 import {
   clockAt,
   historyOf,

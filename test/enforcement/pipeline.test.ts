@@ -1,9 +1,9 @@
 import { beforeEach, expect, it } from 'vitest';
-import { messageIdFor } from '../../src/actions/mail-transport.js';
 import { listAudit, verifyAudit } from '../../src/audit/audit-log.js';
 import { getCase, listCases, previousCases } from '../../src/cases/case-repository.js';
 import { listCaseMessages } from '../../src/cases/message-repository.js';
 import { getReport, listCaseEvents } from '../../src/cases/report-repository.js';
+import { messageIdFor } from '../../src/enforcement/notices/message-id.js';
 import { listActions } from '../../src/enforcement/outbox/outbox-repository.js';
 import { processReport, processReportIn } from '../../src/enforcement/pipeline/process-report.js';
 import { listSteps } from '../../src/enforcement/scheduler/step-scheduler.js';

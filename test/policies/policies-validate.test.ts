@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { shadowserverReportTypes } from '../../src/intake/parsers/shadowserver/report-types.js';
-import { isEventClass } from '../../src/intake/taxonomy.js';
 import { type PolicyDocument, policyDocumentSchema } from '../../src/policy/policy-schema.js';
+import { isEventClass } from '../../src/taxonomy/taxonomy.js';
 
 /**
  * Every policy document shipped under policies/ must validate against the one schema, sit where its own

@@ -5,7 +5,7 @@ import { expect } from 'vitest';
 import { eventSchema, type IntakeEvent } from '../../src/intake/event.js';
 import type { FormatParser, ParserInput, ParserOutput } from '../../src/intake/parser.js';
 import { type ParsedReport, type ParseError, parsedReportSchema } from '../../src/intake/report.js';
-import { isEventClass } from '../../src/intake/taxonomy.js';
+import { isEventClass } from '../../src/taxonomy/taxonomy.js';
 
 /**
  * The one shared check for every format parser (IntelMQ's parser test base, in vitest): a fixture goes in,

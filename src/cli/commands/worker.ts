@@ -1,10 +1,5 @@
 import type { Command } from 'commander';
 import { systemClock } from '../../enforcement/outbox/clock.js';
-import {
-  actionWiringFromEnv,
-  createActionHandlers,
-  workerConfigFromEnv,
-} from '../../enforcement/pipeline/action-handlers.js';
 import { historyOf } from '../../enforcement/pipeline/case-transition.js';
 import { deskDeps } from '../../enforcement/pipeline/desk-deps.js';
 import {
@@ -15,6 +10,11 @@ import {
 } from '../../enforcement/pipeline/enforcement-worker.js';
 import { releaseDeadClaims } from '../../enforcement/pipeline/release-dead-claims.js';
 import { AupError } from '../../errors.js';
+import {
+  actionWiringFromEnv,
+  createActionHandlers,
+  workerConfigFromEnv,
+} from '../../server/action-wiring.js';
 import type { CliContext } from '../context.js';
 
 /**

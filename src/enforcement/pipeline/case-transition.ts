@@ -1,6 +1,4 @@
 import type { Kysely, Transaction } from 'kysely';
-import { messageIdFor } from '../../actions/mail-transport.js';
-import { renderNotice } from '../../actions/templates/notice-templates.js';
 import { type AuditActor, appendAudit } from '../../audit/audit-log.js';
 import { canonicalJson, toJsonValue } from '../../audit/canonical-json.js';
 import { caseSubject } from '../../cases/case-ref.js';
@@ -12,6 +10,8 @@ import type { PolicyHistory } from '../../policy/policy-loader.js';
 import type { PolicyDocument } from '../../policy/policy-schema.js';
 import type { Database } from '../../store/schema.js';
 import { type EngineResult, nextStep } from '../ladder-engine.js';
+import { messageIdFor } from '../notices/message-id.js';
+import { renderNotice } from '../notices/notice-templates.js';
 import type { Clock } from '../outbox/clock.js';
 import { enqueueAction } from '../outbox/outbox-repository.js';
 import { listSteps, scheduleStep } from '../scheduler/step-scheduler.js';

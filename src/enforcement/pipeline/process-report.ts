@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
-import type { AckPolicy } from '../../actions/reporter-ack-adapter.js';
 import type { Attribution } from '../../attribution/attribute.js';
+import { attributeEvent, caseSubjectsOf, type EventAttribution } from '../../attribution/attribute-event.js';
 import { appendAudit } from '../../audit/audit-log.js';
 import { caseSubject } from '../../cases/case-ref.js';
 import {
@@ -22,7 +22,6 @@ import {
 import { AupError, isAupError } from '../../errors.js';
 import type { IntakeEvent } from '../../intake/event.js';
 import { type ParsedReport, parsedReportSchema } from '../../intake/report.js';
-import { attributeEvent, caseSubjectsOf, type EventAttribution } from '../../judgement/attribute-event.js';
 import type { Judgement } from '../../judgement/judge-event.js';
 import {
   type BoundJudgement,
@@ -35,6 +34,7 @@ import { type PolicyAcceptance, policyAcceptanceOf } from '../../registry/custom
 import type { RegistrySnapshot } from '../../registry/registry-snapshot.js';
 import type { Database } from '../../store/schema.js';
 import type { EventVerdict } from '../../store/tables/cases.table.js';
+import type { AckPolicy } from '../notices/ack-decision.js';
 import {
   applyCaseTransition,
   type EnforcementDeps,
@@ -48,7 +48,7 @@ import { type AckDecisionResult, acknowledgeReport } from './report-ack.js';
 
 /**
  * A parsed report → enforcement, in ONE transaction per report: the report row, then for each event
- * attribution (in-memory snapshot, at the event's time; judgement/attribute-event.ts) → the policy version
+ * attribution (in-memory snapshot, at the event's time; attribution/attribute-event.ts) → the policy version
  * binding that customer then and the judgement under it (judgement/judge-with-binding.ts; the simulator
  * uses the same two, so `aupdesk simulate` and the desk judge alike) → correlation into a case (open or
  * join) → the ladder engine → state, outbox actions, due step and audit entries; finally the reporter's

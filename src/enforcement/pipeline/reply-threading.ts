@@ -1,5 +1,4 @@
 import type { Transaction } from 'kysely';
-import { caseIdFromSubject } from '../../actions/templates/notice-templates.js';
 import { appendAudit } from '../../audit/audit-log.js';
 import { caseSubject } from '../../cases/case-ref.js';
 import { type CaseRecord, getCase, survivingCase } from '../../cases/case-repository.js';
@@ -9,6 +8,7 @@ import { parseMail } from '../../intake/mail/mail-message.js';
 import type { ParsedReport } from '../../intake/report.js';
 import type { Database } from '../../store/schema.js';
 import type { CaseMessageKind } from '../../store/tables/cases.table.js';
+import { caseIdFromSubject } from '../notices/case-tag.js';
 import { applyCaseTransition, type InTransactionDeps } from './case-transition.js';
 
 /**

@@ -1,16 +1,16 @@
 import type { Transaction } from 'kysely';
-import { messageIdFor } from '../../actions/mail-transport.js';
+import { caseNumberOf } from '../../cases/case-ref.js';
+import { addCaseMessage } from '../../cases/message-repository.js';
+import type { ParsedReport } from '../../intake/report.js';
+import type { Database } from '../../store/schema.js';
 import {
   type AckPayload,
   type AckPolicy,
   ackPayloadSchema,
   shouldAcknowledge,
-} from '../../actions/reporter-ack-adapter.js';
-import type { AckOutcome } from '../../actions/templates/ack-templates.js';
-import { caseNumberOf } from '../../cases/case-ref.js';
-import { addCaseMessage } from '../../cases/message-repository.js';
-import type { ParsedReport } from '../../intake/report.js';
-import type { Database } from '../../store/schema.js';
+} from '../notices/ack-decision.js';
+import type { AckOutcome } from '../notices/ack-templates.js';
+import { messageIdFor } from '../notices/message-id.js';
 import { enqueueAction } from '../outbox/outbox-repository.js';
 
 /**

@@ -1,8 +1,8 @@
+import { attributeEvent, caseSubjectsOf } from '../../attribution/attribute-event.js';
 import { caseNumberOf, caseRefOf } from '../../cases/case-ref.js';
 import { type CaseState, openCaseState } from '../../cases/case-state.js';
 import { type CorrelationCandidate, correlateEvent, eventFingerprint } from '../../cases/correlate-event.js';
 import type { IntakeEvent } from '../../intake/event.js';
-import { attributeEvent, caseSubjectsOf } from '../../judgement/attribute-event.js';
 import type { Judgement } from '../../judgement/judge-event.js';
 import { type CustomerAcceptance, judgeWithBinding } from '../../judgement/judge-with-binding.js';
 import type { PolicyHistory } from '../../policy/policy-loader.js';
@@ -15,7 +15,7 @@ import type { RegistryAcceptance, SimulationReport } from './simulation-input.js
 /**
  * The whole desk, simulated: reports in, the timeline of what the policy makes happen out. Every report is
  * handled when it was received: each event is attributed at its own time (attribution/, through
- * judgement/attribute-event.ts), judged under the version that bound the customer then
+ * attribution/attribute-event.ts), judged under the version that bound the customer then
  * (judgement/judge-with-binding.ts), correlated into cases by the case store's own rule
  * (cases/correlate-event.ts), and each case's ladder is run (ladder-engine.ts) at every instant it asks for
  * until `until`. Pure and deterministic: no store, no mail, no clock; case numbers count from 1 in order of

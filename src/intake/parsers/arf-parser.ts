@@ -1,3 +1,4 @@
+import type { ClassificationType, Taxonomy } from '../../taxonomy/taxonomy.js';
 import { clipRaw, type IntakeEvent } from '../event.js';
 import type { MailFormatParser } from '../mail/mail-format-parser.js';
 import { type MailHeaders, parseHeaderBlock } from '../mail/mail-header.js';
@@ -13,7 +14,6 @@ import {
 } from '../mail/report-fields.js';
 import type { FormatParser, ParserOutput } from '../parser.js';
 import type { ParseError } from '../report.js';
-import type { ClassificationType, Taxonomy } from '../taxonomy.js';
 
 /**
  * ARF, the Abuse Reporting Format of feedback loops (RFC 5965; `auth-failure` from RFC 6591): a

@@ -1,8 +1,8 @@
+import { type ClassificationType, isEventClass, taxonomy, taxonomyOf } from '../../taxonomy/taxonomy.js';
 import { clipRaw, eventSchema, type IntakeEvent } from '../event.js';
 import type { FormatParser, ParserInput, ParserOutput } from '../parser.js';
 import type { ParseError } from '../report.js';
 import { parseSourceTime } from '../source-time.js';
-import { type ClassificationType, isEventClass, taxonomy, taxonomyOf } from '../taxonomy.js';
 import { decodeText, peekText } from './text/decode-text.js';
 
 /**

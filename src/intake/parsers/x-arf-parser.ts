@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import type { ClassificationType, Taxonomy } from '../../taxonomy/taxonomy.js';
 import { clipRaw, type IntakeEvent } from '../event.js';
 import type { MailFormatParser } from '../mail/mail-format-parser.js';
 import type { MailMessage, MailPart } from '../mail/mail-message.js';
@@ -14,7 +15,6 @@ import {
 } from '../mail/report-fields.js';
 import type { FormatParser, ParserOutput } from '../parser.js';
 import type { ParseError } from '../report.js';
-import type { ClassificationType, Taxonomy } from '../taxonomy.js';
 
 /**
  * X-ARF v0.1 and v0.2 (x-arf.org): a `multipart/mixed` mail marked `X-ARF: YES` (0.2) or `X-XARF: PLAIN`

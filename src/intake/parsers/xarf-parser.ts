@@ -1,12 +1,12 @@
 import { isIP } from 'node:net';
 import type { z } from 'zod';
+import type { ClassificationType, Taxonomy } from '../../taxonomy/taxonomy.js';
 import { clipRaw, type IntakeEvent } from '../event.js';
 import type { MailFormatParser } from '../mail/mail-format-parser.js';
 import type { MailMessage, MailPart } from '../mail/mail-message.js';
 import { applySourceTime, asFqdn, firstIp, hostOfUrl } from '../mail/report-fields.js';
 import type { FormatParser, ParserInput, ParserOutput } from '../parser.js';
 import type { ParseError, Reporter } from '../report.js';
-import type { ClassificationType, Taxonomy } from '../taxonomy.js';
 import { v4CategoryRequirements, xarfV3Schema, xarfV4Schema } from './xarf-schema.js';
 
 /**

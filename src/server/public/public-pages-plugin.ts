@@ -1,7 +1,16 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
+import { type ReportStatusView, reportStatusOf } from '../../cases/report-status.js';
 import { isAupError } from '../../errors.js';
+import {
+  type ComplaintForm,
+  complaintFormSchema,
+  composeComplaintMessage,
+  safeContentType,
+  safeFileName,
+  type UploadedEvidence,
+} from '../../intake/channels/web-form-complaint.js';
 import { type AcceptedReport, type AcceptReportInput, acceptReport } from '../../intake/intake-inbox.js';
 import { diffPolicies } from '../../policy/policy-diff.js';
 import type { PolicyHistory } from '../../policy/policy-loader.js';
@@ -13,14 +22,6 @@ import {
 import type { Database } from '../../store/schema.js';
 import type { AppFeature } from '../app.js';
 import { publicRateLimit } from '../plugins/rate-limit-plugin.js';
-import {
-  type ComplaintForm,
-  complaintFormSchema,
-  composeComplaintMessage,
-  safeContentType,
-  safeFileName,
-  type UploadedEvidence,
-} from './complaint-message.js';
 import {
   checkFormToken,
   checkStatusTag,
@@ -38,7 +39,6 @@ import {
   STYLESHEET_PATH,
 } from './public-layout.js';
 import { renderReportForm, renderReportStatus } from './report-pages.js';
-import { type ReportStatusView, reportStatusOf } from './report-status.js';
 import { renderSecurityTxt } from './security-txt.js';
 
 /**
@@ -48,7 +48,7 @@ import { renderSecurityTxt } from './security-txt.js';
  * shared stylesheet. Server-rendered HTML, escaped by default (safe-html.ts), no script, nothing fetched
  * from elsewhere.
  *
- * A complaint is stored first: the form's post becomes one message (complaint-message.ts) handed to
+ * A complaint is stored first: the form's post becomes one message (intake/channels/web-form-complaint.ts) handed to
  * `acceptReport` on channel `form`; only once that has committed does the reporter see a reference.
  */
 

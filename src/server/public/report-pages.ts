@@ -1,7 +1,7 @@
+import type { ReportStatusView } from '../../cases/report-status.js';
+import { abuseKinds, type ComplaintForm, fieldLabels } from '../../intake/channels/web-form-complaint.js';
 import type { PolicyDocument } from '../../policy/policy-schema.js';
-import { abuseKinds, type ComplaintForm, fieldLabels } from './complaint-message.js';
 import { layout } from './public-layout.js';
-import type { ReportStatusView } from './report-status.js';
 import { html, type SafeHtml } from './safe-html.js';
 
 /** The complaint form and the status page a reporter is sent to after posting it. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isEventClass } from '../../taxonomy.js';
+import { isEventClass } from '../../../taxonomy/taxonomy.js';
 
 /**
  * The shape of the Shadowserver report-type table (report-types.ts) and the lookups built from it once.

@@ -1,4 +1,4 @@
-import type { EventClass } from '../../taxonomy.js';
+import type { EventClass } from '../../../taxonomy/taxonomy.js';
 
 /**
  * What a human complaint is about, by weighted keywords and log-line patterns — a table, not a model, so an

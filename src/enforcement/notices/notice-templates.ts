@@ -1,10 +1,12 @@
-import type { NoticePayload, NoticeTemplate } from '../../enforcement/planned-action.js';
+import type { NoticePayload, NoticeTemplate } from '../planned-action.js';
+import { caseTag } from './case-tag.js';
 import { escapeHtml, textToHtml } from './html-escape.js';
 
 /**
  * The customer notices, per template. Each renders to a subject, a plain-text body and an HTML body built
  * from the same blocks (the HTML only escapes and wraps the text), so the two parts never say different
- * things. The case tag `[AUP-<case>]` opens every subject: replies that keep it thread to the case.
+ * things. The case tag `[AUP-<case>]` (case-tag.ts) opens every subject: replies that keep it thread to the
+ * case.
  */
 
 export interface EvidenceItem {
@@ -30,15 +32,6 @@ export interface RenderedMail {
   readonly subject: string;
   readonly text: string;
   readonly html: string;
-}
-
-export function caseTag(caseId: string): string {
-  return `[AUP-${caseId}]`;
-}
-
-/** Finds the case reference in a subject line (`[AUP-123]`): how a reply threads when headers were lost. */
-export function caseIdFromSubject(subject: string): string | undefined {
-  return /\[AUP-([A-Za-z0-9][A-Za-z0-9._-]*)\]/.exec(subject)?.[1];
 }
 
 const titles: Record<NoticeTemplate, string> = {

@@ -1,37 +1,33 @@
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { BlocklistAdapter } from '../../actions/blocklist-adapter.js';
-import { FeeAdapter } from '../../actions/fee-adapter.js';
-import { MailNoticeAdapter, type NoticeDirectory } from '../../actions/mail-notice-adapter.js';
-import { createSmtpSender, type MailSender, smtpRelayConfigFromEnv } from '../../actions/mail-transport.js';
-import {
-  type CommandConfig,
-  ProvisioningCommandAdapter,
-} from '../../actions/provisioning-command-adapter.js';
-import {
-  ProvisioningWebhookAdapter,
-  type WebhookConfig,
-} from '../../actions/provisioning-webhook-adapter.js';
-import { ReporterAckAdapter } from '../../actions/reporter-ack-adapter.js';
+import { BlocklistAdapter } from '../actions/blocklist-adapter.js';
+import { FeeAdapter } from '../actions/fee-adapter.js';
+import { MailNoticeAdapter, type NoticeDirectory } from '../actions/mail-notice-adapter.js';
+import { createSmtpSender, type MailSender, smtpRelayConfigFromEnv } from '../actions/mail-transport.js';
+import { type CommandConfig, ProvisioningCommandAdapter } from '../actions/provisioning-command-adapter.js';
+import { ProvisioningWebhookAdapter, type WebhookConfig } from '../actions/provisioning-webhook-adapter.js';
+import { ReporterAckAdapter } from '../actions/reporter-ack-adapter.js';
 import {
   storeAckRateLimiter,
   storeBlocklistRepository,
   storeFeeRepository,
-} from '../../actions/store-action-repositories.js';
-import type { EvidenceItem } from '../../actions/templates/notice-templates.js';
-import { caseIdFromRef } from '../../cases/case-ref.js';
-import { getReport, listCaseEvents } from '../../cases/report-repository.js';
-import { AupError } from '../../errors.js';
-import { loopToken } from '../../intake/mail-loop.js';
-import type { Reporter } from '../../intake/report.js';
-import { customerContact } from '../../registry/customer-lookup.js';
-import type { Database } from '../../store/schema.js';
-import type { ActionHandler } from '../outbox/action-handler.js';
+} from '../actions/store-action-repositories.js';
+import { caseIdFromRef } from '../cases/case-ref.js';
+import { getReport, listCaseEvents } from '../cases/report-repository.js';
+import type { EvidenceItem } from '../enforcement/notices/notice-templates.js';
+import type { ActionHandler } from '../enforcement/outbox/action-handler.js';
+import { AupError } from '../errors.js';
+import { loopToken } from '../intake/mail-loop.js';
+import type { Reporter } from '../intake/report.js';
+import { customerContact } from '../registry/customer-lookup.js';
+import type { Database } from '../store/schema.js';
 
 /**
  * The real outbox handlers, wired to the store and the configured far ends: notices and acknowledgements
  * through the SMTP relay, provisioning through the webhook or the local command (one of them, by config),
- * block list and fees on the case tables.
+ * block list and fees on the case tables. This is composition: enforcement/ queues actions by kind and
+ * knows no adapter; actions/ delivers and knows no configuration; here (for `serve` and `aupdesk worker`)
+ * the two are put together.
  */
 
 export interface ActionWiring {

@@ -1,12 +1,14 @@
 import type { Kysely } from 'kysely';
-import { caseRefOf } from '../../cases/case-ref.js';
-import { survivingCase } from '../../cases/case-repository.js';
-import { getReport, listCaseEvents } from '../../cases/report-repository.js';
-import type { Database } from '../../store/schema.js';
+import { inboxItemStatuses } from '../intake/inbox-query.js';
+import type { Database } from '../store/schema.js';
+import { caseRefOf } from './case-ref.js';
+import { survivingCase } from './case-repository.js';
+import { getReport, listCaseEvents } from './report-repository.js';
 
 /**
  * What the reporter may learn about their own report: received, processed, and the case reference(s) it
- * went to, or in one sentence why it did not open a case. Nothing about the customer.
+ * went to, or in one sentence why it did not open a case. Nothing about the customer. Served by the public
+ * report page and printed by the demo; the inbox row comes from intake's read side (inbox-query.ts).
  */
 export interface ReportStatusView {
   readonly inboxId: string;
@@ -30,31 +32,27 @@ export async function reportStatusOf(
   inboxId: string,
 ): Promise<ReportStatusView | undefined> {
   if (!/^[1-9][0-9]{0,17}$/.test(inboxId)) return undefined;
-  const row = await db
-    .selectFrom('intake_inbox')
-    .select(['id', 'status', 'received_at', 'report_id', 'report_status', 'last_error'])
-    .where('id', '=', inboxId)
-    .executeTakeFirst();
+  const row = (await inboxItemStatuses(db, [inboxId])).get(inboxId);
   if (!row) return undefined;
-  const base = { inboxId: String(row.id), receivedAt: row.received_at };
+  const base = { inboxId: row.id, receivedAt: row.receivedAt };
   if (row.status === 'pending') return { ...base, state: 'pending', caseRefs: [] };
   if (row.status === 'failed') {
     return { ...base, state: 'failed', caseRefs: [], note: 'the report is kept for an analyst to look at' };
   }
-  if (row.report_id === null) {
+  if (row.reportId === null) {
     return {
       ...base,
       state: 'processed',
       caseRefs: [],
       note:
-        row.report_status === 'unparsed'
+        row.reportStatus === 'unparsed'
           ? 'we could not find an address, URL or domain to act on; the report is kept for an analyst'
           : 'the report is recorded',
     };
   }
   const [report, events] = await Promise.all([
-    getReport(db, row.report_id),
-    listCaseEvents(db, { reportId: row.report_id }),
+    getReport(db, row.reportId),
+    listCaseEvents(db, { reportId: row.reportId }),
   ]);
   const caseIds = new Set<number>();
   if (report?.caseId) caseIds.add(report.caseId);

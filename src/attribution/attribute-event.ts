@@ -1,8 +1,7 @@
-import { type Attribution, attribute } from '../attribution/attribute.js';
 import { isAupError } from '../errors.js';
 import type { IntakeEvent } from '../intake/event.js';
 import type { RegistrySnapshot } from '../registry/registry-snapshot.js';
-import type { EventVia } from './judge-event.js';
+import { type Attribution, attribute } from './attribute.js';
 
 /**
  * One event → the customer it is about, at the event's time, and *how* it is about them. Most events are
@@ -20,6 +19,13 @@ import type { EventVia } from './judge-event.js';
  * field of an event whose identifier is `spamvertised`) is `via: promoted-url`. When no field is ours, the
  * answer of the first field tried explains why (not ours, not held at that time).
  */
+
+/**
+ * How an event reaches the customer it is attributed to: through its own `source` (the usual case), or as
+ * the `promoted-url` of spam sent from elsewhere (only clauses with `includes_third_party_networks` judge
+ * that).
+ */
+export type EventVia = 'source' | 'promoted-url';
 
 export type AttributedBy = 'source.ip' | 'source.fqdn' | 'source.url' | 'extra.spamvertised_host';
 

@@ -1,5 +1,6 @@
+import { caseTag } from './case-tag.js';
 import { escapeHtml, textToHtml } from './html-escape.js';
-import { caseTag, type RenderedMail } from './notice-templates.js';
+import type { RenderedMail } from './notice-templates.js';
 
 /** What became of a report; each outcome has its acknowledgement text. */
 export const ackOutcomes = [

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { authenticateUser } from '../accounts/user-repository.js';
-import { loadConfig } from '../config.js';
-import { startServe } from '../server/serve.js';
-import { openStore } from '../store/database.js';
-import { type DemoSeedResult, redate, seedDemo } from './demo-seed.js';
+import { authenticateUser } from '../../src/accounts/user-repository.js';
+import { loadConfig } from '../../src/config.js';
+import { type DemoSeedResult, redate, seedDemo } from '../../src/demo/demo-seed.js';
+import { startServe } from '../../src/server/serve.js';
+import { openStore } from '../../src/store/database.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
