@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
+import { pruneLoginAttempts } from '../accounts/login-throttle.js';
 import { purgeExpiredSessions } from '../accounts/session-repository.js';
 import type { Clock } from '../enforcement/outbox/clock.js';
 import type { Store } from '../store/database.js';
@@ -9,7 +10,8 @@ import type { Database } from '../store/schema.js';
  * Periodic upkeep a running desk does for itself:
  *
  * - **sessions**: `purgeExpiredSessions` deletes people's sessions past their idle or absolute limit (expired
- *   sessions are already refused at lookup; this keeps the table from growing without end). Every hour.
+ *   sessions are already refused at lookup; this keeps the table from growing without end), and login-attempt
+ *   counters whose window ended. Every hour.
  * - **analyze** (embedded store only): PGlite has no autovacuum daemon, so the planner never gets statistics
  *   by itself; tables it has never analysed look empty and case lists fall back to nested-loop plans that
  *   slow down badly as cases accumulate. A plain `ANALYZE` (sampled, bounded work, no table rewrite) at start
@@ -54,7 +56,9 @@ export function housekeepingTasks(input: {
       atStart: true,
       run: async () => {
         const purged = await purgeExpiredSessions(db, input.clock.now());
-        return purged > 0 ? { purged } : undefined;
+        // Login-attempt counters whose window ended are dead weight too.
+        const loginCounters = await pruneLoginAttempts(db, input.clock.now());
+        return purged > 0 || loginCounters > 0 ? { purged, loginCounters } : undefined;
       },
     });
   }
