@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
+import { AuditAnchorMailAdapter } from '../actions/audit-anchor-mail-adapter.js';
 import { BlocklistAdapter } from '../actions/blocklist-adapter.js';
 import { FeeAdapter } from '../actions/fee-adapter.js';
 import { MailNoticeAdapter, type NoticeDirectory } from '../actions/mail-notice-adapter.js';
@@ -110,6 +111,12 @@ export function createActionHandlers(wiring: ActionWiring): ActionHandler[] {
       messageIdDomain: ownDomain,
       policy: { ownAddresses: [wiring.from, wiring.replyTo], ownDomains: [ownDomain] },
       rateLimiter: storeAckRateLimiter(wiring.db),
+      loopToken: token,
+    }) as ActionHandler,
+    new AuditAnchorMailAdapter({
+      sender: wiring.sender,
+      from: wiring.from,
+      messageIdDomain: ownDomain,
       loopToken: token,
     }) as ActionHandler,
     new FeeAdapter(storeFeeRepository(wiring.db)) as ActionHandler,

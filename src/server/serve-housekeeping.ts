@@ -5,6 +5,7 @@ import { purgeExpiredSessions } from '../accounts/session-repository.js';
 import type { Clock } from '../enforcement/outbox/clock.js';
 import type { Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
+import { type AuditAnchorSettings, anchorAndNotify } from './audit-anchoring.js';
 
 /**
  * Periodic upkeep a running desk does for itself:
@@ -16,6 +17,10 @@ import type { Database } from '../store/schema.js';
  *   by itself; tables it has never analysed look empty and case lists fall back to nested-loop plans that
  *   slow down badly as cases accumulate. A plain `ANALYZE` (sampled, bounded work, no table rewrite) at start
  *   and every 10 minutes keeps the plans sane. A PostgreSQL server's autovacuum does this already.
+ *
+ * - **audit-anchor** (when AUPDESK_AUDIT_ANCHOR_FILE is set): appends the audit head to the anchor file, and
+ *   queues a mail of it when AUPDESK_AUDIT_ANCHOR_MAILTO is set (audit-anchoring.ts). At start and every
+ *   AUPDESK_AUDIT_ANCHOR_INTERVAL seconds (default an hour).
  *
  * Each task runs on its own timer; one that fails is logged and tried again at its next turn. `stop()` waits
  * for a running task, so the store is not closed under it.
@@ -46,9 +51,28 @@ export function housekeepingTasks(input: {
   readonly clock: Clock;
   readonly purgeSessions: boolean;
   readonly intervals?: HousekeepingIntervals | undefined;
+  /** Scheduled audit anchoring (anchor file set): every `intervalMs`, and once at start. */
+  readonly auditAnchor?: AuditAnchorSettings | undefined;
 }): HousekeepingTask[] {
   const tasks: HousekeepingTask[] = [];
   const db = input.store.db;
+  const anchor = input.auditAnchor;
+  const anchorFile = anchor?.file;
+  if (anchor && anchorFile !== undefined) {
+    tasks.push({
+      id: 'audit-anchor',
+      everyMs: anchor.intervalMs,
+      atStart: true,
+      run: async () => {
+        const done = await anchorAndNotify(db, {
+          file: anchorFile,
+          mailTo: anchor.mailTo,
+          now: input.clock.now(),
+        });
+        return { seq: done.anchor.seq, hash: done.anchor.hash, mailQueued: done.mailQueued };
+      },
+    });
+  }
   if (input.purgeSessions) {
     tasks.push({
       id: 'purge-sessions',

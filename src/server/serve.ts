@@ -33,6 +33,7 @@ import { openStore, pgliteDirFor, type Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
 import { createActionHandlers, workerConfigFromEnv } from './action-wiring.js';
 import { buildApp } from './app.js';
+import { auditAnchorSettingsFromEnv } from './audit-anchoring.js';
 import { fileMailSender } from './file-mail-sender.js';
 import { createMetrics } from './plugins/metrics-plugin.js';
 import { publicPagesFeature } from './public/public-pages-plugin.js';
@@ -412,7 +413,14 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
 
     // Sessions are the HTTP side's; ANALYZE is for whichever process holds the embedded store.
     const housekeeping = new Housekeeping(
-      housekeepingTasks({ store, clock, purgeSessions: runs.api, intervals: deps.intervals }),
+      housekeepingTasks({
+        store,
+        clock,
+        purgeSessions: runs.api,
+        intervals: deps.intervals,
+        // One anchoring process is enough: the one that runs the worker (it also sends the anchor mail).
+        auditAnchor: runs.worker ? auditAnchorSettingsFromEnv(env, deps.config.dataDir) : undefined,
+      }),
       logger.child({ loop: 'housekeeping' }),
     );
     housekeeping.start();
