@@ -38,6 +38,8 @@ export interface ActionWiring {
   readonly from: string;
   /** The abuse desk mailbox customers answer to (our intake reads it). */
   readonly replyTo: string;
+  /** The desk secret: each notice's Reply-To carries its case's reply token (notices/reply-token.ts). */
+  readonly replySecret: Uint8Array | undefined;
   readonly messageIdDomain: string;
   readonly providerName: string;
   readonly provisioning: { readonly webhook: WebhookConfig } | { readonly command: CommandConfig } | null;
@@ -101,6 +103,7 @@ export function createActionHandlers(wiring: ActionWiring): ActionHandler[] {
       directory: storeNoticeDirectory(wiring.db),
       from: wiring.from,
       replyTo: wiring.replyTo,
+      ...(wiring.replySecret === undefined ? {} : { replySecret: wiring.replySecret }),
       messageIdDomain: ownDomain,
       loopToken: token,
     }) as ActionHandler,
@@ -208,6 +211,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
 export function actionWiringFromEnv(
   db: Kysely<Database>,
   providerName: string,
+  replySecret: Uint8Array,
   env: NodeJS.ProcessEnv = process.env,
 ): { wiring: ActionWiring; close(): void } {
   const relay = smtpRelayConfigFromEnv(env);
@@ -219,6 +223,7 @@ export function actionWiringFromEnv(
       sender,
       from: relay.from,
       replyTo: config.replyTo ?? relay.from,
+      replySecret,
       messageIdDomain: relay.messageIdDomain,
       providerName,
       provisioning: config.provisioning,

@@ -15,6 +15,7 @@ import {
   reportOf,
   resetDesk,
   seedRegistry,
+  TEST_REPLY_SECRET,
 } from '../cases/case-support.js';
 import { makePolicy } from '../factories.js';
 import { type LoopbackSinks, startLoopbackSinks } from '../support/loopback-sinks.js';
@@ -60,6 +61,7 @@ describeEachBackend('enforcement end to end (SMTP sink, webhook receiver)', (ctx
         sender,
         from: 'abuse@desk.example.net',
         replyTo: 'abuse@desk.example.net',
+        replySecret: TEST_REPLY_SECRET,
         messageIdDomain: 'desk.example.net',
         providerName: 'Example Hosting',
         provisioning: { webhook: { url: sinks.webhookUrl, secret: SECRET } },

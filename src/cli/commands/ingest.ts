@@ -10,6 +10,7 @@ import { EvidenceStore } from '../../intake/evidence-store.js';
 import { processInbox, type ReportProcessor } from '../../intake/inbox-processing.js';
 import { acceptReport } from '../../intake/intake-inbox.js';
 import { RegistrySnapshotHolder } from '../../registry/registry-snapshot.js';
+import { loadDeskSecret } from '../../server/desk-secret.js';
 import type { Database } from '../../store/schema.js';
 import type { CliContext } from '../context.js';
 import { CliExit, EXIT_FINDING } from '../main.js';
@@ -59,7 +60,7 @@ export function registerIngestCommand(program: Command, context: () => CliContex
         cliProgress.Presets.shades_classic,
       );
       try {
-        const processor = cases.counting(await pipelineFor(store.db, evidence));
+        const processor = cases.counting(await pipelineFor(store.db, evidence, ctx.config.dataDir));
         bar.start(files.length * 2, 0, { stage: 'storing' });
         for (const file of files) {
           try {
@@ -115,7 +116,11 @@ export function registerIngestCommand(program: Command, context: () => CliContex
 }
 
 /** The report pipeline with the desk's context from the store, as the inbox's processor. */
-async function pipelineFor(db: Kysely<Database>, evidence: EvidenceStore): Promise<ReportProcessor> {
+async function pipelineFor(
+  db: Kysely<Database>,
+  evidence: EvidenceStore,
+  dataDir: string,
+): Promise<ReportProcessor> {
   // Throws AUP_ERR_NOT_FOUND when no policy is published, before anything is stored.
   const desk = await deskDeps(db, systemClock);
   const registry = new RegistrySnapshotHolder(db);
@@ -132,6 +137,7 @@ async function pipelineFor(db: Kysely<Database>, evidence: EvidenceStore): Promi
     snapshot: () => registry.current,
     evidence,
     ackPolicy: { ownAddresses, ownDomains: [desk.messageIdDomain] },
+    replySecret: await loadDeskSecret(dataDir, process.env),
   });
 }
 

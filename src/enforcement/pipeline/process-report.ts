@@ -43,7 +43,7 @@ import {
   policyHistories,
   policyOfCase,
 } from './case-transition.js';
-import { attachReply, findThread, replyBody } from './reply-threading.js';
+import { attachReply, findThread, type ReplyFacts, replyFacts } from './reply-threading.js';
 import { type AckDecisionResult, acknowledgeReport } from './report-ack.js';
 
 /**
@@ -64,8 +64,13 @@ export interface PipelineDeps extends EnforcementDeps {
   readonly snapshot: () => RegistrySnapshot;
   /** Acknowledgement loop guards (our own addresses and domains); checked again by the adapter. */
   readonly ackPolicy?: AckPolicy;
-  /** Raw evidence, to keep a customer reply's text on its case. */
+  /** Raw evidence, to keep a customer reply's text on its case and read where it was addressed. */
   readonly evidence?: { get(sha256: string): Promise<Uint8Array> };
+  /**
+   * The desk secret reply tokens derive from (notices/reply-token.ts). Without it no reply authenticates:
+   * every reply is kept as a third-party message.
+   */
+  readonly replySecret?: Uint8Array;
 }
 
 /** The pipeline's dependencies inside a caller's transaction (`processReportIn`): no `db`. */
@@ -86,7 +91,13 @@ export type EventOutcome =
 
 export interface ProcessReportResult {
   readonly reportId: number;
-  readonly disposition: 'events' | 'customer-reply' | 'reporter-reply' | 'auto-reply' | 'unparsed';
+  readonly disposition:
+    | 'events'
+    | 'customer-reply'
+    | 'reporter-reply'
+    | 'auto-reply'
+    | 'third-party-reply'
+    | 'unparsed';
   readonly events: readonly EventOutcome[];
   /** Cases opened or joined, by reference. */
   readonly cases: readonly { readonly ref: string; readonly opened: boolean }[];
@@ -100,8 +111,8 @@ const ACTOR = 'system:intake' as const;
 export async function processReport(deps: PipelineDeps, input: ParsedReport): Promise<ProcessReportResult> {
   const report = validReport(input);
   // Read before the transaction: file I/O has no business holding the audit head lock.
-  const body = await mailBodyOf(deps, report);
-  return deps.db.transaction().execute((trx) => processValidReport(trx, deps, report, body));
+  const facts = await mailFactsOf(deps, report);
+  return deps.db.transaction().execute((trx) => processValidReport(trx, deps, report, facts));
 }
 
 /**
@@ -116,15 +127,16 @@ export async function processReportIn(
   input: ParsedReport,
 ): Promise<ProcessReportResult> {
   const report = validReport(input);
-  return processValidReport(trx, deps, report, await mailBodyOf(deps, report));
+  return processValidReport(trx, deps, report, await mailFactsOf(deps, report));
 }
 
 async function processValidReport(
   trx: Transaction<Database>,
   deps: ReportDeps,
   report: ParsedReport,
-  body: string | undefined,
+  facts: ReplyFacts,
 ): Promise<ProcessReportResult> {
+  const body = facts.body;
   const snapshot = deps.snapshot();
   const now = deps.clock.now();
   const looksLikeMail = isMail(report);
@@ -146,9 +158,20 @@ async function processValidReport(
       errors: report.errors.length,
     },
   });
-  const thread = looksLikeMail ? await findThread(trx, report) : undefined;
+  const thread = looksLikeMail
+    ? await findThread(trx, report, {
+        secret: deps.replySecret,
+        recipients: facts.recipients,
+        acceptsCustomerDomain: (record) => acceptsCustomerDomain(deps, record),
+      })
+    : undefined;
   if (thread && thread.kind !== 'reporter-reply') {
-    const disposition = thread.kind === 'reply' ? 'customer-reply' : 'auto-reply';
+    const disposition =
+      thread.kind === 'reply'
+        ? 'customer-reply'
+        : thread.kind === 'third-party'
+          ? 'third-party-reply'
+          : 'auto-reply';
     const record = await attachReply(trx, deps, report, reportId, thread, body, now);
     await setReportOutcome(trx, reportId, {
       disposition,
@@ -204,8 +227,20 @@ function isMail(report: ParsedReport): boolean {
 }
 
 /** A mail report's text (kept on the case when it is a reply); undefined for other channels. */
-function mailBodyOf(deps: ReportDeps, report: ParsedReport): Promise<string | undefined> {
-  return isMail(report) ? replyBody(deps.evidence, report.evidenceSha256) : Promise.resolve(undefined);
+function mailFactsOf(deps: ReportDeps, report: ParsedReport): Promise<ReplyFacts> {
+  return isMail(report)
+    ? replyFacts(deps.evidence, report.evidenceSha256)
+    : Promise.resolve({ body: undefined, recipients: [] });
+}
+
+/** The case's policy version says whether a reply from a customer address's domain is the customer's. */
+function acceptsCustomerDomain(deps: ReportDeps, record: CaseRecord): boolean {
+  for (const history of policyHistories(deps)) {
+    if (history.provider !== record.providerId) continue;
+    const version = history.versions.find((v) => v.document.version === record.policyVersion);
+    return version?.document.terms.complaints.customer_replies_from_domain === true;
+  }
+  return false;
 }
 
 /** One report's events, judged in order inside the report's transaction. */

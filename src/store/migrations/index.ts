@@ -11,6 +11,7 @@ import * as m0010 from './0010_dashboard_rollups.js';
 import * as m0011 from './0011_backlog_indexes.js';
 import * as m0012 from './0012_reporter_ack_sends.js';
 import * as m0016 from './0016_login_attempts.js';
+import * as m0017 from './0017_third_party_replies.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the file system) so the compiled CLI, the
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '0011_backlog_indexes': m0011,
   '0012_reporter_ack_sends': m0012,
   '0016_login_attempts': m0016,
+  '0017_third_party_replies': m0017,
 };
