@@ -102,6 +102,25 @@ export async function findOutgoingByMessageIds(
     .sort((a, b) => (order.get(b.messageId) ?? 0) - (order.get(a.messageId) ?? 0));
 }
 
+/** The latest notices sent on any of these cases, newest first (the customer portal's list). */
+export async function latestNoticesOfCases(
+  db: Db,
+  caseIds: readonly number[],
+  limit: number,
+): Promise<Array<{ caseId: number; subject: string | null; at: Date }>> {
+  if (caseIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('case_messages')
+    .select(['case_id', 'subject', 'at'])
+    .where('case_id', 'in', [...caseIds])
+    .where('direction', '=', 'out')
+    .where('kind', '=', 'notice')
+    .orderBy('at', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ caseId: r.case_id, subject: r.subject, at: r.at }));
+}
+
 /** `<id@host>` with angle brackets, trimmed; bare ids get their brackets. */
 export function normaliseMessageId(id: string): string {
   const t = id.trim();

@@ -2,18 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isAupError } from '../errors.js';
 import { registerCommands } from './commands/index.js';
 import { type CliContext, createCliContext } from './context.js';
-
-/** Exit codes: 0 ok, 1 the command ran and found a problem (invalid policy, failed verify), 2 usage/input error. */
-export const EXIT_OK = 0;
-export const EXIT_FINDING = 1;
-export const EXIT_USAGE = 2;
-
-/** Thrown by a command to exit with a code without printing a stack (its message is already printed). */
-export class CliExit extends Error {
-  constructor(readonly exitCode: number) {
-    super(`exit ${exitCode}`);
-  }
-}
+import { CliExit, EXIT_FINDING, EXIT_OK, EXIT_USAGE } from './exit.js';
 
 export interface MainOptions {
   out?: NodeJS.WritableStream;

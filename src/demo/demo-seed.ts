@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Logger } from 'pino';
 import { createUser, listUsers, setUserPassword } from '../accounts/user-repository.js';
-import { reportStatusOf } from '../cases/report-status.js';
+import { reportStatusOf } from '../cases/queries/report-status.js';
 import type { Clock } from '../enforcement/outbox/clock.js';
 import { isAupError } from '../errors.js';
 import { complaintFormSchema, composeComplaintMessage } from '../intake/channels/web-form-complaint.js';

@@ -6,7 +6,8 @@ import type { Database } from '../store/schema.js';
 /**
  * A customer accepts a policy version through the portal: the customer row records which version and when
  * (what policy binding reads for versions that need explicit acceptance), and the audit log keeps who
- * clicked, in the same transaction. Accepting an older version than the one on record is refused.
+ * clicked, in the same transaction. Accepting an older version than the one on record is refused. The
+ * versions' dates come from the caller (the policy module owns them): the registry owns only the customer.
  */
 
 export async function acceptPolicyVersion(
@@ -16,6 +17,8 @@ export async function acceptPolicyVersion(
     provider: string;
     version: string;
     effectiveAt: Date;
+    /** When another version of the same provider took effect (from its published history). */
+    effectiveAtOf: (version: string) => Date | undefined;
     at: Date;
     actor: `user:${string}`;
   },
@@ -29,13 +32,8 @@ export async function acceptPolicyVersion(
       .executeTakeFirst();
     if (!customer) throw new AupError('AUP_ERR_NOT_FOUND', 'the customer does not exist');
     if (customer.accepted_policy_provider === input.provider && customer.accepted_policy_version !== null) {
-      const current = await trx
-        .selectFrom('policy_versions')
-        .select('effective_at')
-        .where('provider_id', '=', input.provider)
-        .where('version', '=', customer.accepted_policy_version)
-        .executeTakeFirst();
-      if (current && new Date(current.effective_at).getTime() > input.effectiveAt.getTime()) {
+      const current = input.effectiveAtOf(customer.accepted_policy_version);
+      if (current && current.getTime() > input.effectiveAt.getTime()) {
         throw new AupError(
           'AUP_ERR_INPUT_INVALID',
           `version ${input.version} is older than the accepted ${customer.accepted_policy_version}`,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fastifyFormbody from '@fastify/formbody';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -10,19 +10,15 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { sql } from 'kysely';
-import type { AppConfig } from '../config.js';
-import type { CaseCommandDeps } from '../enforcement/commands/case-command.js';
-import { type Clock, systemClock } from '../enforcement/outbox/clock.js';
-import type { EvidenceStore } from '../intake/evidence-store.js';
-import type { InboxCommitter } from '../intake/intake-inbox.js';
-import type { RegistrySnapshotHolder } from '../registry/registry-snapshot.js';
+import { systemClock } from '../enforcement/outbox/clock.js';
 import type { Store } from '../store/database.js';
 import { apiPlugin } from './api/api-plugin.js';
+import type { AppDeps, ResolvedAppDeps } from './app-deps.js';
 import { assetPlugin } from './assets/asset-plugin.js';
 import { consolePlugin } from './console/console-plugin.js';
 import { registerAuth } from './plugins/auth-plugin.js';
 import { registerInputTextCheck } from './plugins/input-text-check.js';
-import { type AppMetrics, createMetrics, registerMetrics } from './plugins/metrics-plugin.js';
+import { createMetrics, registerMetrics } from './plugins/metrics-plugin.js';
 import { problemOf, registerProblemDetails, sendProblem } from './plugins/problem-details.js';
 import { registerRateLimit } from './plugins/rate-limit-plugin.js';
 import { portalPlugin } from './portal/portal-plugin.js';
@@ -33,58 +29,6 @@ import { portalPlugin } from './portal/portal-plugin.js';
  * `features` the caller adds: public pages, console). `buildApp` does not listen; the serve command calls
  * `listen`, tests call `inject`.
  */
-
-export interface HttpSettings {
-  /** Mark the session cookie Secure (default true; false only for plain-http development and tests). */
-  readonly secureCookies?: boolean;
-  /** Apply the login and public rate limits (default true). */
-  readonly rateLimits?: boolean;
-  /** Largest JSON body (default 1 MiB). */
-  readonly bodyLimit?: number;
-  /** Largest report or registry file submitted through the API (default 25 MiB). */
-  readonly maxUploadBytes?: number;
-  /** Trust X-Forwarded-* from a reverse proxy (default false). */
-  readonly trustProxy?: boolean;
-  /** Public base URL, used in the OpenAPI `servers` list. */
-  readonly publicUrl?: string;
-}
-
-export interface AppDeps {
-  readonly store: Store;
-  readonly config: AppConfig;
-  readonly evidenceStore: EvidenceStore;
-  readonly clock?: Clock;
-  /** Shared registry snapshot (attribution), for features that need it. */
-  readonly registrySnapshot?: RegistrySnapshotHolder;
-  /** Group commit of intake inbox rows, shared with the other channels of the process. */
-  readonly inboxCommitter?: InboxCommitter;
-  /** A pino logger; `false` for none (tests); absent, one at `config.logLevel` on stdout. */
-  readonly logger?: FastifyBaseLogger | false;
-  readonly metrics?: AppMetrics;
-  readonly http?: HttpSettings;
-  /**
-   * What the analyst commands need (policy histories, Message-ID domain). Absent, case actions read every
-   * provider's published versions from the store at the time of the action.
-   */
-  readonly caseCommands?: CaseCommandDeps;
-  /** Right-hand side of notice Message-IDs when `caseCommands` is absent (default `aupdesk.invalid`). */
-  readonly messageIdDomain?: string;
-  /** Further features (public pages, console), each registered as its own plugin. */
-  readonly features?: readonly AppFeature[];
-}
-
-export interface AppFeature {
-  readonly name: string;
-  readonly prefix?: string;
-  register(app: FastifyInstance, deps: ResolvedAppDeps): Promise<void>;
-}
-
-/** `AppDeps` with the defaults filled in: what API plugins and features receive. */
-export interface ResolvedAppDeps extends AppDeps {
-  readonly clock: Clock;
-  readonly metrics: AppMetrics;
-  readonly http: Required<Omit<HttpSettings, 'publicUrl'>> & { readonly publicUrl: string | undefined };
-}
 
 export const API_PREFIX = '/api/v1';
 

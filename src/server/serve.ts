@@ -27,7 +27,7 @@ import { EvidenceStore } from '../intake/evidence-store.js';
 import { InboxWorker, processInbox, type ReportProcessor } from '../intake/inbox-processing.js';
 import { InboxCommitter, inboxCounts } from '../intake/intake-inbox.js';
 import { loadPolicyTree } from '../policy/policy-loader.js';
-import { publishPolicyVersion } from '../policy/policy-repository.js';
+import { listProviders, publishPolicyVersion } from '../policy/policy-repository.js';
 import { RegistrySnapshotHolder } from '../registry/registry-snapshot.js';
 import { openStore, pgliteDirFor, type Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
@@ -595,7 +595,7 @@ async function chooseProvider(
   wanted: string | undefined,
   logger: Logger,
 ): Promise<string | undefined> {
-  const providers = (await db.selectFrom('providers').select('id').orderBy('id').execute()).map((r) => r.id);
+  const providers = (await listProviders(db)).map((r) => r.id);
   if (wanted !== undefined) {
     if (!providers.includes(wanted)) {
       throw new AupError(

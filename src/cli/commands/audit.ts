@@ -5,7 +5,7 @@ import { listAudit, verifyAudit } from '../../audit/audit-log.js';
 import { AupError } from '../../errors.js';
 import { anchorAndNotify, auditAnchorSettingsFromEnv } from '../../server/audit-anchoring.js';
 import type { CliContext } from '../context.js';
-import { CliExit, EXIT_FINDING } from '../main.js';
+import { CliExit, EXIT_FINDING } from '../exit.js';
 
 /**
  * `aupdesk audit verify`: recompute the hash chain; prints `audit ok: N entries, head <hash>` (exit 0) or

@@ -13,7 +13,7 @@ import { RegistrySnapshotHolder } from '../../registry/registry-snapshot.js';
 import { loadDeskSecret } from '../../server/desk-secret.js';
 import type { Database } from '../../store/schema.js';
 import type { CliContext } from '../context.js';
-import { CliExit, EXIT_FINDING } from '../main.js';
+import { CliExit, EXIT_FINDING } from '../exit.js';
 
 /**
  * `aupdesk ingest <files|dirs...>`: take saved complaints and feed files in through the same door as every

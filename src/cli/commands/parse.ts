@@ -6,7 +6,7 @@ import { EvidenceStore } from '../../intake/evidence-store.js';
 import { parseReport } from '../../intake/parse-report.js';
 import { type Channel, channels, type ParsedReport } from '../../intake/report.js';
 import type { CliContext } from '../context.js';
-import { CliExit, EXIT_FINDING } from '../main.js';
+import { CliExit, EXIT_FINDING } from '../exit.js';
 
 /**
  * `aupdesk parse <file|dir...> [--json]`: parse saved complaints (mail as .eml, CSV, JSON, text) without a

@@ -21,7 +21,7 @@ import {
   publishPolicyVersion,
 } from '../../policy/policy-repository.js';
 import type { CliContext } from '../context.js';
-import { CliExit, EXIT_FINDING, EXIT_USAGE } from '../main.js';
+import { CliExit, EXIT_FINDING, EXIT_USAGE } from '../exit.js';
 
 /**
  * `aupdesk policy …`: the policy-as-code tools. validate, render, diff and binding work on files and never

@@ -7,7 +7,7 @@ import { detectRegistryFormat, parseRegistryFile } from '../../registry/registry
 import { generateRegistry } from '../../registry/registry-generator.js';
 import { type ImportSummary, importRegistry } from '../../registry/registry-import.js';
 import type { CliContext } from '../context.js';
-import { CliExit, EXIT_FINDING } from '../main.js';
+import { CliExit, EXIT_FINDING } from '../exit.js';
 
 /** Files with more rows than this get a progress bar even when stderr is not a terminal. */
 const LARGE_FILE_ROWS = 5000;

@@ -4,7 +4,7 @@ import { seedDemo } from '../../demo/demo-seed.js';
 import { AupError } from '../../errors.js';
 import { type ServeHandle, type ServeRole, serveRoles, startServe } from '../../server/serve.js';
 import type { CliContext } from '../context.js';
-import { CliExit, EXIT_OK } from '../main.js';
+import { CliExit, EXIT_OK } from '../exit.js';
 
 /**
  * `aupdesk serve [--http-port 8080] [--smtp-port 2525] [--host 127.0.0.1] [--role api|intake|worker|all]

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { type Principal, principalKey } from '../../accounts/principal.js';
-import { searchCases } from '../../cases/case-query.js';
 import { caseIdFromRef } from '../../cases/case-ref.js';
 import { type CaseRecord, type CaseSummary, getCase } from '../../cases/case-repository.js';
 import { caseStatuses } from '../../cases/case-state.js';
 import { listCaseMessages, listCaseNotes } from '../../cases/message-repository.js';
+import { searchCases } from '../../cases/queries/case-search.js';
 import { listCaseEvents } from '../../cases/report-repository.js';
 import { addNote } from '../../enforcement/commands/add-note.js';
 import { applyRemedy } from '../../enforcement/commands/apply-remedy.js';

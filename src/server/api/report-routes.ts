@@ -7,7 +7,7 @@ import {
   recordSubmission,
   type Submission,
 } from '../../accounts/submission-repository.js';
-import { caseRefsOfReports } from '../../cases/case-query.js';
+import { caseRefsOfReports } from '../../cases/queries/case-search.js';
 import { AupError } from '../../errors.js';
 import { type InboxItemStatus, inboxItemStatuses } from '../../intake/inbox-query.js';
 import { acceptReport } from '../../intake/intake-inbox.js';

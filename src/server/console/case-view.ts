@@ -1,5 +1,4 @@
 import { type AuditEntry, listAudit } from '../../audit/audit-log.js';
-import { type QueueRow, queueCases, reportIdsOfCase } from '../../cases/case-queries-console.js';
 import { caseSubject } from '../../cases/case-ref.js';
 import type { CaseRecord } from '../../cases/case-repository.js';
 import {
@@ -8,6 +7,7 @@ import {
   listCaseMessages,
   listCaseNotes,
 } from '../../cases/message-repository.js';
+import { type QueueRow, queueCases, reportIdsOfCase } from '../../cases/queries/case-queue.js';
 import {
   getReport,
   listCaseEvents,

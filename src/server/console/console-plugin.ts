@@ -4,15 +4,15 @@ import { createApiKey, listApiKeys, revokeApiKey } from '../../accounts/api-key-
 import type { Principal, Role } from '../../accounts/principal.js';
 import { roles } from '../../accounts/principal.js';
 import { createUser, listUsers } from '../../accounts/user-repository.js';
-import { dashboardData } from '../../cases/case-dashboard-console.js';
+import { caseIdFromRef } from '../../cases/case-ref.js';
+import { getCase } from '../../cases/case-repository.js';
 import {
   queueCases,
   reportBelongsToCase,
   reportsOfReporter,
   topReporters,
-} from '../../cases/case-queries-console.js';
-import { caseIdFromRef } from '../../cases/case-ref.js';
-import { getCase } from '../../cases/case-repository.js';
+} from '../../cases/queries/case-queue.js';
+import { dashboardData } from '../../cases/queries/dashboard.js';
 import { getReport } from '../../cases/report-repository.js';
 import { listActions, retryDeadAction } from '../../enforcement/outbox/outbox-repository.js';
 import { policyHistories } from '../../enforcement/pipeline/case-transition.js';
@@ -32,7 +32,7 @@ import {
   refsOf,
 } from '../../registry/registry-query.js';
 import { findCustomerByRef } from '../../registry/registry-repository.js';
-import type { ResolvedAppDeps } from '../app.js';
+import type { ResolvedAppDeps } from '../app-deps.js';
 import { html } from '../views/html.js';
 import { page, sendPage } from '../views/layout.js';
 import {

@@ -1,4 +1,4 @@
-import type { DailySeries, DashboardData } from '../../cases/case-dashboard-console.js';
+import type { DailySeries, DashboardData } from '../../cases/queries/dashboard.js';
 import { statusBadge, time } from '../views/format.js';
 import { type Html, href, html, jsonData, pathOf } from '../views/html.js';
 

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { EnforcementDeps } from '../../enforcement/pipeline/case-transition.js';
 import type { PolicyHistory } from '../../policy/policy-loader.js';
 import { listProviders, loadPolicyHistoryFromStore } from '../../policy/policy-repository.js';
-import type { ResolvedAppDeps } from '../app.js';
+import type { ResolvedAppDeps } from '../app-deps.js';
 
 /**
  * What the console's and portal's case actions run the ladder with: the policy versions published in the

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { QUEUE_SORTS, type QueueFilter, type QueuePage } from '../../cases/case-queries-console.js';
 import { caseStatuses } from '../../cases/case-state.js';
+import { QUEUE_SORTS, type QueueFilter, type QueuePage } from '../../cases/queries/case-queue.js';
 import { severities } from '../../policy/policy-schema.js';
 import { due, severityBadge, statusBadge, time } from '../views/format.js';
 import { type Html, href, html, pathOf } from '../views/html.js';

@@ -1,4 +1,4 @@
-import type { QueuePage, ReporterActivity, ReporterReport } from '../../cases/case-queries-console.js';
+import type { QueuePage, ReporterActivity, ReporterReport } from '../../cases/queries/case-queue.js';
 import type { AssignmentRecord, CustomerRecord, ServiceRecord } from '../../registry/registry-repository.js';
 import { due, severityBadge, statusBadge, time } from '../views/format.js';
 import { type Html, href, html, pathOf } from '../views/html.js';

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { claimLoginAttempt, defaultLoginLimit } from '../../accounts/login-throttle.js';
 import { AupError } from '../../errors.js';
-import type { ResolvedAppDeps } from '../app.js';
+import type { ResolvedAppDeps } from '../app-deps.js';
 
 /**
  * The one password-guessing check every login route calls (`/api/v1/auth/login`, `/console/login`,

@@ -1,4 +1,4 @@
-import type { QueuePage } from '../../cases/case-queries-console.js';
+import type { QueuePage } from '../../cases/queries/case-queue.js';
 import type { LoadedPolicy } from '../../policy/policy-loader.js';
 import type { CustomerRecord } from '../../registry/registry-repository.js';
 import { renderEvidence } from '../console/case-page.js';

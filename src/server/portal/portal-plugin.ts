@@ -1,15 +1,16 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Principal } from '../../accounts/principal.js';
-import { queueCases } from '../../cases/case-queries-console.js';
 import { caseIdFromRef } from '../../cases/case-ref.js';
 import { type CaseRecord, getCase } from '../../cases/case-repository.js';
+import { latestNoticesOfCases } from '../../cases/message-repository.js';
+import { queueCases } from '../../cases/queries/case-queue.js';
 import { recordCustomerResponse } from '../../enforcement/commands/customer-response-portal.js';
 import { policyHistories } from '../../enforcement/pipeline/case-transition.js';
 import { AupError, isAupError } from '../../errors.js';
 import type { LoadedPolicy } from '../../policy/policy-loader.js';
 import { acceptPolicyVersion } from '../../registry/policy-acceptance-portal.js';
 import { getCustomerById } from '../../registry/registry-query.js';
-import type { ResolvedAppDeps } from '../app.js';
+import type { ResolvedAppDeps } from '../app-deps.js';
 import { loadCaseView } from '../console/case-view.js';
 import { type EnforcementSource, storeEnforcementSource } from '../console/enforcement-source.js';
 import { policyBodyHtml, versionTimeline } from '../public/policy-pages.js';
@@ -99,18 +100,7 @@ export const portalPlugin: FastifyPluginAsync<PortalOptions> = async (app: Fasti
       throw new AupError('AUP_ERR_NOT_FOUND', 'your customer record is missing: contact the abuse desk');
     const cases = await queueCases(db, { customerId, pageSize: 100 });
     const ids = cases.rows.map((c) => c.id);
-    const noticeRows =
-      ids.length === 0
-        ? []
-        : await db
-            .selectFrom('case_messages')
-            .select(['case_id', 'subject', 'at'])
-            .where('case_id', 'in', ids)
-            .where('direction', '=', 'out')
-            .where('kind', '=', 'notice')
-            .orderBy('at', 'desc')
-            .limit(50)
-            .execute();
+    const noticeRows = await latestNoticesOfCases(db, ids, 50);
     const refs = new Map(cases.rows.map((c) => [c.id, c.ref]));
     const latest = await latestPolicyFor(customer.acceptedPolicy?.provider);
     const pending =
@@ -131,7 +121,7 @@ export const portalPlugin: FastifyPluginAsync<PortalOptions> = async (app: Fasti
           customer,
           cases,
           notices: noticeRows.map((n) => ({
-            caseRef: refs.get(n.case_id) ?? '',
+            caseRef: refs.get(n.caseId) ?? '',
             subject: n.subject,
             at: n.at,
           })),
@@ -226,15 +216,18 @@ export const portalPlugin: FastifyPluginAsync<PortalOptions> = async (app: Fasti
     if (field(body, 'confirm') !== 'yes')
       throw new AupError('AUP_ERR_INPUT_INVALID', 'tick the box to accept');
     const histories = policyHistories(await enforcement());
-    const version = histories
-      .find((h) => h.provider === field(body, 'provider'))
-      ?.versions.find((v) => v.document.version === field(body, 'version'));
+    const history = histories.find((h) => h.provider === field(body, 'provider'));
+    const version = history?.versions.find((v) => v.document.version === field(body, 'version'));
     if (!version) throw new AupError('AUP_ERR_NOT_FOUND', 'there is no such policy version');
     await acceptPolicyVersion(db, {
       customerId,
       provider: version.document.provider.id,
       version: version.document.version,
       effectiveAt: new Date(version.document.effective_at),
+      effectiveAtOf: (accepted) => {
+        const v = history?.versions.find((h) => h.document.version === accepted);
+        return v ? new Date(v.document.effective_at) : undefined;
+      },
       at: deps.clock.now(),
       actor: `user:${p.name}`,
     });

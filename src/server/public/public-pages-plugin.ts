@@ -1,7 +1,7 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
-import { type ReportStatusView, reportStatusOf } from '../../cases/report-status.js';
+import { type ReportStatusView, reportStatusOf } from '../../cases/queries/report-status.js';
 import { isAupError } from '../../errors.js';
 import {
   type ComplaintForm,
@@ -20,7 +20,7 @@ import {
   loadPolicyHistoryFromStore,
 } from '../../policy/policy-repository.js';
 import type { Database } from '../../store/schema.js';
-import type { AppFeature } from '../app.js';
+import type { AppFeature } from '../app-deps.js';
 import { publicRateLimit } from '../plugins/rate-limit-plugin.js';
 import {
   checkFormToken,

@@ -1,4 +1,4 @@
-import type { ReportStatusView } from '../../cases/report-status.js';
+import type { ReportStatusView } from '../../cases/queries/report-status.js';
 import { abuseKinds, type ComplaintForm, fieldLabels } from '../../intake/channels/web-form-complaint.js';
 import type { PolicyDocument } from '../../policy/policy-schema.js';
 import { layout } from './public-layout.js';

@@ -5,7 +5,7 @@ import type { Principal, Role } from '../../accounts/principal.js';
 import { createSession, deleteSession } from '../../accounts/session-repository.js';
 import { authenticateUser } from '../../accounts/user-repository.js';
 import { AupError, isAupError } from '../../errors.js';
-import type { ResolvedAppDeps } from '../app.js';
+import type { ResolvedAppDeps } from '../app-deps.js';
 import { checkCsrf } from '../plugins/auth-plugin.js';
 import { enforceLoginLimit } from '../plugins/login-limit.js';
 import { html } from './html.js';

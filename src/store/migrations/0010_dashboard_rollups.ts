@@ -3,7 +3,7 @@ import { type Kysely, sql } from 'kysely';
 // Frozen in time: migrations never import application types.
 
 /**
- * Daily roll-ups for the console dashboard (src/cases/dashboard-rollup.ts reads them), so its figures cost
+ * Daily roll-ups for the console dashboard (src/cases/queries/dashboard-rollup.ts reads them), so its figures cost
  * a few hundred narrow rows instead of every report, event, case and state change of the last 30 days.
  *
  * They are kept by statement-level triggers (transition tables: one aggregate upsert per statement, not per

@@ -3,7 +3,7 @@ import type { ColumnType } from 'kysely';
 /**
  * The console dashboard's daily roll-ups (migration 0010_dashboard_rollups). Triggers on `case_events`,
  * `reports`, `cases` and `audit_log` write them; the application only reads them
- * (src/cases/dashboard-rollup.ts). Counters are split over `slot`s (the writing connection); sum the slots.
+ * (src/cases/queries/dashboard-rollup.ts). Counters are split over `slot`s (the writing connection); sum the slots.
  * `date` columns are read with `to_char` (never as JS dates, whose time zone would shift the day) and
  * `bigint` counters come back as strings from node-postgres, numbers from PGlite.
  */

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { describeEachBackend } from '../../test/support/store-backends.js';
-import { attribute } from '../attribution/attribute.js';
-import { parseRegistryFile } from './registry-file-parser.js';
-import { importRegistry } from './registry-import.js';
-import { loadRegistrySnapshot } from './registry-snapshot.js';
+import { attribute } from '../../src/attribution/attribute.js';
+import { parseRegistryFile } from '../../src/registry/registry-file-parser.js';
+import { importRegistry } from '../../src/registry/registry-import.js';
+import { loadRegistrySnapshot } from '../../src/registry/registry-snapshot.js';
+import { describeEachBackend } from '../support/store-backends.js';
 
 const fixture = (name: string) =>
-  readFileSync(new URL(`../../test/fixtures/registry/${name}`, import.meta.url), 'utf8');
+  readFileSync(new URL(`../fixtures/registry/${name}`, import.meta.url), 'utf8');
 
 describeEachBackend('registry import', (ctx) => {
   it('imports a CSV registry with customers, services and their attributes', async () => {

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { Database } from '../../store/schema.js';
 import {
   type DashboardFigures,
   type FigureQuery,
@@ -13,7 +13,7 @@ import {
  * reports per day by channel, open cases by state, median time from opening to cure and to suspension (from
  * the audit log's `case.state` entries, the record of when each case reached a state), and the services
  * with most cases. They are read from daily roll-ups kept by the writing transactions
- * (src/cases/dashboard-rollup.ts, migration 0010), not recomputed from every row of the window.
+ * (src/cases/queries/dashboard-rollup.ts, migration 0010), not recomputed from every row of the window.
  */
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -50,7 +50,7 @@ const OPEN_STATUSES = [
 ] as const;
 
 /**
- * The dashboard's figures from the daily roll-ups (src/cases/dashboard-rollup.ts), which the writing
+ * The dashboard's figures from the daily roll-ups (src/cases/queries/dashboard-rollup.ts), which the writing
  * transactions keep exact: the page's cost no longer grows with the number of cases in the window.
  */
 export async function dashboardData(db: Db, now: Date, days = 30, topN = 10): Promise<DashboardData> {

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
-import { inboxItemStatuses } from '../intake/inbox-query.js';
-import type { Database } from '../store/schema.js';
-import { caseRefOf } from './case-ref.js';
-import { survivingCase } from './case-repository.js';
-import { getReport, listCaseEvents } from './report-repository.js';
+import { inboxItemStatuses } from '../../intake/inbox-query.js';
+import type { Database } from '../../store/schema.js';
+import { caseRefOf } from '../case-ref.js';
+import { survivingCase } from '../case-repository.js';
+import { getReport, listCaseEvents } from '../report-repository.js';
 
 /**
  * What the reporter may learn about their own report: received, processed, and the case reference(s) it

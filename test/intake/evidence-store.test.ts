@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { main } from '../cli/main.js';
-import { isAupError } from '../errors.js';
-import { assertSha256, EvidenceStore, sha256Hex } from './evidence-store.js';
+import { main } from '../../src/cli/main.js';
+import { isAupError } from '../../src/errors.js';
+import { assertSha256, EvidenceStore, sha256Hex } from '../../src/intake/evidence-store.js';
 
 const HELLO_SHA = '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824';
 

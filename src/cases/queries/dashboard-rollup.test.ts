@@ -1,11 +1,11 @@
 import { sql, type Transaction } from 'kysely';
 import { beforeAll, expect, it } from 'vitest';
-import { openDesk, PageClient } from '../../test/server/console/console-support.js';
-import { describeEachBackend } from '../../test/support/store-backends.js';
-import { appendAudit } from '../audit/audit-log.js';
-import type { Database } from '../store/schema.js';
-import { dashboardData, dashboardDataFromScratch } from './case-dashboard-console.js';
-import { getCase } from './case-repository.js';
+import { openDesk, PageClient } from '../../../test/server/console/console-support.js';
+import { describeEachBackend } from '../../../test/support/store-backends.js';
+import { appendAudit } from '../../audit/audit-log.js';
+import type { Database } from '../../store/schema.js';
+import { getCase } from '../case-repository.js';
+import { dashboardData, dashboardDataFromScratch } from './dashboard.js';
 import { dashboardRollupDrift, rebuildDashboardRollups } from './dashboard-rollup.js';
 
 /**

@@ -1,13 +1,13 @@
 import { type Kysely, type SelectQueryBuilder, sql, type Transaction } from 'kysely';
-import type { Database } from '../store/schema.js';
-import { caseIdFromRef, caseRefOf } from './case-ref.js';
-import type { CaseSummary } from './case-repository.js';
-import type { CaseStatus } from './case-state.js';
+import type { Database } from '../../store/schema.js';
+import { caseIdFromRef, caseRefOf } from '../case-ref.js';
+import type { CaseSummary } from '../case-repository.js';
+import type { CaseStatus } from '../case-state.js';
 
 /**
- * The analyst console's reads over the case tables: the queue (filters, search, sort, numbered pages with a
+ * The analyst console's (and the customer portal's) reads over the case tables: the queue (filters, search, sort, numbered pages with a
  * total), the dashboard's aggregates, and the per-customer/service/reporter histories. Kept apart from the
- * API's keyset search (case-query.ts) because the queue pages by number and sorts by any column an analyst
+ * API's keyset search (case-search.ts) because the queue pages by number and sorts by any column an analyst
  * clicks; every query is bounded (page size, day window, top-N) so a page stays fast at 100,000 cases.
  */
 

@@ -1,8 +1,8 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../store/schema.js';
-import { caseRefOf } from './case-ref.js';
-import type { CaseSummary } from './case-repository.js';
-import type { CaseStatus } from './case-state.js';
+import type { Database } from '../../store/schema.js';
+import { caseRefOf } from '../case-ref.js';
+import type { CaseSummary } from '../case-repository.js';
+import type { CaseStatus } from '../case-state.js';
 
 /**
  * Filtered, paged case lists for the API and the console. Newest first, keyset-paged by id (a page never

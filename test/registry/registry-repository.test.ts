@@ -1,14 +1,14 @@
 import { expect, it } from 'vitest';
-import { describeEachBackend } from '../../test/support/store-backends.js';
-import { attribute } from '../attribution/attribute.js';
+import { attribute } from '../../src/attribution/attribute.js';
 import {
   assignResource,
   createCustomer,
   createService,
   endAssignment,
   setServiceStatus,
-} from './registry-repository.js';
-import { loadRegistrySnapshot, RegistrySnapshotHolder } from './registry-snapshot.js';
+} from '../../src/registry/registry-repository.js';
+import { loadRegistrySnapshot, RegistrySnapshotHolder } from '../../src/registry/registry-snapshot.js';
+import { describeEachBackend } from '../support/store-backends.js';
 
 const d = (s: string) => new Date(`${s}T00:00:00Z`);
 
