@@ -69,8 +69,8 @@ export const eventSchema = z
       path: ['classification.type'],
     },
   )
-  .refine((e) => e['source.ip'] || e['source.fqdn'] || e['source.url'], {
-    message: 'an event names its source: source.ip, source.fqdn or source.url',
+  .refine((e) => e['source.ip'] || e['source.fqdn'] || e['source.url'] || e['source.network'], {
+    message: 'an event names its source: source.ip, source.fqdn, source.url or source.network',
     path: ['source.ip'],
   });
 

@@ -1,6 +1,12 @@
+import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Attribution } from '../../attribution/attribute.js';
-import { attributeEvent, caseSubjectsOf, type EventAttribution } from '../../attribution/attribute-event.js';
+import {
+  attributeEvent,
+  attributeNetworkEvent,
+  caseSubjectsOf,
+  type EventAttribution,
+} from '../../attribution/attribute-event.js';
 import { appendAudit } from '../../audit/audit-log.js';
 import { caseSubject } from '../../cases/case-ref.js';
 import {
@@ -263,11 +269,34 @@ class ReportRun {
   ) {}
 
   async judgeEvents(): Promise<void> {
-    const fingerprints = this.report.events.map((e) => eventFingerprint(this.report.evidenceSha256, e));
-    this.known = await knownFingerprints(this.trx, fingerprints);
+    // A network event (a blocklist naming a range) is judged once per service holding part of it, each
+    // with its own fingerprint, so it can open or join one case per service.
+    const receivedAt = new Date(this.report.receivedAt);
+    const work: Array<{
+      index: number;
+      event: IntakeEvent;
+      fingerprint: string;
+      attributed?: EventAttribution;
+    }> = [];
     for (const [index, event] of this.report.events.entries()) {
-      await this.judgeOne(index, event, fingerprints[index]!);
+      const fingerprint = eventFingerprint(this.report.evidenceSha256, event);
+      const held = attributeNetworkEvent(this.snapshot, event, receivedAt);
+      if (held.length === 0) work.push({ index, event, fingerprint });
+      for (const attributed of held) {
+        const service = (attributed.attribution as Extract<Attribution, { ours: true }>).service.id;
+        work.push({
+          index,
+          event,
+          fingerprint: createHash('sha256').update(`${fingerprint}/service:${service}`).digest('hex'),
+          attributed,
+        });
+      }
     }
+    this.known = await knownFingerprints(
+      this.trx,
+      work.map((w) => w.fingerprint),
+    );
+    for (const w of work) await this.judgeOne(w.index, w.event, w.fingerprint, w.attributed);
   }
 
   ackInput() {
@@ -290,7 +319,12 @@ class ReportRun {
     return out;
   }
 
-  private async judgeOne(index: number, event: IntakeEvent, fingerprint: string): Promise<void> {
+  private async judgeOne(
+    index: number,
+    event: IntakeEvent,
+    fingerprint: string,
+    given?: EventAttribution,
+  ): Promise<void> {
     const { report } = this;
     const receivedAt = new Date(report.receivedAt);
     if (this.known.has(fingerprint)) {
@@ -301,7 +335,7 @@ class ReportRun {
     }
     // The judgement module's attribution, as `aupdesk simulate` uses it: the source first, and for spam the
     // site it promotes (`via: promoted-url`), which only clauses extending to third-party networks judge.
-    const attributed = attributeEvent(this.snapshot, event, receivedAt);
+    const attributed = given ?? attributeEvent(this.snapshot, event, receivedAt);
     const eventTime = attributed.at;
 
     const { attribution } = attributed;
@@ -376,7 +410,7 @@ class ReportRun {
       { cases: await correlationCandidates(trx, service.id, clause.id), known: this.known, windowMs },
     );
     // A spamvertising case is about the promoted site: the sender's address is someone else's network.
-    const { addresses, urls } = caseSubjectsOf(event, attributed.via);
+    const { addresses, urls } = caseSubjectsOf(event, attributed.via, attributed.attribution);
 
     let record: CaseRecord;
     let state: CaseRecord['state'];
