@@ -92,7 +92,7 @@ export class MailPart {
     if (!cte.known) {
       ctx.errors.push({
         message: `unknown Content-Transfer-Encoding ${JSON.stringify(headers.getRaw('content-transfer-encoding'))}; body kept undecoded`,
-        location: path,
+        location: path || 'message',
       });
     }
     // Multipart bodies are never decoded whole (their children are), so only leaves can be oversize.
@@ -102,7 +102,7 @@ export class MailPart {
     if (this.oversize) {
       ctx.errors.push({
         message: `part ${this.fileName ? `"${this.fileName}" ` : ''}(${this.contentType}, about ${decodedSizeEstimate(this.encodedSize, this.encoding)} bytes) exceeds the ${ctx.limits.maxPartBytes}-byte part limit: kept in the evidence, not parsed`,
-        location: path,
+        location: path || 'message',
       });
     }
   }
@@ -136,12 +136,13 @@ export class MailPart {
       if (decoded.unknownCharset) {
         this.ctx.errors.push({
           message: `unknown charset "${this.charset}"; decoded as ${decoded.charset}`,
-          location: this.path,
+          // The root part's path is empty: the message itself.
+          location: this.path || 'message',
         });
       } else if (decoded.fellBack) {
         this.ctx.errors.push({
           message: `bytes are not valid ${this.charset ?? 'utf-8'} (wrong charset declared); decoded as ${decoded.charset}`,
-          location: this.path,
+          location: this.path || 'message',
         });
       }
       this.decodedText = decoded.text;

@@ -1,5 +1,5 @@
 import { isIPv6 } from 'node:net';
-import { clipRaw, type IntakeEvent } from '../event.js';
+import { clipRaw, type IntakeEvent, isEventFqdn } from '../event.js';
 import { htmlToText } from '../mail/html-text.js';
 import type { FormatParser, ParserInput, ParserOutput } from '../parser.js';
 import type { ParseError } from '../report.js';
@@ -337,7 +337,7 @@ function toEvent(source: Source, cls: Classification, feedName: string): IntakeE
   };
   if (source.firstSeen) event['time.source'] = source.firstSeen;
   if (source.ip) event['source.ip'] = source.ip;
-  if (source.fqdn) event['source.fqdn'] = source.fqdn;
+  if (source.fqdn && isEventFqdn(source.fqdn)) event['source.fqdn'] = source.fqdn;
   if (source.url && source.url.length <= 8192) event['source.url'] = source.url;
   if (source.destination) event['destination.ip'] = source.destination;
   event['feed.name'] = feedName;

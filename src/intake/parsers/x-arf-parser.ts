@@ -190,7 +190,8 @@ function parseXArf(mail: MailMessage, receivedAt: Date): ParserOutput {
   const event: IntakeEvent = {
     'classification.taxonomy': mapped[0],
     'classification.type': mapped[1],
-    'classification.identifier': reportType,
+    // The field dictionary allows 200 characters; a mangled Report-Type line can be any length.
+    'classification.identifier': reportType.slice(0, 200),
     'feed.name': FEED,
     raw: clipRaw(text),
     'raw.location': location,
