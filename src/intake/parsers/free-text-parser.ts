@@ -142,7 +142,9 @@ function parseFreeText(input: ParserInput, options: FreeTextParserOptions): Pars
   // 2. Without log evidence, the indicators the complaint names are the sources.
   if (logSources.size === 0) {
     for (const source of namedSources(text, lines, input.receivedAt, document, options)) {
-      events.push(toEvent(source, document, feedName));
+      const event = toEvent(source, document, feedName);
+      // A name the field dictionary refuses as a host (found by fuzzing) leaves nothing to attribute.
+      if (event['source.ip'] || event['source.fqdn'] || event['source.url']) events.push(event);
     }
   }
   if (events.length === 0 && errors.length === 0 && text.trim() !== '')

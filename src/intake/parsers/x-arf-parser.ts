@@ -149,7 +149,8 @@ function parseXArf(mail: MailMessage, receivedAt: Date): ParserOutput {
     });
     return { format: 'x-arf', events: [], errors, reporter: { automated: true } };
   }
-  const location = part.path;
+  // The root part's path is empty: then the location is the message itself.
+  const location = part.path || 'message';
   const text = part.text();
   const fields = readYaml(text, location, errors);
   const parsed = xarfYamlSchema.safeParse(fields);
