@@ -210,6 +210,8 @@ describe('serve soak', () => {
         restarting = (async () => {
           await current.exited;
           await start();
+          // The next kill comes a full interval after this start is ready (PGlite start-up is not counted).
+          nextKill = Date.now() + KILL_EVERY_MS;
         })().finally(() => {
           restarting = undefined;
         });
@@ -308,14 +310,18 @@ describe('serve soak', () => {
     const verify = await runCli(cliEnv, dataDir, ['audit', 'verify']);
     expect(verify.code).toBe(0);
 
-    // RSS flat: the median of the last generation's samples against the first's (each after its warm-up).
+    // RSS flat: the median of the last generation with enough samples against the first's (each after its
+    // warm-up third).
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
     const warm = (g: number) => {
       const samples = rss.filter((s) => s.generation === g);
       return samples.slice(Math.floor(samples.length / 3)).map((s) => s.rssMiB);
     };
-    const first = median(warm(1));
-    const last = median(warm(generation));
+    const sampled = [...new Set(rss.map((s) => s.generation))].filter((g) => warm(g).length >= 3);
+    expect(sampled.length, 'RSS sampled in at least one generation').toBeGreaterThan(0);
+    const first = median(warm(sampled[0]!));
+    const lastGeneration = sampled[sampled.length - 1]!;
+    const last = median(warm(lastGeneration));
     const summary = {
       soak: 'serve',
       minutes: MINUTES,
@@ -331,6 +337,8 @@ describe('serve soak', () => {
       rssCurve: rss,
     };
     console.log(JSON.stringify(summary));
-    expect(last).toBeLessThan(first * 1.5 + 50);
+    // Flat: within 25 % (plus 40 MiB for PGlite's caches) of where the first generation settled.
+    expect(last).toBeLessThan(first * 1.25 + 40);
+    if (MINUTES >= 5) expect(kills).toBeGreaterThanOrEqual(2);
   });
 });
