@@ -41,7 +41,7 @@ describeEachBackend('login guessing limit', (ctx) => {
   });
   afterAll(async () => {
     for (const app of apps ?? []) await app.close();
-    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
+    if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
   beforeEach(async () => {
     await ctx.store.db.deleteFrom('login_attempts').execute();
