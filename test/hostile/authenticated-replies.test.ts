@@ -19,6 +19,7 @@ import {
   TEST_REPLY_SECRET,
 } from '../cases/case-support.js';
 import { makePolicy } from '../factories.js';
+import { apiHarness, bearer } from '../server/api/api-harness.js';
 import { describeEachBackend } from '../support/store-backends.js';
 
 /**
@@ -136,6 +137,35 @@ describeEachBackend('authenticated customer replies', (ctx) => {
     expect(record?.state.customerRespondedAt).toBeUndefined();
     const inbound = (await listCaseMessages(ctx.store.db, 1)).filter((m) => m.direction === 'in');
     expect(inbound.map((m) => m.kind)).toEqual(Array(attempts.length).fill('third-party'));
+
+    // The customer never sees them as theirs; staff see them as third-party messages.
+    const h = await apiHarness(ctx.store);
+    try {
+      const customer = await ctx.store.db
+        .selectFrom('customers')
+        .select('id')
+        .where('ref', '=', 'cust-a')
+        .executeTakeFirstOrThrow();
+      const asCustomer = await h.app.inject({
+        method: 'GET',
+        url: '/api/v1/cases/AUP-000001',
+        headers: bearer(await h.key('customer', customer.id)),
+      });
+      expect(asCustomer.statusCode).toBe(200);
+      expect(asCustomer.json().messages.filter((m: { direction: string }) => m.direction === 'in')).toEqual(
+        [],
+      );
+      const asAnalyst = await h.app.inject({
+        method: 'GET',
+        url: '/api/v1/cases/AUP-000001',
+        headers: bearer(await h.key('analyst')),
+      });
+      expect(
+        asAnalyst.json().messages.filter((m: { kind: string }) => m.kind === 'third-party'),
+      ).toHaveLength(attempts.length);
+    } finally {
+      await h.close();
+    }
   });
 
   it("accepts the customer's reply to the case's Reply-To and moves the case to review", async () => {
