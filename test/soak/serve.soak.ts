@@ -97,6 +97,8 @@ describe('serve soak', () => {
       AUPDESK_MAIL_FROM: '"INFINCE abuse desk" <abuse@desk-e2e.example>',
       AUPDESK_WORKER_POLL_MS: '500',
       AUPDESK_INTAKE_SMTP_RATE_PER_MINUTE: '1000000',
+      // All clients come from 127.0.0.1, and retries after a restart come in a bunch.
+      AUPDESK_INTAKE_SMTP_MAX_CONNECTIONS_PER_CLIENT: '64',
     });
     const args = ['--data', dataDir, 'serve', '--http-port', '0', '--smtp-port', '0'];
     args.push('--policy', policyDir, '--provider', 'infince');
@@ -245,12 +247,30 @@ describe('serve soak', () => {
     }
     await Promise.all(inflight);
     await restarting;
-    // Drain what is still queued on the client side.
+    // Drain what is still queued on the client side, a few at a time (like a client's retry queue).
     for (let round = 0; round < 20 && pending.smtp.length + pending.api.length > 0; round++) {
-      const smtp = pending.smtp.splice(0);
-      const api = pending.api.splice(0);
-      await Promise.all([...smtp.map(sendSmtp), ...api.map(sendApi)]);
+      const queue = [
+        ...pending.smtp.splice(0).map((i) => () => sendSmtp(i)),
+        ...pending.api.splice(0).map((i) => () => sendApi(i)),
+      ];
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          for (let job = queue.shift(); job; job = queue.shift()) await job();
+        }),
+      );
+      if (pending.smtp.length + pending.api.length > 0) await sleep(2_000);
     }
+    // The RSS curve and counts, printed before the checks so that a failing run still records them.
+    console.log(
+      JSON.stringify({
+        soak: 'serve-traffic',
+        minutes: MINUTES,
+        kills,
+        accepted: { smtp: accepted.smtp.size, api: accepted.api.size, form: accepted.form },
+        stillPending: { smtp: pending.smtp.length, api: pending.api.length },
+        rssCurve: rss,
+      }),
+    );
     expect(pending).toEqual({ smtp: [], api: [] });
 
     // Work everything off, then stop cleanly.
