@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SmtpIntakeServer } from '../src/intake/channels/smtp-intake-server.js';
 import { EvidenceStore } from '../src/intake/evidence-store.js';
-import { InboxCommitter } from '../src/intake/intake-inbox.js';
+import { InboxCommitter } from '../src/intake/inbox/inbox-accept.js';
 import { openStore } from '../src/store/database.js';
 import { quantiles, runSmtpClients } from './smtp-clients.js';
 

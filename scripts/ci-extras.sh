@@ -2,7 +2,7 @@
 # System packages some test suites need (Debian's packages only). Idempotent; a no-op when present.
 set -euo pipefail
 need=()
-# IMAP intake tests run against a private Dovecot (test/channels/dovecot-harness.ts).
+# IMAP intake tests run against a private Dovecot (test/intake/channels/dovecot-harness.ts).
 [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
 # Browser tests (test/browser/) drive Debian's Chromium through playwright-core (no browser download).
 [ -x /usr/bin/chromium ] || need+=(chromium)

@@ -11,7 +11,7 @@ import type { Clock } from '../enforcement/outbox/clock.js';
 import { isAupError } from '../errors.js';
 import { complaintFormSchema, composeComplaintMessage } from '../intake/channels/web-form-complaint.js';
 import type { EvidenceStore } from '../intake/evidence-store.js';
-import { acceptReport } from '../intake/intake-inbox.js';
+import { acceptReport } from '../intake/inbox/inbox-accept.js';
 import { parseReport } from '../intake/parse-report.js';
 import type { Channel } from '../intake/report.js';
 import { listPolicyVersions } from '../policy/policy-repository.js';

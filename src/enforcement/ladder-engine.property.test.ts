@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { realSeedPolicies, seedLadders } from '../../test/enforcement/seed-ladders.js';
 import type { AnalystCommand, CaseState } from '../cases/case-state.js';
 import { type PolicyDocument, remedies } from '../policy/policy-schema.js';
-import { type SimulationEvent, simulateCase } from './case-simulator.js';
 import { nextStep } from './ladder-engine.js';
+import { type SimulationEvent, simulateCase } from './simulation/ladder-simulator.js';
 
 /**
  * Property-style tests: random timelines (seeded, so a failure reproduces) of events, customer replies and

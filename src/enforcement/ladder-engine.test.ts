@@ -10,9 +10,9 @@ import {
 } from '../../test/enforcement/seed-ladders.js';
 import { openCaseState } from '../cases/case-state.js';
 import type { PolicyDocument } from '../policy/policy-schema.js';
-import { type SimulationEvent, simulateCase, type TimelineRow } from './case-simulator.js';
 import { nextStep } from './ladder-engine.js';
 import type { NoticePayload, PlannedAction } from './planned-action.js';
+import { type SimulationEvent, simulateCase, type TimelineRow } from './simulation/ladder-simulator.js';
 
 const T0 = Date.parse('2026-03-02T09:00:00.000Z');
 const h = (hours: number) => new Date(T0 + hours * 3_600_000).toISOString();

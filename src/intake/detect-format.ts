@@ -7,8 +7,8 @@ import { freeTextParser } from './parsers/free-text-parser.js';
 import { intelmqParser } from './parsers/intelmq-parser.js';
 import { shadowserverParser } from './parsers/shadowserver/shadowserver-parser.js';
 import { spamcopMailParser, spamcopParser } from './parsers/spamcop-parser.js';
-import { xArfMailParser, xArfParser } from './parsers/x-arf-parser.js';
-import { xarfMailParser, xarfParser } from './parsers/xarf-parser.js';
+import { xArfMailParser, xArfParser } from './parsers/x-arf-yaml-parser.js';
+import { xarfMailParser, xarfParser } from './parsers/xarf-json-parser.js';
 
 /**
  * Which parser reads an input. Detection is data, not an if/else chain: every parser scores the input

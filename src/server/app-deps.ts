@@ -3,7 +3,7 @@ import type { AppConfig } from '../config.js';
 import type { CaseCommandDeps } from '../enforcement/commands/case-command.js';
 import type { Clock } from '../enforcement/outbox/clock.js';
 import type { EvidenceStore } from '../intake/evidence-store.js';
-import type { InboxCommitter } from '../intake/intake-inbox.js';
+import type { InboxCommitter } from '../intake/inbox/inbox-accept.js';
 import type { RegistrySnapshotHolder } from '../registry/registry-snapshot.js';
 import type { Store } from '../store/database.js';
 import type { AppMetrics } from './plugins/metrics-plugin.js';

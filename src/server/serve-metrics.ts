@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { Gauge } from 'prom-client';
 import { outboxBacklog } from '../enforcement/outbox/outbox-repository.js';
-import { inboxBacklog } from '../intake/intake-inbox.js';
+import { inboxBacklog } from '../intake/inbox/inbox-accept.js';
 import type { Database } from '../store/schema.js';
 import type { AppMetrics } from './plugins/metrics-plugin.js';
 

@@ -15,17 +15,17 @@ import {
   runEnforcementOnce,
   type WorkerDeps,
 } from '../enforcement/pipeline/enforcement-worker.js';
-import { inboxProcessorFor } from '../enforcement/pipeline/inbox-processor.js';
 import type { PipelineDeps } from '../enforcement/pipeline/process-report.js';
 import { releaseDeadClaims } from '../enforcement/pipeline/release-dead-claims.js';
+import { inboxProcessorFor } from '../enforcement/pipeline/report-processor.js';
 import { AupError, isAupError } from '../errors.js';
 import { DropDirWatcher } from '../intake/channels/drop-dir-watcher.js';
 import { type FeedConfig, FeedPoller } from '../intake/channels/feed-poller.js';
 import { ImapPoller } from '../intake/channels/imap-poller.js';
 import { type SmtpIntakeServer, startSmtpIntake } from '../intake/channels/smtp-intake-server.js';
 import { EvidenceStore } from '../intake/evidence-store.js';
-import { InboxWorker, processInbox, type ReportProcessor } from '../intake/inbox-processing.js';
-import { InboxCommitter, inboxCounts } from '../intake/intake-inbox.js';
+import { InboxCommitter, inboxCounts } from '../intake/inbox/inbox-accept.js';
+import { InboxWorker, processInbox, type ReportProcessor } from '../intake/inbox/inbox-worker.js';
 import { loadPolicyTree } from '../policy/policy-loader.js';
 import { listProviders, publishPolicyVersion } from '../policy/policy-repository.js';
 import { RegistrySnapshotHolder } from '../registry/registry-snapshot.js';

@@ -11,7 +11,7 @@ import { nextStep } from '../../src/enforcement/ladder-engine.js';
 import type { AckPayload } from '../../src/enforcement/notices/ack-decision.js';
 import { SmtpIntakeServer } from '../../src/intake/channels/smtp-intake-server.js';
 import { EvidenceStore } from '../../src/intake/evidence-store.js';
-import { InboxCommitter } from '../../src/intake/intake-inbox.js';
+import { InboxCommitter } from '../../src/intake/inbox/inbox-accept.js';
 import { DEFAULT_LOOP_TOKEN, loopToken } from '../../src/intake/mail-loop.js';
 import { iitgen, spamClause } from '../enforcement/seed-ladders.js';
 import { describeEachBackend } from '../support/store-backends.js';

@@ -6,7 +6,7 @@ import {
   storeBlocklistRepository,
   storeFeeRepository,
 } from '../../src/actions/store-action-repositories.js';
-import { resetDesk } from '../cases/case-support.js';
+import { resetDesk } from '../support/case-support.js';
 import { describeEachBackend } from '../support/store-backends.js';
 import { contextOf, outboxActionOf } from './action-support.js';
 

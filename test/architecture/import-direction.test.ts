@@ -39,6 +39,20 @@ describe('import direction of src/', () => {
     expect(violations).toEqual([]);
   });
 
+  it('is the order the README states (its Layout table is read from here, not kept by hand elsewhere)', () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const rows = [...readme.matchAll(/^\| (\d+) \| ([a-z, -]+?)(?: \(.*\))? \|$/gm)].map(
+      (m) =>
+        `${m[1]}: ${m[2]!
+          .split(',')
+          .map((x) => x.trim())
+          .join(', ')}`,
+    );
+    const levels = new Map<number, string[]>();
+    for (const [name, level] of order.levelOf) levels.set(level, [...(levels.get(level) ?? []), name]);
+    expect(rows).toEqual([...levels].map(([level, names]) => `${level}: ${names.join(', ')}`));
+  });
+
   it('has no import cycle between files', () => {
     expect(importCycles(graph).map((c) => c.join(' <-> '))).toEqual([]);
   });

@@ -7,8 +7,8 @@ import { stringify } from 'yaml';
 import { createUser } from '../../src/accounts/user-repository.js';
 import { loadConfig } from '../../src/config.js';
 import { type ServeHandle, startServe } from '../../src/server/serve.js';
-import { seedRegistry } from '../cases/case-support.js';
 import { consolePolicy, PASSWORD } from '../server/console/console-support.js';
+import { seedRegistry } from '../support/case-support.js';
 
 /**
  * A real desk for the browser tests: `startServe` (the `aupdesk serve` entry point) on loopback with HTTP

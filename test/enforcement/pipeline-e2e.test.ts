@@ -8,6 +8,7 @@ import { listActions } from '../../src/enforcement/outbox/outbox-repository.js';
 import { runEnforcementOnce, type WorkerDeps } from '../../src/enforcement/pipeline/enforcement-worker.js';
 import { type PipelineDeps, processReport } from '../../src/enforcement/pipeline/process-report.js';
 import { createActionHandlers } from '../../src/server/action-wiring.js';
+import { makePolicy } from '../factories.js';
 import {
   clockAt,
   historyOf,
@@ -16,8 +17,7 @@ import {
   resetDesk,
   seedRegistry,
   TEST_REPLY_SECRET,
-} from '../cases/case-support.js';
-import { makePolicy } from '../factories.js';
+} from '../support/case-support.js';
 import { type LoopbackSinks, startLoopbackSinks } from '../support/loopback-sinks.js';
 import { describeEachBackend } from '../support/store-backends.js';
 

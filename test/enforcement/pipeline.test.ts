@@ -8,6 +8,7 @@ import { listActions } from '../../src/enforcement/outbox/outbox-repository.js';
 import { processReport, processReportIn } from '../../src/enforcement/pipeline/process-report.js';
 import { listSteps } from '../../src/enforcement/scheduler/step-scheduler.js';
 import { loadPolicyDirectory } from '../../src/policy/policy-loader.js';
+import { makePolicy } from '../factories.js';
 import {
   clockAt,
   historyOf,
@@ -15,8 +16,7 @@ import {
   reportOf,
   resetDesk,
   seedRegistry,
-} from '../cases/case-support.js';
-import { makePolicy } from '../factories.js';
+} from '../support/case-support.js';
 import { describeEachBackend } from '../support/store-backends.js';
 
 const registry = {

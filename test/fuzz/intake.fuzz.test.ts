@@ -6,8 +6,8 @@ import { freeTextParser } from '../../src/intake/parsers/free-text-parser.js';
 import { intelmqParser } from '../../src/intake/parsers/intelmq-parser.js';
 import { shadowserverParser } from '../../src/intake/parsers/shadowserver/shadowserver-parser.js';
 import { spamcopParser } from '../../src/intake/parsers/spamcop-parser.js';
-import { xArfParser } from '../../src/intake/parsers/x-arf-parser.js';
-import { xarfParser } from '../../src/intake/parsers/xarf-parser.js';
+import { xArfParser } from '../../src/intake/parsers/x-arf-yaml-parser.js';
+import { xarfParser } from '../../src/intake/parsers/xarf-json-parser.js';
 import {
   arbitraryInput,
   FUZZ_RUNS,

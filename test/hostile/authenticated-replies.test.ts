@@ -10,6 +10,8 @@ import { getActionByKey } from '../../src/enforcement/outbox/outbox-repository.j
 import { processReport } from '../../src/enforcement/pipeline/process-report.js';
 import { parseReport } from '../../src/intake/parse-report.js';
 import { storeNoticeDirectory } from '../../src/server/action-wiring.js';
+import { makePolicy } from '../factories.js';
+import { apiHarness, bearer } from '../server/api/api-harness.js';
 import {
   clockAt,
   historyOf,
@@ -17,9 +19,7 @@ import {
   resetDesk,
   seedRegistry,
   TEST_REPLY_SECRET,
-} from '../cases/case-support.js';
-import { makePolicy } from '../factories.js';
-import { apiHarness, bearer } from '../server/api/api-harness.js';
+} from '../support/case-support.js';
 import { describeEachBackend } from '../support/store-backends.js';
 
 /**

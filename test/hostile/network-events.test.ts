@@ -3,6 +3,7 @@ import { attributeNetworkEvent } from '../../src/attribution/attribute-event.js'
 import { getCase } from '../../src/cases/case-repository.js';
 import { processReport } from '../../src/enforcement/pipeline/process-report.js';
 import { shadowserverParser } from '../../src/intake/parsers/shadowserver/shadowserver-parser.js';
+import { makePolicy } from '../factories.js';
 import {
   clockAt,
   historyOf,
@@ -10,8 +11,7 @@ import {
   reportOf,
   resetDesk,
   seedRegistry,
-} from '../cases/case-support.js';
-import { makePolicy } from '../factories.js';
+} from '../support/case-support.js';
 import { HARNESS_RECEIVED_AT } from '../support/parser-harness.js';
 import { describeEachBackend } from '../support/store-backends.js';
 

@@ -3,8 +3,8 @@ import { getCase } from '../../src/cases/case-repository.js';
 import { getReport } from '../../src/cases/report-repository.js';
 import { processReport } from '../../src/enforcement/pipeline/process-report.js';
 import { parseReport } from '../../src/intake/parse-report.js';
-import { clockAt, historyOf, pipelineDeps, resetDesk, seedRegistry } from '../cases/case-support.js';
 import { makePolicy } from '../factories.js';
+import { clockAt, historyOf, pipelineDeps, resetDesk, seedRegistry } from '../support/case-support.js';
 import { describeEachBackend } from '../support/store-backends.js';
 
 /**

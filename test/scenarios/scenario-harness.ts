@@ -24,7 +24,7 @@ import type { IntakeEvent } from '../../src/intake/event.js';
 import type { ParsedReport } from '../../src/intake/report.js';
 import { loadPolicyDirectory, type PolicyHistory } from '../../src/policy/policy-loader.js';
 import type { Store } from '../../src/store/database.js';
-import { type RegistrySpec, resetDesk, seedRegistry } from '../cases/case-support.js';
+import { type RegistrySpec, resetDesk, seedRegistry } from '../support/case-support.js';
 import { type ReceivedMail, startSmtpSink } from '../support/smtp-sink.js';
 import { describeEachBackend } from '../support/store-backends.js';
 

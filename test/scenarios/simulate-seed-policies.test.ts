@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import type { SimulationRow } from '../../src/enforcement/simulation/timeline-simulator.js';
+import type { SimulationRow } from '../../src/enforcement/simulation/desk-simulator.js';
 
 /**
  * The same seven complaints (test/fixtures/scenarios/complaints.jsonl: spam from a VPS, spam advertising a

@@ -1,4 +1,5 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
+import { dashboardBackfill } from '../../store/migrations/0010_dashboard_rollups.js';
 import type { Database } from '../../store/schema.js';
 
 /**
@@ -366,27 +367,6 @@ export async function rebuildDashboardRollups(trx: Transaction<Database>): Promi
   ] as const) {
     await trx.deleteFrom(table).execute();
   }
-  await sql`insert into dashboard_event_days (day, classification, slot, events)
-    select (created_at at time zone 'UTC')::date, classification, 0, count(*) from case_events group by 1, 2`.execute(
-    trx,
-  );
-  await sql`insert into dashboard_report_days (day, channel, slot, reports)
-    select (received_at at time zone 'UTC')::date, channel, 0, count(*) from reports group by 1, 2`.execute(
-    trx,
-  );
-  await sql`insert into dashboard_case_days (day, service_id, service_ref, customer_ref, slot, opened, unmerged)
-    select (opened_at at time zone 'UTC')::date, service_id, service_ref, customer_ref, 0,
-      count(*), count(*) filter (where merged_into is null)
-    from cases group by 1, 2, 3, 4`.execute(trx);
-  await sql`insert into dashboard_case_weeks (week, service_id, service_ref, customer_ref, slot, opened, unmerged)
-    select date_trunc('week', opened_at at time zone 'UTC')::date, service_id, service_ref, customer_ref, 0,
-      count(*), count(*) filter (where merged_into is null)
-    from cases group by 1, 2, 3, 4`.execute(trx);
-  await sql`insert into dashboard_case_status (status, slot, cases)
-    select status, 0, count(*) from cases where merged_into is null group by 1`.execute(trx);
-  await sql`insert into dashboard_case_reached (case_id, status, day, first_at, opened_at)
-    select c.id, a.payload->>'to', (a.at at time zone 'UTC')::date, min(a.at), c.opened_at
-    from audit_log a join cases c on a.subject = 'case:' || c.id::text
-    where a.kind = 'case.state' and a.payload->>'to' is not null
-    group by 1, 2, 3, 5`.execute(trx);
+  // The same counts the migration filled the roll-ups with: one definition (0010_dashboard_rollups.ts).
+  for (const statement of dashboardBackfill()) await statement.execute(trx);
 }

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { inboxItemStatuses } from '../../intake/inbox-query.js';
+import { inboxItemStatuses } from '../../intake/inbox/inbox-query.js';
 import type { Database } from '../../store/schema.js';
 import { caseRefOf } from '../case-ref.js';
 import { survivingCase } from '../case-repository.js';

@@ -5,7 +5,7 @@ import { type CaseSummary, listCases, previousCases, requireCase } from '../../c
 import { caseStatuses } from '../../cases/case-state.js';
 import { listCaseMessages, listCaseNotes } from '../../cases/message-repository.js';
 import { listCaseEvents } from '../../cases/report-repository.js';
-import { caseCommandNames, runCaseCommand } from '../../enforcement/commands/run-case-command.js';
+import { caseCommandNames, runCaseCommand } from '../../enforcement/commands/case-commands.js';
 import { systemClock } from '../../enforcement/outbox/clock.js';
 import { listActions } from '../../enforcement/outbox/outbox-repository.js';
 import { deskDeps } from '../../enforcement/pipeline/desk-deps.js';
@@ -199,20 +199,21 @@ export function registerCasesCommands(program: Command, context: () => CliContex
         const store = await ctx.openStore();
         try {
           const deps = await deskDeps(store.db, systemClock);
-          const result = await runCaseCommand(deps, ref, command, {
-            analyst,
+          // One options bag for every command: each takes the keys of its input (case-commands.ts).
+          const result = await runCaseCommand(deps, ref, analyst, command, {
             reason: options.reason,
             note: options.note,
-            text: options.text,
-            step: options.step,
+            text: options.text ?? options.reason ?? options.note ?? '',
+            stepId: options.step,
             remedy: options.remedy,
             fee: options.fee === undefined ? undefined : parseFee(options.fee),
             assignee: options.assignee === undefined || options.assignee === 'none' ? null : options.assignee,
             into: options.into,
             events: options.events === undefined ? undefined : parseIds(options.events),
           });
+          const status = result.case ? ` ${result.case.status}` : '';
           ctx.out.write(
-            `${result.case}${result.status ? ` ${result.status}` : ''}: ${result.detail}${result.actions.length > 0 ? `\n  queued: ${result.actions.join(', ')}` : ''}\n`,
+            `${result.caseRef}${status}: ${result.detail}${result.actions.length > 0 ? `\n  queued: ${result.actions.join(', ')}` : ''}\n`,
           );
         } finally {
           await store.close();

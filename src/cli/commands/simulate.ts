@@ -1,11 +1,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { simulateTimeline } from '../../enforcement/simulation/desk-simulator.js';
 import {
   readSimulationRegistry,
   readSimulationReports,
 } from '../../enforcement/simulation/simulation-input.js';
-import { simulateTimeline } from '../../enforcement/simulation/timeline-simulator.js';
 import { AupError } from '../../errors.js';
 import {
   createPolicyHistory,

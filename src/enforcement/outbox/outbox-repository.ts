@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { type AuditActor, appendAudit } from '../../audit/audit-log.js';
 import { toJsonValue } from '../../audit/canonical-json.js';
 import { AupError } from '../../errors.js';
+import { releaseLeasesOfGoneWorkers } from '../../store/claim-leases.js';
 import type { Database } from '../../store/schema.js';
 import type { OutboxActionTable, OutboxStatus } from '../../store/tables/outbox.table.js';
 
@@ -279,25 +280,12 @@ export async function expireOutboxLeases(
   now: Date,
   isGone: (workerId: string) => boolean,
 ): Promise<number> {
-  const claimants = await db
-    .selectFrom('outbox_actions')
-    .select('claimed_by')
-    .distinct()
-    .where('status', '=', 'running')
-    .where('claimed_until', '>', now)
-    .execute();
-  const gone = claimants.flatMap((c) =>
-    c.claimed_by !== null && isGone(c.claimed_by) ? [c.claimed_by] : [],
+  return releaseLeasesOfGoneWorkers(
+    db,
+    { table: 'outbox_actions', status: 'running', touchesUpdatedAt: true },
+    now,
+    isGone,
   );
-  if (gone.length === 0) return 0;
-  const released = await db
-    .updateTable('outbox_actions')
-    .set({ claimed_until: now, updated_at: now })
-    .where('status', '=', 'running')
-    .where('claimed_until', '>', now)
-    .where('claimed_by', 'in', gone)
-    .executeTakeFirst();
-  return Number(released.numUpdatedRows);
 }
 
 /**

@@ -6,8 +6,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeEachBackend } from '../../../test/support/store-backends.js';
 import { EvidenceStore } from '../../intake/evidence-store.js';
-import { processInbox } from '../../intake/inbox-processing.js';
-import { acceptReport } from '../../intake/intake-inbox.js';
+import { acceptReport } from '../../intake/inbox/inbox-accept.js';
+import { processInbox } from '../../intake/inbox/inbox-worker.js';
 import { claimDueActions, enqueueAction, getAction } from '../outbox/outbox-repository.js';
 import { releaseDeadClaims } from './release-dead-claims.js';
 

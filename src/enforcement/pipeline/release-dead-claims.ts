@@ -1,4 +1,4 @@
-import { expireInboxClaims } from '../../intake/inbox-processing.js';
+import { expireInboxClaims } from '../../intake/inbox/inbox-worker.js';
 import { workerIsGone } from '../../process-identity.js';
 import type { Store } from '../../store/database.js';
 import { expireOutboxLeases } from '../outbox/outbox-repository.js';

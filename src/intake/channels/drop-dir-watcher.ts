@@ -6,7 +6,7 @@ import {
   type InboxLogger,
   type InboxRoute,
   type IntakeInboxDeps,
-} from '../intake-inbox.js';
+} from '../inbox/inbox-accept.js';
 
 /**
  * A watched drop directory: a feed or a colleague's script puts files in it, the desk takes them.

@@ -6,7 +6,7 @@ import {
   acceptReport,
   type InboxLogger,
   type IntakeInboxDeps,
-} from '../intake-inbox.js';
+} from '../inbox/inbox-accept.js';
 
 /**
  * Scheduled HTTP pulls of feed URLs (a blocklist export, a partner's JSON events, a Shadowserver-style CSV

@@ -6,7 +6,7 @@ import {
   type InboxLogger,
   type InboxRoute,
   type IntakeInboxDeps,
-} from '../intake-inbox.js';
+} from '../inbox/inbox-accept.js';
 
 /**
  * IMAP pull (imapflow): for a desk whose abuse@ mailbox lives on a mail server we don't replace. Each poll

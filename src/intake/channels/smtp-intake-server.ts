@@ -15,7 +15,7 @@ import {
   type InboxLogger,
   type InboxRoute,
   type IntakeInboxDeps,
-} from '../intake-inbox.js';
+} from '../inbox/inbox-accept.js';
 import { loopToken } from '../mail-loop.js';
 
 /**

@@ -7,15 +7,8 @@ import { caseStatuses } from '../../cases/case-state.js';
 import { listCaseMessages, listCaseNotes } from '../../cases/message-repository.js';
 import { searchCases } from '../../cases/queries/case-search.js';
 import { listCaseEvents } from '../../cases/report-repository.js';
-import { addNote } from '../../enforcement/commands/add-note.js';
-import { applyRemedy } from '../../enforcement/commands/apply-remedy.js';
-import { approveStep } from '../../enforcement/commands/approve-step.js';
-import type { CaseCommandDeps, CommandResult } from '../../enforcement/commands/case-command.js';
-import { dismissCase } from '../../enforcement/commands/dismiss-case.js';
-import { holdCase } from '../../enforcement/commands/hold-case.js';
-import { markCured } from '../../enforcement/commands/mark-cured.js';
-import { reinstateCase } from '../../enforcement/commands/reinstate-case.js';
-import { releaseCase } from '../../enforcement/commands/release-case.js';
+import type { CaseCommandDeps } from '../../enforcement/commands/case-command.js';
+import { caseCommandNamed, caseCommands } from '../../enforcement/commands/case-commands.js';
 import { AupError } from '../../errors.js';
 import { listProviders, loadPolicyHistoryFromStore } from '../../policy/policy-repository.js';
 import { assertOwnCustomer, principalOf } from '../plugins/auth-plugin.js';
@@ -278,83 +271,50 @@ export const caseRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { de
     async (request, reply) => {
       const principal = principalOf(request);
       const record = await loadCase(principal, request.params.ref);
-      const result = await addNote(await commandDeps(), {
+      // The table's add-note, routed as the creation of a note resource (201 with the note's id).
+      const result = await caseCommandNamed('add-note').run(await commandDeps(), {
         caseRef: record.ref,
         analyst: analystOf(principal),
         text: request.body.text,
       });
-      return reply.code(201).send({ id: result.noteId, case: result.caseRef });
+      return reply.code(201).send({ id: result.noteId ?? 0, case: result.caseRef });
     },
   );
 
-  /** One route per analyst action; each maps the body onto one command of src/enforcement/commands. */
-  const action = <B extends z.ZodObject>(
-    name: string,
-    summary: string,
-    body: B,
-    run: (
-      deps: CaseCommandDeps,
-      input: { caseRef: string; analyst: string } & z.output<B>,
-    ) => Promise<CommandResult>,
-  ) =>
+  /**
+   * One route per command of the case-command table (src/enforcement/commands/case-commands.ts):
+   * `POST /cases/:ref/<name>` with the command's input as the body.
+   */
+  for (const entry of caseCommands) {
+    if (entry.apiRoute === false) continue;
     typed(app).post(
-      `/cases/:ref/${name}`,
+      `/cases/:ref/${entry.name}`,
       {
         onRequest: staff,
         schema: {
           tags: ['cases'],
-          summary,
+          summary: entry.summary,
           security: secured,
           params: caseParam,
-          body,
+          body: entry.input,
           response: { 200: actionResultSchema, ...errorResponses, 409: problemSchema, 422: problemSchema },
         },
       },
       async (request) => {
         const principal = principalOf(request);
         const record = await loadCase(principal, request.params.ref);
-        const input = {
-          ...(request.body as z.output<B>),
-          caseRef: record.ref,
-          analyst: analystOf(principal),
-        };
-        const result = await run(await commandDeps(), input);
-        request.log.info({ case: record.ref, action: name, by: principalKey(principal) }, 'case action');
-        return { case: summaryOfRecord(result.case), outcome: result.reason, actions: [...result.actions] };
+        const input = { ...(request.body as object), caseRef: record.ref, analyst: analystOf(principal) };
+        const result = await entry.run(await commandDeps(), input);
+        request.log.info(
+          { case: record.ref, action: entry.name, by: principalKey(principal) },
+          'case action',
+        );
+        // Every routed command answers with its case; one that changed none, with the case as it stands.
+        const current = result.case ?? (await loadCase(principal, result.caseRef));
+        return { case: summaryOfRecord(current), outcome: result.detail, actions: [...result.actions] };
       },
     );
-
-  const note = { note: z.string().max(20_000).optional().describe('why, for the record') };
-  action('notify', 'Send the notice now (the notify remedy)', z.object(note), (d, i) =>
-    applyRemedy(d, { ...i, remedy: 'notify' }),
-  );
-  action('hold', 'Freeze the case: no ladder step until released', z.object(note), holdCase);
-  action(
-    'release',
-    'Release a hold, or resume after reviewing a customer reply',
-    z.object(note),
-    releaseCase,
-  );
-  action(
-    'dismiss',
-    'Close without (further) action; a suspension it caused is lifted',
-    z.object({ ...note, reason: z.string().trim().min(1).max(2_000) }),
-    dismissCase,
-  );
-  action('mark-cured', 'The customer fixed it: no further steps', z.object(note), markCured);
-  action(
-    'suspend',
-    'Suspend the service now (the suspend remedy; a required notice goes first)',
-    z.object(note),
-    (d, i) => applyRemedy(d, { ...i, remedy: 'suspend' }),
-  );
-  action('reinstate', "Lift this case's suspension and blocks", z.object(note), reinstateCase);
-  action(
-    'approve-step',
-    'Confirm a step the policy leaves to the analyst',
-    z.object({ ...note, stepId: z.string().max(200).optional() }),
-    approveStep,
-  );
+  }
 };
 
 /** The analyst name the commands record (`user:<name>` in the audit log): the e-mail, or the key's prefix. */

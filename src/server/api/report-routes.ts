@@ -9,8 +9,8 @@ import {
 } from '../../accounts/submission-repository.js';
 import { caseRefsOfReports } from '../../cases/queries/case-search.js';
 import { AupError } from '../../errors.js';
-import { type InboxItemStatus, inboxItemStatuses } from '../../intake/inbox-query.js';
-import { acceptReport } from '../../intake/intake-inbox.js';
+import { acceptReport } from '../../intake/inbox/inbox-accept.js';
+import { type InboxItemStatus, inboxItemStatuses } from '../../intake/inbox/inbox-query.js';
 import { principalOf } from '../plugins/auth-plugin.js';
 import {
   type ApiPluginOptions,

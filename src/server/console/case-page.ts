@@ -1,9 +1,9 @@
 import type { AuditEntry } from '../../audit/audit-log.js';
 import { activeStatuses } from '../../cases/case-state.js';
+import { INTERRUPTING } from '../../enforcement/commands/case-commands.js';
 import { bytes, due, severityBadge, statusBadge, time } from '../views/format.js';
 import { type Html, html, pathOf } from '../views/html.js';
 import { csrfField } from '../views/layout.js';
-import { INTERRUPTING } from './case-actions.js';
 import type { CaseView, EvidenceView } from './case-view.js';
 
 /**
@@ -50,7 +50,7 @@ export function renderCasePage(view: CaseView, o: { csrfToken: string; now: Date
     <h2 id="notes-h">Notes</h2>
     ${view.notes.length === 0 ? html`<p class="muted">No notes yet.</p>` : html`<ul>${view.notes.map((n) => html`<li><small>${time(n.at)} · ${n.author}</small><br>${n.text}</li>`)}</ul>`}
     <form method="post" action="${action}">
-      ${csrfField(o.csrfToken)}<input type="hidden" name="action" value="note">
+      ${csrfField(o.csrfToken)}<input type="hidden" name="action" value="add-note">
       <label for="note-text">Add a note</label>
       <textarea id="note-text" name="text" required maxlength="20000"></textarea>
       <button type="submit">Add note</button>
@@ -164,20 +164,20 @@ function renderActions(view: CaseView, action: string, o: { csrfToken: string; m
       items.push(
         interrupting
           ? confirmForm(
-              'approve',
+              'approve-step',
               `Approve "${waiting.stepId}"`,
               `${waitingStep?.action ?? ''} service ${r.serviceRef} now?`,
               extra,
             )
-          : html`<form method="post" action="${action}">${csrfField(o.csrfToken)}<input type="hidden" name="action" value="approve">${extra}<button type="submit">Approve "${waiting.stepId}" (${waitingStep?.action ?? 'step'})</button></form>`,
+          : html`<form method="post" action="${action}">${csrfField(o.csrfToken)}<input type="hidden" name="action" value="approve-step">${extra}<button type="submit">Approve "${waiting.stepId}" (${waitingStep?.action ?? 'step'})</button></form>`,
       );
     }
     if (remedies.includes('notify') || remedies.includes('warn'))
-      items.push(simple('notify', 'Send notice', ''));
+      items.push(simple('send-notice', 'Send notice', ''));
     if (r.status === 'on-hold' || r.status === 'customer-responded')
       items.push(simple('release', 'Release (resume ladder)'));
     else items.push(simple('hold', 'Hold'));
-    items.push(simple('skip', 'Skip next step'));
+    items.push(simple('skip-step', 'Skip next step'));
     items.push(simple('mark-cured', 'Mark cured'));
     if (remedies.includes('suspend') && !s.suspended) {
       items.push(
@@ -195,7 +195,7 @@ function renderActions(view: CaseView, action: string, o: { csrfToken: string; m
     }
     const others = remedies.filter((m) => !['notify', 'warn', 'suspend', 'terminate'].includes(m));
     if (others.length > 0) {
-      items.push(html`<form method="post" action="${action}">${csrfField(o.csrfToken)}<input type="hidden" name="action" value="remedy">
+      items.push(html`<form method="post" action="${action}">${csrfField(o.csrfToken)}<input type="hidden" name="action" value="apply-remedy">
   <label for="remedy-sel">Remedy</label>
   <select id="remedy-sel" name="remedy">${others.map((m) => html`<option value="${m}">${m}</option>`)}</select>
   <label for="fee-amount" class="visually-hidden">Fee amount</label><input id="fee-amount" name="feeAmount" type="number" min="0" step="0.01" placeholder="fee" size="6">

@@ -154,7 +154,7 @@ ${filters}
   <select id="bulk-action" name="action" required>
     <option value="assign">Assign to</option>
     <option value="hold">Hold</option>
-    <option value="notify">Send notice</option>
+    <option value="send-notice">Send notice</option>
     <option value="dismiss">Dismiss</option>
   </select>
   <label class="visually-hidden" for="bulk-assignee">Assignee</label>

@@ -109,65 +109,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .columns(['status', 'day'])
     .execute();
 
-  // case_events → dashboard_event_days
-  await sql`
-    create function dashboard_event_days_apply() returns trigger language plpgsql as $$
-    begin
-      if tg_op = 'INSERT' then
-        insert into dashboard_event_days as t (day, classification, slot, events)
-        select (created_at at time zone 'UTC')::date, classification, ${SLOT}, count(*)
-        from dashboard_new group by 1, 2
-        on conflict (day, classification, slot) do update set events = t.events + excluded.events;
-      elsif tg_op = 'DELETE' then
-        insert into dashboard_event_days as t (day, classification, slot, events)
-        select (created_at at time zone 'UTC')::date, classification, ${SLOT}, -count(*)
-        from dashboard_old group by 1, 2
-        on conflict (day, classification, slot) do update set events = t.events + excluded.events;
-      else
-        delete from dashboard_event_days;
-      end if;
-      return null;
-    end $$`.execute(db);
-  await sql`create trigger dashboard_event_days_insert after insert on case_events
-    referencing new table as dashboard_new for each statement execute function dashboard_event_days_apply()`.execute(
-    db,
-  );
-  await sql`create trigger dashboard_event_days_delete after delete on case_events
-    referencing old table as dashboard_old for each statement execute function dashboard_event_days_apply()`.execute(
-    db,
-  );
-  await sql`create trigger dashboard_event_days_truncate after truncate on case_events
-    for each statement execute function dashboard_event_days_apply()`.execute(db);
-
-  // reports → dashboard_report_days
-  await sql`
-    create function dashboard_report_days_apply() returns trigger language plpgsql as $$
-    begin
-      if tg_op = 'INSERT' then
-        insert into dashboard_report_days as t (day, channel, slot, reports)
-        select (received_at at time zone 'UTC')::date, channel, ${SLOT}, count(*)
-        from dashboard_new group by 1, 2
-        on conflict (day, channel, slot) do update set reports = t.reports + excluded.reports;
-      elsif tg_op = 'DELETE' then
-        insert into dashboard_report_days as t (day, channel, slot, reports)
-        select (received_at at time zone 'UTC')::date, channel, ${SLOT}, -count(*)
-        from dashboard_old group by 1, 2
-        on conflict (day, channel, slot) do update set reports = t.reports + excluded.reports;
-      else
-        delete from dashboard_report_days;
-      end if;
-      return null;
-    end $$`.execute(db);
-  await sql`create trigger dashboard_report_days_insert after insert on reports
-    referencing new table as dashboard_new for each statement execute function dashboard_report_days_apply()`.execute(
-    db,
-  );
-  await sql`create trigger dashboard_report_days_delete after delete on reports
-    referencing old table as dashboard_old for each statement execute function dashboard_report_days_apply()`.execute(
-    db,
-  );
-  await sql`create trigger dashboard_report_days_truncate after truncate on reports
-    for each statement execute function dashboard_report_days_apply()`.execute(db);
+  // case_events → dashboard_event_days; reports → dashboard_report_days.
+  for (const counter of DAY_COUNTERS) await createDayCounter(db, counter);
 
   // cases → dashboard_case_days, dashboard_case_status. One body for the three row operations: the rows
   // a statement adds count +1, the rows it removes -1, and an UPDATE that moves no count (most of them:
@@ -225,30 +168,81 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   );
 
   // What is already there, in slot 0.
-  await sql`insert into dashboard_event_days (day, classification, slot, events)
-    select (created_at at time zone 'UTC')::date, classification, 0, count(*) from case_events group by 1, 2`.execute(
-    db,
-  );
-  await sql`insert into dashboard_report_days (day, channel, slot, reports)
-    select (received_at at time zone 'UTC')::date, channel, 0, count(*) from reports group by 1, 2`.execute(
-    db,
-  );
-  await sql`insert into dashboard_case_days (day, service_id, service_ref, customer_ref, slot, opened, unmerged)
+  for (const statement of dashboardBackfill()) await statement.execute(db);
+}
+
+/**
+ * The two insert-only counters: `rollup` counts rows of `source` per UTC day of `at` × `key` in
+ * `count`. Reports and events are never updated in those columns, so INSERT, DELETE and TRUNCATE keep them.
+ */
+const DAY_COUNTERS = [
+  {
+    rollup: 'dashboard_event_days',
+    source: 'case_events',
+    at: 'created_at',
+    key: 'classification',
+    count: 'events',
+  },
+  { rollup: 'dashboard_report_days', source: 'reports', at: 'received_at', key: 'channel', count: 'reports' },
+] as const;
+
+type DayCounter = (typeof DAY_COUNTERS)[number];
+
+/** The trigger function of one day counter and its three statement triggers. */
+async function createDayCounter(db: Kysely<unknown>, c: DayCounter): Promise<void> {
+  const name = sql.raw;
+  const upsert = (rows: string, sign: string) => sql`
+        insert into ${name(c.rollup)} as t (day, ${name(c.key)}, slot, ${name(c.count)})
+        select (${name(c.at)} at time zone 'UTC')::date, ${name(c.key)}, ${SLOT}, ${name(sign)}count(*)
+        from ${name(rows)} group by 1, 2
+        on conflict (day, ${name(c.key)}, slot) do update set ${name(c.count)} = t.${name(c.count)} + excluded.${name(c.count)};`;
+  const fn = name(`${c.rollup}_apply`);
+  await sql`
+    create function ${fn}() returns trigger language plpgsql as $$
+    begin
+      if tg_op = 'INSERT' then${upsert('dashboard_new', '')}
+      elsif tg_op = 'DELETE' then${upsert('dashboard_old', '-')}
+      else
+        delete from ${name(c.rollup)};
+      end if;
+      return null;
+    end $$`.execute(db);
+  await sql`create trigger ${name(`${c.rollup}_insert`)} after insert on ${name(c.source)}
+    referencing new table as dashboard_new for each statement execute function ${fn}()`.execute(db);
+  await sql`create trigger ${name(`${c.rollup}_delete`)} after delete on ${name(c.source)}
+    referencing old table as dashboard_old for each statement execute function ${fn}()`.execute(db);
+  await sql`create trigger ${name(`${c.rollup}_truncate`)} after truncate on ${name(c.source)}
+    for each statement execute function ${fn}()`.execute(db);
+}
+
+/**
+ * Every roll-up counted from its base tables, into slot 0: how this migration fills them from what is
+ * already there, and how `rebuildDashboardRollups` (src/cases/queries/dashboard-rollup.ts) recounts them:
+ * one definition for both. The audit subject is parsed only in the case subject's exact form.
+ */
+export function dashboardBackfill() {
+  return [
+    sql`insert into dashboard_event_days (day, classification, slot, events)
+    select (created_at at time zone 'UTC')::date, classification, 0, count(*) from case_events group by 1, 2`,
+    sql`insert into dashboard_report_days (day, channel, slot, reports)
+    select (received_at at time zone 'UTC')::date, channel, 0, count(*) from reports group by 1, 2`,
+    sql`insert into dashboard_case_days (day, service_id, service_ref, customer_ref, slot, opened, unmerged)
     select (opened_at at time zone 'UTC')::date, service_id, service_ref, customer_ref, 0,
       count(*), count(*) filter (where merged_into is null)
-    from cases group by 1, 2, 3, 4`.execute(db);
-  await sql`insert into dashboard_case_weeks (week, service_id, service_ref, customer_ref, slot, opened, unmerged)
+    from cases group by 1, 2, 3, 4`,
+    sql`insert into dashboard_case_weeks (week, service_id, service_ref, customer_ref, slot, opened, unmerged)
     select date_trunc('week', opened_at at time zone 'UTC')::date, service_id, service_ref, customer_ref, 0,
       count(*), count(*) filter (where merged_into is null)
-    from cases group by 1, 2, 3, 4`.execute(db);
-  await sql`insert into dashboard_case_status (status, slot, cases)
-    select status, 0, count(*) from cases where merged_into is null group by 1`.execute(db);
-  await sql`insert into dashboard_case_reached (case_id, status, day, first_at, opened_at)
+    from cases group by 1, 2, 3, 4`,
+    sql`insert into dashboard_case_status (status, slot, cases)
+    select status, 0, count(*) from cases where merged_into is null group by 1`,
+    sql`insert into dashboard_case_reached (case_id, status, day, first_at, opened_at)
     select c.id, a.payload->>'to', (a.at at time zone 'UTC')::date, min(a.at), c.opened_at
     from audit_log a
     join cases c on c.id = (case when a.subject ~ '^case:[1-9][0-9]{0,9}$' then substr(a.subject, 6)::bigint end)
     where a.kind = 'case.state' and a.payload->>'to' is not null
-    group by 1, 2, 3, 5`.execute(db);
+    group by 1, 2, 3, 5`,
+  ];
 }
 
 /**

@@ -9,7 +9,7 @@ type NullableJson = ColumnType<unknown, string | null | undefined, string | null
 export type InboxStatus = 'pending' | 'done' | 'failed';
 export type InboxKind = 'complaint' | 'bounce' | 'loop';
 
-/** One received item waiting for (or done with) processing (src/intake/intake-inbox.ts). */
+/** One received item waiting for (or done with) processing (src/intake/inbox/inbox-accept.ts). */
 export interface IntakeInboxTable {
   /** bigint: returned as a string by both drivers. */
   id: Generated<string>;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { processInbox } from '../../../src/intake/inbox-processing.js';
+import { processInbox } from '../../../src/intake/inbox/inbox-worker.js';
 import { describeEachBackend } from '../../support/store-backends.js';
 import { type ApiHarness, apiHarness, bearer } from './api-harness.js';
 

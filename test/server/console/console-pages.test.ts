@@ -125,7 +125,7 @@ describeEachBackend('analyst console', (ctx) => {
     const c = await analyst();
     await c.get(`/console/cases/${desk.hostileCase}`);
     const notice = await c.follow(
-      await c.post(`/console/cases/${desk.hostileCase}/actions`, { action: 'notify' }),
+      await c.post(`/console/cases/${desk.hostileCase}/actions`, { action: 'send-notice' }),
     );
     expect(notice.body).toContain('notice requested');
     let record = await getCase(ctx.store.db, desk.hostileCase);
@@ -153,21 +153,21 @@ describeEachBackend('analyst console', (ctx) => {
     const before = await listCaseNotes(ctx.store.db, (await getCase(ctx.store.db, desk.otherCase))!.id);
     const res = await c.post(
       `/console/cases/${desk.otherCase}/actions`,
-      { action: 'note', text: 'forged' },
+      { action: 'add-note', text: 'forged' },
       { csrf: null },
     );
     expect(res.statusCode).toBe(403);
     expect(res.headers['content-type']).toContain('text/html');
     const wrong = await c.post(
       `/console/cases/${desk.otherCase}/actions`,
-      { action: 'note', text: 'forged' },
+      { action: 'add-note', text: 'forged' },
       { csrf: 'x'.repeat(43) },
     );
     expect(wrong.statusCode).toBe(403);
     const after = await listCaseNotes(ctx.store.db, (await getCase(ctx.store.db, desk.otherCase))!.id);
     expect(after.length).toBe(before.length);
     const ok = await c.post(`/console/cases/${desk.otherCase}/actions`, {
-      action: 'note',
+      action: 'add-note',
       text: 'called the customer <b>today</b>',
     });
     expect(ok.statusCode).toBe(303);

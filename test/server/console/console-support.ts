@@ -15,8 +15,8 @@ import { publishPolicyVersion } from '../../../src/policy/policy-repository.js';
 import type { PolicyDocument } from '../../../src/policy/policy-schema.js';
 import { buildApp } from '../../../src/server/app.js';
 import type { Store } from '../../../src/store/database.js';
-import { historyOf, pipelineDeps, resetDesk, seedRegistry } from '../../cases/case-support.js';
 import { makePolicy } from '../../factories.js';
+import { historyOf, pipelineDeps, resetDesk, seedRegistry } from '../../support/case-support.js';
 
 /**
  * A small desk for the console and portal tests: the example policy (its notice step waits for an analyst,

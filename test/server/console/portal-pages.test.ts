@@ -2,8 +2,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createApiKey } from '../../../src/accounts/api-key-repository.js';
 import { getCase } from '../../../src/cases/case-repository.js';
 import { listCaseMessages } from '../../../src/cases/message-repository.js';
+import { sendNotice } from '../../../src/enforcement/commands/send-notice.js';
 import { loadPolicyHistoryFromStore } from '../../../src/policy/policy-repository.js';
-import { sendNotice } from '../../../src/server/console/case-actions.js';
 import { describeEachBackend } from '../../support/store-backends.js';
 import { type Desk, openDesk, PageClient } from './console-support.js';
 
@@ -24,7 +24,7 @@ describeEachBackend('customer portal', (ctx) => {
       clock: desk.clock,
       messageIdDomain: 'desk.example.net',
     };
-    await sendNotice(enforcement, desk.hostileCase, 'analyst@desk.example.net');
+    await sendNotice(enforcement, { caseRef: desk.hostileCase, analyst: 'analyst@desk.example.net' });
   });
   afterAll(async () => {
     await desk?.close();
@@ -88,7 +88,7 @@ describeEachBackend('customer portal', (ctx) => {
     expect(consoleCase.headers.location).toBe('/portal');
     expect(consoleCase.body).not.toContain('spam');
     const consolePost = await b.post(`/console/cases/${desk.hostileCase}/actions`, {
-      action: 'note',
+      action: 'add-note',
       text: 'x',
     });
     expect(consolePost.statusCode).toBe(403);

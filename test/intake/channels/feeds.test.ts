@@ -6,13 +6,13 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { DropDirWatcher } from '../../src/intake/channels/drop-dir-watcher.js';
-import { FeedPoller } from '../../src/intake/channels/feed-poller.js';
-import { EvidenceStore } from '../../src/intake/evidence-store.js';
-import type { IntakeInboxDeps } from '../../src/intake/intake-inbox.js';
-import { openStore, pgliteDirFor } from '../../src/store/database.js';
-import { describeEachBackend } from '../support/store-backends.js';
+import { main } from '../../../src/cli/main.js';
+import { DropDirWatcher } from '../../../src/intake/channels/drop-dir-watcher.js';
+import { FeedPoller } from '../../../src/intake/channels/feed-poller.js';
+import { EvidenceStore } from '../../../src/intake/evidence-store.js';
+import type { IntakeInboxDeps } from '../../../src/intake/inbox/inbox-accept.js';
+import { openStore, pgliteDirFor } from '../../../src/store/database.js';
+import { describeEachBackend } from '../../support/store-backends.js';
 
 const CSV = 'ip,timestamp,port\n192.0.2.10,2026-02-28 22:00:00,23\n';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkParser } from '../../../test/support/parser-harness.js';
 import { mailFileParser } from '../mail/report-fields.js';
-import { xarfMailParser, xarfParser } from './xarf-parser.js';
+import { xarfMailParser, xarfParser } from './xarf-json-parser.js';
 
 const dir = 'test/fixtures/intake/xarf';
 

@@ -1,10 +1,10 @@
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { AupError } from '../errors.js';
-import type { Database } from '../store/schema.js';
-import type { InboxKind } from '../store/tables/intake.table.js';
-import type { EvidenceStore } from './evidence-store.js';
-import { type Channel, channels } from './report.js';
+import { AupError } from '../../errors.js';
+import type { Database } from '../../store/schema.js';
+import type { InboxKind } from '../../store/tables/intake.table.js';
+import type { EvidenceStore } from '../evidence-store.js';
+import { type Channel, channels } from '../report.js';
 
 /**
  * The durable intake inbox: the one door every channel (SMTP, IMAP, HTTP API and form, files, drop
@@ -14,7 +14,7 @@ import { type Channel, channels } from './report.js';
  * transaction before it returns; only then may the channel acknowledge (SMTP `250`, HTTP `202`). Identical
  * bytes on the same channel are one item: the caller learns `duplicate: true` and no second row exists.
  *
- * What comes in is worked off by inbox-processing.ts (`processInbox`, `InboxWorker`).
+ * What comes in is worked off by inbox-worker.ts (`processInbox`, `InboxWorker`).
  *
  * Group commit: concurrent `acceptReport` calls share one database transaction (`InboxCommitter`): while a
  * commit is in flight, new rows queue and go together in the next, so load raises the batch size instead

@@ -1,9 +1,9 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { Database } from '../../store/schema.js';
 
 /**
  * Read side of the intake inbox for the API: where a submitted item stands (pending, done, failed), what
- * parsing made of it and the report it became. The inbox itself (src/intake/intake-inbox.ts) writes.
+ * parsing made of it and the report it became. The inbox itself (src/intake/inbox/inbox-accept.ts) writes.
  */
 
 type Db = Kysely<Database> | Transaction<Database>;

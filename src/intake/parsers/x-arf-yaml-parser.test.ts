@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkParser } from '../../../test/support/parser-harness.js';
-import { xArfParser } from './x-arf-parser.js';
+import { xArfParser } from './x-arf-yaml-parser.js';
 
 const dir = 'test/fixtures/intake/x-arf';
 

@@ -1,16 +1,17 @@
 import type { Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
-import { AupError, isAupError } from '../errors.js';
-import { newWorkerId } from '../process-identity.js';
-import type { Database } from '../store/schema.js';
-import type { InboxKind } from '../store/tables/intake.table.js';
-import type { EvidenceStore } from './evidence-store.js';
-import { type InboxLogger, originalMessageIdOf, type SmtpEnvelope } from './intake-inbox.js';
-import { type IntakeLimits, parseReport } from './parse-report.js';
-import type { Channel, ParsedReport } from './report.js';
+import { AupError, isAupError } from '../../errors.js';
+import { newWorkerId } from '../../process-identity.js';
+import { releaseLeasesOfGoneWorkers } from '../../store/claim-leases.js';
+import type { Database } from '../../store/schema.js';
+import type { InboxKind } from '../../store/tables/intake.table.js';
+import type { EvidenceStore } from '../evidence-store.js';
+import { type IntakeLimits, parseReport } from '../parse-report.js';
+import type { Channel, ParsedReport } from '../report.js';
+import { type InboxLogger, originalMessageIdOf, type SmtpEnvelope } from './inbox-accept.js';
 
 /**
- * Working the intake inbox off (intake-inbox.ts takes items in): `processInbox` claims pending rows
+ * Working the intake inbox off (inbox-accept.ts takes items in): `processInbox` claims pending rows
  * (`FOR UPDATE SKIP LOCKED`, a lease), parses outside any transaction, then in one transaction re-checks its
  * claim (fenced by worker id and attempt), runs the pipeline's processor and marks the row done. A crash
  * anywhere before that commit leaves the row pending; when the lease runs out (or a restarted process
@@ -111,25 +112,12 @@ export async function expireInboxClaims(
   now: Date,
   isGone: (workerId: string) => boolean,
 ): Promise<number> {
-  const claimants = await db
-    .selectFrom('intake_inbox')
-    .select('claimed_by')
-    .distinct()
-    .where('status', '=', 'pending')
-    .where('claimed_until', '>', now)
-    .execute();
-  const gone = claimants.flatMap((c) =>
-    c.claimed_by !== null && isGone(c.claimed_by) ? [c.claimed_by] : [],
+  return releaseLeasesOfGoneWorkers(
+    db,
+    { table: 'intake_inbox', status: 'pending', touchesUpdatedAt: false },
+    now,
+    isGone,
   );
-  if (gone.length === 0) return 0;
-  const released = await db
-    .updateTable('intake_inbox')
-    .set({ claimed_until: now })
-    .where('status', '=', 'pending')
-    .where('claimed_until', '>', now)
-    .where('claimed_by', 'in', gone)
-    .executeTakeFirst();
-  return Number(released.numUpdatedRows);
 }
 
 /** One round: claim up to `limit` due rows and process each. */

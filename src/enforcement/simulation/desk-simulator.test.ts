@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { makePolicy } from '../../../test/factories.js';
 import { isAupError } from '../../errors.js';
 import { createPolicyHistory } from '../../policy/policy-loader.js';
+import { simulateTimeline } from './desk-simulator.js';
 import { readSimulationRegistry, readSimulationReports } from './simulation-input.js';
-import { simulateTimeline } from './timeline-simulator.js';
 
 const registry = readSimulationRegistry(
   [

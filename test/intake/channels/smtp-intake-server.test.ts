@@ -5,10 +5,10 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type SmtpIntakeOptions, SmtpIntakeServer } from '../../src/intake/channels/smtp-intake-server.js';
-import { EvidenceStore } from '../../src/intake/evidence-store.js';
-import { InboxCommitter, type IntakeInboxDeps } from '../../src/intake/intake-inbox.js';
-import { describeEachBackend } from '../support/store-backends.js';
+import { type SmtpIntakeOptions, SmtpIntakeServer } from '../../../src/intake/channels/smtp-intake-server.js';
+import { EvidenceStore } from '../../../src/intake/evidence-store.js';
+import { InboxCommitter, type IntakeInboxDeps } from '../../../src/intake/inbox/inbox-accept.js';
+import { describeEachBackend } from '../../support/store-backends.js';
 import { codeOf, RawSmtpClient } from './smtp-raw-client.js';
 
 /**
@@ -304,7 +304,7 @@ describeEachBackend('SMTP intake', (ctx) => {
 
 describe('SMTP intake classification', () => {
   it('is covered by the socket tests above; the header reader unfolds continuation lines', async () => {
-    const { inspectHeaders } = await import('../../src/intake/channels/smtp-intake-server.js');
+    const { inspectHeaders } = await import('../../../src/intake/channels/smtp-intake-server.js');
     const facts = inspectHeaders(
       new TextEncoder().encode(
         'Content-Type: multipart/report;\r\n report-type=delivery-status\r\nX-Loop: AupDesk\r\n\r\nReceived: body',

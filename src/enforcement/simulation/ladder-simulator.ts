@@ -5,10 +5,10 @@ import {
   type CaseStatus,
   caseClauseSchema,
   openCaseState,
-} from '../cases/case-state.js';
-import type { PolicyDocument } from '../policy/policy-schema.js';
-import { type EngineResult, nextStep } from './ladder-engine.js';
-import type { ActionKind } from './planned-action.js';
+} from '../../cases/case-state.js';
+import type { PolicyDocument } from '../../policy/policy-schema.js';
+import { type EngineResult, nextStep } from '../ladder-engine.js';
+import type { ActionKind } from '../planned-action.js';
 
 /**
  * Simulation: one case's timeline of inputs run through the ladder engine, calling it at every input and

@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/enforcement/outbox/clock.js';
 import { deskDeps } from '../../src/enforcement/pipeline/desk-deps.js';
 import { processReport } from '../../src/enforcement/pipeline/process-report.js';
+import { reportOf, seedRegistry } from '../support/case-support.js';
 import { cliBackends, runCli } from '../support/cli-backends.js';
 import { type SmtpSink, startSmtpSink } from '../support/smtp-sink.js';
-import { reportOf, seedRegistry } from './case-support.js';
 
 /**
  * `aupdesk cases` and `aupdesk worker --once` through main(), against a durable store the test and the CLI

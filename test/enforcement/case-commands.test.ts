@@ -22,8 +22,15 @@ import { listSteps } from '../../src/enforcement/scheduler/step-scheduler.js';
 import { isAupError } from '../../src/errors.js';
 import type { PolicyDocument } from '../../src/policy/policy-schema.js';
 import { makePolicy } from '../factories.js';
+import {
+  clockAt,
+  historyOf,
+  pipelineDeps,
+  reportOf,
+  resetDesk,
+  seedRegistry,
+} from '../support/case-support.js';
 import { describeEachBackend } from '../support/store-backends.js';
-import { clockAt, historyOf, pipelineDeps, reportOf, resetDesk, seedRegistry } from './case-support.js';
 
 const registry = {
   customers: [{ ref: 'cust-a' }, { ref: 'cust-b' }],

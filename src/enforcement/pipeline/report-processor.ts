@@ -1,4 +1,4 @@
-import type { ReportProcessor } from '../../intake/inbox-processing.js';
+import type { ReportProcessor } from '../../intake/inbox/inbox-worker.js';
 import { processReportIn, type ReportDeps } from './process-report.js';
 
 /**

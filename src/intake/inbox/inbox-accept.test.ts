@@ -3,16 +3,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { describeEachBackend } from '../../test/support/store-backends.js';
-import { EvidenceStore } from './evidence-store.js';
-import { processInbox, type ReportProcessor } from './inbox-processing.js';
+import { describeEachBackend } from '../../../test/support/store-backends.js';
+import { EvidenceStore } from '../evidence-store.js';
 import {
   acceptReport,
   InboxCommitter,
   type IntakeInboxDeps,
   inboxCounts,
   messageIdOf,
-} from './intake-inbox.js';
+} from './inbox-accept.js';
+import { processInbox, type ReportProcessor } from './inbox-worker.js';
 
 const T0 = new Date('2026-03-01T10:00:00Z');
 const clockAt = (ms = 0) => ({ now: () => new Date(T0.getTime() + ms) });

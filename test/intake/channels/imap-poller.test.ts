@@ -9,15 +9,15 @@ import {
   type ImapClient,
   type ImapPollerOptions,
   pollImapOnce,
-} from '../../src/intake/channels/imap-poller.js';
-import { EvidenceStore } from '../../src/intake/evidence-store.js';
-import { processInbox } from '../../src/intake/inbox-processing.js';
-import type { IntakeInboxDeps } from '../../src/intake/intake-inbox.js';
-import { describeEachBackend } from '../support/store-backends.js';
+} from '../../../src/intake/channels/imap-poller.js';
+import { EvidenceStore } from '../../../src/intake/evidence-store.js';
+import type { IntakeInboxDeps } from '../../../src/intake/inbox/inbox-accept.js';
+import { processInbox } from '../../../src/intake/inbox/inbox-worker.js';
+import { describeEachBackend } from '../../support/store-backends.js';
 import { type Dovecot, ensureDovecot, startDovecot } from './dovecot-harness.js';
 
 /**
- * IMAP pull against a real Dovecot on loopback (test/channels/dovecot-harness.ts starts a private one).
+ * IMAP pull against a real Dovecot on loopback (test/intake/channels/dovecot-harness.ts starts a private one).
  */
 
 const installed = ensureDovecot();
