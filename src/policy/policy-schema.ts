@@ -46,7 +46,7 @@ const eventClass = z.string().superRefine((value, ctx) => {
   if (!isEventClass(value)) {
     ctx.addIssue({
       code: 'custom',
-      message: `"${value}" is not a known event class (taxonomy/type, e.g. abusive-content/spam); see src/intake/taxonomy.ts`,
+      message: `"${value}" is not a known event class (taxonomy/type, e.g. abusive-content/spam); see src/taxonomy/taxonomy.ts`,
     });
   }
 });

@@ -34,7 +34,7 @@ export type MappableField = (typeof mappableFields)[number];
 
 const columnName = z.string().regex(/^[a-z0-9_.]+$/i, 'a column name');
 const columnList = z.array(columnName).min(1);
-const eventClass = z.string().refine(isEventClass, 'a taxonomy/type pair from src/intake/taxonomy.ts');
+const eventClass = z.string().refine(isEventClass, 'a taxonomy/type pair from src/taxonomy/taxonomy.ts');
 const stem = z.string().regex(/^[a-z0-9_]+$/, 'a Shadowserver file-name stem such as scan_dns');
 
 export const columnProfileSchema = z
