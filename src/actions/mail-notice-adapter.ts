@@ -1,6 +1,7 @@
 import { caseTag } from '../enforcement/notices/case-tag.js';
 import { messageIdFor } from '../enforcement/notices/message-id.js';
 import { type EvidenceItem, renderNotice } from '../enforcement/notices/notice-templates.js';
+import { caseReplyAddress } from '../enforcement/notices/reply-token.js';
 import type {
   ActionContext,
   ActionHandler,
@@ -40,6 +41,11 @@ export interface MailNoticeAdapterOptions {
   readonly from: string;
   /** Where customers reply (the abuse desk mailbox the intake reads). */
   readonly replyTo: string;
+  /**
+   * The desk secret. Given, each notice's Reply-To is the case's own address (`abuse+aup-<case>.<token>@…`),
+   * which is how the customer's reply proves it answers this notice (notices/reply-token.ts).
+   */
+  readonly replySecret?: Uint8Array;
   readonly messageIdDomain: string;
   /** The X-Loop token (default `loopToken()`: the one our SMTP intake recognises). */
   readonly loopToken?: string | undefined;
@@ -67,11 +73,15 @@ export class MailNoticeAdapter implements ActionHandler<NoticePayload> {
       );
     }
     const evidence = await directory.evidenceFor(payload.caseId);
+    const replyTo =
+      this.options.replySecret === undefined
+        ? this.options.replyTo
+        : caseReplyAddress(this.options.replyTo, payload.caseId, this.options.replySecret);
     const rendered = renderNotice(payload, {
       ...(recipient.name === undefined ? {} : { customerName: recipient.name }),
       ...(recipient.serviceLabel === undefined ? {} : { serviceLabel: recipient.serviceLabel }),
       evidence,
-      replyTo: this.options.replyTo,
+      replyTo,
     });
     const messageId = messageIdFor(action.idempotencyKey, messageIdDomain);
     const references = payload.references.map((key) => messageIdFor(key, messageIdDomain));
@@ -83,7 +93,7 @@ export class MailNoticeAdapter implements ActionHandler<NoticePayload> {
         to: recipient.name
           ? `"${recipient.name.replace(/["\\\r\n]/g, '')}" <${recipient.email}>`
           : recipient.email,
-        replyTo: this.options.replyTo,
+        replyTo,
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,

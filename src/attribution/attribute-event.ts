@@ -2,7 +2,7 @@ import { isAupError } from '../errors.js';
 import type { IntakeEvent } from '../intake/event.js';
 import type { Channel } from '../intake/report.js';
 import type { RegistrySnapshot } from '../registry/registry-snapshot.js';
-import { type Attribution, attribute } from './attribute.js';
+import { type Attribution, attribute, attributeNetwork } from './attribute.js';
 
 /**
  * One event → the customer it is about, at the event's time, and *how* it is about them. Most events are
@@ -19,6 +19,10 @@ import { type Attribution, attribute } from './attribute.js';
  * Events of the provider's own flow detectors (channel `detection`) that carry `extra.accountable_ip` are
  * attributed by that address alone (a spoofed source may be a neighbour's address).
  *
+ * An event about a whole network (`source.network`, no `source.ip`: a blocklist naming a range) is about
+ * every service holding part of it: `attributeNetworkEvent` gives one attribution per service, and the
+ * pipeline judges the event once for each.
+ *
  * The first field that attributes to a customer wins. A spam event reached through the site (3, 4, or any
  * field of an event whose identifier is `spamvertised`) is `via: promoted-url`. When no field is ours, the
  * answer of the first field tried explains why (not ours, not held at that time).
@@ -33,6 +37,7 @@ export type EventVia = 'source' | 'promoted-url';
 
 export type AttributedBy =
   | 'source.ip'
+  | 'source.network'
   | 'source.fqdn'
   | 'source.url'
   | 'extra.spamvertised_host'
@@ -78,6 +83,20 @@ export function attributeEvent(
     });
 
   let first: EventAttribution | undefined;
+  if (candidates.length === 0 && event['source.network']) {
+    const held = attributeNetworkEvent(snapshot, event, receivedAt);
+    if (held[0]) return held[0];
+    return {
+      attribution: {
+        ours: false,
+        reason: 'unassigned',
+        detail: `no service held any part of ${event['source.network']} at ${at.toISOString()}`,
+      },
+      by: 'source.network',
+      via: 'source',
+      at,
+    };
+  }
   for (const candidate of candidates) {
     let attribution: Attribution;
     try {
@@ -111,6 +130,32 @@ export function attributeEvent(
 }
 
 /**
+ * A network event (`source.network` and no `source.ip`): one attribution per service that held any part of
+ * the network at the event's time. Empty for other events, or when nobody held any of it (or the network
+ * is malformed).
+ */
+export function attributeNetworkEvent(
+  snapshot: RegistrySnapshot,
+  event: IntakeEvent,
+  receivedAt: Date,
+): EventAttribution[] {
+  const network = event['source.network'];
+  if (!network || event['source.ip']) return [];
+  const at = event['time.source'] ? new Date(event['time.source']) : receivedAt;
+  try {
+    return attributeNetwork(snapshot, { network, at }).map((attribution) => ({
+      attribution,
+      by: 'source.network' as const,
+      via: 'source' as const,
+      at,
+    }));
+  } catch (error) {
+    if (isAupError(error) && error.code === 'AUP_ERR_ATTRIBUTION_BAD_QUERY') return [];
+    throw error;
+  }
+}
+
+/**
  * What a case about the event names as its subjects (the addresses a block rung filters, the URLs a notice
  * lists). An event reached through the promoted site is about the site: its sender's address belongs to
  * someone else's network and must never be blocked or put to the customer as theirs.
@@ -118,8 +163,26 @@ export function attributeEvent(
 export function caseSubjectsOf(
   event: IntakeEvent,
   via: EventVia,
+  attribution?: Attribution,
 ): { readonly addresses: string[]; readonly urls: string[] } {
-  const addresses = via === 'source' && event['source.ip'] ? [event['source.ip']] : [];
+  const network = event['source.network'];
+  // A network event names, for each service, the part of the network it holds (or the network, when the
+  // service's assignment contains it): never a range of other customers' addresses.
+  const networkSubject =
+    network && attribution?.ours ? narrowerPrefix(network, attribution.assignment.resource) : network;
+  const addresses =
+    via !== 'source'
+      ? []
+      : event['source.ip']
+        ? [event['source.ip']]
+        : networkSubject
+          ? [networkSubject]
+          : [];
   const urls = event['source.url'] ? [event['source.url']] : [];
   return { addresses, urls };
+}
+
+function narrowerPrefix(a: string, b: string): string {
+  const length = (p: string) => Number(p.split('/')[1] ?? (p.includes(':') ? 128 : 32));
+  return length(b) > length(a) ? b : a;
 }

@@ -1,6 +1,6 @@
 import { AupError } from '../errors.js';
 import { normalizeDomain } from '../registry/domain-name.js';
-import { isV4Mapped, parseIPv4, parseIPv6Into } from '../registry/ip-address.js';
+import { isV4Mapped, parseIPv4, parseIPv6Into, tryParsePrefix } from '../registry/ip-address.js';
 import type { HeldAssignment, RegistrySnapshot } from '../registry/registry-snapshot.js';
 import type { RegistryStatus, ServiceKind } from '../store/tables/registry.table.js';
 
@@ -167,6 +167,28 @@ function resolveAddress(text: string): AttributionTarget | null {
     };
   }
   return { kind: 'v6', v6: [scratch[0]!, scratch[1]!, scratch[2]!, scratch[3]!], text: bare.toLowerCase() };
+}
+
+/** An attribution to a customer (the `ours: true` branch). */
+export type OursAttribution = Extract<Attribution, { readonly ours: true }>;
+
+/**
+ * A network (`198.51.100.0/24`, as a blocklist names a whole range): every service that held any part of it
+ * at `at` (an assignment inside the network, or one containing it), each as its own attribution, in
+ * assignment order. Empty when nobody held any of it.
+ */
+export function attributeNetwork(
+  snapshot: RegistrySnapshot,
+  query: { readonly network: string; readonly at: Date },
+): OursAttribution[] {
+  if (!(query.at instanceof Date) || Number.isNaN(query.at.getTime())) {
+    throw badQuery('the time "at" is not a valid date');
+  }
+  const prefix = tryParsePrefix(query.network.trim());
+  if (!prefix) throw badQuery(`"${query.network}" is not a network (address/length)`);
+  return snapshot
+    .heldOverlapping(prefix, query.at.getTime())
+    .map((index) => answer(snapshot, index, () => unassigned(query.network)) as OursAttribution);
 }
 
 function answer(snapshot: RegistrySnapshot, index: number, otherwise: () => Attribution): Attribution {

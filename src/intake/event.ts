@@ -14,6 +14,11 @@ import { type ClassificationType, taxonomies, taxonomy } from '../taxonomy/taxon
 const isoTime = z.iso.datetime({ offset: false, message: 'expected a UTC ISO 8601 time ending in Z' });
 const port = z.number().int().min(0).max(65535);
 const ip = z.union([z.ipv4(), z.ipv6()]);
+/** Whether `text` passes the field dictionary's host-name rule (`source.fqdn`). */
+export function isEventFqdn(text: string): boolean {
+  return fqdn.safeParse(text).success;
+}
+
 const fqdn = z
   .string()
   .min(1)
@@ -69,8 +74,8 @@ export const eventSchema = z
       path: ['classification.type'],
     },
   )
-  .refine((e) => e['source.ip'] || e['source.fqdn'] || e['source.url'], {
-    message: 'an event names its source: source.ip, source.fqdn or source.url',
+  .refine((e) => e['source.ip'] || e['source.fqdn'] || e['source.url'] || e['source.network'], {
+    message: 'an event names its source: source.ip, source.fqdn, source.url or source.network',
     path: ['source.ip'],
   });
 

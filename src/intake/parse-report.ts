@@ -181,7 +181,8 @@ async function collectMail(input: ParseReportInput, limits: IntakeLimits): Promi
   } else {
     out = await collectComplaintMail(mail, input.receivedAt, limits);
   }
-  // Read after the parsers ran: charset problems surface only when a part's text is decoded.
+  // Read after the parsers ran: charset problems surface only when a part's text (or the Subject) is decoded.
+  void mail.subject;
   out.errors.unshift(...mail.errors);
   out.mail = mail;
   return out;

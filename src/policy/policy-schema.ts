@@ -290,6 +290,12 @@ export const complaintTermsSchema = z
     share_with_customer: z.enum(['shared', 'reporter-redacted', 'summary-only']),
     /** Requests that a complaint be kept confidential are honoured (iITGEN: no). */
     honour_confidentiality_requests: z.boolean(),
+    /**
+     * A reply to a notice counts as the customer's when it comes from an address the registry holds for the
+     * customer; `true` also accepts any address at the domain of one of those addresses (a colleague
+     * answering). Either way the reply must carry the case's reply token (docs/operations.md).
+     */
+    customer_replies_from_domain: z.boolean().default(false),
     /** Where complaints go. */
     channels: z
       .array(

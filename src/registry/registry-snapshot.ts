@@ -3,7 +3,16 @@ import { AupError } from '../errors.js';
 import type { Database } from '../store/schema.js';
 import type { RegistryStatus, ServiceKind } from '../store/tables/registry.table.js';
 import { DomainIndex } from './domain-index.js';
-import { isV4Mapped, parseIPv4, parseIPv6Into, parsePrefix, wordMask } from './ip-address.js';
+import {
+  type IpPrefix,
+  isV4Mapped,
+  maskWords,
+  parseIPv4,
+  parseIPv6Into,
+  parsePrefix,
+  tryParsePrefix,
+  wordMask,
+} from './ip-address.js';
 import { Ipv4PrefixTable } from './ipv4-prefix-table.js';
 import { Ipv6PrefixTable } from './ipv6-prefix-table.js';
 import { sharedFloat64, sharedInt32, sharedUint8, sharedUint32 } from './shared-array.js';
@@ -87,6 +96,7 @@ export class RegistrySnapshot {
   private readonly resource: readonly string[];
   private readonly validFrom: Float64Array;
   private readonly validTo: Float64Array;
+  private prefixes: ReadonlyArray<IpPrefix | null> | undefined;
 
   private constructor(init: {
     revision: string | null;
@@ -274,6 +284,25 @@ export class RegistrySnapshot {
         resources.push(this.resource[a]!);
     }
     return { service, customer: this.customers[this.customerIndex.get(service.customerId)]!, resources };
+  }
+
+  /**
+   * Every assignment held at time `t` whose prefix overlaps `network` (inside it, or containing it): what a
+   * blocklist entry naming a whole network is about. A scan over the assignments (network events are rare,
+   * and a prefix table answers covers, not "everything inside"); prefixes are parsed once and kept.
+   */
+  heldOverlapping(network: IpPrefix, t: number): number[] {
+    this.prefixes ??= this.resource.map((r) =>
+      r.includes(':') || /^[0-9.]+(\/[0-9]+)?$/.test(r) ? tryParsePrefix(r) : null,
+    );
+    const out: number[] = [];
+    for (let i = 0; i < this.prefixes.length; i++) {
+      const prefix = this.prefixes[i];
+      if (!prefix || prefix.family !== network.family) continue;
+      if (!(this.validFrom[i]! <= t && t < this.validTo[i]!)) continue;
+      if (prefixesOverlap(prefix, network)) out.push(i);
+    }
+    return out;
   }
 
   get stats(): {
@@ -535,4 +564,17 @@ export class RegistrySnapshotHolder {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }
+}
+
+/** Whether two prefixes of one family share an address (then one contains the other). */
+export function prefixesOverlap(a: IpPrefix, b: IpPrefix): boolean {
+  const length = Math.min(a.length, b.length);
+  if (a.family === 4 && b.family === 4)
+    return (a.v4 & wordMask(length)) >>> 0 === (b.v4 & wordMask(length)) >>> 0;
+  if (a.family === 6 && b.family === 6) {
+    const x = maskWords(a.v6, length);
+    const y = maskWords(b.v6, length);
+    return x[0] === y[0] && x[1] === y[1] && x[2] === y[2] && x[3] === y[3];
+  }
+  return false;
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
+import { AuditAnchorMailAdapter } from '../actions/audit-anchor-mail-adapter.js';
 import { BlocklistAdapter } from '../actions/blocklist-adapter.js';
 import { CorrespondenceMailAdapter } from '../actions/correspondence-mail-adapter.js';
 import { FeeAdapter } from '../actions/fee-adapter.js';
@@ -39,6 +40,8 @@ export interface ActionWiring {
   readonly from: string;
   /** The abuse desk mailbox customers answer to (our intake reads it). */
   readonly replyTo: string;
+  /** The desk secret: each notice's Reply-To carries its case's reply token (notices/reply-token.ts). */
+  readonly replySecret: Uint8Array | undefined;
   readonly messageIdDomain: string;
   readonly providerName: string;
   readonly provisioning: { readonly webhook: WebhookConfig } | { readonly command: CommandConfig } | null;
@@ -102,6 +105,7 @@ export function createActionHandlers(wiring: ActionWiring): ActionHandler[] {
       directory: storeNoticeDirectory(wiring.db),
       from: wiring.from,
       replyTo: wiring.replyTo,
+      ...(wiring.replySecret === undefined ? {} : { replySecret: wiring.replySecret }),
       messageIdDomain: ownDomain,
       loopToken: token,
     }) as ActionHandler,
@@ -131,6 +135,12 @@ export function createActionHandlers(wiring: ActionWiring): ActionHandler[] {
       },
       from: wiring.from,
       replyTo: wiring.replyTo,
+      messageIdDomain: ownDomain,
+      loopToken: token,
+    }) as ActionHandler,
+    new AuditAnchorMailAdapter({
+      sender: wiring.sender,
+      from: wiring.from,
       messageIdDomain: ownDomain,
       loopToken: token,
     }) as ActionHandler,
@@ -223,6 +233,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
 export function actionWiringFromEnv(
   db: Kysely<Database>,
   providerName: string,
+  replySecret: Uint8Array,
   env: NodeJS.ProcessEnv = process.env,
 ): { wiring: ActionWiring; close(): void } {
   const relay = smtpRelayConfigFromEnv(env);
@@ -234,6 +245,7 @@ export function actionWiringFromEnv(
       sender,
       from: relay.from,
       replyTo: config.replyTo ?? relay.from,
+      replySecret,
       messageIdDomain: relay.messageIdDomain,
       providerName,
       provisioning: config.provisioning,

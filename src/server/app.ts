@@ -18,6 +18,7 @@ import type { AppDeps, ResolvedAppDeps } from './app-deps.js';
 import { assetPlugin } from './assets/asset-plugin.js';
 import { consolePlugin } from './console/console-plugin.js';
 import { registerAuth } from './plugins/auth-plugin.js';
+import { registerInputTextCheck } from './plugins/input-text-check.js';
 import { createMetrics, registerMetrics } from './plugins/metrics-plugin.js';
 import { problemOf, registerProblemDetails, sendProblem } from './plugins/problem-details.js';
 import { registerRateLimit } from './plugins/rate-limit-plugin.js';
@@ -55,8 +56,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const common = {
     bodyLimit: resolved.http.bodyLimit,
     trustProxy: resolved.http.trustProxy,
-    requestIdHeader: 'x-request-id',
-    // Ids from outside are accepted only when they look like ids (they end up in logs).
+    // Fastify would take the header as it comes (any length, any characters) and echo it; the id is chosen
+    // in genReqId instead, which accepts a client's id only when it looks like one.
+    requestIdHeader: false,
+    // Ids from outside are accepted only when they look like ids (they end up in logs and headers).
     genReqId: (req: { headers: Record<string, unknown> }) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,100}$/.test(given) ? given : randomUUID();
@@ -82,6 +85,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemDetails(app);
+  registerInputTextCheck(app);
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');

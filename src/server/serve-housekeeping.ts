@@ -1,19 +1,26 @@
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
+import { pruneLoginAttempts } from '../accounts/login-throttle.js';
 import { purgeExpiredSessions } from '../accounts/session-repository.js';
 import type { Clock } from '../enforcement/outbox/clock.js';
 import type { Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
+import { type AuditAnchorSettings, anchorAndNotify } from './audit-anchoring.js';
 
 /**
  * Periodic upkeep a running desk does for itself:
  *
  * - **sessions**: `purgeExpiredSessions` deletes people's sessions past their idle or absolute limit (expired
- *   sessions are already refused at lookup; this keeps the table from growing without end). Every hour.
+ *   sessions are already refused at lookup; this keeps the table from growing without end), and login-attempt
+ *   counters whose window ended. Every hour.
  * - **analyze** (embedded store only): PGlite has no autovacuum daemon, so the planner never gets statistics
  *   by itself; tables it has never analysed look empty and case lists fall back to nested-loop plans that
  *   slow down badly as cases accumulate. A plain `ANALYZE` (sampled, bounded work, no table rewrite) at start
  *   and every 10 minutes keeps the plans sane. A PostgreSQL server's autovacuum does this already.
+ *
+ * - **audit-anchor** (when AUPDESK_AUDIT_ANCHOR_FILE is set): appends the audit head to the anchor file, and
+ *   queues a mail of it when AUPDESK_AUDIT_ANCHOR_MAILTO is set (audit-anchoring.ts). At start and every
+ *   AUPDESK_AUDIT_ANCHOR_INTERVAL seconds (default an hour).
  *
  * Each task runs on its own timer; one that fails is logged and tried again at its next turn. `stop()` waits
  * for a running task, so the store is not closed under it.
@@ -44,9 +51,28 @@ export function housekeepingTasks(input: {
   readonly clock: Clock;
   readonly purgeSessions: boolean;
   readonly intervals?: HousekeepingIntervals | undefined;
+  /** Scheduled audit anchoring (anchor file set): every `intervalMs`, and once at start. */
+  readonly auditAnchor?: AuditAnchorSettings | undefined;
 }): HousekeepingTask[] {
   const tasks: HousekeepingTask[] = [];
   const db = input.store.db;
+  const anchor = input.auditAnchor;
+  const anchorFile = anchor?.file;
+  if (anchor && anchorFile !== undefined) {
+    tasks.push({
+      id: 'audit-anchor',
+      everyMs: anchor.intervalMs,
+      atStart: true,
+      run: async () => {
+        const done = await anchorAndNotify(db, {
+          file: anchorFile,
+          mailTo: anchor.mailTo,
+          now: input.clock.now(),
+        });
+        return { seq: done.anchor.seq, hash: done.anchor.hash, mailQueued: done.mailQueued };
+      },
+    });
+  }
   if (input.purgeSessions) {
     tasks.push({
       id: 'purge-sessions',
@@ -54,7 +80,9 @@ export function housekeepingTasks(input: {
       atStart: true,
       run: async () => {
         const purged = await purgeExpiredSessions(db, input.clock.now());
-        return purged > 0 ? { purged } : undefined;
+        // Login-attempt counters whose window ended are dead weight too.
+        const loginCounters = await pruneLoginAttempts(db, input.clock.now());
+        return purged > 0 || loginCounters > 0 ? { purged, loginCounters } : undefined;
       },
     });
   }

@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -42,6 +40,8 @@ import { openStore, pgliteDirFor, type Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
 import { createActionHandlers, workerConfigFromEnv } from './action-wiring.js';
 import { buildApp } from './app.js';
+import { auditAnchorSettingsFromEnv } from './audit-anchoring.js';
+import { loadDeskSecret } from './desk-secret.js';
 import { fileMailSender } from './file-mail-sender.js';
 import { routedInboxProcessor } from './inbox-router.js';
 import { createMetrics } from './plugins/metrics-plugin.js';
@@ -361,7 +361,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
     const wake = (): void => inboxWorker?.wake();
 
     let http: ServeHandle['http'];
-    const secret = await loadSecret(deps.config.dataDir, env);
+    const secret = await loadDeskSecret(deps.config.dataDir, env);
     const listenPort = options.httpPort ?? 8080;
     let publicUrl = options.publicUrl ?? (env.AUPDESK_PUBLIC_URL || undefined);
     // Served by the API; the intake counts into it when both run in this process.
@@ -515,7 +515,14 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
 
     // Sessions are the HTTP side's; ANALYZE is for whichever process holds the embedded store.
     const housekeeping = new Housekeeping(
-      housekeepingTasks({ store, clock, purgeSessions: runs.api, intervals: deps.intervals }),
+      housekeepingTasks({
+        store,
+        clock,
+        purgeSessions: runs.api,
+        intervals: deps.intervals,
+        // One anchoring process is enough: the one that runs the worker (it also sends the anchor mail).
+        auditAnchor: runs.worker ? auditAnchorSettingsFromEnv(env, deps.config.dataDir) : undefined,
+      }),
       logger.child({ loop: 'housekeeping' }),
     );
     housekeeping.start();
@@ -599,12 +606,14 @@ async function enforcementParts(input: {
     );
   }
   const replyTo = workerEnv.replyTo ?? from;
+  const replySecret = await loadDeskSecret(input.dataDir, env);
   const base = { db: store.db, policies, clock, messageIdDomain: input.messageIdDomain, replyTo };
   const handlers = createActionHandlers({
     db: store.db,
     sender,
     from,
     replyTo,
+    replySecret,
     messageIdDomain: input.messageIdDomain,
     providerName,
     provisioning: workerEnv.provisioning,
@@ -623,6 +632,7 @@ async function enforcementParts(input: {
       evidence: input.evidence,
       // Vulnerability-test consents (compliance/): a consented scan is recorded as authorised, no case.
       authorisations: loadTestConsentSet,
+      replySecret,
     },
     policies: live,
     worker,
@@ -735,31 +745,6 @@ async function chooseProvider(
     );
   }
   return providers[0];
-}
-
-/**
- * The secret signing form tokens and report status links: AUPDESK_SECRET, else `<data>/secret` (made on first
- * start, mode 0600). Processes of one desk on several machines must share AUPDESK_SECRET.
- */
-async function loadSecret(dataDir: string, env: NodeJS.ProcessEnv): Promise<Buffer> {
-  const given = env.AUPDESK_SECRET;
-  if (given) {
-    if (given.length < 32)
-      throw new AupError('AUP_ERR_CONFIG_INVALID', 'AUPDESK_SECRET must be at least 32 characters');
-    return Buffer.from(given);
-  }
-  const file = path.join(dataDir, 'secret');
-  try {
-    const existing = (await readFile(file, 'utf8')).trim();
-    if (existing.length >= 32) return Buffer.from(existing);
-  } catch {
-    // First start: make one below.
-  }
-  await mkdir(dataDir, { recursive: true });
-  const secret = randomBytes(32).toString('base64url');
-  await writeFile(file, `${secret}\n`, { mode: 0o600 });
-  await chmod(file, 0o600);
-  return Buffer.from(secret);
 }
 
 function displayHost(host: string): string {

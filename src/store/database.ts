@@ -9,6 +9,7 @@ import { acquireEmbeddedStoreLock, type EmbeddedStoreLock } from './embedded-sto
 import { migrations } from './migrations/index.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
+import { StorableTextDialect } from './store-safe-text.js';
 
 export type StoreKind = 'pglite' | 'postgres';
 
@@ -208,7 +209,11 @@ async function openPGlite(
       cause: error,
     });
   }
-  return { db: new Kysely<Database>({ dialect: new PGliteDialect(pglite) }), kind: 'pglite', lock };
+  return {
+    db: new Kysely<Database>({ dialect: new StorableTextDialect(new PGliteDialect(pglite)) }),
+    kind: 'pglite',
+    lock,
+  };
 }
 
 async function openPostgres(
@@ -245,7 +250,7 @@ async function openPostgres(
   });
   // An idle client's error (server restart) must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new StorableTextDialect(new PostgresDialect({ pool })) });
   let current: string | null;
   try {
     current = (await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db)).rows[0]!

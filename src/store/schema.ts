@@ -1,4 +1,10 @@
-import type { ApiKeyTable, ReportSubmissionTable, SessionTable, UserTable } from './tables/accounts.table.js';
+import type {
+  ApiKeyTable,
+  LoginAttemptTable,
+  ReportSubmissionTable,
+  SessionTable,
+  UserTable,
+} from './tables/accounts.table.js';
 import type { AuditHeadTable, AuditLogTable } from './tables/audit.table.js';
 import type {
   BlocklistEntryTable,
@@ -59,6 +65,7 @@ export interface Database {
   users: UserTable;
   sessions: SessionTable;
   api_keys: ApiKeyTable;
+  login_attempts: LoginAttemptTable;
   report_submissions: ReportSubmissionTable;
   intake_inbox: IntakeInboxTable;
   dashboard_event_days: DashboardEventDayTable;

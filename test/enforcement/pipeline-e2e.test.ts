@@ -16,6 +16,7 @@ import {
   reportOf,
   resetDesk,
   seedRegistry,
+  TEST_REPLY_SECRET,
 } from '../support/case-support.js';
 import { type LoopbackSinks, startLoopbackSinks } from '../support/loopback-sinks.js';
 import { describeEachBackend } from '../support/store-backends.js';
@@ -60,6 +61,7 @@ describeEachBackend('enforcement end to end (SMTP sink, webhook receiver)', (ctx
         sender,
         from: 'abuse@desk.example.net',
         replyTo: 'abuse@desk.example.net',
+        replySecret: TEST_REPLY_SECRET,
         messageIdDomain: 'desk.example.net',
         providerName: 'Example Hosting',
         provisioning: { webhook: { url: sinks.webhookUrl, secret: SECRET } },

@@ -277,7 +277,7 @@ describeEachBackend('processReport', (ctx) => {
     expect(await listActions(ctx.store.db, { kind: 'mail.ack' })).toHaveLength(0);
   });
 
-  it('threads a customer reply by Message-ID and by subject tag, moving the case to review', async () => {
+  it('threads a reply by Message-ID and by subject tag; without the case reply token it is a third-party message that changes nothing (test/hostile/authenticated-replies.test.ts has the customer reply)', async () => {
     const { deps, clock } = await setup();
     await processReport(deps, reportOf({ events: [{ 'source.ip': '198.51.100.7' }] }));
     const noticeId = messageIdFor('000001/notice/1/mail.notice', 'desk.example.net');
@@ -294,9 +294,9 @@ describeEachBackend('processReport', (ctx) => {
         events: [{ 'source.ip': '198.51.100.7' }],
       }),
     );
-    expect(reply).toMatchObject({ disposition: 'customer-reply', threadedTo: 'AUP-000001', cases: [] });
+    expect(reply).toMatchObject({ disposition: 'third-party-reply', threadedTo: 'AUP-000001', cases: [] });
     const record = await getCase(ctx.store.db, 1);
-    expect(record?.status).toBe('customer-responded');
+    expect(record?.status).toBe('awaiting-cure');
     // The reply's text is not judged as a new complaint.
     expect(await listCases(ctx.store.db)).toHaveLength(1);
     expect(await listCaseEvents(ctx.store.db, { reportId: reply.reportId })).toHaveLength(0);
@@ -312,11 +312,11 @@ describeEachBackend('processReport', (ctx) => {
         status: 'unparsed',
       }),
     );
-    expect(byTag).toMatchObject({ disposition: 'customer-reply', threadedTo: 'AUP-000001' });
+    expect(byTag).toMatchObject({ disposition: 'third-party-reply', threadedTo: 'AUP-000001' });
     const messages = await listCaseMessages(ctx.store.db, 1);
     expect(messages.filter((m) => m.direction === 'in').map((m) => [m.kind, m.sender])).toEqual([
-      ['reply', 'ops@a.example'],
-      ['reply', 'boss@a.example'],
+      ['third-party', 'ops@a.example'],
+      ['third-party', 'boss@a.example'],
     ]);
     const audit = await listAudit(ctx.store.db, { subject: 'case:1', kind: 'case.message' });
     expect(audit.map((e) => (e.payload as { matchedBy: string }).matchedBy)).toEqual([

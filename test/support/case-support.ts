@@ -99,6 +99,9 @@ export function historyOf(...documents: PolicyDocument[]): PolicyHistory {
   );
 }
 
+/** The desk secret of the test desks (reply tokens derive from it). */
+export const TEST_REPLY_SECRET = Buffer.from('test desk secret, at least thirty-two characters long');
+
 export function pipelineDeps(
   store: Store,
   snapshot: RegistrySnapshot,
@@ -113,6 +116,7 @@ export function pipelineDeps(
     replyTo: 'abuse@desk.example.net',
     snapshot: () => snapshot,
     ackPolicy: { ownAddresses: ['abuse@desk.example.net'], ownDomains: ['desk.example.net'] },
+    replySecret: TEST_REPLY_SECRET,
   };
 }
 

@@ -1,14 +1,18 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { checkAnchors, readAnchors } from '../../audit/audit-anchor.js';
 import { listAudit, verifyAudit } from '../../audit/audit-log.js';
 import { AupError } from '../../errors.js';
+import { anchorAndNotify, auditAnchorSettingsFromEnv } from '../../server/audit-anchoring.js';
 import type { CliContext } from '../context.js';
 import { CliExit, EXIT_FINDING } from '../exit.js';
 
 /**
  * `aupdesk audit verify`: recompute the hash chain; prints `audit ok: N entries, head <hash>` (exit 0) or
- * `audit FAILED at entry <seq>: <reason>` (exit 1). Record the printed head somewhere outside the database
- * (a ticket, a mail) to detect later rewriting of the whole tail.
+ * `audit FAILED at entry <seq>: <reason>` (exit 1); with `--anchors <file>` it also fails when the log is
+ * shorter than, or disagrees with, any anchor in the file.
+ * `aupdesk audit anchor [--file f] [--mail-to a]`: append the head to the anchor file (outside the data
+ * directory) and queue a mail of it (src/audit/audit-anchor.ts, src/server/audit-anchoring.ts).
  * `aupdesk audit list [--subject case:123] [--kind k] [--after seq] [--limit n]`: entries as JSON lines.
  */
 export function registerAuditCommands(program: Command, context: () => CliContext): void {
@@ -17,17 +21,76 @@ export function registerAuditCommands(program: Command, context: () => CliContex
   audit
     .command('verify')
     .description('recompute the hash chain and report the first entry that does not hold')
-    .action(async () => {
+    .option(
+      '--anchors <file>',
+      'also fail when the log is shorter than, or disagrees with, any anchor in this file (audit anchor)',
+    )
+    .action(async (options: { anchors?: string }) => {
       const ctx = context();
+      // Read the anchors first: a missing or malformed file is an error before the store is opened.
+      const anchors = options.anchors === undefined ? undefined : await readAnchors(options.anchors);
       const store = await ctx.openStore();
       try {
         const result = await verifyAudit(store.db);
-        if (result.ok) {
-          ctx.out.write(`audit ok: ${result.entries} entries, head ${result.head}\n`);
-        } else {
+        if (!result.ok) {
           ctx.out.write(`audit FAILED at entry ${result.seq}: ${result.reason}\n`);
           throw new CliExit(EXIT_FINDING);
         }
+        if (anchors !== undefined) {
+          const checked = await checkAnchors(store.db, anchors);
+          if (!checked.ok) {
+            ctx.out.write(
+              `audit FAILED against anchor ${options.anchors} line ${checked.line} (entry ${checked.seq}): ${checked.reason}\n`,
+            );
+            throw new CliExit(EXIT_FINDING);
+          }
+          ctx.out.write(
+            `audit ok: ${result.entries} entries, head ${result.head}, ${checked.anchors} anchors hold\n`,
+          );
+          return;
+        }
+        ctx.out.write(`audit ok: ${result.entries} entries, head ${result.head}\n`);
+      } finally {
+        await store.close();
+      }
+    });
+
+  audit
+    .command('anchor')
+    .description(
+      'append the audit head (sequence, hash, time) to the anchor file outside the database, and queue a mail of it',
+    )
+    .option('--file <file>', 'the anchor file (default AUPDESK_AUDIT_ANCHOR_FILE)')
+    .option(
+      '--mail-to <address>',
+      'also mail the anchor to this address (default AUPDESK_AUDIT_ANCHOR_MAILTO)',
+    )
+    .action(async (options: { file?: string; mailTo?: string }) => {
+      const ctx = context();
+      const settings = auditAnchorSettingsFromEnv(
+        {
+          ...process.env,
+          ...(options.file === undefined ? {} : { AUPDESK_AUDIT_ANCHOR_FILE: options.file }),
+          ...(options.mailTo === undefined ? {} : { AUPDESK_AUDIT_ANCHOR_MAILTO: options.mailTo }),
+        },
+        ctx.config.dataDir,
+      );
+      if (settings.file === undefined) {
+        throw new AupError(
+          'AUP_ERR_INPUT_INVALID',
+          'no anchor file: give --file or set AUPDESK_AUDIT_ANCHOR_FILE',
+        );
+      }
+      const store = await ctx.openStore();
+      try {
+        const done = await anchorAndNotify(store.db, {
+          file: settings.file,
+          mailTo: settings.mailTo,
+          now: new Date(),
+        });
+        ctx.out.write(
+          `anchored entry ${done.anchor.seq} ${done.anchor.hash} in ${settings.file}${done.mailQueued ? `; mail to ${settings.mailTo} queued` : ''}\n`,
+        );
       } finally {
         await store.close();
       }

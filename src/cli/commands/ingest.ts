@@ -10,6 +10,7 @@ import { acceptReport } from '../../intake/inbox/inbox-accept.js';
 import { processInbox, type ReportProcessor } from '../../intake/inbox/inbox-worker.js';
 import { ParsePool, parsePoolOptionsFromEnv } from '../../intake/parse-pool/parse-pool.js';
 import { RegistrySnapshotHolder } from '../../registry/registry-snapshot.js';
+import { loadDeskSecret } from '../../server/desk-secret.js';
 import { routedInboxProcessor } from '../../server/inbox-router.js';
 import type { Database } from '../../store/schema.js';
 import type { CliContext } from '../context.js';
@@ -67,7 +68,7 @@ export function registerIngestCommand(program: Command, context: () => CliContex
       const fileBytes = new Map(files.map((f, i) => [f, sizes[i] ?? 0]));
       let progress: IngestProgress | undefined;
       try {
-        const processor = cases.counting(await pipelineFor(store.db, evidence));
+        const processor = cases.counting(await pipelineFor(store.db, evidence, ctx.config.dataDir));
         progress = new IngestProgress(
           ctx.err,
           sizes.reduce((a, b) => a + b, 0),
@@ -128,7 +129,11 @@ export function registerIngestCommand(program: Command, context: () => CliContex
 }
 
 /** The report pipeline with the desk's context from the store, as the inbox's processor. */
-async function pipelineFor(db: Kysely<Database>, evidence: EvidenceStore): Promise<ReportProcessor> {
+async function pipelineFor(
+  db: Kysely<Database>,
+  evidence: EvidenceStore,
+  dataDir: string,
+): Promise<ReportProcessor> {
   // Throws AUP_ERR_NOT_FOUND when no policy is published, before anything is stored.
   const desk = await deskDeps(db, systemClock);
   const registry = new RegistrySnapshotHolder(db);
@@ -146,6 +151,7 @@ async function pipelineFor(db: Kysely<Database>, evidence: EvidenceStore): Promi
     evidence,
     ackPolicy: { ownAddresses, ownDomains: [desk.messageIdDomain] },
     authorisations: loadTestConsentSet,
+    replySecret: await loadDeskSecret(dataDir, process.env),
   });
 }
 

@@ -16,6 +16,7 @@ import {
   createActionHandlers,
   workerConfigFromEnv,
 } from '../../server/action-wiring.js';
+import { loadDeskSecret } from '../../server/desk-secret.js';
 import type { CliContext } from '../context.js';
 
 /**
@@ -53,7 +54,11 @@ export function registerWorkerCommands(program: Command, context: () => CliConte
         }
         const base = await deskDeps(store.db, systemClock);
         const providerName = historyOf(base).versions.at(-1)?.document.provider.name ?? 'aupdesk';
-        const mail = actionWiringFromEnv(store.db, providerName);
+        const mail = actionWiringFromEnv(
+          store.db,
+          providerName,
+          await loadDeskSecret(ctx.config.dataDir, process.env),
+        );
         closeMail = mail.close;
         const deps: WorkerDeps = {
           ...base,

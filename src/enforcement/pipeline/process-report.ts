@@ -1,6 +1,12 @@
+import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Attribution } from '../../attribution/attribute.js';
-import { attributeEvent, caseSubjectsOf, type EventAttribution } from '../../attribution/attribute-event.js';
+import {
+  attributeEvent,
+  attributeNetworkEvent,
+  caseSubjectsOf,
+  type EventAttribution,
+} from '../../attribution/attribute-event.js';
 import { appendAudit, withAuditBatch } from '../../audit/audit-log.js';
 import { caseSubject } from '../../cases/case-ref.js';
 import {
@@ -45,10 +51,11 @@ import {
   applyCaseTransition,
   type EnforcementDeps,
   type InTransactionDeps,
+  policyHistories,
   policyOfCase,
 } from './case-transition.js';
 import { bindingInputOf } from './customer-binding.js';
-import { attachReply, findThread, replyBody } from './reply-threading.js';
+import { attachReply, findThread, type ReplyFacts, replyFacts } from './reply-threading.js';
 import { type AckDecisionResult, acknowledgeReport } from './report-ack.js';
 import { outcomesOf, type ReportOutcome, TriageCollector } from './report-outcome.js';
 import {
@@ -76,7 +83,7 @@ export interface PipelineDeps extends EnforcementDeps {
   readonly snapshot: () => RegistrySnapshot;
   /** Acknowledgement loop guards (our own addresses and domains); checked again by the adapter. */
   readonly ackPolicy?: AckPolicy;
-  /** Raw evidence, to keep a customer reply's text on its case. */
+  /** Raw evidence, to keep a customer reply's text on its case and read where it was addressed. */
   readonly evidence?: { get(sha256: string): Promise<Uint8Array> };
   /**
    * Recorded vulnerability-test consents (compliance/test-consent-repository.ts `loadTestConsentSet`), read
@@ -87,6 +94,11 @@ export interface PipelineDeps extends EnforcementDeps {
   /** What goes to triage instead of a case (confidence threshold) and how far in the future an event's
    * time may lie past its report's receipt (default 10 minutes). */
   readonly triage?: (TriageRouteOptions & { readonly futureToleranceMs?: number | undefined }) | undefined;
+  /**
+   * The desk secret reply tokens derive from (notices/reply-token.ts). Without it no reply authenticates:
+   * every reply is kept as a third-party message.
+   */
+  readonly replySecret?: Uint8Array;
 }
 
 /** The pipeline's dependencies inside a caller's transaction (`processReportIn`): no `db`. */
@@ -107,7 +119,13 @@ export type EventOutcome =
 
 export interface ProcessReportResult {
   readonly reportId: number;
-  readonly disposition: 'events' | 'customer-reply' | 'reporter-reply' | 'auto-reply' | 'unparsed';
+  readonly disposition:
+    | 'events'
+    | 'customer-reply'
+    | 'reporter-reply'
+    | 'auto-reply'
+    | 'third-party-reply'
+    | 'unparsed';
   readonly events: readonly EventOutcome[];
   /** Cases opened or joined, by reference. */
   readonly cases: readonly { readonly ref: string; readonly opened: boolean }[];
@@ -123,8 +141,8 @@ const ACTOR = 'system:intake' as const;
 export async function processReport(deps: PipelineDeps, input: ParsedReport): Promise<ProcessReportResult> {
   const report = validReport(input);
   // Read before the transaction: file I/O has no business holding the audit head lock.
-  const body = await mailBodyOf(deps, report);
-  return deps.db.transaction().execute((trx) => processValidReport(trx, deps, report, body));
+  const facts = await mailFactsOf(deps, report);
+  return deps.db.transaction().execute((trx) => processValidReport(trx, deps, report, facts));
 }
 
 /**
@@ -139,7 +157,7 @@ export async function processReportIn(
   input: ParsedReport,
 ): Promise<ProcessReportResult> {
   const report = validReport(input);
-  return processValidReport(trx, deps, report, await mailBodyOf(deps, report));
+  return processValidReport(trx, deps, report, await mailFactsOf(deps, report));
 }
 
 /**
@@ -151,17 +169,18 @@ function processValidReport(
   trx: Transaction<Database>,
   deps: ReportDeps,
   report: ParsedReport,
-  body: string | undefined,
+  facts: ReplyFacts,
 ): Promise<ProcessReportResult> {
-  return withAuditBatch(trx, () => processInAuditBatch(trx, deps, report, body));
+  return withAuditBatch(trx, () => processInAuditBatch(trx, deps, report, facts));
 }
 
 async function processInAuditBatch(
   trx: Transaction<Database>,
   deps: ReportDeps,
   report: ParsedReport,
-  body: string | undefined,
+  facts: ReplyFacts,
 ): Promise<ProcessReportResult> {
+  const body = facts.body;
   const snapshot = deps.snapshot();
   const now = deps.clock.now();
   const looksLikeMail = isMail(report);
@@ -183,9 +202,20 @@ async function processInAuditBatch(
       errors: report.errors.length,
     },
   });
-  const thread = looksLikeMail ? await findThread(trx, report) : undefined;
+  const thread = looksLikeMail
+    ? await findThread(trx, report, {
+        secret: deps.replySecret,
+        recipients: facts.recipients,
+        acceptsCustomerDomain: (record) => acceptsCustomerDomain(deps, record),
+      })
+    : undefined;
   if (thread && thread.kind !== 'reporter-reply') {
-    const disposition = thread.kind === 'reply' ? 'customer-reply' : 'auto-reply';
+    const disposition =
+      thread.kind === 'reply'
+        ? 'customer-reply'
+        : thread.kind === 'third-party'
+          ? 'third-party-reply'
+          : 'auto-reply';
     const record = await attachReply(trx, deps, report, reportId, thread, body, now);
     await setReportOutcome(trx, reportId, {
       disposition,
@@ -250,8 +280,20 @@ function isMail(report: ParsedReport): boolean {
 }
 
 /** A mail report's text (kept on the case when it is a reply); undefined for other channels. */
-function mailBodyOf(deps: ReportDeps, report: ParsedReport): Promise<string | undefined> {
-  return isMail(report) ? replyBody(deps.evidence, report.evidenceSha256) : Promise.resolve(undefined);
+function mailFactsOf(deps: ReportDeps, report: ParsedReport): Promise<ReplyFacts> {
+  return isMail(report)
+    ? replyFacts(deps.evidence, report.evidenceSha256)
+    : Promise.resolve({ body: undefined, recipients: [] });
+}
+
+/** The case's policy version says whether a reply from a customer address's domain is the customer's. */
+function acceptsCustomerDomain(deps: ReportDeps, record: CaseRecord): boolean {
+  for (const history of policyHistories(deps)) {
+    if (history.provider !== record.providerId) continue;
+    const version = history.versions.find((v) => v.document.version === record.policyVersion);
+    return version?.document.terms.complaints.customer_replies_from_domain === true;
+  }
+  return false;
 }
 
 /** One report's events, judged in order inside the report's transaction. */
@@ -277,11 +319,34 @@ class ReportRun {
   ) {}
 
   async judgeEvents(): Promise<void> {
-    const fingerprints = this.report.events.map((e) => eventFingerprint(this.report.evidenceSha256, e));
-    this.known = await knownFingerprints(this.trx, fingerprints);
+    // A network event (a blocklist naming a range) is judged once per service holding part of it, each
+    // with its own fingerprint, so it can open or join one case per service.
+    const receivedAt = new Date(this.report.receivedAt);
+    const work: Array<{
+      index: number;
+      event: IntakeEvent;
+      fingerprint: string;
+      attributed?: EventAttribution;
+    }> = [];
     for (const [index, event] of this.report.events.entries()) {
-      await this.judgeOne(index, event, fingerprints[index]!);
+      const fingerprint = eventFingerprint(this.report.evidenceSha256, event);
+      const held = attributeNetworkEvent(this.snapshot, event, receivedAt);
+      if (held.length === 0) work.push({ index, event, fingerprint });
+      for (const attributed of held) {
+        const service = (attributed.attribution as Extract<Attribution, { ours: true }>).service.id;
+        work.push({
+          index,
+          event,
+          fingerprint: createHash('sha256').update(`${fingerprint}/service:${service}`).digest('hex'),
+          attributed,
+        });
+      }
     }
+    this.known = await knownFingerprints(
+      this.trx,
+      work.map((w) => w.fingerprint),
+    );
+    for (const w of work) await this.judgeOne(w.index, w.event, w.fingerprint, w.attributed);
   }
 
   ackInput() {
@@ -304,7 +369,12 @@ class ReportRun {
     return out;
   }
 
-  private async judgeOne(index: number, received: IntakeEvent, fingerprint: string): Promise<void> {
+  private async judgeOne(
+    index: number,
+    received: IntakeEvent,
+    fingerprint: string,
+    given?: EventAttribution,
+  ): Promise<void> {
     const { report } = this;
     const receivedAt = new Date(report.receivedAt);
     if (this.known.has(fingerprint)) {
@@ -317,7 +387,7 @@ class ReportRun {
     const { event } = withBelievableTime(received, receivedAt, this.deps.triage?.futureToleranceMs);
     // The judgement module's attribution, as `aupdesk simulate` uses it: the source first, and for spam the
     // site it promotes (`via: promoted-url`), which only clauses extending to third-party networks judge.
-    const attributed = attributeEvent(this.snapshot, event, receivedAt, report.channel);
+    const attributed = given ?? attributeEvent(this.snapshot, event, receivedAt, report.channel);
     const eventTime = attributed.at;
 
     const { attribution } = attributed;
@@ -437,7 +507,7 @@ class ReportRun {
       { cases: await correlationCandidates(trx, service.id, clause.id), known: this.known, windowMs },
     );
     // A spamvertising case is about the promoted site: the sender's address is someone else's network.
-    const { addresses, urls } = caseSubjectsOf(event, attributed.via);
+    const { addresses, urls } = caseSubjectsOf(event, attributed.via, attributed.attribution);
 
     let record: CaseRecord;
     let state: CaseRecord['state'];

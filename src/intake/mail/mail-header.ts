@@ -112,27 +112,60 @@ const ENCODED_WORD = /=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=/g;
 
 /** Decode a raw header value: 8-bit bytes as UTF-8 (else Windows-1252), then RFC 2047 encoded words. */
 export function decodeHeaderValue(raw: string): string {
-  let value = raw;
-  if (EIGHT_BIT.test(value)) value = decodeBytes(Buffer.from(value, 'latin1'), 'utf-8').text;
-  if (value.includes('=?')) value = decodeEncodedWords(value);
-  return value.trim();
+  return decodeHeaderValueNoting(raw).text;
 }
 
-export function decodeEncodedWords(value: string): string {
+export interface DecodedHeaderValue {
+  readonly text: string;
+  /** Encoded words left as written, and why (bad base64, bytes not valid in the declared charset…). */
+  readonly problems: readonly string[];
+}
+
+/** `decodeHeaderValue`, also saying which encoded words could not be decoded (they stay as written). */
+export function decodeHeaderValueNoting(raw: string): DecodedHeaderValue {
+  let value = raw;
+  if (EIGHT_BIT.test(value)) value = decodeBytes(Buffer.from(value, 'latin1'), 'utf-8').text;
+  const problems: string[] = [];
+  if (value.includes('=?')) value = decodeEncodedWords(value, problems);
+  return { text: value.trim(), problems };
+}
+
+const BASE64_WORD = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+
+/**
+ * RFC 2047 encoded words decoded. A word that cannot be decoded faithfully (base64 that is not base64, bytes
+ * that are not valid in the declared charset, a charset we do not know) is kept as written rather than
+ * guessed into mojibake; `problems`, when given, receives why.
+ */
+export function decodeEncodedWords(value: string, problems?: string[]): string {
   // Whitespace between two adjacent encoded words is not part of the text (RFC 2047 §6.2).
   const joined = value.replace(/(\?=)\s+(=\?)/g, '$1$2');
   return joined.replace(ENCODED_WORD, (whole, charsetLabel: string, enc: string, text: string) => {
     const charset = charsetLabel.split('*')[0] ?? 'utf-8';
+    const clipped = whole.length > 80 ? `${whole.slice(0, 77)}...` : whole;
     let bytes: Buffer;
-    if (enc === 'b' || enc === 'B') bytes = Buffer.from(text, 'base64');
-    else {
+    if (enc === 'b' || enc === 'B') {
+      if (!BASE64_WORD.test(text)) {
+        problems?.push(`encoded word ${clipped} is not valid base64; shown as written`);
+        return whole;
+      }
+      bytes = Buffer.from(text, 'base64');
+    } else {
       const binary = text
         .replace(/_/g, ' ')
         .replace(/=([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
       bytes = Buffer.from(binary, 'latin1');
     }
     const decoded = decodeBytes(bytes, charset);
-    return decoded.unknownCharset ? whole : decoded.text;
+    if (decoded.unknownCharset) {
+      problems?.push(`encoded word ${clipped} names an unknown charset ${charset}; shown as written`);
+      return whole;
+    }
+    if (decoded.fellBack) {
+      problems?.push(`encoded word ${clipped} is not valid ${charset}; shown as written`);
+      return whole;
+    }
+    return decoded.text;
   });
 }
 

@@ -8,6 +8,7 @@ import {
   type TransferEncoding,
 } from './mail-charset.js';
 import {
+  decodeHeaderValueNoting,
   type MailAddress,
   type MailHeaders,
   parseAddress,
@@ -91,7 +92,7 @@ export class MailPart {
     if (!cte.known) {
       ctx.errors.push({
         message: `unknown Content-Transfer-Encoding ${JSON.stringify(headers.getRaw('content-transfer-encoding'))}; body kept undecoded`,
-        location: path,
+        location: path || 'message',
       });
     }
     // Multipart bodies are never decoded whole (their children are), so only leaves can be oversize.
@@ -101,7 +102,7 @@ export class MailPart {
     if (this.oversize) {
       ctx.errors.push({
         message: `part ${this.fileName ? `"${this.fileName}" ` : ''}(${this.contentType}, about ${decodedSizeEstimate(this.encodedSize, this.encoding)} bytes) exceeds the ${ctx.limits.maxPartBytes}-byte part limit: kept in the evidence, not parsed`,
-        location: path,
+        location: path || 'message',
       });
     }
   }
@@ -135,12 +136,13 @@ export class MailPart {
       if (decoded.unknownCharset) {
         this.ctx.errors.push({
           message: `unknown charset "${this.charset}"; decoded as ${decoded.charset}`,
-          location: this.path,
+          // The root part's path is empty: the message itself.
+          location: this.path || 'message',
         });
       } else if (decoded.fellBack) {
         this.ctx.errors.push({
           message: `bytes are not valid ${this.charset ?? 'utf-8'} (wrong charset declared); decoded as ${decoded.charset}`,
-          location: this.path,
+          location: this.path || 'message',
         });
       }
       this.decodedText = decoded.text;
@@ -163,6 +165,7 @@ export class MailMessage {
   private readonly src: string;
   private readonly start: number;
   private readonly end: number;
+  private subjectNoted = false;
 
   constructor(ctx: ParseContext, headers: MailHeaders, root: MailPart, start: number, end: number) {
     this.headers = headers;
@@ -182,8 +185,17 @@ export class MailMessage {
     return parseAddress(this.headers.getRaw('reply-to'));
   }
 
+  /** The decoded Subject. Encoded words that cannot be decoded stay as written, noted once in `errors`. */
   get subject(): string | undefined {
-    return this.headers.get('subject');
+    const raw = this.headers.getRaw('subject');
+    if (raw === undefined) return undefined;
+    const decoded = decodeHeaderValueNoting(raw);
+    if (!this.subjectNoted) {
+      this.subjectNoted = true;
+      for (const problem of decoded.problems)
+        this.errors.push({ message: `Subject: ${problem}`, location: 'header Subject' });
+    }
+    return decoded.text;
   }
 
   get messageId(): string | undefined {

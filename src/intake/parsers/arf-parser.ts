@@ -92,7 +92,8 @@ function parseArf(mail: MailMessage, receivedAt: Date): ParserOutput {
     });
     return { format: 'arf', events: [], errors, reporter: { automated: true } };
   }
-  const location = feedbackPart.path;
+  // The root part's path is empty: then the location is the message itself.
+  const location = feedbackPart.path || 'message';
   const fields = headersOfText(feedbackPart.text());
   const feedbackType = (fields.get('feedback-type') ?? '').toLowerCase();
   if (!feedbackType)

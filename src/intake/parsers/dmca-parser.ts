@@ -1,4 +1,4 @@
-import { clipRaw, type IntakeEvent } from '../event.js';
+import { clipRaw, type IntakeEvent, isEventFqdn } from '../event.js';
 import { htmlToText } from '../mail/html-text.js';
 import type { FormatParser, ParserInput, ParserOutput } from '../parser.js';
 import type { DmcaNotice, ParseError, Reporter } from '../report.js';
@@ -60,7 +60,8 @@ export const dmcaParser: FormatParser = {
         'source.url': u.url,
       };
       if (/^[\d.]+$|:/.test(u.host)) event['source.ip'] = u.host;
-      else event['source.fqdn'] = u.host;
+      // A host the field dictionary refuses (found by fuzzing: `a..b`, 300 characters) stays in the URL only.
+      else if (isEventFqdn(u.host)) event['source.fqdn'] = u.host;
       event['feed.name'] = 'dmca';
       event.raw = clipRaw(lines[u.line - 1] ?? u.url);
       event['raw.location'] = String(u.line);

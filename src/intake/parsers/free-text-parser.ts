@@ -1,4 +1,4 @@
-import { clipRaw, type IntakeEvent } from '../event.js';
+import { clipRaw, type IntakeEvent, isEventFqdn } from '../event.js';
 import { htmlToText } from '../mail/html-text.js';
 import type { FormatParser, ParserInput, ParserOutput } from '../parser.js';
 import type { ParseError } from '../report.js';
@@ -266,7 +266,9 @@ function parseFreeText(input: ParserInput, options: FreeTextParserOptions): Pars
     if (source.destinations.size === 0)
       for (const d of destinations.slice(0, MAX_DESTINATIONS)) source.destinations.add(d);
     const cls = ownClassification(source, document);
-    events.push(toEvent(source, cls, feedName, legal));
+    const event = toEvent(source, cls, feedName, legal);
+    // A name the field dictionary refuses as a host (found by fuzzing) leaves nothing to attribute.
+    if (event['source.ip'] || event['source.fqdn'] || event['source.url']) events.push(event);
   }
   if (events.length === 0 && text.trim() !== '') {
     errors.push({
@@ -459,7 +461,7 @@ function toEvent(source: Source, cls: Classification, feedName: string, legal: b
   if (identifier) event['classification.identifier'] = identifier.slice(0, 200);
   if (source.firstSeen) event['time.source'] = source.firstSeen;
   if (source.ip) event['source.ip'] = source.ip;
-  if (source.fqdn) event['source.fqdn'] = source.fqdn;
+  if (source.fqdn && isEventFqdn(source.fqdn)) event['source.fqdn'] = source.fqdn;
   if (source.url && source.url.length <= 8192) event['source.url'] = source.url;
   const destination = source.destination ?? [...source.destinations][0];
   if (destination) {

@@ -133,7 +133,7 @@ function parseSpamcop(mail: MailMessage, receivedAt: Date): ParserOutput {
   if (events.length === 0 && errors.length === 0) {
     errors.push({
       message: 'SpamCop report without an "Email from <ip> / <date>" or "Spamvertised web site:" line',
-      location: body.path,
+      location: body.path || 'message',
     });
   }
   return { format: 'spamcop', events, errors, reporter };

@@ -149,7 +149,8 @@ function parseXArf(mail: MailMessage, receivedAt: Date): ParserOutput {
     });
     return { format: 'x-arf', events: [], errors, reporter: { automated: true } };
   }
-  const location = part.path;
+  // The root part's path is empty: then the location is the message itself.
+  const location = part.path || 'message';
   const text = part.text();
   const fields = readYaml(text, location, errors);
   const parsed = xarfYamlSchema.safeParse(fields);
@@ -190,7 +191,8 @@ function parseXArf(mail: MailMessage, receivedAt: Date): ParserOutput {
   const event: IntakeEvent = {
     'classification.taxonomy': mapped[0],
     'classification.type': mapped[1],
-    'classification.identifier': reportType,
+    // The field dictionary allows 200 characters; a mangled Report-Type line can be any length.
+    'classification.identifier': reportType.slice(0, 200),
     'feed.name': FEED,
     raw: clipRaw(text),
     'raw.location': location,

@@ -4,7 +4,7 @@ import type { Principal } from '../../accounts/principal.js';
 import { createSession, deleteSession } from '../../accounts/session-repository.js';
 import { authenticateUser, principalOfUser } from '../../accounts/user-repository.js';
 import { AupError } from '../../errors.js';
-import { loginRateLimit } from '../plugins/rate-limit-plugin.js';
+import { enforceLoginLimit } from '../plugins/login-limit.js';
 import { type ApiPluginOptions, errorResponses, problemSchema, secured, typed } from './api-support.js';
 
 /**
@@ -37,7 +37,6 @@ export const authRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { de
   typed(app).post(
     '/auth/login',
     {
-      config: { rateLimit: loginRateLimit },
       schema: {
         tags: ['auth'],
         summary: 'Log in with e-mail and password; sets the session cookie',
@@ -46,6 +45,7 @@ export const authRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { de
       },
     },
     async (request, reply) => {
+      await enforceLoginLimit(deps, request, reply, request.body.email);
       const now = deps.clock.now();
       const user = await authenticateUser(db, request.body.email, request.body.password, now);
       if (!user) throw new AupError('AUP_ERR_AUTH_LOGIN_FAILED', 'wrong e-mail or password');

@@ -229,7 +229,7 @@ function renderTimeline(view: CaseView): Html {
     items.push({
       at: m.at,
       kind: 'message',
-      body: html`<strong>${m.direction === 'out' ? `Sent ${m.kind}` : `Received ${m.kind.replace(/-/g, ' ')}`}</strong> ${m.subject ? html`“${m.subject}”` : ''} <small>${m.direction === 'out' ? (m.recipient ?? '') : (m.sender ?? '')}</small>${m.body ? html`<details><summary>Text</summary><pre class="evidence">${m.body}</pre></details>` : ''}`,
+      body: html`<strong>${m.direction === 'out' ? `Sent ${m.kind}` : m.kind === 'third-party' ? 'Received third-party message (not authenticated as the customer; changed nothing)' : `Received ${m.kind.replace(/-/g, ' ')}`}</strong> ${m.subject ? html`“${m.subject}”` : ''} <small>${m.direction === 'out' ? (m.recipient ?? '') : (m.sender ?? '')}</small>${m.body ? html`<details><summary>Text</summary><pre class="evidence">${m.body}</pre></details>` : ''}`,
     });
   }
   for (const n of view.notes)

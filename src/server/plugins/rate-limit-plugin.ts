@@ -3,11 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { AupError } from '../../errors.js';
 
 /**
- * Rate limits, opt-in per route (`config: { rateLimit: loginRateLimit }`): authenticated API traffic is
- * bounded by authentication, while login (password guessing) and the public endpoints (report form, AUP
- * pages, report submission by anonymous reporters) are bounded per client address. The counters are in
- * process memory: with several API processes each allows this much; put a shared limiter (the proxy) in
- * front when that matters.
+ * Rate limits, opt-in per route (`config: { rateLimit: publicRateLimit }`): authenticated API traffic is
+ * bounded by authentication, while the public endpoints (report form, AUP pages, report submission by
+ * anonymous reporters) are bounded per client address. These counters are in process memory: with several
+ * processes each allows this much; put a shared limiter (the proxy) in front when that matters. Password
+ * login is limited in the store instead, per account and per client across every login route and process
+ * (login-limit.ts).
  */
 
 export interface RateLimitSettings {
@@ -15,8 +16,6 @@ export interface RateLimitSettings {
   readonly timeWindow: number;
 }
 
-/** Password login: 10 attempts per client address per 5 minutes. */
-export const loginRateLimit: RateLimitSettings = { max: 10, timeWindow: 5 * 60_000 };
 /** Public pages and anonymous submissions: 60 per client address per minute. */
 export const publicRateLimit: RateLimitSettings = { max: 60, timeWindow: 60_000 };
 

@@ -7,7 +7,7 @@ import { authenticateUser } from '../../accounts/user-repository.js';
 import { AupError, isAupError } from '../../errors.js';
 import type { ResolvedAppDeps } from '../app-deps.js';
 import { checkCsrf } from '../plugins/auth-plugin.js';
-import { loginRateLimit } from '../plugins/rate-limit-plugin.js';
+import { enforceLoginLimit } from '../plugins/login-limit.js';
 import { html } from './html.js';
 import { csrfField, errorPage, type Flash, type NavItem, page, sendPage } from './layout.js';
 
@@ -233,7 +233,7 @@ export function registerLogin(app: FastifyInstance, spec: AreaSpec, deps: Resolv
 
   app.get(`/login`, async (_request, reply) => sendPage(reply, loginPage(newLoginToken(reply))));
 
-  app.post(`/login`, { config: { rateLimit: loginRateLimit } }, async (request, reply) => {
+  app.post(`/login`, async (request, reply) => {
     const body = formOf(request);
     // Login CSRF: the form's token must match the cookie set with the form (double submit).
     const cookieToken = request.cookies[LOGIN_CSRF_COOKIE] ?? '';
@@ -243,6 +243,7 @@ export function registerLogin(app: FastifyInstance, spec: AreaSpec, deps: Resolv
     }
     const email = field(body, 'email');
     const password = typeof body.password === 'string' ? body.password : '';
+    await enforceLoginLimit(deps, request, reply, email);
     const now = deps.clock.now();
     const user =
       email && password ? await authenticateUser(db, email, password, now).catch(() => undefined) : undefined;

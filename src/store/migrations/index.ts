@@ -11,6 +11,8 @@ import * as m0010 from './0010_dashboard_rollups.js';
 import * as m0011 from './0011_backlog_indexes.js';
 import * as m0012 from './0012_reporter_ack_sends.js';
 import * as m0014 from './0014_triage.js';
+import * as m0016 from './0016_login_attempts.js';
+import * as m0017 from './0017_third_party_replies.js';
 import * as m0018 from './0018_audit_head_batches.js';
 import * as m0020 from './0020_dmca.js';
 import * as m0021 from './0021_legal.js';
@@ -35,6 +37,8 @@ export const migrations: Record<string, Migration> = {
   '0011_backlog_indexes': m0011,
   '0012_reporter_ack_sends': m0012,
   '0014_triage': m0014,
+  '0016_login_attempts': m0016,
+  '0017_third_party_replies': m0017,
   '0018_audit_head_batches': m0018,
   '0020_dmca': m0020,
   '0021_legal': m0021,

@@ -54,3 +54,10 @@ export interface ReportSubmissionTable {
   inbox_ref: NullableText;
   submitted_at: ColumnType<Date, Date, never>;
 }
+
+/** Password-login attempts in the current window, per `account:<e-mail>` or `client:<address>`. */
+export interface LoginAttemptTable {
+  key: string;
+  window_start: Date;
+  attempts: number;
+}

@@ -7,7 +7,13 @@ type NullableInt = ColumnType<number | null, number | null | undefined, number |
 /** jsonb: read as parsed JSON, written as a JSON string. */
 type Json = ColumnType<unknown, string, string>;
 
-export type ReportDisposition = 'events' | 'customer-reply' | 'reporter-reply' | 'auto-reply' | 'unparsed';
+export type ReportDisposition =
+  | 'events'
+  | 'customer-reply'
+  | 'reporter-reply'
+  | 'auto-reply'
+  | 'third-party-reply'
+  | 'unparsed';
 
 /** One received item as parsed (src/cases/report-repository.ts). */
 export interface ReportTable {
@@ -94,7 +100,7 @@ export interface CaseTable {
   updated_at: Timestamp;
 }
 
-export type CaseMessageKind = 'notice' | 'ack' | 'reply' | 'reporter-reply' | 'auto-reply';
+export type CaseMessageKind = 'notice' | 'ack' | 'reply' | 'reporter-reply' | 'auto-reply' | 'third-party';
 
 export interface CaseMessageTable {
   id: Generated<number>;

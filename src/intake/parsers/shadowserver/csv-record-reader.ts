@@ -6,8 +6,9 @@
  * the physical line it starts on. Measured against csv-parse in bench/intake-shadowserver.workload.ts.
  *
  * Leniency, because real files break the RFC: a quote inside an unquoted field is kept literally; text after a
- * closing quote and before the next comma is appended to the field; a quote that never closes ends the record
- * at the end of its physical line and is reported through `onError` instead of swallowing the rest of the file.
+ * closing quote and before the next comma is appended to the field; a quote that never closes (none follows, or
+ * the next one is followed by neither a separator nor a line end, so it opens a later row's field) ends the
+ * record at the end of its physical line and is reported through `onError` instead of swallowing later rows.
  */
 
 export interface CsvRecordSink {
@@ -73,6 +74,18 @@ export function readCsvRecords(text: string, sink: CsvRecordSink, from = 0): voi
           pos = nl + 1;
           line = startLine + 1;
           break;
+        }
+        // A field that spans lines must end like a field (separator, line end, end of text): otherwise its
+        // "closing" quote is the opening quote of a later row, and this row's quote never closed. The row
+        // ends at the end of its own physical line and the rows after it are read as rows.
+        if (j > lineEnd && j < n) {
+          const after = text.charCodeAt(j);
+          if (after !== COMMA && after !== CR && after !== LF) {
+            sink.error('unterminated quoted field', startLine, start, lineEnd);
+            pos = nl + 1;
+            line = startLine + 1;
+            break;
+          }
         }
         // Count the newlines the quoted field spanned (rare: only when it went past this line's end).
         if (j > lineEnd) {

@@ -73,7 +73,7 @@ describe('shadowserver parser: behaviour', () => {
     expect(out.events.map((e) => e['raw.location'])).toEqual(['2', '5']);
     expect(out.events[1]?.extra?.banner).toBe('BusyBox v1.19.4\n(none) login: ');
     expect(out.errors.map((e) => [e.location, e.message])).toEqual([
-      ['3', 'row has 8 fields, header has 13'],
+      ['3', 'row has 14 fields, header has 13'],
       ['4', 'bad source.ip "198.51.100.300" (column ip)'],
       ['7', 'missing source.ip (column ip)'],
       ['8', 'bad time.source "2026-01-15 25:00:06" (column timestamp)'],

@@ -1,4 +1,5 @@
 import { isIPv6 } from 'node:net';
+import { formatPrefix, tryParsePrefix } from '../../../registry/ip-address.js';
 import { clipRaw, type IntakeEvent } from '../../event.js';
 import type { FormatParser, ParserInput, ParserOutput } from '../../parser.js';
 import type { ParseError } from '../../report.js';
@@ -319,7 +320,7 @@ function buildRow(
   events: IntakeEvent[],
   errors: ParseError[],
 ): void {
-  if (fields.length !== plan.width) {
+  if (fields.length > plan.width) {
     errors.push({
       message: `row has ${fields.length} fields, header has ${plan.width}`,
       location: String(line),
@@ -327,6 +328,8 @@ function buildRow(
     });
     return;
   }
+  // Shadowserver's files drop empty trailing fields: a short row's missing fields are empty, not an error.
+  while (fields.length < plan.width) fields.push('');
   let taxonomy = plan.taxonomy;
   let type = plan.type;
   let identifier = plan.identifier;
@@ -362,6 +365,15 @@ function buildRow(
       slot.kind === Kind.Time || (slot.kind === Kind.Text && interner.active)
         ? interner.get(v, slot.kind === Kind.Time ? shadowserverTime : identity)
         : convert(slot.kind, v, fields, plan.urlHostIdx);
+    if (converted === undefined && slot.field === 'source.ip' && v.includes('/')) {
+      // A blocklist names whole networks in its ip column: the event is about the network, which
+      // attribution resolves to every service holding part of it.
+      const network = tryParsePrefix(v.trim());
+      if (network) {
+        ev['source.network'] = formatPrefix(network);
+        continue;
+      }
+    }
     if (converted === undefined) {
       if (slot.required) {
         rowError(
@@ -380,8 +392,13 @@ function buildRow(
     }
     ev[slot.field] = converted;
   }
-  if (ev['source.ip'] === undefined && ev['source.fqdn'] === undefined && ev['source.url'] === undefined) {
-    rowError(errors, 'row names no source (ip, host or url)', line, text, start, end);
+  if (
+    ev['source.ip'] === undefined &&
+    ev['source.fqdn'] === undefined &&
+    ev['source.url'] === undefined &&
+    ev['source.network'] === undefined
+  ) {
+    rowError(errors, 'row names no source (ip, network, host or url)', line, text, start, end);
     return;
   }
   for (const idx of plan.malwareIdx) {
