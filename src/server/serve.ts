@@ -43,6 +43,7 @@ import { buildApp } from './app.js';
 import { auditAnchorSettingsFromEnv } from './audit-anchoring.js';
 import { loadDeskSecret } from './desk-secret.js';
 import { fileMailSender } from './file-mail-sender.js';
+import { consentAuthorisations } from './flow-authorisations.js';
 import { routedInboxProcessor } from './inbox-router.js';
 import { createMetrics } from './plugins/metrics-plugin.js';
 import { publicPagesFeature } from './public/public-pages-plugin.js';
@@ -485,7 +486,8 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
             registry,
             logger: logger.child({ component: 'flows' }),
             metrics,
-            authorisations: deps.authorisations,
+            // Recorded pen-test consents (compliance/) unless the caller brings its own check.
+            authorisations: deps.authorisations ?? consentAuthorisations(store.db),
             onAccepted: wake,
           },
         );
