@@ -142,6 +142,11 @@ const identifierFamilies: Readonly<Record<string, string>> = {
   'open-socks': 'open-socks',
   'open-socks-proxy': 'open-socks',
   'socks-proxy': 'open-socks',
+  'open-mail-relay': 'open-mail-relay',
+  'open-relay': 'open-mail-relay',
+  openrelay: 'open-mail-relay',
+  'smtp-open-relay': 'open-mail-relay',
+  'open-smtp-relay': 'open-mail-relay',
 };
 
 export function canonicalIdentifier(identifier: string | undefined): string | undefined {

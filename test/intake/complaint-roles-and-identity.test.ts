@@ -190,3 +190,30 @@ describe('reporters who decline to be identified', () => {
     expect(report.reporter).toMatchObject({ anonymous: false, automated: true });
   });
 });
+
+describe('an open mail relay complaint', () => {
+  it('falls under the open-services clause that names open mail relays (INFINCE, Secure Packet 2027)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const text = await readFile('test/fixtures/intake/prose/03-open-relay-transcript.txt', 'utf8');
+    const report = await viaSmtp('Postmaster <postmaster@reporter.example>', text, 'Open relay');
+    const event = report.events.find((e) => e['source.ip'] === '198.51.100.25');
+    expect(event?.['classification.identifier']).toBe('open-mail-relay');
+    for (const [dir, version, clause] of [
+      ['policies/infince', '2019-08-01', 'network.open-services'],
+      ['policies/securepacket', '2027-03-01', 'abuse.open-services'],
+    ] as const) {
+      const history = await loadPolicyDirectory(dir);
+      const policy = history.versions.find((v) => v.document.version === version)!.document;
+      const judgement = judgeEvent({
+        event: event!,
+        reporter: report.reporter,
+        channel: report.channel,
+        receivedAt,
+        serviceKind: 'vps',
+        policy,
+        now: receivedAt,
+      });
+      expect(judgement.verdict === 'violation' && judgement.clauses.map((c) => c.id)).toContain(clause);
+    }
+  });
+});
