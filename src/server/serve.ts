@@ -326,6 +326,8 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
       }
       const enforced = await runEnforcementOnce(parts.worker, clock, parts.executor);
       actions += enforced.actions.done;
+      // The background loop, woken by the reports just processed, may hold some of those actions.
+      await enforcementLoop?.idle();
       return { processed, actions };
     };
 
@@ -649,6 +651,8 @@ class EnforcementLoop {
   private running: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private pending = false;
+  /** The round under way, if any: actions it claimed are being performed until it settles. */
+  private inFlight: Promise<void> | undefined;
 
   constructor(
     private readonly parts: EnforcementParts,
@@ -676,17 +680,31 @@ class EnforcementLoop {
     await this.running;
   }
 
+  /**
+   * Resolves once no round is under way. A caller that runs a round of its own (`runOnce`) waits for this
+   * too: a round woken a moment earlier may hold the claims on the very actions it came to perform.
+   */
+  async idle(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+  }
+
+  private async round(): Promise<void> {
+    try {
+      await this.parts.policies.refresh(this.parts.worker.db);
+      const round = await runEnforcementOnce(this.parts.worker, this.clock, this.parts.executor);
+      if (round.steps.fired + round.actions.claimed > 0)
+        this.logger.info({ steps: round.steps, actions: round.actions }, 'enforcement round');
+    } catch (error) {
+      this.logger.error({ err: error }, 'enforcement round failed');
+    }
+  }
+
   private async loop(): Promise<void> {
     while (!this.stopped) {
       this.pending = false;
-      try {
-        await this.parts.policies.refresh(this.parts.worker.db);
-        const round = await runEnforcementOnce(this.parts.worker, this.clock, this.parts.executor);
-        if (round.steps.fired + round.actions.claimed > 0)
-          this.logger.info({ steps: round.steps, actions: round.actions }, 'enforcement round');
-      } catch (error) {
-        this.logger.error({ err: error }, 'enforcement round failed');
-      }
+      this.inFlight = this.round();
+      await this.inFlight;
+      this.inFlight = undefined;
       if (this.stopped) break;
       if (this.pending) continue;
       await new Promise<void>((resolve) => {
