@@ -95,6 +95,8 @@ export interface DmcaOutcome {
   readonly cases: readonly string[];
   readonly customers: readonly string[];
   readonly notice?: string | undefined;
+  /** The desk's report row of a complete notice's takedown (its events and cases), for the report status. */
+  readonly reportId?: number | undefined;
 }
 
 export const DMCA_STEP_KINDS = ['dmca.takedown-due', 'dmca.completion-due', 'dmca.restore'] as const;
@@ -337,8 +339,10 @@ async function takedown(
   };
   const caseRefs: string[] = [];
   const caseByCustomer = new Map<string, string>();
+  let reportId: number | undefined;
   if (deps.snapshot) {
     const result = await processReportIn(trx, { ...deps, snapshot: deps.snapshot }, report);
+    reportId = result.reportId;
     for (const c of result.cases) caseRefs.push(c.ref);
     for (const e of result.events) if (e.verdict === 'violation') caseByCustomer.set(e.customer, e.caseRef);
   }
@@ -409,6 +413,7 @@ async function takedown(
     status: record.status,
     cases: caseRefs,
     customers: [...new Set([...holders.values()].map((h) => h.customerRef))],
+    reportId,
   };
 }
 

@@ -77,6 +77,8 @@ async function dmca(
     replyName: report.reporter.name,
   });
   return {
+    // A complete notice's takedown went through the desk pipeline: its report row carries the cases.
+    ...(outcome.reportId !== undefined ? { reportId: outcome.reportId } : {}),
     workflow: 'dmca',
     dmca: outcome.ref,
     kind: outcome.kind,
