@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { classificationOf } from '../../src/detect/detection.js';
 import { shadowserverReportTypes } from '../../src/intake/parsers/shadowserver/report-types.js';
+import { categoryIdentifier } from '../../src/intake/parsers/text/complaint-classifier.js';
 import { type PolicyDocument, policyDocumentSchema } from '../../src/policy/policy-schema.js';
 import { isEventClass } from '../../src/taxonomy/taxonomy.js';
 
@@ -107,9 +108,10 @@ describe('policies/', () => {
     });
 
     it('narrows clauses only by identifiers that a feed actually emits', () => {
-      // A misspelt identifier silently makes a clause match nothing: check against the Shadowserver table
-      // and the flow detectors' identifiers.
+      // A misspelt identifier silently makes a clause match nothing: check against the Shadowserver table,
+      // the flow detectors' identifiers and those the free-text classifier gives human complaints.
       const known = new Set([
+        ...Object.values(categoryIdentifier),
         ...shadowserverReportTypes.types
           .map((t) => t.spec.identifier)
           .filter((i): i is string => i !== undefined),
