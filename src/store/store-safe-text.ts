@@ -51,6 +51,11 @@ export function storableText(text: string): string {
  * have the escapes `jsonb` refuses rewritten; other strings keep a literal `\u0000` as typed.
  */
 export function storableParameter(value: unknown): unknown {
+  // Arrays too: multi-row writes pass a column's values as one array parameter (`unnest($1::jsonb[])`).
+  if (Array.isArray(value))
+    return value.some((v) => typeof v === 'string' || Array.isArray(v))
+      ? value.map(storableParameter)
+      : value;
   if (typeof value !== 'string') return value;
   const text = storableText(value);
   if (!text.includes('\\u')) return text;
