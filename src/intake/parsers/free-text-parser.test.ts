@@ -124,6 +124,23 @@ describe('free-text parser', () => {
     });
     expect(out.events.map((e) => e['source.ip'])).toEqual(['8.8.8.8']);
   });
+
+  it('reads a huge log only up to its line limit, and says so', async () => {
+    const line = (i: number, ip: string) =>
+      `2026-01-15T10:00:${String(i % 60).padStart(2, '0')}Z sshd[${1000 + i}]: Failed password for invalid user admin from ${ip} port ${40000 + i} ssh2`;
+    const text = [
+      ...Array.from({ length: 100 }, (_, i) => line(i, '198.51.100.7')),
+      ...Array.from({ length: 50 }, (_, i) => line(i, '198.51.100.99')),
+    ].join('\n');
+    const out = await createFreeTextParser({ maxLines: 100 }).parse({
+      bytes: new TextEncoder().encode(text),
+      receivedAt: HARNESS_RECEIVED_AT,
+    });
+    expect(out.events.map((e) => e['source.ip'])).toEqual(['198.51.100.7']);
+    expect(out.errors.map((e) => e.message)).toContain(
+      'read the first 100 of 150 lines; the evidence keeps the rest',
+    );
+  });
 });
 
 describe('text extraction', () => {

@@ -53,9 +53,17 @@ export interface FreeTextParserOptions {
   readonly dropSpecialAddresses?: boolean;
   /** Feed name for the events (default `free-text`). */
   readonly feedName?: string;
+  /** Lines read at most (default MAX_LINES); the rest is left unread and the report says so. */
+  readonly maxLines?: number;
 }
 
 const MAX_SOURCES = 500;
+/**
+ * A complaint is read for its parties, not in full: past this many lines (a pasted or attached log of
+ * millions) the rest is left unread and the report says so. The evidence keeps every byte, and the parse
+ * stays within its worker's time budget (each line is tried against every log recogniser).
+ */
+const MAX_LINES = 200_000;
 const LINE_SAMPLE = 5;
 const MAX_DESTINATIONS = 50;
 const TRANSPORTS: ReadonlySet<string> = new Set(['tcp', 'udp', 'icmp', 'ipv6-icmp', 'sctp', 'gre']);
@@ -138,7 +146,15 @@ function parseFreeText(input: ParserInput, options: FreeTextParserOptions): Pars
     errors.push({ message: 'input is not valid UTF-8; decoded as Windows-1252', location: 'file' });
   let text = decoded.text;
   if (/<(?:html|body|div|p|br|table)\b/i.test(text.slice(0, 4096))) text = htmlToText(text);
-  const rawLines = text.split(/\r?\n/);
+  let rawLines = text.split(/\r?\n/);
+  const maxLines = options.maxLines ?? MAX_LINES;
+  if (rawLines.length > maxLines) {
+    errors.push({
+      message: `read the first ${maxLines.toLocaleString('en')} of ${rawLines.length.toLocaleString('en')} lines; the evidence keeps the rest`,
+      location: 'file',
+    });
+    rawLines = rawLines.slice(0, maxLines);
+  }
   const lines = rawLines.map(refang);
   const feedName = options.feedName ?? 'free-text';
   const sources = new Map<string, Source>();
