@@ -10,6 +10,7 @@ import { legalRoutes } from './legal-routes.js';
 import { policyRoutes } from './policy-routes.js';
 import { registryRoutes } from './registry-routes.js';
 import { reportRoutes } from './report-routes.js';
+import { sanctionsRoutes } from './sanctions-routes.js';
 import { triageRoutes } from './triage-routes.js';
 
 /**
@@ -30,4 +31,5 @@ export const apiPlugin: FastifyPluginAsync<ApiPluginOptions> = async (app, { dep
   await app.register(dmcaRoutes, options);
   await app.register(legalRoutes, options);
   await app.register(complianceRoutes, options);
+  await app.register(sanctionsRoutes, options);
 };

@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Principal } from '../../accounts/principal.js';
+import { auditActorOf } from '../../accounts/principal.js';
+import { rescreenCustomers } from '../../compliance/sanctions/sanctions-repository.js';
 import { AupError } from '../../errors.js';
 import { detectRegistryFormat, parseRegistryFile } from '../../registry/registry-file-parser.js';
 import { importRegistry } from '../../registry/registry-import.js';
@@ -415,6 +417,8 @@ export const registryRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, 
       const text = isCsv ? (request.body as string) : JSON.stringify(request.body);
       const format = isCsv ? detectRegistryFormat('upload.csv', text) : 'json';
       const summary = await importRegistry(db, parseRegistryFile(text, format));
+      // New customers are screened against the SDN list in force (Secure Packet §7); matches are queued.
+      await rescreenCustomers(db, { at: deps.clock.now(), actor: auditActorOf(principalOf(request)) });
       return summary;
     },
   );
