@@ -4,6 +4,7 @@ import { authRoutes } from './auth-routes.js';
 import { caseOpenRoutes } from './case-open-routes.js';
 import { caseRoutes } from './case-routes.js';
 import { complianceRoutes } from './compliance-routes.js';
+import { consentEvidenceRoutes } from './consent-evidence-routes.js';
 import { dmcaRoutes } from './dmca-routes.js';
 import { evidenceRoutes } from './evidence-routes.js';
 import { legalRoutes } from './legal-routes.js';
@@ -32,4 +33,5 @@ export const apiPlugin: FastifyPluginAsync<ApiPluginOptions> = async (app, { dep
   await app.register(legalRoutes, options);
   await app.register(complianceRoutes, options);
   await app.register(sanctionsRoutes, options);
+  await app.register(consentEvidenceRoutes, options);
 };
