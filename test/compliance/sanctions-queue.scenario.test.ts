@@ -136,6 +136,25 @@ describeEachBackend('sanctions review queue (Secure Packet §7)', (ctx) => {
       payload: { decision: 'confirmed', note: 'changed my mind' },
     });
     expect(twice.statusCode).toBe(409);
+    // A customer created on its own through the API is screened on creation (only it).
+    const created = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/customers',
+      headers: bearer(admin),
+      payload: { ref: 'aerocar', name: 'Aerocaribbean Airlines S.A.', country: 'CU' },
+    });
+    expect(created.statusCode).toBe(201);
+    const afterCreate = await h.app.inject({
+      method: 'GET',
+      url: '/api/v1/sanctions/matches?status=open',
+      headers: bearer(analyst),
+    });
+    expect(afterCreate.json<{ items: Match[] }>().items.find((m) => m.customer === 'aerocar')).toMatchObject({
+      entry: 36,
+      countryMatch: true,
+    });
+    const lastScreening = (await listAudit(ctx.store.db, { kind: 'sanctions.screened' })).at(-1);
+    expect(lastScreening?.payload).toMatchObject({ customers: 1, refs: ['aerocar'] });
     // A customer's key never sees the queue.
     const customer = await h.key('customer', 1);
     expect(
@@ -176,7 +195,7 @@ describeEachBackend('sanctions review queue (Secure Packet §7)', (ctx) => {
     const audit = await listAudit(ctx.store.db, { limit: 10_000 });
     const kinds = audit.map((e) => e.kind);
     expect(kinds.filter((k) => k === 'sanctions.list-imported')).toHaveLength(2);
-    expect(kinds.filter((k) => k === 'sanctions.match-queued')).toHaveLength(3);
+    expect(kinds.filter((k) => k === 'sanctions.match-queued')).toHaveLength(4);
     expect(audit.find((e) => e.kind === 'sanctions.match-cleared')).toMatchObject({
       subject: `sanctions-match:${near.id}`,
     });

@@ -4,7 +4,12 @@ import { type AuditActor, appendAudit } from '../../audit/audit-log.js';
 import { AupError } from '../../errors.js';
 import type { Database } from '../../store/schema.js';
 import type { SanctionsMatchTable } from '../../store/tables/compliance.table.js';
-import { DEFAULT_SANCTIONS_THRESHOLD, type SanctionsMatch } from './screen-customers.js';
+import {
+  DEFAULT_SANCTIONS_THRESHOLD,
+  type SanctionsMatch,
+  type ScreenedCustomer,
+  screenCustomers,
+} from './screen-customers.js';
 import { screenRegistry } from './screen-registry.js';
 import { parseSdnFiles, type SdnEntry } from './sdn-csv.js';
 
@@ -89,14 +94,51 @@ export async function importSanctionsList(
  * customers are added. Null when no list was ever imported (nothing to screen against).
  */
 export async function rescreenCustomers(db: Kysely<Database>, meta: Meta): Promise<ScreeningResult | null> {
-  const list = await db
+  const list = await latestList(db);
+  if (!list) return null;
+  return screenAndQueue(db, list.id, list.entries as SdnEntry[], list.sha256, meta);
+}
+
+/**
+ * Screens the named customers only (one created through the API) against the list in force, queueing new
+ * matches: a single new customer need not cost a screening of the whole registry. Null without a list.
+ */
+export async function screenNewCustomers(
+  db: Kysely<Database>,
+  customers: readonly ScreenedCustomer[],
+  meta: Meta,
+): Promise<ScreeningResult | null> {
+  const list = await latestList(db);
+  if (!list) return null;
+  const entries = list.entries as SdnEntry[];
+  const threshold = meta.threshold ?? DEFAULT_SANCTIONS_THRESHOLD;
+  const matches = screenCustomers(customers, entries, threshold);
+  await db.transaction().execute((trx) =>
+    appendAudit(trx, {
+      at: meta.at,
+      actor: meta.actor,
+      kind: 'sanctions.screened',
+      subject: 'sanctions:sdn',
+      payload: {
+        list: `sdn.csv sha256:${list.sha256}`,
+        entries: entries.length,
+        customers: customers.length,
+        refs: customers.map((c) => c.ref),
+        threshold,
+        matches: matches.map((m) => ({ customer: m.customer, entry: m.entry, name: m.name, score: m.score })),
+      },
+    }),
+  );
+  return queue(db, list.id, entries.length, { customers: customers.length, matches }, meta);
+}
+
+function latestList(db: Db) {
+  return db
     .selectFrom('sanctions_lists')
     .select(['id', 'sha256', 'entries'])
     .orderBy('id', 'desc')
     .limit(1)
     .executeTakeFirst();
-  if (!list) return null;
-  return screenAndQueue(db, list.id, list.entries as SdnEntry[], list.sha256, meta);
 }
 
 async function screenAndQueue(
@@ -112,6 +154,16 @@ async function screenAndQueue(
     actor: meta.actor,
     list: `sdn.csv sha256:${sha256}`,
   });
+  return queue(db, listId, entries.length, result, meta);
+}
+
+async function queue(
+  db: Kysely<Database>,
+  listId: number,
+  entries: number,
+  result: { readonly customers: number; readonly matches: readonly SanctionsMatch[] },
+  meta: Meta,
+): Promise<ScreeningResult> {
   const queued = await db.transaction().execute(async (trx) => {
     const out: StoredSanctionsMatch[] = [];
     for (const m of result.matches) {
@@ -145,7 +197,7 @@ async function screenAndQueue(
     }
     return out;
   });
-  return { listId, entries: entries.length, customers: result.customers, matches: result.matches, queued };
+  return { listId, entries, customers: result.customers, matches: result.matches, queued };
 }
 
 export async function listSanctionsMatches(
