@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { appendAudit } from '../audit/audit-log.js';
 import { caseSubject } from '../cases/case-ref.js';
 import { getCase } from '../cases/case-repository.js';
+import { closedStatuses } from '../cases/correlate-event.js';
 import { actorOf, analystSchema } from '../enforcement/commands/case-command.js';
 import { recordCustomerResponse } from '../enforcement/commands/customer-response-portal.js';
 import { markCured } from '../enforcement/commands/mark-cured.js';
@@ -78,6 +79,13 @@ export async function submitConsentEvidence(
     throw new AupError('AUP_ERR_INPUT_INVALID', `consent evidence: ${where}${issue?.message ?? 'invalid'}`);
   }
   const recipients = parsed.data;
+  const current = await getCase(deps.db, input.caseRef);
+  if (current && current.customerId === input.customerId && closedStatuses.has(current.status)) {
+    throw new AupError(
+      'AUP_ERR_INPUT_INVALID',
+      `case ${current.ref} is ${current.status}: no evidence is needed`,
+    );
+  }
   // The answer on the thread (checks the case is the customer's and holds the ladder for review).
   await recordCustomerResponse(deps, {
     caseRef: input.caseRef,

@@ -106,6 +106,15 @@ describeScenarios('consent evidence within 72 hours (Secure Packet §4.3)', 'sec
     });
     expect(decided.evidence.status).toBe('accepted');
     expect((await getCase(ctx.store.db, ref))?.status).toBe('cured');
+    // The case is closed now: more evidence is refused, saying why.
+    await expect(
+      submitConsentEvidence(desk.deps, {
+        caseRef: ref,
+        customerId: record.customerId,
+        author: 'noc@acme-mail.example',
+        recipients: [alice],
+      }),
+    ).rejects.toThrow(/is cured: no evidence is needed/);
     const again = await decideConsentEvidence(desk.deps, {
       caseRef: ref,
       id: evidence.id,
