@@ -16,7 +16,12 @@ import type {
   ReporterAckSendTable,
   ReportTable,
 } from './tables/cases.table.js';
-import type { TestConsentTable } from './tables/compliance.table.js';
+import type {
+  ConsentEvidenceTable,
+  SanctionsListTable,
+  SanctionsMatchTable,
+  TestConsentTable,
+} from './tables/compliance.table.js';
 import type {
   DashboardCaseDayTable,
   DashboardCaseReachedTable,
@@ -79,6 +84,9 @@ export interface Database {
   legal_requests: LegalRequestTable;
   legal_disclosures: LegalDisclosureTable;
   test_consents: TestConsentTable;
+  sanctions_lists: SanctionsListTable;
+  sanctions_matches: SanctionsMatchTable;
+  consent_evidence: ConsentEvidenceTable;
   policy_waivers: PolicyWaiverTable;
   triage_items: TriageItemTable;
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importSanctionsList } from '../../src/compliance/sanctions/sanctions-repository.js';
 import { PASSWORD } from '../server/console/console-support.js';
 import { type BrowserDesk, CHROMIUM, openBrowserDesk } from './browser-desk.js';
 
@@ -115,6 +116,32 @@ describe.skipIf(!existsSync(CHROMIUM))('compliance pages in Chromium', () => {
       /does not provide for waivers|first example version/,
     );
     expect(await textOf(page.locator('#waivers tbody'))).toContain('No waiver recorded');
+    await page.close();
+  });
+
+  it('an analyst confirms a possible sanctions match from the review page', async () => {
+    // A list in the published layout naming one of the desk's customers (Beta Networks) and its alias.
+    await importSanctionsList(
+      desk.serve.store.db,
+      {
+        sdn: '20001,"BETA NETWORKS LLC",-0- ,"SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n',
+        alt: '20001,701,"aka","BETA NET <script>",-0- \n',
+      },
+      { at: new Date(), actor: 'system:test' },
+    );
+    const page = await desk.browser.newPage();
+    await signIn(page, 'console', 'analyst@desk.example.net');
+    await page.goto(`${desk.url}/console/compliance/consents`);
+    await page.getByRole('link', { name: 'Sanctions review' }).click();
+    await page.waitForURL(`${desk.url}/console/compliance/sanctions`);
+    const row = page.locator('#sanctions-matches tbody tr').first();
+    expect(await textOf(row)).toContain('cust-b');
+    expect(await textOf(row)).toContain('BETA NETWORKS LLC');
+    await row.getByLabel(/Decision on match/).selectOption('confirmed');
+    await row.getByLabel(/Note on match/).fill('same company, checked the registration');
+    await submit(page, row.getByRole('button', { name: 'Decide' }));
+    expect(await textOf(page.locator('.flash-ok'))).toContain('(cust-b, ent_num 20001) confirmed');
+    expect(await textOf(page.locator('#sanctions-matches tbody'))).toContain('No open match');
     await page.close();
   });
 });

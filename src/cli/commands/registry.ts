@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { rescreenCustomers } from '../../compliance/sanctions/sanctions-repository.js';
 import { AupError } from '../../errors.js';
 import { toRegistryCsv } from '../../registry/registry-csv-writer.js';
 import { detectRegistryFormat, parseRegistryFile } from '../../registry/registry-file-parser.js';
@@ -59,6 +60,12 @@ export function registerRegistryCommands(program: Command, context: () => CliCon
       try {
         bar?.start(rows.length, 0);
         summary = await importRegistry(store.db, rows, { onProgress: (p) => bar?.update(p.done) });
+        bar?.stop();
+        // New customers are screened against the SDN list in force (Secure Packet §7): matches are queued.
+        const screened = await rescreenCustomers(store.db, { at: new Date(), actor: 'system:cli' });
+        if (screened && screened.queued.length > 0) {
+          ctx.err.write(`sanctions: ${screened.queued.length} new possible match(es) queued for review\n`);
+        }
       } finally {
         bar?.stop();
         await store.close();

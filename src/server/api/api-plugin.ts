@@ -4,12 +4,14 @@ import { authRoutes } from './auth-routes.js';
 import { caseOpenRoutes } from './case-open-routes.js';
 import { caseRoutes } from './case-routes.js';
 import { complianceRoutes } from './compliance-routes.js';
+import { consentEvidenceRoutes } from './consent-evidence-routes.js';
 import { dmcaRoutes } from './dmca-routes.js';
 import { evidenceRoutes } from './evidence-routes.js';
 import { legalRoutes } from './legal-routes.js';
 import { policyRoutes } from './policy-routes.js';
 import { registryRoutes } from './registry-routes.js';
 import { reportRoutes } from './report-routes.js';
+import { sanctionsRoutes } from './sanctions-routes.js';
 import { triageRoutes } from './triage-routes.js';
 
 /**
@@ -30,4 +32,6 @@ export const apiPlugin: FastifyPluginAsync<ApiPluginOptions> = async (app, { dep
   await app.register(dmcaRoutes, options);
   await app.register(legalRoutes, options);
   await app.register(complianceRoutes, options);
+  await app.register(sanctionsRoutes, options);
+  await app.register(consentEvidenceRoutes, options);
 };

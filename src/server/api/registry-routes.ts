@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Principal } from '../../accounts/principal.js';
+import { auditActorOf } from '../../accounts/principal.js';
+import { rescreenCustomers, screenNewCustomers } from '../../compliance/sanctions/sanctions-repository.js';
 import { AupError } from '../../errors.js';
 import { detectRegistryFormat, parseRegistryFile } from '../../registry/registry-file-parser.js';
 import { importRegistry } from '../../registry/registry-import.js';
@@ -224,6 +226,11 @@ export const registryRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, 
     },
     async (request, reply) => {
       const customer = await createCustomer(db, request.body);
+      // A new customer is screened against the SDN list in force (Secure Packet §7); a match is queued.
+      await screenNewCustomers(db, [{ ref: customer.ref, name: customer.name, country: customer.country }], {
+        at: deps.clock.now(),
+        actor: auditActorOf(principalOf(request)),
+      });
       return reply.code(201).send(presentCustomer(customer));
     },
   );
@@ -415,6 +422,8 @@ export const registryRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, 
       const text = isCsv ? (request.body as string) : JSON.stringify(request.body);
       const format = isCsv ? detectRegistryFormat('upload.csv', text) : 'json';
       const summary = await importRegistry(db, parseRegistryFile(text, format));
+      // New customers are screened against the SDN list in force (Secure Packet §7); matches are queued.
+      await rescreenCustomers(db, { at: deps.clock.now(), actor: auditActorOf(principalOf(request)) });
       return summary;
     },
   );

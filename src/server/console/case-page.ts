@@ -46,6 +46,7 @@ export function renderCasePage(view: CaseView, o: { csrfToken: string; now: Date
 </div>
 <div>
   ${renderActions(view, action, o)}
+  ${renderConsentEvidence(view, o.csrfToken)}
   <section class="panel" aria-labelledby="notes-h">
     <h2 id="notes-h">Notes</h2>
     ${view.notes.length === 0 ? html`<p class="muted">No notes yet.</p>` : html`<ul>${view.notes.map((n) => html`<li><small>${time(n.at)} · ${n.author}</small><br>${n.text}</li>`)}</ul>`}
@@ -267,4 +268,28 @@ function auditText(a: AuditEntry): Html | undefined {
       }
       return html`${a.kind} <small>${a.actor}</small>`;
   }
+}
+
+/** The customer's per-recipient consent evidence (Secure Packet §4.3) with the accept/reject form. */
+function renderConsentEvidence(view: CaseView, csrf: string): Html | '' {
+  if (view.consentEvidence.length === 0) return '';
+  const r = view.record;
+  return html`<section class="panel" aria-labelledby="consent-evidence-h">
+    <h2 id="consent-evidence-h">Consent evidence</h2>
+    ${view.consentEvidence.map(
+      (
+        e,
+      ) => html`<article id="consent-evidence-${e.id}"><p><strong>#${e.id}</strong> from ${e.submittedBy}, ${time(e.submittedAt)} · <span class="badge">${e.status}</span>${e.decidedBy ? html` <small>by ${e.decidedBy}${e.note ? html`: ${e.note}` : ''}</small>` : ''}</p>
+<div class="table-wrap"><table class="responsive"><thead><tr><th scope="col">Address</th><th scope="col">When</th><th scope="col">Source</th><th scope="col">Method</th><th scope="col">Confirmation</th></tr></thead><tbody>
+${e.recipients.map((x) => html`<tr><td data-label="Address">${x.address}</td><td data-label="When">${x.time}</td><td data-label="Source">${x.source}</td><td data-label="Method">${x.method}</td><td data-label="Confirmation">${x.confirmation}</td></tr>`)}
+</tbody></table></div>
+${
+  e.status === 'pending'
+    ? html`<form method="post" action="${pathOf('console', 'cases', r.ref, 'consent-evidence', e.id, 'decide')}">${csrfField(csrf)}
+<input name="note" placeholder="why (optional)" aria-label="Note on consent evidence ${e.id}" maxlength="4000">
+<button type="submit" name="decision" value="accept">Accept (mark cured)</button> <button type="submit" name="decision" value="reject">Reject (the ladder goes on)</button></form>`
+    : ''
+}</article>`,
+    )}
+  </section>`;
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { reportBelongsToCase } from '../../cases/queries/case-queue.js';
 import { getReport } from '../../cases/report-repository.js';
+import { decideConsentEvidence } from '../../compliance/consent-evidence.js';
 import { AupError, isAupError } from '../../errors.js';
 import { page, sendPage } from '../views/layout.js';
 import {
@@ -84,6 +85,42 @@ export function caseRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     return orBackWithError(ctx, reply, back, async () => {
       const outcome = await runCaseAction(await enforcement(), record.ref, me, formOf(request));
       return redirectWith(reply, back, { kind: 'ok', text: outcome.message }, secure);
+    });
+  });
+
+  // Accept or reject the customer's consent evidence (Secure Packet §4.3): accept marks the case cured,
+  // reject returns it to the ladder. Audited by the command.
+  app.post('/cases/:ref/consent-evidence/:id/decide', async (request, reply) => {
+    const params = z
+      .object({
+        ref: z.string().max(40),
+        id: z.coerce
+          .number()
+          .int()
+          .positive()
+          .max(2 ** 31 - 1),
+      })
+      .safeParse(request.params);
+    if (!params.success) throw new AupError('AUP_ERR_NOT_FOUND', 'no such consent evidence');
+    const record = await caseByRef(ctx, params.data.ref);
+    const me = principalOfPage(request).name;
+    const back = `/console/cases/${encodeURIComponent(record.ref)}`;
+    const body = formOf(request);
+    const decision = field(body, 'decision');
+    if (decision !== 'accept' && decision !== 'reject') {
+      return redirectWith(reply, back, { kind: 'error', text: 'choose accept or reject' }, secure);
+    }
+    return orBackWithError(ctx, reply, back, async () => {
+      const note = field(body, 'note');
+      const result = await decideConsentEvidence(await enforcement(), {
+        caseRef: record.ref,
+        id: params.data.id,
+        decision,
+        analyst: me,
+        ...(note === '' ? {} : { note }),
+      });
+      const text = `consent evidence ${result.evidence.id} ${result.evidence.status}: the case is ${result.caseStatus}`;
+      return redirectWith(reply, back, { kind: 'ok', text }, secure);
     });
   });
 

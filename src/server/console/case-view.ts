@@ -14,6 +14,7 @@ import {
   type StoredCaseEvent,
   type StoredReport,
 } from '../../cases/report-repository.js';
+import { type ConsentEvidence, listConsentEvidence } from '../../compliance/consent-evidence.js';
 import { type EnforcementDeps, policyOfCase } from '../../enforcement/pipeline/case-transition.js';
 import type { EvidenceStore } from '../../intake/evidence-store.js';
 import { parseMail } from '../../intake/mail/mail-message.js';
@@ -60,6 +61,8 @@ export interface CaseView {
   readonly audit: AuditEntry[];
   readonly evidence: EvidenceView[];
   readonly earlier: QueueRow[];
+  /** Per-recipient consent evidence the customer sent (Secure Packet §4.3), oldest first. */
+  readonly consentEvidence: ConsentEvidence[];
 }
 
 export async function loadCaseView(
@@ -75,13 +78,14 @@ export async function loadCaseView(
   } catch {
     policy = undefined;
   }
-  const [events, messages, notes, audit, reportIds, earlier] = await Promise.all([
+  const [events, messages, notes, audit, reportIds, earlier, consentEvidence] = await Promise.all([
     listCaseEvents(db, { caseId: record.id }),
     listCaseMessages(db, record.id),
     options.notes ? listCaseNotes(db, record.id) : Promise.resolve([]),
     options.audit ? listAudit(db, { subject: caseSubject(record.id), limit: 500 }) : Promise.resolve([]),
     reportIdsOfCase(db, record.id),
     queueCases(db, { customerId: record.customerId, sort: 'opened', pageSize: 20 }),
+    listConsentEvidence(db, record.id),
   ]);
   const evidence: EvidenceView[] = [];
   for (const id of reportIds.slice(0, MAX_REPORTS)) {
@@ -98,6 +102,7 @@ export async function loadCaseView(
     audit,
     evidence,
     earlier: earlier.rows.filter((r) => r.id !== record.id),
+    consentEvidence,
   };
 }
 

@@ -3,6 +3,11 @@ import { z } from 'zod';
 import { auditActorOf } from '../../accounts/principal.js';
 import { importTestConsents } from '../../compliance/import-test-consents.js';
 import { waivePolicyVersion } from '../../compliance/policy-waivers.js';
+import {
+  decideSanctionsMatch,
+  listSanctionsMatches,
+  type StoredSanctionsMatch,
+} from '../../compliance/sanctions/sanctions-repository.js';
 import { testConsentOf } from '../../compliance/test-consent-csv.js';
 import {
   listTestConsents,
@@ -100,6 +105,46 @@ export function registerCompliancePages(app: FastifyInstance, spec: AreaSpec, de
     return redirectWith(reply, waiversBase, { kind: 'ok', text: `waiver ${revoked.id} withdrawn` }, secure);
   });
 
+  const sanctionsBase = '/console/compliance/sanctions';
+
+  app.get('/compliance/sanctions', async (request, reply) => {
+    const open = await listSanctionsMatches(db, { status: 'open' });
+    const s = shell(request, reply, spec, 'compliance');
+    return sendPage(
+      reply,
+      page({ ...s, title: 'Sanctions review', body: renderSanctions(open, s.csrfToken) }),
+    );
+  });
+
+  app.post('/compliance/sanctions/:id/decide', async (request, reply) => {
+    const me = principalOfPage(request);
+    const parsed = idParam.safeParse(request.params);
+    if (!parsed.success) throw new AupError('AUP_ERR_NOT_FOUND', 'there is no such match');
+    const body = formOf(request);
+    const decision = field(body, 'decision');
+    if (decision !== 'cleared' && decision !== 'confirmed') {
+      return redirectWith(
+        reply,
+        sanctionsBase,
+        { kind: 'error', text: 'choose cleared or confirmed' },
+        secure,
+      );
+    }
+    try {
+      const decided = await decideSanctionsMatch(db, parsed.data.id, {
+        decision,
+        note: field(body, 'note'),
+        at: deps.clock.now(),
+        actor: auditActorOf(me),
+      });
+      const text = `match ${decided.id} (${decided.customer}, ent_num ${decided.entry}) ${decided.status}`;
+      return redirectWith(reply, sanctionsBase, { kind: 'ok', text }, secure);
+    } catch (error) {
+      if (!isAupError(error) || error.status >= 500) throw error;
+      return redirectWith(reply, sanctionsBase, { kind: 'error', text: error.message }, secure);
+    }
+  });
+
   app.get('/compliance/consents', async (request, reply) => {
     const consents = await listTestConsents(db);
     const s = shell(request, reply, spec, 'compliance');
@@ -190,12 +235,25 @@ ${consents.map(
 </div></div>`;
 }
 
-function complianceNav(current: 'consents' | 'waivers'): Html {
+function renderSanctions(open: readonly StoredSanctionsMatch[], csrf: string): Html {
+  return html`<h1>Sanctions review</h1>${complianceNav('sanctions')}
+<p class="muted">Possible matches of customers against OFAC's SDN list (Secure Packet §7), highest score first. A match is a question, never an action: clear it (not the listed party) or confirm it, saying why. Lists: <code>aupdesk sanctions import --sdn sdn.csv --alt alt.csv --add add.csv</code> or <code>POST /api/v1/sanctions/lists</code>.</p>
+<section class="panel"><h2>Open matches</h2>
+<div class="table-wrap"><table class="responsive" id="sanctions-matches"><thead><tr><th scope="col">#</th><th scope="col">Customer</th><th scope="col">Matched name</th><th scope="col">SDN entry</th><th scope="col">Score</th><th scope="col">Program</th><th scope="col">Decide</th></tr></thead><tbody>
+${open.length === 0 ? html`<tr><td colspan="7" class="muted">No open match.</td></tr>` : ''}
+${open.map(
+  (m) =>
+    html`<tr><td data-label="#">${m.id}</td><td data-label="Customer">${m.customer}</td><td data-label="Matched name">${m.name}${m.via === 'alias' ? html` <small>(alias of ${m.sdnName})</small>` : ''}</td><td data-label="SDN entry">${m.entry}${m.countryMatch ? html` <span class="badge">country matches</span>` : ''}</td><td data-label="Score">${m.score.toFixed(3)}</td><td data-label="Program">${m.program}</td><td><form method="post" action="${pathOf('console', 'compliance', 'sanctions', m.id, 'decide')}">${csrfField(csrf)}<select name="decision" aria-label="Decision on match ${m.id}"><option value="cleared">cleared</option><option value="confirmed">confirmed</option></select> <input name="note" required placeholder="why" aria-label="Note on match ${m.id}"> <button type="submit">Decide</button></form></td></tr>`,
+)}
+</tbody></table></div></section>`;
+}
+
+function complianceNav(current: 'consents' | 'waivers' | 'sanctions'): Html {
   const link = (key: typeof current, label: string) =>
     key === current
       ? html`<strong>${label}</strong>`
       : html`<a href="${pathOf('console', 'compliance', key)}">${label}</a>`;
-  return html`<p class="subnav">${link('consents', 'Vulnerability-test consents')} · ${link('waivers', 'Policy waivers')}</p>`;
+  return html`<p class="subnav">${link('consents', 'Vulnerability-test consents')} · ${link('waivers', 'Policy waivers')} · ${link('sanctions', 'Sanctions review')}</p>`;
 }
 
 function renderWaivers(

@@ -1,12 +1,24 @@
 import type { FastifyInstance } from 'fastify';
+import type { Principal } from '../../accounts/principal.js';
+import type { CaseRecord } from '../../cases/case-repository.js';
+import { submitConsentEvidence } from '../../compliance/consent-evidence.js';
 import { consentsOfCustomer } from '../../compliance/consents-of-customer.js';
 import type { StoredTestConsent } from '../../compliance/test-consent-repository.js';
-import { AupError } from '../../errors.js';
+import type { EnforcementDeps } from '../../enforcement/pipeline/case-transition.js';
+import { AupError, isAupError } from '../../errors.js';
 import type { ResolvedAppDeps } from '../app-deps.js';
 import { time } from '../views/format.js';
-import { type Html, html } from '../views/html.js';
-import { page, sendPage } from '../views/layout.js';
-import { type AreaSpec, principalOfPage, shell } from '../views/page-support.js';
+import { type Html, html, pathOf } from '../views/html.js';
+import { csrfField, page, sendPage } from '../views/layout.js';
+import {
+  type AreaSpec,
+  caseRefOf,
+  fields,
+  formOf,
+  principalOfPage,
+  redirectWith,
+  shell,
+} from '../views/page-support.js';
 
 /**
  * The portal's compliance views: the vulnerability-test consents the provider recorded for the customer's
@@ -17,7 +29,75 @@ export function registerCompliancePortalPages(
   app: FastifyInstance,
   spec: AreaSpec,
   deps: ResolvedAppDeps,
+  cases: {
+    readonly ownCase: (p: Principal, ref: string) => Promise<CaseRecord>;
+    readonly enforcement: () => Promise<EnforcementDeps>;
+  },
 ): void {
+  const secure = deps.http.secureCookies;
+
+  // Consent evidence per recipient (Secure Packet §4.3): the form, and its submission as the case's answer.
+  app.get('/cases/:ref/consent-evidence', async (request, reply) => {
+    const { ref } = caseRefOf(request.params);
+    const record = await cases.ownCase(principalOfPage(request), ref);
+    const s = shell(request, reply, spec, 'cases');
+    return sendPage(
+      reply,
+      page({
+        ...s,
+        title: `${record.ref}: consent evidence`,
+        body: renderEvidenceForm(record.ref, s.csrfToken),
+      }),
+    );
+  });
+
+  app.post('/cases/:ref/consent-evidence', async (request, reply) => {
+    const { ref } = caseRefOf(request.params);
+    const p = principalOfPage(request);
+    const record = await cases.ownCase(p, ref);
+    const back = `/portal/cases/${encodeURIComponent(record.ref)}`;
+    const body = formOf(request);
+    const columns = ['address', 'time', 'source', 'method', 'confirmation'] as const;
+    const values = Object.fromEntries(columns.map((c) => [c, fields(body, c)])) as Record<
+      (typeof columns)[number],
+      string[]
+    >;
+    const rows = Math.max(...columns.map((c) => values[c].length));
+    const recipients: Array<Record<string, string>> = [];
+    for (let i = 0; i < rows; i += 1) {
+      const row = Object.fromEntries(columns.map((c) => [c, (values[c][i] ?? '').trim()]));
+      // A row left wholly blank is an unused line of the form, not a recipient.
+      if (Object.values(row).some((v) => v !== '')) recipients.push(row);
+    }
+    try {
+      await submitConsentEvidence(await cases.enforcement(), {
+        caseRef: record.ref,
+        customerId: record.customerId,
+        author: p.name,
+        recipients,
+      });
+    } catch (error) {
+      if (isAupError(error) && error.status < 500 && error.code !== 'AUP_ERR_NOT_FOUND') {
+        return redirectWith(
+          reply,
+          `${back}/consent-evidence`,
+          { kind: 'error', text: error.message },
+          secure,
+        );
+      }
+      throw error;
+    }
+    return redirectWith(
+      reply,
+      back,
+      {
+        kind: 'ok',
+        text: `Thank you: your consent evidence for ${recipients.length} recipient(s) is with the abuse desk for review.`,
+      },
+      secure,
+    );
+  });
+
   app.get('/compliance/consents', async (request, reply) => {
     const p = principalOfPage(request);
     if (p.role !== 'customer' || p.customerId === null) {
@@ -30,6 +110,24 @@ export function registerCompliancePortalPages(
       page({ ...s, title: 'Vulnerability tests', body: renderPortalConsents(consents, deps.clock.now()) }),
     );
   });
+}
+
+const EVIDENCE_ROWS = 5;
+
+function renderEvidenceForm(ref: string, csrf: string): Html {
+  const row = (i: number) => html`<fieldset><legend>Recipient ${i + 1}</legend>
+<label>Address <input name="address" type="email" ${i === 0 ? 'required' : ''} placeholder="alice@recipient.example"></label>
+<label>When consent was given <input name="time" ${i === 0 ? 'required' : ''} placeholder="2026-10-02T10:14:00Z"></label>
+<label>Where (source) <input name="source" ${i === 0 ? 'required' : ''} placeholder="newsletter form at shop.example"></label>
+<label>How it was obtained (method) <input name="method" ${i === 0 ? 'required' : ''} placeholder="double opt-in"></label>
+<label>How the address was confirmed <input name="confirmation" ${i === 0 ? 'required' : ''} placeholder="confirmation link clicked 2026-10-02T10:20Z from 192.0.2.44"></label>
+</fieldset>`;
+  return html`<h1>Consent evidence for ${ref}</h1>
+<p>For each recipient named in the complaint: the address, when and from where consent was given, how it was obtained, and how the address was confirmed (Secure Packet AUP §4.3). Leave unused rows empty; for more recipients, send the form again.</p>
+<form method="post" action="${pathOf('portal', 'cases', ref, 'consent-evidence')}" id="consent-evidence">${csrfField(csrf)}
+${Array.from({ length: EVIDENCE_ROWS }, (_, i) => row(i))}
+<button type="submit">Send the evidence</button>
+</form>`;
 }
 
 function renderPortalConsents(consents: readonly StoredTestConsent[], now: Date): Html {

@@ -1,5 +1,6 @@
 import type { QueuePage } from '../../cases/queries/case-queue.js';
 import type { LoadedPolicy } from '../../policy/policy-loader.js';
+import { obligationOfClause } from '../../policy/policy-schema.js';
 import type { CustomerRecord } from '../../registry/registry-repository.js';
 import { renderEvidence } from '../console/case-page.js';
 import type { CaseView } from '../console/case-view.js';
@@ -124,6 +125,11 @@ ${
   <textarea id="cured-text" name="text" required maxlength="20000" placeholder="e.g. the compromised account was closed and the mail queue purged"></textarea>
   <button type="submit">Mark as cured (for review)</button>
 </form>
+${
+  asksConsentEvidence(view)
+    ? html`<h3>Consent evidence</h3><p>This complaint is about mail sent without consent: <a href="${action}/consent-evidence" id="consent-evidence-link">send the consent evidence for each recipient</a>.</p>`
+    : ''
+}
 <p class="help">The abuse desk reviews your answer; the deadline is paused while it does.</p>
 </section>`
 }
@@ -156,4 +162,10 @@ ${
     : ''
 }
 <section class="panel">${o.policyHtml}</section>`;
+}
+
+/** Whether the case's clause is one the policy's consent-evidence obligation names (Secure Packet §4.3). */
+function asksConsentEvidence(view: CaseView): boolean {
+  if (!view.policy || !view.record.clauseId) return false;
+  return obligationOfClause(view.policy, view.record.clauseId)?.kind === 'consent-evidence';
 }

@@ -71,7 +71,6 @@ export const portalPlugin: FastifyPluginAsync<PortalOptions> = async (app: Fasti
   installErrorPages(app, portalSpec);
   installGuard(app, portalSpec, ['/portal/login']);
   registerLogin(app, portalSpec, deps);
-  registerCompliancePortalPages(app, portalSpec, deps);
 
   const ownCase = async (p: Principal, ref: string): Promise<CaseRecord> => {
     const customerId = customerIdOf(p);
@@ -86,6 +85,8 @@ export const portalPlugin: FastifyPluginAsync<PortalOptions> = async (app: Fasti
     }
     return record;
   };
+
+  registerCompliancePortalPages(app, portalSpec, deps, { ownCase, enforcement });
 
   const latestPolicyFor = async (providerHint: string | undefined): Promise<LoadedPolicy | undefined> => {
     const histories = policyHistories(await enforcement());

@@ -19,6 +19,7 @@ import * as m0021 from './0021_legal.js';
 import * as m0023 from './0023_test_consents.js';
 import * as m0024 from './0024_policy_waivers.js';
 import * as m0026 from './0026_inbox_authorised_kind.js';
+import * as m0027 from './0027_sanctions_consent_evidence.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the file system) so the compiled CLI, the
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '0023_test_consents': m0023,
   '0024_policy_waivers': m0024,
   '0026_inbox_authorised_kind': m0026,
+  '0027_sanctions_consent_evidence': m0027,
 };

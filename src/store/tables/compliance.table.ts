@@ -19,3 +19,47 @@ export interface TestConsentTable {
   revoked_at: NullableTimestamp;
   revoked_by: NullableText;
 }
+
+/** An imported OFAC SDN list (src/compliance/sanctions/sanctions-repository.ts). */
+export interface SanctionsListTable {
+  id: Generated<number>;
+  sha256: ColumnType<string, string, never>;
+  /** The parsed entries (SdnEntry[]), so new customers are screened against the list in force. */
+  entries: Json;
+  entry_count: ColumnType<number, number, never>;
+  imported_at: ColumnType<Date, Date, never>;
+  imported_by: ColumnType<string, string, never>;
+}
+
+/** A possible sanctions match for an analyst to review (src/compliance/sanctions/sanctions-repository.ts). */
+export interface SanctionsMatchTable {
+  id: Generated<number>;
+  list_id: ColumnType<number, number, number>;
+  customer_ref: ColumnType<string, string, never>;
+  entry: ColumnType<number, number, never>;
+  name: ColumnType<string, string, string>;
+  sdn_name: ColumnType<string, string, string>;
+  via: ColumnType<string, string, string>;
+  score: ColumnType<number, number, number>;
+  program: ColumnType<string, string, string>;
+  country_match: ColumnType<boolean, boolean, boolean>;
+  status: ColumnType<string, string | undefined, string>;
+  created_at: ColumnType<Date, Date, never>;
+  decided_at: NullableTimestamp;
+  decided_by: NullableText;
+  note: NullableText;
+}
+
+/** A customer's per-recipient consent evidence on a case (src/compliance/consent-evidence-repository.ts). */
+export interface ConsentEvidenceTable {
+  id: Generated<number>;
+  case_id: ColumnType<number, number, never>;
+  /** JSON array of { address, time, source, method, confirmation }. */
+  recipients: Json;
+  submitted_at: ColumnType<Date, Date, never>;
+  submitted_by: ColumnType<string, string, never>;
+  status: ColumnType<string, string | undefined, string>;
+  decided_at: NullableTimestamp;
+  decided_by: NullableText;
+  note: NullableText;
+}
