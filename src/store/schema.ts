@@ -16,7 +16,11 @@ import type {
   ReporterAckSendTable,
   ReportTable,
 } from './tables/cases.table.js';
-import type { TestConsentTable } from './tables/compliance.table.js';
+import type {
+  LicenceCertificationTable,
+  PrivacyRequestTable,
+  TestConsentTable,
+} from './tables/compliance.table.js';
 import type {
   DashboardCaseDayTable,
   DashboardCaseReachedTable,
@@ -79,6 +83,8 @@ export interface Database {
   legal_requests: LegalRequestTable;
   legal_disclosures: LegalDisclosureTable;
   test_consents: TestConsentTable;
+  privacy_requests: PrivacyRequestTable;
+  licence_certifications: LicenceCertificationTable;
   policy_waivers: PolicyWaiverTable;
   triage_items: TriageItemTable;
 }
