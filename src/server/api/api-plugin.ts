@@ -8,6 +8,7 @@ import { dmcaRoutes } from './dmca-routes.js';
 import { evidenceRoutes } from './evidence-routes.js';
 import { legalRoutes } from './legal-routes.js';
 import { policyRoutes } from './policy-routes.js';
+import { privacyRoutes } from './privacy-routes.js';
 import { registryRoutes } from './registry-routes.js';
 import { reportRoutes } from './report-routes.js';
 import { triageRoutes } from './triage-routes.js';
@@ -30,4 +31,5 @@ export const apiPlugin: FastifyPluginAsync<ApiPluginOptions> = async (app, { dep
   await app.register(dmcaRoutes, options);
   await app.register(legalRoutes, options);
   await app.register(complianceRoutes, options);
+  await app.register(privacyRoutes, options);
 };
