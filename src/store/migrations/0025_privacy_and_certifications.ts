@@ -44,7 +44,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('certified_at', 'timestamptz')
     .addColumn('certified_by', 'text')
     .addColumn('statement', 'text')
-    .addColumn('fee_queued_at', 'timestamptz')
+    .addColumn('fee_amount', 'numeric(14, 2)', (c) => c.notNull().check(sql`fee_amount > 0`))
+    .addColumn('fee_currency', 'text', (c) => c.notNull().check(sql`fee_currency ~ '^[A-Z]{3}$'`))
+    .addColumn('fee_every_days', 'integer', (c) => c.notNull().check(sql`fee_every_days between 1 and 366`))
+    .addColumn('fees_queued', 'integer', (c) => c.notNull().defaultTo(0))
     .execute();
 }
 

@@ -50,5 +50,9 @@ export interface LicenceCertificationTable {
   certified_at: NullableTimestamp;
   certified_by: NullableText;
   statement: NullableText;
-  fee_queued_at: NullableTimestamp;
+  /** numeric: read back as a string by both drivers. */
+  fee_amount: ColumnType<string, number, never>;
+  fee_currency: ColumnType<string, string, never>;
+  fee_every_days: ColumnType<number, number, never>;
+  fees_queued: ColumnType<number, number | undefined, number>;
 }
