@@ -3,6 +3,7 @@ import type { ApiPluginOptions } from './api-support.js';
 import { authRoutes } from './auth-routes.js';
 import { caseOpenRoutes } from './case-open-routes.js';
 import { caseRoutes } from './case-routes.js';
+import { complianceBillingRoutes } from './compliance-billing-routes.js';
 import { complianceRoutes } from './compliance-routes.js';
 import { dmcaRoutes } from './dmca-routes.js';
 import { evidenceRoutes } from './evidence-routes.js';
@@ -32,4 +33,5 @@ export const apiPlugin: FastifyPluginAsync<ApiPluginOptions> = async (app, { dep
   await app.register(legalRoutes, options);
   await app.register(complianceRoutes, options);
   await app.register(privacyRoutes, options);
+  await app.register(complianceBillingRoutes, options);
 };
