@@ -6,6 +6,7 @@ import {
   recordCertification,
   requestCertification,
 } from '../../compliance/licence-certification.js';
+import { slaExclusions, slaExclusionsCsv, slaExclusionsJson } from '../../compliance/sla-exclusions.js';
 import { AupError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 
@@ -96,6 +97,26 @@ export function registerComplianceCommands(program: Command, context: () => CliC
         for (const c of await listCertifications(store.db, { customerRef: opts.customer })) {
           ctx.out.write(`${JSON.stringify(certView(c))}\n`);
         }
+      } finally {
+        await store.close();
+      }
+    });
+
+  compliance
+    .command('sla-report')
+    .description(
+      'interruptions caused by AUP enforcement per customer in a period: not eligible for SLA credit (Secure Packet §11)',
+    )
+    .requiredOption('--from <date>', 'period start (ISO 8601)')
+    .requiredOption('--to <date>', 'period end, exclusive (ISO 8601)')
+    .option('--csv', 'print the billing CSV (one row per interruption) instead of JSON')
+    .action(async (opts: { from: string; to: string; csv?: boolean }) => {
+      const ctx = context();
+      const period = { from: dateOf(opts.from, '--from'), to: dateOf(opts.to, '--to') };
+      const store = await ctx.openStore();
+      try {
+        const report = await slaExclusions(store.db, period);
+        ctx.out.write(opts.csv ? slaExclusionsCsv(report) : `${JSON.stringify(slaExclusionsJson(report))}\n`);
       } finally {
         await store.close();
       }
