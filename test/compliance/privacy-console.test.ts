@@ -50,6 +50,7 @@ describeEachBackend('console privacy page', (ctx) => {
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain(ref);
     expect(res.body).toContain('Backup exposed');
+    expect(res.body).toContain('href="/console/compliance/waivers"');
     expect(res.body).not.toContain('<script>alert(1)');
     expect(res.body).toContain('&lt;script&gt;');
     const done = await c.post(`/console/compliance/privacy/${ref}/complete`, { note: 'account deleted' });

@@ -190,12 +190,12 @@ ${consents.map(
 </div></div>`;
 }
 
-function complianceNav(current: 'consents' | 'waivers'): Html {
+export function complianceNav(current: 'consents' | 'waivers' | 'privacy'): Html {
   const link = (key: typeof current, label: string) =>
     key === current
       ? html`<strong>${label}</strong>`
       : html`<a href="${pathOf('console', 'compliance', key)}">${label}</a>`;
-  return html`<p class="subnav">${link('consents', 'Vulnerability-test consents')} · ${link('waivers', 'Policy waivers')}</p>`;
+  return html`<p class="subnav">${link('consents', 'Vulnerability-test consents')} · ${link('waivers', 'Policy waivers')} · ${link('privacy', 'Privacy requests')}</p>`;
 }
 
 function renderWaivers(

@@ -12,6 +12,7 @@ import { statusBadge, time } from '../views/format.js';
 import { type Html, html, pathOf } from '../views/html.js';
 import { csrfField, page, sendPage } from '../views/layout.js';
 import { type AreaSpec, field, formOf, principalOfPage, redirectWith, shell } from '../views/page-support.js';
+import { complianceNav } from './compliance-pages.js';
 
 /**
  * The console's privacy page (compliance/privacy-request-repository.ts): requests to delete a minor's
@@ -35,7 +36,7 @@ export function registerPrivacyPages(app: FastifyInstance, spec: AreaSpec, deps:
       page({
         ...s,
         title: 'Privacy requests',
-        body: html`<h1>Privacy requests and breach notifications</h1>${privacyList(rows, now, s.csrfToken)}`,
+        body: html`${complianceNav('privacy')}<h1>Privacy requests and breach notifications</h1>${privacyList(rows, now, s.csrfToken)}`,
       }),
     );
   });
