@@ -1,7 +1,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { type AuditActor, appendAudit } from '../audit/audit-log.js';
 import { enqueueAction } from '../enforcement/outbox/outbox-repository.js';
-import type { FeePayload } from '../enforcement/planned-action.js';
+import type { CorrespondencePayload, FeePayload } from '../enforcement/planned-action.js';
 import { AupError } from '../errors.js';
 import { findCustomerByRef } from '../registry/registry-repository.js';
 import type { Database } from '../store/schema.js';
@@ -114,6 +114,37 @@ export async function requestCertification(
     subject: `customer:${customer.ref}`,
     payload: { ref: cert.ref, dueAt: cert.dueAt.toISOString(), fee: { amount, currency, everyDays } },
   });
+  // The request itself goes to the customer in writing (§6: "on Secure Packet's request"), once.
+  const to = customer.emails[0];
+  if (to) {
+    const letter: CorrespondencePayload = {
+      about: `licence:${cert.ref}`,
+      letter: 'licence.certification-request',
+      to,
+      toName: customer.name.slice(0, 300),
+      subject: `[${cert.ref}] Please certify your software licences by ${cert.dueAt.toISOString().slice(0, 10)}`,
+      text: [
+        `Dear ${customer.name},`,
+        '',
+        'Under section 6 of our Acceptable Use Policy ("Customer Provided Licenses and Support"), please certify',
+        'in writing that you hold the legal right to use the software you run on the services we provide, and',
+        'adequate vendor support where it applies.',
+        '',
+        `Deadline: ${cert.dueAt.toISOString().replace('T', ' ').slice(0, 16)} UTC.`,
+        `If we have not received the certification by then, we will charge our standard fee for licensed use of`,
+        `the software, ${currency} ${amount.toFixed(2)} for every ${everyDays} days, until it is provided.`,
+        '',
+        `Please reply to this message quoting ${cert.ref}.`,
+      ].join('\n'),
+    };
+    await enqueueAction(trx, {
+      at: input.at,
+      kind: 'mail.correspondence',
+      idempotencyKey: `licence-cert:${cert.id}:request`,
+      payload: letter,
+      actor: input.actor,
+    });
+  }
   return cert;
 }
 

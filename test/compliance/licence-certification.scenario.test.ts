@@ -36,6 +36,11 @@ describeScenarios('Licence certification (Secure Packet §6)', 'securepacket', (
         actor: 'user:admin@desk.example',
       }),
     ]);
+    await desk.runEnforcement();
+    const asked = desk.mailTo('ops@gamehost.example');
+    expect(asked).toHaveLength(1);
+    expect(asked[0]!.parsed.subject).toContain(late.ref);
+    expect(asked[0]!.parsed.text).toContain('USD 250.00 for every 30 days');
     expect(await chargeUncertified(ctx.store.db, new Date('2026-12-14T23:59:00Z'))).toEqual([]);
     await ctx.store.db.transaction().execute((trx) =>
       recordCertification(trx, {
