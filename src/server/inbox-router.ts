@@ -1,5 +1,7 @@
 import type { Transaction } from 'kysely';
+import { receivePrivacyMail } from '../compliance/privacy-request-repository.js';
 import { type DmcaDeps, receiveDmca } from '../dmca/dmca-workflow.js';
+import { policyHistories } from '../enforcement/pipeline/case-transition.js';
 import type { LivePolicies } from '../enforcement/pipeline/live-policies.js';
 import type { ReportDeps } from '../enforcement/pipeline/process-report.js';
 import { inboxProcessorFor } from '../enforcement/pipeline/report-processor.js';
@@ -16,8 +18,9 @@ import type { Database } from '../store/schema.js';
 /**
  * The composition root's routing of received items (DESIGN.md, level 10): a DMCA notice or counter-notice
  * (the `dmca` route: dmca@, copyright@, the /dmca form, the API; or any item the intake read as a DMCA
- * notice) goes to the DMCA procedure, an information request (the `legal` route) to the legal workflow,
- * and everything else to the desk pipeline. Each runs in the inbox's transaction, so the item's `done` and
+ * notice) goes to the DMCA procedure, an information request (the `legal` route) to the legal workflow, a
+ * request about a minor's personal data (the `privacy` route) to compliance's privacy workflow, and
+ * everything else to the desk pipeline. Each runs in the inbox's transaction, so the item's `done` and
  * the workflow's writes commit together.
  *
  * This is what keeps an incomplete notice away from the customer: the desk pipeline would open a case and
@@ -33,6 +36,7 @@ export function routedInboxProcessor(
   const desk = inboxProcessorFor(deps, live);
   return async (trx, report, item) => {
     if (item.route === 'legal') return legal(trx, deps, report, item);
+    if (item.route === 'privacy') return privacy(trx, deps, report, item);
     if (item.route === 'dmca' || report.format === 'dmca') return dmca(trx, deps, report, item);
     return desk(trx, report, item);
   };
@@ -111,4 +115,34 @@ async function legal(
     body: text,
   });
   return { workflow: 'legal', request: record.ref, status: record.status, cases: [], opened: [] };
+}
+
+async function privacy(
+  trx: Transaction<Database>,
+  deps: RouterDeps,
+  report: ParsedReport,
+  item: InboxItem,
+): Promise<ProcessedOutcome> {
+  const text = await itemText(deps, report);
+  const outcome = await receivePrivacyMail(
+    trx,
+    { policies: policyHistories(deps) },
+    {
+      text,
+      subject: report.subject,
+      from: { name: report.reporter.name, email: report.reporter.email },
+      channel: report.channel,
+      receivedAt: item.receivedAt,
+      evidenceSha256: report.evidenceSha256,
+    },
+  );
+  return {
+    workflow: 'privacy',
+    request: outcome.record.ref,
+    status: outcome.record.status,
+    recognised: outcome.recognised,
+    missing: [...outcome.missing],
+    cases: [],
+    opened: [],
+  };
 }

@@ -18,6 +18,8 @@ import type {
 } from './tables/cases.table.js';
 import type {
   ConsentEvidenceTable,
+  LicenceCertificationTable,
+  PrivacyRequestTable,
   SanctionsListTable,
   SanctionsMatchTable,
   TestConsentTable,
@@ -87,6 +89,8 @@ export interface Database {
   sanctions_lists: SanctionsListTable;
   sanctions_matches: SanctionsMatchTable;
   consent_evidence: ConsentEvidenceTable;
+  privacy_requests: PrivacyRequestTable;
+  licence_certifications: LicenceCertificationTable;
   policy_waivers: PolicyWaiverTable;
   triage_items: TriageItemTable;
 }

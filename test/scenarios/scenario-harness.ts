@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import { BlocklistAdapter, memoryBlocklistRepository } from '../../src/actions/blocklist-adapter.js';
+import { CorrespondenceMailAdapter } from '../../src/actions/correspondence-mail-adapter.js';
 import { FeeAdapter, memoryFeeRepository } from '../../src/actions/fee-adapter.js';
 import { MailNoticeAdapter } from '../../src/actions/mail-notice-adapter.js';
 import { createSmtpSender } from '../../src/actions/mail-transport.js';
@@ -197,6 +198,12 @@ export async function openDesk(
     }).handlers() as ActionHandler[]),
     ...(new BlocklistAdapter(blocklist).handlers() as ActionHandler[]),
     new FeeAdapter(memoryFeeRepository()) as ActionHandler,
+    new CorrespondenceMailAdapter({
+      sender,
+      from: `"${providerName}" <${DESK_ADDRESS}>`,
+      replyTo: DESK_ADDRESS,
+      messageIdDomain: DESK_DOMAIN,
+    }) as ActionHandler,
     new PolicyChangeMailAdapter({
       sender,
       from: `"${providerName}" <${DESK_ADDRESS}>`,

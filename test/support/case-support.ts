@@ -82,7 +82,7 @@ export async function seedRegistry(store: Store, spec: RegistrySpec): Promise<Re
 
 /** Empties what the case tests write, so each test starts from a blank desk on the shared store. */
 export async function resetDesk(store: Store): Promise<void> {
-  await sql`truncate table case_notes, case_messages, case_events, cases, reports, fees, blocklist_entries, reporter_ack_sends, outbox_actions, scheduled_steps, test_consents, assignments, services, customers restart identity cascade`.execute(
+  await sql`truncate table case_notes, case_messages, case_events, cases, reports, fees, blocklist_entries, reporter_ack_sends, outbox_actions, scheduled_steps, test_consents, privacy_requests, assignments, services, customers restart identity cascade`.execute(
     store.db,
   );
 }

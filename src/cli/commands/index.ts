@@ -3,6 +3,7 @@ import type { CliContext } from '../context.js';
 import { registerApikeyCommands } from './apikey.js';
 import { registerAuditCommands } from './audit.js';
 import { registerCasesCommands } from './cases.js';
+import { registerComplianceCommands } from './compliance.js';
 import { registerConsentCommands } from './consent.js';
 import { registerDbCommands } from './db.js';
 import { registerDmcaCommands } from './dmca.js';
@@ -25,6 +26,7 @@ export function registerCommands(program: Command, context: () => CliContext): v
   registerApikeyCommands(program, context);
   registerAuditCommands(program, context);
   registerCasesCommands(program, context);
+  registerComplianceCommands(program, context);
   registerConsentCommands(program, context);
   registerDbCommands(program, context);
   registerDmcaCommands(program, context);

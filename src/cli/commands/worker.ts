@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { chargeUncertified } from '../../compliance/licence-certification.js';
 import { DMCA_STEP_KINDS, dmcaStepHandler } from '../../dmca/dmca-workflow.js';
 import { systemClock } from '../../enforcement/outbox/clock.js';
 import { historyOf } from '../../enforcement/pipeline/case-transition.js';
@@ -82,8 +83,14 @@ export function registerWorkerCommands(program: Command, context: () => CliConte
             );
           }
         };
+        // Licence certifications past their deadline get their fee queued before the outbox runs, so the
+        // same round records it (compliance/licence-certification.ts; idempotent per period).
+        const round = async (): Promise<EnforcementRoundSummary> => {
+          await chargeUncertified(store.db, systemClock.now());
+          return runEnforcementOnce(deps, systemClock, executor);
+        };
         if (options.once) {
-          report(await runEnforcementOnce(deps, systemClock, executor));
+          report(await round());
           return;
         }
         process.on('SIGINT', onSignal);
@@ -91,7 +98,7 @@ export function registerWorkerCommands(program: Command, context: () => CliConte
         ctx.err.write(`aupdesk worker: running (poll ${pollMs} ms); SIGINT or SIGTERM stops it\n`);
         while (!stop.signal.aborted) {
           try {
-            report(await runEnforcementOnce(deps, systemClock, executor));
+            report(await round());
           } catch (error) {
             // A lost database connection must not end the worker: the next round retries.
             ctx.err.write(

@@ -90,6 +90,8 @@ export const defaultSmtpRoutes: Readonly<Record<string, InboxRoute>> = {
   security: 'security',
   // Subpoenas, court orders and other information requests (src/legal).
   legal: 'legal',
+  // Requests to delete a minor's personal data (src/compliance, INFINCE).
+  privacy: 'privacy',
 };
 
 const DEFAULT_MAX_BYTES = 25 * 1024 * 1024;

@@ -248,12 +248,12 @@ ${open.map(
 </tbody></table></div></section>`;
 }
 
-function complianceNav(current: 'consents' | 'waivers' | 'sanctions'): Html {
+export function complianceNav(current: 'consents' | 'waivers' | 'sanctions' | 'privacy'): Html {
   const link = (key: typeof current, label: string) =>
     key === current
       ? html`<strong>${label}</strong>`
       : html`<a href="${pathOf('console', 'compliance', key)}">${label}</a>`;
-  return html`<p class="subnav">${link('consents', 'Vulnerability-test consents')} · ${link('waivers', 'Policy waivers')} · ${link('sanctions', 'Sanctions review')}</p>`;
+  return html`<p class="subnav">${link('consents', 'Vulnerability-test consents')} · ${link('waivers', 'Policy waivers')} · ${link('sanctions', 'Sanctions review')} · ${link('privacy', 'Privacy requests')}</p>`;
 }
 
 function renderWaivers(

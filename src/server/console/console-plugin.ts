@@ -9,6 +9,7 @@ import { dashboardRoutes } from './dashboard-routes.js';
 import { directoryRoutes } from './directory-routes.js';
 import { registerDmcaLegalPages } from './dmca-legal-pages.js';
 import { type EnforcementSource, storeEnforcementSource } from './enforcement-source.js';
+import { registerPrivacyPages } from './privacy-pages.js';
 import { queueRoutes } from './queue-routes.js';
 import { triagePages } from './triage-pages.js';
 
@@ -43,6 +44,7 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (app: Fas
   adminRoutes(app, ctx);
   registerDmcaLegalPages(app, deps, consoleSpec);
   registerCompliancePages(app, consoleSpec, deps);
+  registerPrivacyPages(app, consoleSpec, deps);
   // The triage queue, the reports list and cases by hand (triage-pages.ts), behind the same guard.
   await app.register(triagePages, { deps, enforcement: ctx.enforcement, spec: consoleSpec });
 };

@@ -15,6 +15,7 @@ import { aupRoutes } from './aup-routes.js';
 import { complaintRoutes } from './complaint-routes.js';
 import { registerDmcaForm } from './dmca-form.js';
 import { renderDmcaPage, versionTimeline } from './policy-pages.js';
+import { registerPrivacyForm } from './privacy-form.js';
 import {
   DEFAULT_FORM_RATE_LIMIT,
   DEFAULT_MAX_UPLOAD_BYTES,
@@ -167,6 +168,18 @@ export async function publicPagesPlugin(app: FastifyInstance, options: PublicPag
     },
     send: (reply, status, page) => sendHtml(reply, status, page),
     notFound: (reply) => notFound(reply, 'This provider has not published a DMCA designated agent here.'),
+  });
+  registerPrivacyForm(app, {
+    secret: options.secret,
+    clock: options.clock,
+    acceptReport: options.acceptReport,
+    onAccepted: options.onAccepted,
+    formRateLimit,
+    pageConfig,
+    secure: (request) => request.protocol === 'https' || originOf().startsWith('https:'),
+    currentDocument,
+    send: (reply, status, page) => sendHtml(reply, status, page),
+    notFound: (reply) => notFound(reply, "This provider's policy makes no promise about children's data."),
   });
 }
 

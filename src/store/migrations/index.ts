@@ -18,6 +18,7 @@ import * as m0020 from './0020_dmca.js';
 import * as m0021 from './0021_legal.js';
 import * as m0023 from './0023_test_consents.js';
 import * as m0024 from './0024_policy_waivers.js';
+import * as m0025 from './0025_privacy_and_certifications.js';
 import * as m0026 from './0026_inbox_authorised_kind.js';
 import * as m0027 from './0027_sanctions_consent_evidence.js';
 
@@ -45,6 +46,7 @@ export const migrations: Record<string, Migration> = {
   '0021_legal': m0021,
   '0023_test_consents': m0023,
   '0024_policy_waivers': m0024,
+  '0025_privacy_and_certifications': m0025,
   '0026_inbox_authorised_kind': m0026,
   '0027_sanctions_consent_evidence': m0027,
 };

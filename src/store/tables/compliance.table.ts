@@ -63,3 +63,40 @@ export interface ConsentEvidenceTable {
   decided_by: NullableText;
   note: NullableText;
 }
+
+/** A minor's-data deletion request or a breach notification (src/compliance/privacy-request-repository.ts). */
+export interface PrivacyRequestTable {
+  id: Generated<number>;
+  kind: ColumnType<'child-data-deletion' | 'breach', 'child-data-deletion' | 'breach', never>;
+  status: ColumnType<'open' | 'completed', 'open' | 'completed', 'open' | 'completed'>;
+  channel: ColumnType<string, string, never>;
+  received_at: ColumnType<Date, Date, never>;
+  due_at: ColumnType<Date | null, Date | null | undefined, never>;
+  requester_name: ColumnType<string | null, string | null | undefined, never>;
+  requester_email: ColumnType<string | null, string | null | undefined, never>;
+  summary: ColumnType<string, string, never>;
+  body: ColumnType<string, string, never>;
+  evidence_sha256: ColumnType<string | null, string | null | undefined, never>;
+  affected_notified_at: NullableTimestamp;
+  regulator_notified_at: NullableTimestamp;
+  completed_at: NullableTimestamp;
+  completed_by: NullableText;
+  completion_note: NullableText;
+}
+
+/** A licence-certification request to a customer (src/compliance/licence-certification-repository.ts). */
+export interface LicenceCertificationTable {
+  id: Generated<number>;
+  customer_id: ColumnType<number, number, never>;
+  requested_at: ColumnType<Date, Date, never>;
+  requested_by: ColumnType<string, string, never>;
+  due_at: ColumnType<Date, Date, never>;
+  certified_at: NullableTimestamp;
+  certified_by: NullableText;
+  statement: NullableText;
+  /** numeric: read back as a string by both drivers. */
+  fee_amount: ColumnType<string, number, never>;
+  fee_currency: ColumnType<string, string, never>;
+  fee_every_days: ColumnType<number, number, never>;
+  fees_queued: ColumnType<number, number | undefined, number>;
+}

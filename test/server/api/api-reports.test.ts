@@ -196,7 +196,9 @@ describeEachBackend('API report submission and evidence', (ctx) => {
       });
       expect(res.statusCode, id).toBe(400);
       // A NUL anywhere in HTTP input is refused before any route sees it, naming the field.
-      expect(res.json().code).toBe(id.endsWith('%00') ? 'AUP_ERR_INPUT_INVALID' : 'AUP_ERR_EVIDENCE_BAD_HASH');
+      expect(res.json().code).toBe(
+        id.endsWith('%00') ? 'AUP_ERR_INPUT_INVALID' : 'AUP_ERR_EVIDENCE_BAD_HASH',
+      );
     }
     const missing = await h.app.inject({
       method: 'GET',
