@@ -67,3 +67,37 @@ export function loadConfig(
     logLevel: overrides.logLevel ?? parsed.data.AUPDESK_LOG_LEVEL,
   };
 }
+
+const triageEnvSchema = z.object({
+  AUPDESK_TRIAGE_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.6),
+  AUPDESK_EVENT_FUTURE_TOLERANCE_S: z.coerce.number().int().min(0).max(86_400).default(600),
+});
+
+/** How the desk decides what goes to triage instead of a case (docs/api.md, the triage queue). */
+export interface TriageSettings {
+  /** A parser's classification below this confidence goes to triage with its best guess (default 0.6). */
+  readonly confidenceThreshold: number;
+  /**
+   * An event dated more than this after its report was received is flagged and judged at the receipt
+   * (default 10 minutes): a reporter's clock, or a forged date, never moves a deadline.
+   */
+  readonly futureToleranceMs: number;
+}
+
+export function triageSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): TriageSettings {
+  const parsed = triageEnvSchema.safeParse({
+    AUPDESK_TRIAGE_CONFIDENCE: env.AUPDESK_TRIAGE_CONFIDENCE || undefined,
+    AUPDESK_EVENT_FUTURE_TOLERANCE_S: env.AUPDESK_EVENT_FUTURE_TOLERANCE_S || undefined,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AupError(
+      'AUP_ERR_CONFIG_INVALID',
+      `environment variable ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return {
+    confidenceThreshold: parsed.data.AUPDESK_TRIAGE_CONFIDENCE,
+    futureToleranceMs: parsed.data.AUPDESK_EVENT_FUTURE_TOLERANCE_S * 1000,
+  };
+}

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { createSmtpSender, type MailSender, smtpRelayConfigFromEnv } from '../actions/mail-transport.js';
 import { loadTestConsentSet } from '../compliance/test-consent-repository.js';
-import type { AppConfig } from '../config.js';
+import { type AppConfig, triageSettingsFromEnv } from '../config.js';
 import type { AuthorisationCheck } from '../detect/detection-reporter.js';
 import { DMCA_STEP_KINDS, dmcaStepHandler } from '../dmca/dmca-workflow.js';
 import { type Clock, systemClock } from '../enforcement/outbox/clock.js';
@@ -637,6 +637,7 @@ async function enforcementParts(input: {
       // Vulnerability-test consents (compliance/): a consented scan is recorded as authorised, no case.
       authorisations: loadTestConsentSet,
       replySecret,
+      triage: triageSettingsFromEnv(env),
     },
     policies: live,
     worker,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import { loadTestConsentSet } from '../../compliance/test-consent-repository.js';
+import { triageSettingsFromEnv } from '../../config.js';
 import { systemClock } from '../../enforcement/outbox/clock.js';
 import { deskDeps } from '../../enforcement/pipeline/desk-deps.js';
 import { EvidenceStore } from '../../intake/evidence-store.js';
@@ -152,6 +153,7 @@ async function pipelineFor(
     ackPolicy: { ownAddresses, ownDomains: [desk.messageIdDomain] },
     authorisations: loadTestConsentSet,
     replySecret: await loadDeskSecret(dataDir, process.env),
+    triage: triageSettingsFromEnv(process.env),
   });
 }
 

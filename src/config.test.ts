@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { triageSettingsFromEnv } from './config.js';
+
+describe('triage settings from the environment', () => {
+  it('defaults to confidence 0.6 and ten minutes of tolerance for future-dated events', () => {
+    expect(triageSettingsFromEnv({})).toEqual({ confidenceThreshold: 0.6, futureToleranceMs: 600_000 });
+  });
+
+  it('takes the operator’s values', () => {
+    expect(
+      triageSettingsFromEnv({ AUPDESK_TRIAGE_CONFIDENCE: '0.75', AUPDESK_EVENT_FUTURE_TOLERANCE_S: '120' }),
+    ).toEqual({ confidenceThreshold: 0.75, futureToleranceMs: 120_000 });
+  });
+
+  it('refuses a value out of range, naming the variable', () => {
+    expect(() => triageSettingsFromEnv({ AUPDESK_TRIAGE_CONFIDENCE: '1.5' })).toThrow(
+      /AUPDESK_TRIAGE_CONFIDENCE/,
+    );
+    expect(() => triageSettingsFromEnv({ AUPDESK_EVENT_FUTURE_TOLERANCE_S: 'soon' })).toThrow(
+      /AUPDESK_EVENT_FUTURE_TOLERANCE_S/,
+    );
+  });
+});
