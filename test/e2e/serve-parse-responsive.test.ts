@@ -102,7 +102,9 @@ describe('serve stays responsive while a huge attachment is parsed', () => {
     const parseMs = performance.now() - started;
     const done = await bigRow();
     expect(done.status).toBe('done');
-    expect(done.report_status).toBe('parsed');
+    // Read in part: a complaint's text is read up to 200,000 lines (about 1.7 million here), and the report
+    // says so; the rest stays in the evidence.
+    expect(done.report_status).toBe('partial');
     expect(done.event_count).toBeGreaterThan(0);
 
     const figures = {
