@@ -283,7 +283,11 @@ async function migrateToLatest(db: Kysely<Database>, schema: string | undefined)
     migrationLockTableName: MIGRATION_LOCK_TABLE,
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const result: MigrationResultSet = await migrator.migrateToLatest();
+  let result: MigrationResultSet = await migrator.migrateToLatest();
+  for (let attempt = 1; attempt < 5 && droppedUnderTheIntrospector(result, schema); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    result = await migrator.migrateToLatest();
+  }
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
     const reason = result.error instanceof Error ? result.error.message : String(result.error);
@@ -296,6 +300,18 @@ async function migrateToLatest(db: Kysely<Database>, schema: string | undefined)
     );
   }
   return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * The Migrator could not start because ANOTHER schema vanished while its introspector listed every table of
+ * every schema (PostgreSQL 3F000, a schema dropped between the catalogue scan's steps: another desk or test
+ * run closing its own). Nothing of ours went wrong; the same call a moment later succeeds.
+ */
+function droppedUnderTheIntrospector(result: MigrationResultSet, schema: string | undefined): boolean {
+  if (!result.error || result.results?.some((r) => r.status === 'Error')) return false;
+  const error = result.error as { code?: unknown; message?: unknown };
+  if (error.code !== '3F000' || typeof error.message !== 'string') return false;
+  return schema === undefined || !error.message.includes(`"${schema}"`);
 }
 
 /**
