@@ -79,6 +79,19 @@ describeEachBackend('store', (ctx) => {
     );
     expect(r.rows[0]).toEqual({ inside: true, overlap: true });
   });
+
+  it("keeps btree_gist in public, so dropping one desk schema leaves the others' exclusion constraints", async () => {
+    const home = await sql<{ schema: string }>`
+      select n.nspname as schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace
+      where e.extname = 'btree_gist'`.execute(ctx.store.db);
+    expect(home.rows).toEqual([{ schema: 'public' }]);
+    const constraints = await sql<{ n: number }>`
+      select count(*)::int as n from pg_constraint c join pg_class t on t.oid = c.conrelid
+      where t.relname = 'assignments' and c.contype = 'x' and t.relnamespace = current_schema()::regnamespace`.execute(
+      ctx.store.db,
+    );
+    expect(constraints.rows[0]!.n).toBe(3);
+  });
 });
 
 describe('store factory', () => {

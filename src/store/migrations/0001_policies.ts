@@ -3,8 +3,10 @@ import { type Kysely, sql } from 'kysely';
 // Frozen in time: migrations never import application types.
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  // btree_gist lets later exclusion constraints mix scalar equality with range overlap.
-  await sql`create extension if not exists btree_gist`.execute(db);
+  // btree_gist lets later exclusion constraints mix scalar equality with range overlap. It goes in public,
+  // never in the desk's own schema: an extension is one per database, and dropping a schema that held it
+  // would drop every other schema's exclusion constraints with it (see 0028).
+  await sql`create extension if not exists btree_gist with schema public`.execute(db);
 
   await db.schema
     .createTable('providers')

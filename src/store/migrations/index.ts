@@ -21,6 +21,7 @@ import * as m0024 from './0024_policy_waivers.js';
 import * as m0025 from './0025_privacy_and_certifications.js';
 import * as m0026 from './0026_inbox_authorised_kind.js';
 import * as m0027 from './0027_sanctions_consent_evidence.js';
+import * as m0028 from './0028_btree_gist_in_public.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the file system) so the compiled CLI, the
@@ -49,4 +50,5 @@ export const migrations: Record<string, Migration> = {
   '0025_privacy_and_certifications': m0025,
   '0026_inbox_authorised_kind': m0026,
   '0027_sanctions_consent_evidence': m0027,
+  '0028_btree_gist_in_public': m0028,
 };
