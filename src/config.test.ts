@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { triageSettingsFromEnv } from './config.js';
+import { registryRefreshMsFromEnv, triageSettingsFromEnv } from './config.js';
 
 describe('triage settings from the environment', () => {
   it('defaults to confidence 0.6 and ten minutes of tolerance for future-dated events', () => {
@@ -18,6 +18,20 @@ describe('triage settings from the environment', () => {
     );
     expect(() => triageSettingsFromEnv({ AUPDESK_EVENT_FUTURE_TOLERANCE_S: 'soon' })).toThrow(
       /AUPDESK_EVENT_FUTURE_TOLERANCE_S/,
+    );
+  });
+});
+
+describe('registry refresh period from the environment', () => {
+  it('defaults to 5 s, takes the operator’s value, and refuses nonsense naming the variable', () => {
+    expect(registryRefreshMsFromEnv({})).toBe(5_000);
+    expect(registryRefreshMsFromEnv({ AUPDESK_REGISTRY_REFRESH_MS: '' })).toBe(5_000);
+    expect(registryRefreshMsFromEnv({ AUPDESK_REGISTRY_REFRESH_MS: '750' })).toBe(750);
+    expect(() => registryRefreshMsFromEnv({ AUPDESK_REGISTRY_REFRESH_MS: '10' })).toThrow(
+      /AUPDESK_REGISTRY_REFRESH_MS/,
+    );
+    expect(() => registryRefreshMsFromEnv({ AUPDESK_REGISTRY_REFRESH_MS: 'often' })).toThrow(
+      /AUPDESK_REGISTRY_REFRESH_MS/,
     );
   });
 });

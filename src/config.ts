@@ -85,10 +85,33 @@ export interface TriageSettings {
 }
 
 export function triageSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): TriageSettings {
-  const parsed = triageEnvSchema.safeParse({
-    AUPDESK_TRIAGE_CONFIDENCE: env.AUPDESK_TRIAGE_CONFIDENCE || undefined,
-    AUPDESK_EVENT_FUTURE_TOLERANCE_S: env.AUPDESK_EVENT_FUTURE_TOLERANCE_S || undefined,
-  });
+  const settings = parseEnvSettings(triageEnvSchema, env);
+  return {
+    confidenceThreshold: settings.AUPDESK_TRIAGE_CONFIDENCE,
+    futureToleranceMs: settings.AUPDESK_EVENT_FUTURE_TOLERANCE_S * 1000,
+  };
+}
+
+const registryEnvSchema = z.object({
+  AUPDESK_REGISTRY_REFRESH_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
+});
+
+/**
+ * How often a desk process checks the registry's revision (one cheap query) and rebuilds its attribution
+ * snapshot when another process changed assignments (default 5 s): the longest a complaint can be
+ * attributed with a registry older than the latest import.
+ */
+export function registryRefreshMsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  return parseEnvSettings(registryEnvSchema, env).AUPDESK_REGISTRY_REFRESH_MS;
+}
+
+/**
+ * The schema's variables read from `env` (an empty value counts as unset), or AUP_ERR_CONFIG_INVALID naming
+ * the first variable that is wrong.
+ */
+function parseEnvSettings<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
+  const values = Object.fromEntries(Object.keys(schema.shape).map((name) => [name, env[name] || undefined]));
+  const parsed = schema.safeParse(values);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new AupError(
@@ -96,8 +119,5 @@ export function triageSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Tri
       `environment variable ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`,
     );
   }
-  return {
-    confidenceThreshold: parsed.data.AUPDESK_TRIAGE_CONFIDENCE,
-    futureToleranceMs: parsed.data.AUPDESK_EVENT_FUTURE_TOLERANCE_S * 1000,
-  };
+  return parsed.data;
 }

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { createSmtpSender, type MailSender, smtpRelayConfigFromEnv } from '../actions/mail-transport.js';
 import { loadTestConsentSet } from '../compliance/test-consent-repository.js';
-import { type AppConfig, triageSettingsFromEnv } from '../config.js';
+import { type AppConfig, registryRefreshMsFromEnv, triageSettingsFromEnv } from '../config.js';
 import type { AuthorisationCheck } from '../detect/detection-reporter.js';
 import { DMCA_STEP_KINDS, dmcaStepHandler } from '../dmca/dmca-workflow.js';
 import { type Clock, systemClock } from '../enforcement/outbox/clock.js';
@@ -242,7 +242,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
 
     const registry = new RegistrySnapshotHolder(store.db);
     await registry.refresh();
-    registry.start(deps.intervals?.registryMs ?? 5_000, (error) =>
+    registry.start(deps.intervals?.registryMs ?? registryRefreshMsFromEnv(env), (error) =>
       logger.warn({ err: error }, 'registry refresh failed'),
     );
     stops.push(() => registry.stop());

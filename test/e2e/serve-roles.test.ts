@@ -71,6 +71,7 @@ describe.runIf(url)('serve roles split across three processes [postgres]', () =>
       AUPDESK_MAIL_FROM: '"INFINCE abuse desk" <abuse@desk-e2e.example>',
       // An hour: the worker learns of the complaint only by the intake's NOTIFY (LISTEN/NOTIFY wake-up).
       AUPDESK_WORKER_POLL_MS: '3600000',
+      AUPDESK_REGISTRY_REFRESH_MS: '300',
     });
     const args = ['--data', path.join(dir, role), 'serve', '--role', role, '--http-port', '0'];
     args.push('--smtp-port', '0', '--policy', policyDir, '--provider', 'infince');
@@ -90,8 +91,9 @@ describe.runIf(url)('serve roles split across three processes [postgres]', () =>
     const worker = start('worker', policyDir);
     await Promise.all([serveReady(api), serveReady(intake), serveReady(worker)]);
     await seed();
-    // Every process re-checks the registry revision every 5 s; after that the intake attributes with it.
-    await new Promise((resolve) => setTimeout(resolve, 6_500));
+    // Every process re-checks the registry revision every 300 ms here (AUPDESK_REGISTRY_REFRESH_MS); after
+    // that the intake attributes with it.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
 
     // Each process runs its part and nothing else.
     const apiUrl = servedAt(api).httpUrl;
