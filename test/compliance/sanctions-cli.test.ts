@@ -1,40 +1,24 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../support/cli-backends.js';
 
 /**
  * `aupdesk sanctions import` on an embedded store: the list is stored, the possible matches are queued once
  * (a second import queues nothing), and a later `registry import` screens the new customers against it.
  */
 let dataDir: string;
-const savedUrl = process.env.DATABASE_URL;
 
 beforeAll(async () => {
-  delete process.env.DATABASE_URL;
   dataDir = await mkdtemp(path.join(tmpdir(), 'aupdesk-sanctions-cli-'));
 });
 afterAll(async () => {
-  if (savedUrl !== undefined) process.env.DATABASE_URL = savedUrl;
   await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
 });
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let outText = '';
-  let errText = '';
-  out.on('data', (d: Buffer) => {
-    outText += d.toString();
-  });
-  err.on('data', (d: Buffer) => {
-    errText += d.toString();
-  });
-  const code = await main(['--data', dataDir, ...argv], { out, err });
-  return { code, out: outText, err: errText };
-}
+/** The CLI on this file's embedded store, with DATABASE_URL unset for the call. */
+const run = (...argv: string[]) => runCli({ DATABASE_URL: undefined }, dataDir, argv);
 
 const sdn = 'test/fixtures/compliance/sdn';
 

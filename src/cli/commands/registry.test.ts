@@ -1,40 +1,24 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../main.js';
+import { runCli } from '../../../test/support/cli-backends.js';
 
 /**
  * Through the public CLI on an on-disk embedded store in a temporary data directory (DATABASE_URL is
  * cleared for this file: the CLI would otherwise write into the server's public schema).
  */
 let dataDir: string;
-const savedUrl = process.env.DATABASE_URL;
 
 beforeAll(async () => {
-  delete process.env.DATABASE_URL;
   dataDir = await mkdtemp(path.join(tmpdir(), 'aupdesk-registry-cli-'));
 });
 afterAll(async () => {
-  if (savedUrl !== undefined) process.env.DATABASE_URL = savedUrl;
   await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
 });
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let outText = '';
-  let errText = '';
-  out.on('data', (d: Buffer) => {
-    outText += d.toString();
-  });
-  err.on('data', (d: Buffer) => {
-    errText += d.toString();
-  });
-  const code = await main(['--data', dataDir, ...argv], { out, err });
-  return { code, out: outText, err: errText };
-}
+/** The CLI on this file's embedded store, with DATABASE_URL unset for the call. */
+const run = (...argv: string[]) => runCli({ DATABASE_URL: undefined }, dataDir, argv);
 
 describe('aupdesk registry generate', () => {
   it('writes the same CSV for the same seed, with the import header', async () => {
