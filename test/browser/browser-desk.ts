@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
@@ -15,6 +15,10 @@ import { seedRegistry } from '../support/case-support.js';
  * and SMTP on free ports, the embedded store in a temporary data directory, the console test policy (its
  * notice waits for an analyst) as the only policy, two customers, and four people. Complaints arrive over
  * real SMTP. Chromium is Debian's (/usr/bin/chromium), driven by playwright-core with a fresh profile.
+ *
+ * `seedPolicy` puts one provider's seed policy (policies/<provider>/) in place of the test policy, for the
+ * pages that only a real policy's terms open: the `/privacy` form needs INFINCE's children's-data
+ * obligation, the consent-evidence form Secure Packet's §4.3.
  */
 
 export const CHROMIUM = process.env.AUPDESK_CHROMIUM ?? '/usr/bin/chromium';
@@ -36,19 +40,33 @@ export interface BrowserDesk {
   close(): Promise<void>;
 }
 
-export async function openBrowserDesk(): Promise<BrowserDesk> {
+export interface BrowserDeskOptions {
+  /** A provider under policies/ whose seed policy is the desk's only policy (default: the test policy). */
+  readonly seedPolicy?: string;
+}
+
+const SEED_POLICIES = new URL('../../policies/', import.meta.url);
+
+export async function openBrowserDesk(options: BrowserDeskOptions = {}): Promise<BrowserDesk> {
   const dir = await mkdtemp(path.join(tmpdir(), 'aupdesk-browser-'));
   const policyDir = path.join(dir, 'policies');
-  const policy = {
-    ...consolePolicy(),
-    published_at: '2026-01-01T00:00:00Z',
-    effective_at: '2026-01-01T00:00:00Z',
-  };
-  await mkdir(path.join(policyDir, 'example'), { recursive: true });
-  await writeFile(path.join(policyDir, 'example', '1.0.yaml'), stringify(policy));
+  const provider = options.seedPolicy ?? 'example';
+  if (options.seedPolicy) {
+    await cp(new URL(`${options.seedPolicy}/`, SEED_POLICIES), path.join(policyDir, provider), {
+      recursive: true,
+    });
+  } else {
+    const policy = {
+      ...consolePolicy(),
+      published_at: '2026-01-01T00:00:00Z',
+      effective_at: '2026-01-01T00:00:00Z',
+    };
+    await mkdir(path.join(policyDir, provider), { recursive: true });
+    await writeFile(path.join(policyDir, provider, '1.0.yaml'), stringify(policy));
+  }
 
   const serve = await startServe(
-    { httpPort: 0, smtpPort: 0, policyDir, provider: 'example', host: '127.0.0.1' },
+    { httpPort: 0, smtpPort: 0, policyDir, provider, host: '127.0.0.1' },
     {
       config: loadConfig({}, { dataDir: path.join(dir, 'data'), logLevel: 'warn' }),
       env: {},
