@@ -9,12 +9,17 @@ import { loadConfig } from '../../src/config.js';
 import { type ServeHandle, startServe } from '../../src/server/serve.js';
 import { consolePolicy, PASSWORD } from '../server/console/console-support.js';
 import { seedRegistry } from '../support/case-support.js';
+import { backends } from '../support/store-backends.js';
 
 /**
  * A real desk for the browser tests: `startServe` (the `aupdesk serve` entry point) on loopback with HTTP
  * and SMTP on free ports, the embedded store in a temporary data directory, the console test policy (its
  * notice waits for an analyst) as the only policy, two customers, and four people. Complaints arrive over
  * real SMTP. Chromium is Debian's (/usr/bin/chromium), driven by playwright-core with a fresh profile.
+ *
+ * With DATABASE_URL set the desk runs on that PostgreSQL server instead, in a fresh schema dropped on
+ * close (test/support/store-backends.ts), so a browser file is run once per backend by running it with
+ * and without DATABASE_URL.
  *
  * `seedPolicy` puts one provider's seed policy (policies/<provider>/) in place of the test policy, for the
  * pages that only a real policy's terms open: the `/privacy` form needs INFINCE's children's-data
@@ -65,11 +70,16 @@ export async function openBrowserDesk(options: BrowserDeskOptions = {}): Promise
     await writeFile(path.join(policyDir, provider, '1.0.yaml'), stringify(policy));
   }
 
+  // PostgreSQL when DATABASE_URL is set (a fresh schema, dropped on close); else the desk's embedded store.
+  const store = await backends()
+    .find((b) => b.name === 'postgres')
+    ?.open();
   const serve = await startServe(
     { httpPort: 0, smtpPort: 0, policyDir, provider, host: '127.0.0.1' },
     {
       config: loadConfig({}, { dataDir: path.join(dir, 'data'), logLevel: 'warn' }),
       env: {},
+      ...(store ? { store } : {}),
       http: { rateLimits: false, secureCookies: false },
       intervals: { inboxPollMs: 100, workerPollMs: 200, registryMs: 200 },
       beforeListen: async (ctx) => {
@@ -123,7 +133,10 @@ export async function openBrowserDesk(options: BrowserDeskOptions = {}): Promise
         await ctx.registry.refresh();
       },
     },
-  );
+  ).catch(async (error: unknown) => {
+    await store?.close();
+    throw error;
+  });
   const url = serve.http!.url;
   const transport = nodemailer.createTransport({
     host: serve.smtp!.host,
@@ -152,6 +165,7 @@ export async function openBrowserDesk(options: BrowserDeskOptions = {}): Promise
       transport.close();
       await browser.close().catch(() => undefined);
       await serve.stop();
+      await store?.close();
       await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     },
   };
