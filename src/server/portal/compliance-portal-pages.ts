@@ -138,10 +138,10 @@ function renderEvidenceForm(
   const v = (c: EvidenceColumn, i: number) => values?.[c][i] ?? '';
   const row = (i: number) => html`<fieldset><legend>Recipient ${i + 1}</legend>
 <label>Address <input name="address" type="email" ${i === 0 ? 'required' : ''} placeholder="alice@recipient.example" value="${v('address', i)}"></label>
-<label>When consent was given <input name="time" ${i === 0 ? 'required' : ''} placeholder="2026-10-02T10:14:00Z" value="${v('time', i)}"></label>
-<label>Where (source) <input name="source" ${i === 0 ? 'required' : ''} placeholder="newsletter form at shop.example" value="${v('source', i)}"></label>
-<label>How it was obtained (method) <input name="method" ${i === 0 ? 'required' : ''} placeholder="double opt-in" value="${v('method', i)}"></label>
-<label>How the address was confirmed <input name="confirmation" ${i === 0 ? 'required' : ''} placeholder="confirmation link clicked 2026-10-02T10:20Z from 192.0.2.44" value="${v('confirmation', i)}"></label>
+<label>When consent was given <input name="time" type="text" ${i === 0 ? 'required' : ''} placeholder="2026-10-02T10:14:00Z" value="${v('time', i)}"></label>
+<label>Where (source) <input name="source" type="text" ${i === 0 ? 'required' : ''} placeholder="newsletter form at shop.example" value="${v('source', i)}"></label>
+<label>How it was obtained (method) <input name="method" type="text" ${i === 0 ? 'required' : ''} placeholder="double opt-in" value="${v('method', i)}"></label>
+<label>How the address was confirmed <input name="confirmation" type="text" ${i === 0 ? 'required' : ''} placeholder="confirmation link clicked 2026-10-02T10:20Z from 192.0.2.44" value="${v('confirmation', i)}"></label>
 </fieldset>`;
   return html`<h1>Consent evidence for ${ref}</h1>
 <p>For each recipient named in the complaint: the address, when and from where consent was given, how it was obtained, and how the address was confirmed (Secure Packet AUP §4.3). Leave unused rows empty; for more recipients, send the form again.</p>
