@@ -55,6 +55,8 @@ describe.skipIf(!existsSync(CHROMIUM))('privacy pages in Chromium (INFINCE)', ()
     desk.serve.store.db.selectFrom('privacy_requests').selectAll().orderBy('id').execute();
 
   it("a parent asks on /privacy to delete a child's data and is given the request's reference", async () => {
+    // The backend under test: PostgreSQL when DATABASE_URL is set (browser-desk.ts).
+    expect(desk.serve.store.kind).toBe(process.env.DATABASE_URL ? 'postgres' : 'pglite');
     const page = await desk.browser.newPage();
     await page.goto(`${desk.url}/privacy`);
     expect(await textOf(page.locator('h1'))).toBe("Children's personal information");
