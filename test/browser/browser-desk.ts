@@ -2,7 +2,7 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { stringify } from 'yaml';
 import { createUser } from '../../src/accounts/user-repository.js';
 import { loadConfig } from '../../src/config.js';
@@ -169,6 +169,41 @@ export async function openBrowserDesk(options: BrowserDeskOptions = {}): Promise
       await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     },
   };
+}
+
+/** Submits a form by clicking `button`, and waits for the page the post leads to. */
+export async function submit(page: Page, button: Locator): Promise<void> {
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
+}
+
+/** The text of the first match, once it is in the page. */
+export async function textOf(locator: Locator): Promise<string> {
+  await locator.first().waitFor({ state: 'attached', timeout: 10_000 });
+  return (await locator.first().textContent()) ?? '';
+}
+
+/** Signs `email` in to the console or the portal with the test password, from an empty cookie jar. */
+export async function signIn(
+  desk: BrowserDesk,
+  page: Page,
+  area: 'console' | 'portal',
+  email: string,
+): Promise<void> {
+  await page.context().clearCookies();
+  await page.goto(`${desk.url}/${area}/login`);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await submit(page, page.getByRole('button', { name: 'Sign in' }));
+  await page.waitForURL(`${desk.url}/${area}`);
+}
+
+const SHOTS_DIR = new URL('../../docs/screenshots/', import.meta.url);
+
+/** With AUPDESK_SCREENSHOTS=1 (`npm run screenshots`), the whole page is saved as docs/screenshots/`name`. */
+export async function shoot(page: Page, name: string): Promise<void> {
+  if (process.env.AUPDESK_SCREENSHOTS !== '1') return;
+  await mkdir(SHOTS_DIR, { recursive: true });
+  await page.screenshot({ path: new URL(name, SHOTS_DIR).pathname, fullPage: true });
 }
 
 /** A DDoS complaint (free text) naming `ip`, dated an hour ago. */

@@ -1,9 +1,16 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD } from '../server/console/console-support.js';
-import { type BrowserDesk, CHROMIUM, openBrowserDesk, spamComplaint } from './browser-desk.js';
+import {
+  type BrowserDesk,
+  CHROMIUM,
+  openBrowserDesk,
+  shoot,
+  signIn,
+  spamComplaint,
+  submit,
+  textOf,
+} from './browser-desk.js';
 
 /**
  * Consent evidence (Secure Packet §4.3) in a real browser against a real `aupdesk serve` on the Secure
@@ -13,9 +20,6 @@ import { type BrowserDesk, CHROMIUM, openBrowserDesk, spamComplaint } from './br
  * rejects the other (the ladder goes on). With AUPDESK_SCREENSHOTS=1 the pages are saved under
  * docs/screenshots/.
  */
-
-const SCREENSHOTS = process.env.AUPDESK_SCREENSHOTS === '1';
-const SHOTS_DIR = new URL('../../docs/screenshots/', import.meta.url);
 
 interface Recipient {
   readonly address: string;
@@ -46,47 +50,14 @@ describe.skipIf(!existsSync(CHROMIUM))('consent evidence in Chromium (Secure Pac
   beforeAll(async () => {
     desk = await openBrowserDesk({ seedPolicy: 'securepacket' });
     // Alpha's VPS (AUP-000001), then Beta's (AUP-000002): both under mail.consent.
-    await desk.sendComplaint(
-      spamComplaint({
-        ip: '198.51.100.7',
-        from: 'spam-desk@reporter.example',
-        messageId: 'c1@reporter.example',
-      }),
-    );
-    await desk.sendComplaint(
-      spamComplaint({
-        ip: '203.0.113.9',
-        from: 'spam-desk@reporter.example',
-        messageId: 'c2@reporter.example',
-      }),
-    );
-    if (SCREENSHOTS) await mkdir(SHOTS_DIR, { recursive: true });
+    for (const [i, ip] of ['198.51.100.7', '203.0.113.9'].entries()) {
+      const from = 'spam-desk@reporter.example';
+      await desk.sendComplaint(spamComplaint({ ip, from, messageId: `c${i + 1}@reporter.example` }));
+    }
   }, 120_000);
   afterAll(async () => {
     await desk?.close();
   });
-
-  async function signIn(page: Page, area: 'console' | 'portal', email: string): Promise<void> {
-    await page.context().clearCookies();
-    await page.goto(`${desk.url}/${area}/login`);
-    await page.getByLabel('E-mail').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await submit(page, page.getByRole('button', { name: 'Sign in' }));
-    await page.waitForURL(`${desk.url}/${area}`);
-  }
-
-  async function submit(page: Page, button: Locator): Promise<void> {
-    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
-  }
-
-  async function textOf(locator: Locator): Promise<string> {
-    await locator.first().waitFor({ state: 'attached', timeout: 10_000 });
-    return (await locator.first().textContent()) ?? '';
-  }
-
-  async function shoot(page: Page, name: string): Promise<void> {
-    if (SCREENSHOTS) await page.screenshot({ path: new URL(name, SHOTS_DIR).pathname, fullPage: true });
-  }
 
   /** Types one recipient into the form's fieldset `n` (1-based), as a customer would. */
   async function fillRecipient(page: Page, n: number, r: Partial<Recipient>): Promise<void> {
@@ -143,7 +114,7 @@ describe.skipIf(!existsSync(CHROMIUM))('consent evidence in Chromium (Secure Pac
 
   it('the customer sends evidence per recipient; a ragged row is refused, naming it, with the typing kept', async () => {
     const page = await desk.browser.newPage();
-    await signIn(page, 'portal', 'ops@a.example');
+    await signIn(desk, page, 'portal', 'ops@a.example');
     await openForm(page, 'AUP-000001');
     expect(await textOf(page.locator('h1'))).toBe('Consent evidence for AUP-000001');
     expect(await page.locator('#consent-evidence fieldset').count()).toBe(5);
@@ -176,7 +147,7 @@ describe.skipIf(!existsSync(CHROMIUM))('consent evidence in Chromium (Secure Pac
 
   it("another customer cannot open the case's form", async () => {
     const page = await desk.browser.newPage();
-    await signIn(page, 'portal', 'ops@b.example');
+    await signIn(desk, page, 'portal', 'ops@b.example');
     const response = await page.goto(`${desk.url}/portal/cases/AUP-000001/consent-evidence`);
     expect(response?.status()).toBe(404);
     expect(await page.locator('#consent-evidence').count()).toBe(0);
@@ -185,7 +156,7 @@ describe.skipIf(!existsSync(CHROMIUM))('consent evidence in Chromium (Secure Pac
 
   it('the analyst accepts the evidence on the case page: the case is cured', async () => {
     const page = await desk.browser.newPage();
-    await signIn(page, 'console', 'analyst@desk.example.net');
+    await signIn(desk, page, 'console', 'analyst@desk.example.net');
     await page.goto(`${desk.url}/console/cases/AUP-000001`);
     const section = page.locator('section[aria-labelledby=consent-evidence-h]');
     const shown = await textOf(section);
@@ -219,7 +190,7 @@ describe.skipIf(!existsSync(CHROMIUM))('consent evidence in Chromium (Secure Pac
 
   it('evidence the analyst rejects leaves the case on its ladder', async () => {
     const page = await desk.browser.newPage();
-    await signIn(page, 'portal', 'ops@b.example');
+    await signIn(desk, page, 'portal', 'ops@b.example');
     await openForm(page, 'AUP-000002');
     await fillRecipient(page, 1, {
       address: 'carol@recipient.example',
@@ -231,7 +202,7 @@ describe.skipIf(!existsSync(CHROMIUM))('consent evidence in Chromium (Secure Pac
     await submit(page, page.getByRole('button', { name: 'Send the evidence' }));
     expect(await textOf(page.locator('.flash-ok'))).toContain('consent evidence for 1 recipient(s)');
 
-    await signIn(page, 'console', 'analyst@desk.example.net');
+    await signIn(desk, page, 'console', 'analyst@desk.example.net');
     await page.goto(`${desk.url}/console/cases/AUP-000002`);
     const article = page.locator('#consent-evidence-2');
     expect(await textOf(article)).toContain('carol@recipient.example');

@@ -1,9 +1,14 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD } from '../server/console/console-support.js';
-import { type BrowserDesk, CHROMIUM, openBrowserDesk } from './browser-desk.js';
+import {
+  type BrowserDesk,
+  CHROMIUM,
+  openBrowserDesk,
+  shoot,
+  signIn,
+  submit,
+  textOf,
+} from './browser-desk.js';
 
 /**
  * The children's-data workflow (INFINCE) in a real browser against a real `aupdesk serve` on the INFINCE
@@ -12,9 +17,6 @@ import { type BrowserDesk, CHROMIUM, openBrowserDesk } from './browser-desk.js';
  * confirmation is queued); an analyst records a data breach there and completes it once the regulator was
  * told. With AUPDESK_SCREENSHOTS=1 the pages are saved under docs/screenshots/.
  */
-
-const SCREENSHOTS = process.env.AUPDESK_SCREENSHOTS === '1';
-const SHOTS_DIR = new URL('../../docs/screenshots/', import.meta.url);
 const DETAILS =
   'My son Sam (14) opened the account sam-games <script>window.__pwned=1</script>; delete his data.';
 
@@ -23,33 +25,10 @@ describe.skipIf(!existsSync(CHROMIUM))('privacy pages in Chromium (INFINCE)', ()
 
   beforeAll(async () => {
     desk = await openBrowserDesk({ seedPolicy: 'infince' });
-    if (SCREENSHOTS) await mkdir(SHOTS_DIR, { recursive: true });
   }, 120_000);
   afterAll(async () => {
     await desk?.close();
   });
-
-  async function signIn(page: Page, email: string): Promise<void> {
-    await page.context().clearCookies();
-    await page.goto(`${desk.url}/console/login`);
-    await page.getByLabel('E-mail').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await submit(page, page.getByRole('button', { name: 'Sign in' }));
-    await page.waitForURL(`${desk.url}/console`);
-  }
-
-  async function submit(page: Page, button: Locator): Promise<void> {
-    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
-  }
-
-  async function textOf(locator: Locator): Promise<string> {
-    await locator.first().waitFor({ state: 'attached', timeout: 10_000 });
-    return (await locator.first().textContent()) ?? '';
-  }
-
-  async function shoot(page: Page, name: string): Promise<void> {
-    if (SCREENSHOTS) await page.screenshot({ path: new URL(name, SHOTS_DIR).pathname, fullPage: true });
-  }
 
   const requests = () =>
     desk.serve.store.db.selectFrom('privacy_requests').selectAll().orderBy('id').execute();
@@ -101,7 +80,7 @@ describe.skipIf(!existsSync(CHROMIUM))('privacy pages in Chromium (INFINCE)', ()
 
   it('the analyst completes the request on the console page; the confirmation to the parent is queued', async () => {
     const page = await desk.browser.newPage();
-    await signIn(page, 'analyst@desk.example.net');
+    await signIn(desk, page, 'console', 'analyst@desk.example.net');
     await page.getByRole('link', { name: 'Compliance' }).click();
     await page.waitForURL(`${desk.url}/console/compliance/consents`);
     await page.getByRole('link', { name: 'Privacy requests' }).click();
@@ -146,7 +125,7 @@ describe.skipIf(!existsSync(CHROMIUM))('privacy pages in Chromium (INFINCE)', ()
 
   it('an analyst records a breach, and completes it only once the regulator was told', async () => {
     const page = await desk.browser.newPage();
-    await signIn(page, 'analyst@desk.example.net');
+    await signIn(desk, page, 'console', 'analyst@desk.example.net');
     await page.goto(`${desk.url}/console/compliance/privacy`);
     const form = page.locator('#record-breach');
     await form.getByLabel('What happened').fill('a backup bucket was readable by anyone for two days');
