@@ -29,18 +29,19 @@ export const recipientEvidenceSchema = z
     address: z
       .string()
       .trim()
-      .min(3)
+      .min(1, 'required')
       .max(320)
       .regex(/^[^\s@]+@[^\s@]+$/, 'an e-mail address'),
     time: z
       .string()
       .trim()
-      .min(1)
+      .min(1, 'required')
       .max(40)
       .refine((t) => !Number.isNaN(Date.parse(t)), 'a date or date-time (2026-10-02T10:14:00Z)'),
-    source: z.string().trim().min(1).max(1000),
-    method: z.string().trim().min(1).max(1000),
-    confirmation: z.string().trim().min(1).max(2000),
+    // "required", not zod's "Too small: expected string to have >=1 characters": a customer reads it.
+    source: z.string().trim().min(1, 'required').max(1000),
+    method: z.string().trim().min(1, 'required').max(1000),
+    confirmation: z.string().trim().min(1, 'required').max(2000),
   })
   .strict();
 export type RecipientEvidence = z.output<typeof recipientEvidenceSchema>;

@@ -1,20 +1,29 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { stringify } from 'yaml';
 import { createUser } from '../../src/accounts/user-repository.js';
 import { loadConfig } from '../../src/config.js';
 import { type ServeHandle, startServe } from '../../src/server/serve.js';
 import { consolePolicy, PASSWORD } from '../server/console/console-support.js';
 import { seedRegistry } from '../support/case-support.js';
+import { backends } from '../support/store-backends.js';
 
 /**
  * A real desk for the browser tests: `startServe` (the `aupdesk serve` entry point) on loopback with HTTP
  * and SMTP on free ports, the embedded store in a temporary data directory, the console test policy (its
  * notice waits for an analyst) as the only policy, two customers, and four people. Complaints arrive over
  * real SMTP. Chromium is Debian's (/usr/bin/chromium), driven by playwright-core with a fresh profile.
+ *
+ * With DATABASE_URL set the desk runs on that PostgreSQL server instead, in a fresh schema dropped on
+ * close (test/support/store-backends.ts), so a browser file is run once per backend by running it with
+ * and without DATABASE_URL.
+ *
+ * `seedPolicy` puts one provider's seed policy (policies/<provider>/) in place of the test policy, for the
+ * pages that only a real policy's terms open: the `/privacy` form needs INFINCE's children's-data
+ * obligation, the consent-evidence form Secure Packet's §4.3.
  */
 
 export const CHROMIUM = process.env.AUPDESK_CHROMIUM ?? '/usr/bin/chromium';
@@ -36,22 +45,41 @@ export interface BrowserDesk {
   close(): Promise<void>;
 }
 
-export async function openBrowserDesk(): Promise<BrowserDesk> {
+export interface BrowserDeskOptions {
+  /** A provider under policies/ whose seed policy is the desk's only policy (default: the test policy). */
+  readonly seedPolicy?: string;
+}
+
+const SEED_POLICIES = new URL('../../policies/', import.meta.url);
+
+export async function openBrowserDesk(options: BrowserDeskOptions = {}): Promise<BrowserDesk> {
   const dir = await mkdtemp(path.join(tmpdir(), 'aupdesk-browser-'));
   const policyDir = path.join(dir, 'policies');
-  const policy = {
-    ...consolePolicy(),
-    published_at: '2026-01-01T00:00:00Z',
-    effective_at: '2026-01-01T00:00:00Z',
-  };
-  await mkdir(path.join(policyDir, 'example'), { recursive: true });
-  await writeFile(path.join(policyDir, 'example', '1.0.yaml'), stringify(policy));
+  const provider = options.seedPolicy ?? 'example';
+  if (options.seedPolicy) {
+    await cp(new URL(`${options.seedPolicy}/`, SEED_POLICIES), path.join(policyDir, provider), {
+      recursive: true,
+    });
+  } else {
+    const policy = {
+      ...consolePolicy(),
+      published_at: '2026-01-01T00:00:00Z',
+      effective_at: '2026-01-01T00:00:00Z',
+    };
+    await mkdir(path.join(policyDir, provider), { recursive: true });
+    await writeFile(path.join(policyDir, provider, '1.0.yaml'), stringify(policy));
+  }
 
+  // PostgreSQL when DATABASE_URL is set (a fresh schema, dropped on close); else the desk's embedded store.
+  const store = await backends()
+    .find((b) => b.name === 'postgres')
+    ?.open();
   const serve = await startServe(
-    { httpPort: 0, smtpPort: 0, policyDir, provider: 'example', host: '127.0.0.1' },
+    { httpPort: 0, smtpPort: 0, policyDir, provider, host: '127.0.0.1' },
     {
       config: loadConfig({}, { dataDir: path.join(dir, 'data'), logLevel: 'warn' }),
       env: {},
+      ...(store ? { store } : {}),
       http: { rateLimits: false, secureCookies: false },
       intervals: { inboxPollMs: 100, workerPollMs: 200, registryMs: 200 },
       beforeListen: async (ctx) => {
@@ -105,7 +133,10 @@ export async function openBrowserDesk(): Promise<BrowserDesk> {
         await ctx.registry.refresh();
       },
     },
-  );
+  ).catch(async (error: unknown) => {
+    await store?.close();
+    throw error;
+  });
   const url = serve.http!.url;
   const transport = nodemailer.createTransport({
     host: serve.smtp!.host,
@@ -134,9 +165,45 @@ export async function openBrowserDesk(): Promise<BrowserDesk> {
       transport.close();
       await browser.close().catch(() => undefined);
       await serve.stop();
+      await store?.close();
       await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     },
   };
+}
+
+/** Submits a form by clicking `button`, and waits for the page the post leads to. */
+export async function submit(page: Page, button: Locator): Promise<void> {
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
+}
+
+/** The text of the first match, once it is in the page. */
+export async function textOf(locator: Locator): Promise<string> {
+  await locator.first().waitFor({ state: 'attached', timeout: 10_000 });
+  return (await locator.first().textContent()) ?? '';
+}
+
+/** Signs `email` in to the console or the portal with the test password, from an empty cookie jar. */
+export async function signIn(
+  desk: BrowserDesk,
+  page: Page,
+  area: 'console' | 'portal',
+  email: string,
+): Promise<void> {
+  await page.context().clearCookies();
+  await page.goto(`${desk.url}/${area}/login`);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await submit(page, page.getByRole('button', { name: 'Sign in' }));
+  await page.waitForURL(`${desk.url}/${area}`);
+}
+
+const SHOTS_DIR = new URL('../../docs/screenshots/', import.meta.url);
+
+/** With AUPDESK_SCREENSHOTS=1 (`npm run screenshots`), the whole page is saved as docs/screenshots/`name`. */
+export async function shoot(page: Page, name: string): Promise<void> {
+  if (process.env.AUPDESK_SCREENSHOTS !== '1') return;
+  await mkdir(SHOTS_DIR, { recursive: true });
+  await page.screenshot({ path: new URL(name, SHOTS_DIR).pathname, fullPage: true });
 }
 
 /** A DDoS complaint (free text) naming `ip`, dated an hour ago. */

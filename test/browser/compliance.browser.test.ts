@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs';
-import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importSanctionsList } from '../../src/compliance/sanctions/sanctions-repository.js';
-import { PASSWORD } from '../server/console/console-support.js';
-import { type BrowserDesk, CHROMIUM, openBrowserDesk } from './browser-desk.js';
+import { type BrowserDesk, CHROMIUM, openBrowserDesk, signIn, submit, textOf } from './browser-desk.js';
 
 /**
  * The compliance pages in a real browser against a real `aupdesk serve` on loopback: an analyst records a
@@ -20,27 +18,9 @@ describe.skipIf(!existsSync(CHROMIUM))('compliance pages in Chromium', () => {
     await desk?.close();
   });
 
-  async function signIn(page: Page, area: 'console' | 'portal', email: string): Promise<void> {
-    await page.context().clearCookies();
-    await page.goto(`${desk.url}/${area}/login`);
-    await page.getByLabel('E-mail').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await submit(page, page.getByRole('button', { name: 'Sign in' }));
-    await page.waitForURL(`${desk.url}/${area}`);
-  }
-
-  async function submit(page: Page, button: Locator): Promise<void> {
-    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
-  }
-
-  async function textOf(locator: Locator): Promise<string> {
-    await locator.first().waitFor({ state: 'attached', timeout: 10_000 });
-    return (await locator.first().textContent()) ?? '';
-  }
-
   it('an analyst records a consent; a bad target is refused with the reason', async () => {
     const page = await desk.browser.newPage();
-    await signIn(page, 'console', 'analyst@desk.example.net');
+    await signIn(desk, page, 'console', 'analyst@desk.example.net');
     await page.getByRole('link', { name: 'Compliance' }).click();
     await page.waitForURL(`${desk.url}/console/compliance/consents`);
     expect(await textOf(page.locator('#consents tbody'))).toContain('No consent recorded');
@@ -72,13 +52,13 @@ describe.skipIf(!existsSync(CHROMIUM))('compliance pages in Chromium', () => {
 
   it('the customer sees the consent for its service in the portal; another customer does not', async () => {
     const page = await desk.browser.newPage();
-    await signIn(page, 'portal', 'ops@b.example');
+    await signIn(desk, page, 'portal', 'ops@b.example');
     await page.getByRole('link', { name: 'Vulnerability tests' }).click();
     await page.waitForURL(`${desk.url}/portal/compliance/consents`);
     expect(await textOf(page.locator('#consents tbody'))).toContain('192.0.2.0/24');
     expect(await textOf(page.locator('#consents tbody'))).toContain('SP-TICKET-4411');
 
-    await signIn(page, 'portal', 'ops@a.example');
+    await signIn(desk, page, 'portal', 'ops@a.example');
     await page.goto(`${desk.url}/portal/compliance/consents`);
     expect(await textOf(page.locator('#consents tbody'))).toContain('No consent on record');
     await page.close();
@@ -86,7 +66,7 @@ describe.skipIf(!existsSync(CHROMIUM))('compliance pages in Chromium', () => {
 
   it('an analyst withdraws the consent with a reason', async () => {
     const page = await desk.browser.newPage();
-    await signIn(page, 'console', 'analyst@desk.example.net');
+    await signIn(desk, page, 'console', 'analyst@desk.example.net');
     await page.goto(`${desk.url}/console/compliance/consents`);
     await page
       .getByLabel(/Reason to withdraw consent/)
@@ -100,7 +80,7 @@ describe.skipIf(!existsSync(CHROMIUM))('compliance pages in Chromium', () => {
 
   it('the waiver page refuses a waiver the policy does not provide for, saying why', async () => {
     const page = await desk.browser.newPage();
-    await signIn(page, 'console', 'analyst@desk.example.net');
+    await signIn(desk, page, 'console', 'analyst@desk.example.net');
     await page.goto(`${desk.url}/console/compliance/consents`);
     await page.getByRole('link', { name: 'Policy waivers' }).click();
     await page.waitForURL(`${desk.url}/console/compliance/waivers`);
@@ -130,7 +110,7 @@ describe.skipIf(!existsSync(CHROMIUM))('compliance pages in Chromium', () => {
       { at: new Date(), actor: 'system:test' },
     );
     const page = await desk.browser.newPage();
-    await signIn(page, 'console', 'analyst@desk.example.net');
+    await signIn(desk, page, 'console', 'analyst@desk.example.net');
     await page.goto(`${desk.url}/console/compliance/consents`);
     await page.getByRole('link', { name: 'Sanctions review' }).click();
     await page.waitForURL(`${desk.url}/console/compliance/sanctions`);

@@ -1,9 +1,18 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import type { Locator, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOSTILE_EML, PASSWORD } from '../server/console/console-support.js';
-import { type BrowserDesk, CHROMIUM, ddosComplaint, openBrowserDesk, spamComplaint } from './browser-desk.js';
+import { HOSTILE_EML } from '../server/console/console-support.js';
+import {
+  type BrowserDesk,
+  CHROMIUM,
+  ddosComplaint,
+  openBrowserDesk,
+  signIn,
+  spamComplaint,
+  submit,
+  textOf,
+} from './browser-desk.js';
 
 /**
  * The people's side in a real browser against a real `aupdesk serve` on loopback: complaints arrive over
@@ -85,35 +94,15 @@ describe.skipIf(!existsSync(CHROMIUM))('console and portal in Chromium', () => {
     return page;
   }
 
-  async function signIn(page: Page, area: 'console' | 'portal', email: string): Promise<void> {
-    await page.context().clearCookies();
-    await page.goto(`${desk.url}/${area}/login`);
-    await page.getByLabel('E-mail').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await submit(page, page.getByRole('button', { name: 'Sign in' }));
-    await page.waitForURL(`${desk.url}/${area}`);
-  }
-
   async function shot(page: Page, name: string): Promise<void> {
     if (SCREENSHOTS) await page.screenshot({ path: new URL(name, SHOTS_DIR).pathname, fullPage: false });
-  }
-
-  /** The text of the first match, once it is there (playwright-core has no web-first assertions). */
-  async function textOf(locator: Locator): Promise<string> {
-    await locator.first().waitFor({ state: 'attached', timeout: 10_000 });
-    return (await locator.first().textContent()) ?? '';
-  }
-
-  /** Clicks a submit button and waits for the page the form leads to. */
-  async function submit(page: Page, button: Locator): Promise<void> {
-    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
   }
 
   let caseRef = '';
 
   it("an analyst finds the SMTP complaint's case, sends the notice and suspends the service", async () => {
     const page = await newPage();
-    await signIn(page, 'console', 'analyst@desk.example.net');
+    await signIn(desk, page, 'console', 'analyst@desk.example.net');
     // Two complaints name vps-a under the same clause and join one case; one names vps-b.
     const queued = await page.locator('table.queue tbody tr').count();
     if (SCREENSHOTS) expect(queued).toBeGreaterThan(2);
@@ -149,7 +138,7 @@ describe.skipIf(!existsSync(CHROMIUM))('console and portal in Chromium', () => {
 
   it('the customer sees its notice, replies and marks the case cured', async () => {
     const page = await newPage();
-    await signIn(page, 'portal', 'ops@a.example');
+    await signIn(desk, page, 'portal', 'ops@a.example');
     await page
       .getByRole('heading', { name: 'Notices sent to you' })
       .first()
@@ -172,7 +161,7 @@ describe.skipIf(!existsSync(CHROMIUM))('console and portal in Chromium', () => {
 
   it('renders the hostile complaint inert in the queue, the case page, the dashboard and the portal', async () => {
     const page = await newPage();
-    await signIn(page, 'console', 'analyst@desk.example.net');
+    await signIn(desk, page, 'console', 'analyst@desk.example.net');
     await page.goto(`${desk.url}/console?q=cust-a`);
     const links = await page.locator('table.queue a[data-open]').allTextContents();
     for (const ref of links) {
@@ -203,7 +192,7 @@ describe.skipIf(!existsSync(CHROMIUM))('console and portal in Chromium', () => {
     await shot(page, 'console-dashboard.png');
     expect(await page.evaluate(PWNED)).toBeUndefined();
 
-    await signIn(page, 'portal', 'ops@a.example');
+    await signIn(desk, page, 'portal', 'ops@a.example');
     await page.goto(`${desk.url}/portal`);
     for (const ref of await page.locator('#cases-h ~ table a').allTextContents()) {
       await page.goto(`${desk.url}/portal/cases/${ref}`);
@@ -215,7 +204,7 @@ describe.skipIf(!existsSync(CHROMIUM))('console and portal in Chromium', () => {
 
   it("refuses another customer's case", async () => {
     const page = await newPage();
-    await signIn(page, 'portal', 'ops@b.example');
+    await signIn(desk, page, 'portal', 'ops@b.example');
     const res = await page.goto(`${desk.url}/portal/cases/${caseRef}`);
     expect(res?.status()).toBe(404);
     expect((await textOf(page.getByRole('heading', { level: 1 }))).trim()).toBe('Not found');

@@ -1,8 +1,6 @@
 import { existsSync } from 'node:fs';
-import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD } from '../server/console/console-support.js';
-import { type BrowserDesk, CHROMIUM, openBrowserDesk } from './browser-desk.js';
+import { type BrowserDesk, CHROMIUM, openBrowserDesk, signIn, submit } from './browser-desk.js';
 
 /**
  * End to end in Chromium: a complaint the machine cannot decide arrives over real SMTP, lands in the triage
@@ -42,22 +40,9 @@ describe.skipIf(!existsSync(CHROMIUM))('triage in Chromium', () => {
     await desk?.close();
   });
 
-  async function signIn(page: Page, area: 'console' | 'portal', email: string): Promise<void> {
-    await page.context().clearCookies();
-    await page.goto(`${desk.url}/${area}/login`);
-    await page.getByLabel('E-mail').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await submit(page, page.getByRole('button', { name: 'Sign in' }));
-    await page.waitForURL(`${desk.url}/${area}`);
-  }
-
-  async function submit(page: Page, button: Locator): Promise<void> {
-    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
-  }
-
   it('an SMTP complaint no machine can decide waits in triage; the analyst opens a case from it', async () => {
     const page = await desk.browser.newPage();
-    await signIn(page, 'console', 'analyst@desk.example.net');
+    await signIn(desk, page, 'console', 'analyst@desk.example.net');
     await page.goto(`${desk.url}/console/dashboard`);
     expect(await page.locator('#triage-open').textContent()).toBe('1');
 
@@ -95,7 +80,7 @@ describe.skipIf(!existsSync(CHROMIUM))('triage in Chromium', () => {
 
   it('keeps the queue from customers', async () => {
     const page = await desk.browser.newPage();
-    await signIn(page, 'portal', 'ops@a.example');
+    await signIn(desk, page, 'portal', 'ops@a.example');
     const res = await page.goto(`${desk.url}/console/triage`);
     expect(page.url()).not.toContain('/console/triage');
     expect(res?.status()).not.toBe(500);

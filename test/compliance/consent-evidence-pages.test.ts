@@ -63,11 +63,11 @@ describeScenarios('consent evidence pages and API (Secure Packet §4.3)', 'secur
         method: ['double opt-in', ''],
         confirmation: ['link clicked 2026-10-02T10:20:11Z', ''],
       };
-      // A ragged row (no time) is refused with the recipient named; nothing is stored.
-      const ragged = await portal.follow(
-        await portal.post(`/portal/cases/${ref}/consent-evidence`, { ...row, time: ['', ''] }),
-      );
+      // A ragged row (no time) is refused with the recipient named, the form kept; nothing is stored.
+      const ragged = await portal.post(`/portal/cases/${ref}/consent-evidence`, { ...row, time: ['', ''] });
+      expect(ragged.statusCode).toBe(422);
       expect(ragged.body).toContain('recipient 1 time');
+      expect(ragged.body).toContain('value="alice@recipient.example"');
       // Without the CSRF token the form is refused.
       expect(
         (await portal.post(`/portal/cases/${ref}/consent-evidence`, row, { csrf: null })).statusCode,

@@ -17,6 +17,10 @@ export interface ReportStatusView {
   readonly caseRefs: readonly string[];
   /** Why no case, when processed without one. */
   readonly note?: string | undefined;
+  /** The inbox route: `privacy` for a request about a child's data, which is a request, not a complaint. */
+  readonly route?: string | undefined;
+  /** The reference another workflow recorded it under (privacy: PRIV-000001), instead of a case. */
+  readonly recordedAs?: { readonly workflow: string; readonly ref: string } | undefined;
 }
 
 const verdictNotes: Record<string, string> = {
@@ -34,11 +38,13 @@ export async function reportStatusOf(
   if (!/^[1-9][0-9]{0,17}$/.test(inboxId)) return undefined;
   const row = (await inboxItemStatuses(db, [inboxId])).get(inboxId);
   if (!row) return undefined;
-  const base = { inboxId: row.id, receivedAt: row.receivedAt };
+  const base = { inboxId: row.id, receivedAt: row.receivedAt, ...(row.route ? { route: row.route } : {}) };
   if (row.status === 'pending') return { ...base, state: 'pending', caseRefs: [] };
   if (row.status === 'failed') {
     return { ...base, state: 'failed', caseRefs: [], note: 'the report is kept for an analyst to look at' };
   }
+  // Recorded by its own workflow (a privacy request): its reference is the answer, not a missing case.
+  if (row.recordedAs) return { ...base, state: 'processed', caseRefs: [], recordedAs: row.recordedAs };
   if (row.reportId === null) {
     return {
       ...base,

@@ -20,6 +20,17 @@ export interface InboxItemStatus {
   readonly eventCount: number | null;
   readonly reportId: number | null;
   readonly parseErrors: unknown;
+  /** The inbox route it came in on (`privacy`, `legal`, or null for the abuse desk). */
+  readonly route: string | null;
+  /** A workflow other than complaints that recorded it, with its reference (e.g. privacy PRIV-000001). */
+  readonly recordedAs: { readonly workflow: string; readonly ref: string } | null;
+}
+
+/** The workflow and reference the inbox router wrote into the outcome (server/inbox-router.ts). */
+function recordedAsOf(outcome: unknown): InboxItemStatus['recordedAs'] {
+  if (outcome === null || typeof outcome !== 'object') return null;
+  const { workflow, request } = outcome as { workflow?: unknown; request?: unknown };
+  return typeof workflow === 'string' && typeof request === 'string' ? { workflow, ref: request } : null;
 }
 
 export async function inboxItemStatuses(
@@ -43,6 +54,8 @@ export async function inboxItemStatuses(
       'event_count',
       'report_id',
       'parse_errors',
+      'route',
+      'outcome',
     ])
     .where('id', 'in', [...new Set(wanted)])
     .execute();
@@ -59,6 +72,8 @@ export async function inboxItemStatuses(
       eventCount: r.event_count,
       reportId: r.report_id,
       parseErrors: r.parse_errors ?? [],
+      route: r.route,
+      recordedAs: recordedAsOf(r.outcome),
     });
   }
   return result;
@@ -149,6 +164,8 @@ export async function listInboxReports(db: Db, f: InboxReportFilter): Promise<In
       eventCount: r.event_count,
       reportId: r.report_id,
       parseErrors: r.parse_errors ?? [],
+      route: r.route,
+      recordedAs: recordedAsOf(r.outcome),
       contentType: r.content_type,
       size: Number(r.size),
       lastError: r.last_error,

@@ -38,6 +38,7 @@ export function renderCasePage(view: CaseView, o: { csrfToken: string; now: Date
   </section>
   ${renderLadder(view, o.now)}
   ${renderEvents(view)}
+  ${renderConsentEvidence(view, o.csrfToken)}
   <section class="panel" aria-labelledby="evidence-h">
     <h2 id="evidence-h">Evidence</h2>
     ${view.evidence.length === 0 ? html`<p class="muted">No stored report belongs to this case.</p>` : view.evidence.map((e) => renderEvidence(r.ref, e, 'console'))}
@@ -46,7 +47,6 @@ export function renderCasePage(view: CaseView, o: { csrfToken: string; now: Date
 </div>
 <div>
   ${renderActions(view, action, o)}
-  ${renderConsentEvidence(view, o.csrfToken)}
   <section class="panel" aria-labelledby="notes-h">
     <h2 id="notes-h">Notes</h2>
     ${view.notes.length === 0 ? html`<p class="muted">No notes yet.</p>` : html`<ul>${view.notes.map((n) => html`<li><small>${time(n.at)} · ${n.author}</small><br>${n.text}</li>`)}</ul>`}
@@ -286,7 +286,7 @@ ${e.recipients.map((x) => html`<tr><td data-label="Address">${x.address}</td><td
 ${
   e.status === 'pending'
     ? html`<form method="post" action="${pathOf('console', 'cases', r.ref, 'consent-evidence', e.id, 'decide')}">${csrfField(csrf)}
-<input name="note" placeholder="why (optional)" aria-label="Note on consent evidence ${e.id}" maxlength="4000">
+<input name="note" type="text" placeholder="why (optional)" aria-label="Note on consent evidence ${e.id}" maxlength="4000">
 <button type="submit" name="decision" value="accept">Accept (mark cured)</button> <button type="submit" name="decision" value="reject">Reject (the ladder goes on)</button></form>`
     : ''
 }</article>`,

@@ -78,11 +78,17 @@ export function registerCompliancePortalPages(
       });
     } catch (error) {
       if (isAupError(error) && error.status < 500 && error.code !== 'AUP_ERR_NOT_FOUND') {
-        return redirectWith(
+        // The form again with what was typed (up to 25 fields), and the reason: a redirect would lose it.
+        const s = shell(request, reply, spec, 'cases');
+        return sendPage(
           reply,
-          `${back}/consent-evidence`,
-          { kind: 'error', text: error.message },
-          secure,
+          page({
+            ...s,
+            flash: { kind: 'error', text: error.message },
+            title: `${record.ref}: consent evidence`,
+            body: renderEvidenceForm(record.ref, s.csrfToken, values),
+          }),
+          422,
         );
       }
       throw error;
@@ -113,19 +119,34 @@ export function registerCompliancePortalPages(
 }
 
 const EVIDENCE_ROWS = 5;
+/** The most recipients one submission takes (compliance/consent-evidence.ts); a refused post shows no more. */
+const MAX_ROWS = 200;
 
-function renderEvidenceForm(ref: string, csrf: string): Html {
+function rowsOf(values: Readonly<Record<string, readonly string[]>> | undefined): number {
+  const posted = Math.max(0, ...Object.values(values ?? {}).map((c) => c.length));
+  return Math.min(MAX_ROWS, Math.max(EVIDENCE_ROWS, posted));
+}
+
+type EvidenceColumn = 'address' | 'time' | 'source' | 'method' | 'confirmation';
+
+/** The form; `values` (per column, per row) puts back what a refused post carried. */
+function renderEvidenceForm(
+  ref: string,
+  csrf: string,
+  values?: Readonly<Record<EvidenceColumn, readonly string[]>>,
+): Html {
+  const v = (c: EvidenceColumn, i: number) => values?.[c][i] ?? '';
   const row = (i: number) => html`<fieldset><legend>Recipient ${i + 1}</legend>
-<label>Address <input name="address" type="email" ${i === 0 ? 'required' : ''} placeholder="alice@recipient.example"></label>
-<label>When consent was given <input name="time" ${i === 0 ? 'required' : ''} placeholder="2026-10-02T10:14:00Z"></label>
-<label>Where (source) <input name="source" ${i === 0 ? 'required' : ''} placeholder="newsletter form at shop.example"></label>
-<label>How it was obtained (method) <input name="method" ${i === 0 ? 'required' : ''} placeholder="double opt-in"></label>
-<label>How the address was confirmed <input name="confirmation" ${i === 0 ? 'required' : ''} placeholder="confirmation link clicked 2026-10-02T10:20Z from 192.0.2.44"></label>
+<label>Address <input name="address" type="email" ${i === 0 ? 'required' : ''} placeholder="alice@recipient.example" value="${v('address', i)}"></label>
+<label>When consent was given <input name="time" type="text" ${i === 0 ? 'required' : ''} placeholder="2026-10-02T10:14:00Z" value="${v('time', i)}"></label>
+<label>Where (source) <input name="source" type="text" ${i === 0 ? 'required' : ''} placeholder="newsletter form at shop.example" value="${v('source', i)}"></label>
+<label>How it was obtained (method) <input name="method" type="text" ${i === 0 ? 'required' : ''} placeholder="double opt-in" value="${v('method', i)}"></label>
+<label>How the address was confirmed <input name="confirmation" type="text" ${i === 0 ? 'required' : ''} placeholder="confirmation link clicked 2026-10-02T10:20Z from 192.0.2.44" value="${v('confirmation', i)}"></label>
 </fieldset>`;
   return html`<h1>Consent evidence for ${ref}</h1>
 <p>For each recipient named in the complaint: the address, when and from where consent was given, how it was obtained, and how the address was confirmed (Secure Packet AUP §4.3). Leave unused rows empty; for more recipients, send the form again.</p>
 <form method="post" action="${pathOf('portal', 'cases', ref, 'consent-evidence')}" id="consent-evidence">${csrfField(csrf)}
-${Array.from({ length: EVIDENCE_ROWS }, (_, i) => row(i))}
+${Array.from({ length: rowsOf(values) }, (_, i) => row(i))}
 <button type="submit">Send the evidence</button>
 </form>`;
 }

@@ -80,10 +80,15 @@ ${
 
 export function renderReportStatus(status: ReportStatusView, providerName: string | undefined): string {
   const reportRef = `R-${status.inboxId}`;
+  // A request about a child's personal data (the /privacy form) is a request, never a complaint or a case.
+  const privacy = status.route === 'privacy';
   let body: SafeHtml;
   if (status.state === 'pending') {
-    body = html`<div class="notice ok"><p>Your complaint was received and stored on ${status.receivedAt.toISOString()}. Your report reference is <strong>${reportRef}</strong>.</p>
-<p>It is being processed; this page refreshes by itself and will show the case reference.</p></div>`;
+    body = html`<div class="notice ok"><p>Your ${privacy ? 'request' : 'complaint'} was received and stored on ${status.receivedAt.toISOString()}. Your report reference is <strong>${reportRef}</strong>.</p>
+<p>It is being processed; this page refreshes by itself and will show ${privacy ? 'the reference of your request' : 'the case reference'}.</p></div>`;
+  } else if (status.recordedAs) {
+    body = html`<div class="notice ok"><p>Your ${privacy ? "request to delete a child's personal information" : 'message'} ${reportRef} was received on ${status.receivedAt.toISOString()} and is recorded under <strong class="request-ref">${status.recordedAs.ref}</strong>.</p>
+<p>${privacy ? 'We delete the information and confirm it to you by e-mail. ' : ''}Quote the reference if you write to us about it.</p></div>`;
   } else if (status.caseRefs.length > 0) {
     body = html`<div class="notice ok"><p>Your complaint ${reportRef} was received on ${status.receivedAt.toISOString()} and is handled under case ${status.caseRefs.map(
       (ref, i) => html`${i > 0 ? ', ' : ''}<strong class="case-ref">${ref}</strong>`,
