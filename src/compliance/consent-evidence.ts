@@ -5,7 +5,7 @@ import { caseSubject } from '../cases/case-ref.js';
 import { getCase } from '../cases/case-repository.js';
 import { closedStatuses } from '../cases/correlate-event.js';
 import { actorOf, analystSchema } from '../enforcement/commands/case-command.js';
-import { recordCustomerResponse } from '../enforcement/commands/customer-response-portal.js';
+import { recordCustomerResponseIn } from '../enforcement/commands/customer-response-portal.js';
 import { markCured } from '../enforcement/commands/mark-cured.js';
 import { releaseCase } from '../enforcement/commands/release-case.js';
 import type { EnforcementDeps } from '../enforcement/pipeline/case-transition.js';
@@ -87,16 +87,18 @@ export async function submitConsentEvidence(
       `case ${current.ref} is ${current.status}: no evidence is needed`,
     );
   }
-  // The answer on the thread (checks the case is the customer's and holds the ladder for review).
-  await recordCustomerResponse(deps, {
-    caseRef: input.caseRef,
-    customerId: input.customerId,
-    author: input.author,
-    text: evidenceText(recipients),
-    cureClaimed: true,
-  });
   const now = deps.clock.now();
+  // One transaction: the answer on the thread (it checks the case is the customer's and holds the ladder
+  // for review) and the evidence rows stand or fall together.
   return deps.db.transaction().execute(async (trx) => {
+    await recordCustomerResponseIn(trx, deps, {
+      caseRef: input.caseRef,
+      customerId: input.customerId,
+      author: input.author,
+      text: evidenceText(recipients),
+      cureClaimed: true,
+      topic: `Consent evidence for ${recipients.length} recipient${recipients.length === 1 ? '' : 's'}: please review`,
+    });
     const record = await getCase(trx, input.caseRef);
     if (!record) throw new AupError('AUP_ERR_NOT_FOUND', `case ${input.caseRef} does not exist`);
     const row = await trx

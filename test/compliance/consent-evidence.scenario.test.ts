@@ -94,6 +94,18 @@ describeScenarios('consent evidence within 72 hours (Secure Packet §4.3)', 'sec
       recipients: [alice],
     });
     expect(evidence).toMatchObject({ status: 'pending', recipients: [alice] });
+    // On the thread it reads as what it is, with the recipients' evidence as its text; a refused submission
+    // left no message behind.
+    const thread = await ctx.store.db
+      .selectFrom('case_messages')
+      .select(['subject', 'body'])
+      .where('case_id', '=', record.id)
+      .where('direction', '=', 'in')
+      .execute();
+    expect(thread.map((m) => m.subject)).toEqual([
+      `[${ref}] Consent evidence for 1 recipient: please review`,
+    ]);
+    expect(thread[0]!.body).toContain(alice.address);
     await desk.advanceTo('2026-12-05T09:00:00.000Z');
     expect((await getCase(ctx.store.db, ref))?.status).toBe('customer-responded');
 
