@@ -1,8 +1,7 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { checkCounterNotice, checkNotice } from '../../dmca/notice-check.js';
 import { composeNoticeText, noticeFieldsSchema } from '../../dmca/notice-form.js';
-import type { AcceptedReport, AcceptReportInput } from '../../intake/inbox/inbox-accept.js';
-import { checkFormToken, FORM_COOKIE, issueFormToken, readCookie, statusTag } from './form-token.js';
+import { type FormValues, type PublicFormOptions, registerRoutedForm } from './routed-form.js';
 import { html, type SafeHtml } from './safe-html.js';
 
 /**
@@ -13,24 +12,12 @@ import { html, type SafeHtml } from './safe-html.js';
  * is answered with what is missing (and never reaches the customer).
  */
 
-export interface DmcaFormOptions {
-  readonly secret: Buffer;
-  readonly clock: { now(): Date };
-  readonly acceptReport: (input: AcceptReportInput) => Promise<AcceptedReport>;
-  readonly onAccepted?: (() => void) | undefined;
-  readonly formRateLimit: { readonly max: number; readonly timeWindow: number };
-  /** Route config of the page (the public pages' rate limit). */
-  readonly pageConfig: { readonly config: Record<string, unknown> };
-  readonly secure: (request: FastifyRequest) => boolean;
+export interface DmcaFormOptions extends PublicFormOptions {
   /** The page around the form (the agent and the statute's list), or undefined without a DMCA agent. */
   readonly page: (form: SafeHtml) => Promise<string | undefined>;
-  readonly send: (reply: FastifyReply, status: number, page: string) => FastifyReply | Promise<FastifyReply>;
-  readonly notFound: (reply: FastifyReply) => FastifyReply | Promise<FastifyReply>;
 }
 
-type Values = Record<string, string>;
-
-export function dmcaFormHtml(token: string, values: Values, errors: string[]): SafeHtml {
+export function dmcaFormHtml(token: string, values: FormValues, errors: readonly string[]): SafeHtml {
   const v = (k: string) => values[k] ?? '';
   const checked = (k: string) => (values[k] === 'on' ? html` checked` : '');
   const counter = values.kind === 'counter-notice';
@@ -86,86 +73,41 @@ const FIELDS = [
 ] as const;
 
 export function registerDmcaForm(app: FastifyInstance, options: DmcaFormOptions): void {
-  const show = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    status: number,
-    values: Values,
-    errors: string[],
-  ) => {
-    const issued = issueFormToken(
-      options.secret,
-      options.clock.now(),
-      readCookie(request.headers.cookie, FORM_COOKIE),
-    );
-    const page = await options.page(dmcaFormHtml(issued.token, values, errors));
-    if (!page) return options.notFound(reply);
-    reply.header(
-      'set-cookie',
-      `${FORM_COOKIE}=${issued.nonce}; Path=/dmca; HttpOnly; SameSite=Strict; Max-Age=7200${options.secure(request) ? '; Secure' : ''}`,
-    );
-    reply.header('cache-control', 'no-store');
-    return options.send(reply, status, page);
-  };
-
-  app.get('/dmca', options.pageConfig, async (request, reply) => show(request, reply, 200, {}, []));
-
-  app.post('/dmca', { config: { rateLimit: options.formRateLimit } }, async (request, reply) => {
-    const body = request.body;
-    if (!body || typeof body !== 'object' || Array.isArray(body)) {
-      return show(request, reply, 415, {}, [
-        'send the form as a browser does (application/x-www-form-urlencoded)',
-      ]);
-    }
-    const raw = body as Record<string, unknown>;
-    const values: Values = {};
-    for (const k of FIELDS) if (typeof raw[k] === 'string') values[k] = raw[k] as string;
-    const now = options.clock.now();
-    const token = checkFormToken(
-      options.secret,
-      typeof raw._token === 'string' ? raw._token : undefined,
-      readCookie(request.headers.cookie, FORM_COOKIE),
-      now,
-    );
-    if (!token.ok) return show(request, reply, 403, values, [token.reason]);
-    const parsed = noticeFieldsSchema.safeParse(values);
-    if (!parsed.success) {
-      return show(
-        request,
-        reply,
-        422,
-        values,
-        parsed.error.issues.map((i) => `${String(i.path[0] ?? 'form')}: ${i.message}`),
-      );
-    }
-    const f = parsed.data;
-    if (!f.material && !f.text && !f.work) {
-      return show(request, reply, 422, values, [
-        'name the work and the material (or write the notice as free text)',
-      ]);
-    }
-    const text = composeNoticeText(f, 'web form');
-    const accepted = await options.acceptReport({
-      bytes: new TextEncoder().encode(text),
-      channel: 'form',
+  registerRoutedForm(app, options, {
+    path: '/dmca',
+    fields: FIELDS,
+    page: (token, values, errors) => options.page(dmcaFormHtml(token, values, errors)),
+    check(values) {
+      const parsed = noticeFieldsSchema.safeParse(values);
+      if (!parsed.success) {
+        return {
+          ok: false,
+          errors: parsed.error.issues.map((i) => `${String(i.path[0] ?? 'form')}: ${i.message}`),
+        };
+      }
+      const f = parsed.data;
+      if (!f.material && !f.text && !f.work) {
+        return { ok: false, errors: ['name the work and the material (or write the notice as free text)'] };
+      }
+      return { ok: true, fields: f };
+    },
+    compose: (f) => ({
+      bytes: new TextEncoder().encode(composeNoticeText(f, 'web form')),
       route: 'dmca',
-      receivedAt: now,
       contentType: 'text/plain',
       fileName: f.kind === 'counter-notice' ? 'dmca-counter-notice.txt' : 'dmca-notice.txt',
-    });
-    options.onAccepted?.();
-    const check = f.kind === 'counter-notice' ? checkCounterNotice(text) : checkNotice(text);
-    request.log.info(
-      { inbox: accepted.inboxId, kind: f.kind, complete: check.complete, missing: check.missing },
-      'DMCA submission accepted from the form',
-    );
-    if (!check.complete) {
-      // Still sent: the agent answers it with what is missing. The sender sees it now as well.
-      reply.header('x-dmca-missing', check.missing.join(','));
-    }
-    return reply.redirect(
-      `/report/status/${accepted.inboxId}-${statusTag(options.secret, accepted.inboxId)}`,
-      303,
-    );
+    }),
+    accepted(request, reply, f, accepted) {
+      const text = composeNoticeText(f, 'web form');
+      const check = f.kind === 'counter-notice' ? checkCounterNotice(text) : checkNotice(text);
+      request.log.info(
+        { inbox: accepted.inboxId, kind: f.kind, complete: check.complete, missing: check.missing },
+        'DMCA submission accepted from the form',
+      );
+      if (!check.complete) {
+        // Still sent: the agent answers it with what is missing. The sender sees it now as well.
+        reply.header('x-dmca-missing', check.missing.join(','));
+      }
+    },
   });
 }
