@@ -9,8 +9,11 @@ import type { Database } from '../store/schema.js';
  * processes cannot both let the eleventh attempt through.
  *
  * Attempts are counted whether the account exists or not (the answer must not tell which accounts exist),
- * and whether the password was right or not: an attacker who hammers an account does lock its owner out
- * for the rest of the window; that is the price of a per-account limit, and the window is short.
+ * and before the password is known to be right: an attacker who hammers an account does lock its owner out
+ * for the rest of the window; that is the price of a per-account limit, and the window is short. A login
+ * that succeeds clears its account's count (`forgetAccountAttempts`), so a person or script logging in
+ * often is never locked out by its own successes; the client address's count stays, or one valid account
+ * would let a client reset its count between guesses at others.
  */
 
 export interface LoginLimit {
@@ -35,7 +38,7 @@ export async function claimLoginAttempt(
   limit: LoginLimit = defaultLoginLimit,
 ): Promise<LoginAttemptVerdict> {
   const keys = [
-    ['account', `account:${attempt.email.trim().toLowerCase().slice(0, 320)}`],
+    ['account', accountKey(attempt.email)],
     ['client', `client:${attempt.client}`],
   ] as const;
   let refused: LoginAttemptVerdict | undefined;
@@ -51,6 +54,13 @@ export async function claimLoginAttempt(
     }
   }
   return refused ?? { allowed: true };
+}
+
+const accountKey = (email: string): string => `account:${email.trim().toLowerCase().slice(0, 320)}`;
+
+/** After a successful login: the account's guesses so far no longer count against it. */
+export async function forgetAccountAttempts(db: Db, email: string): Promise<void> {
+  await db.deleteFrom('login_attempts').where('key', '=', accountKey(email)).execute();
 }
 
 async function bump(

@@ -117,4 +117,22 @@ describeEachBackend('login guessing limit', (ctx) => {
     expect(statuses).toEqual(Array(10).fill(401));
     expect((await pageLogin(apps[0]!, 'portal', '203.0.113.5', 'the real one')).statusCode).toBe(429);
   });
+
+  it('never locks out an account by its own successful logins; its guesses before a success stop counting', async () => {
+    // Twelve scripted logins in a minute, each from a different address: all succeed.
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++)
+      statuses.push((await apiLogin(apps[i % 2]!, `198.18.0.${i + 1}`, victim, 'the real one')).statusCode);
+    expect(statuses).toEqual(Array(12).fill(200));
+    // Nine wrong, one right (a person mistyping), then nine wrong again: the success reset the account's
+    // count, so the real password still gets through after.
+    for (let i = 0; i < 9; i++) await apiLogin(apps[0]!, `198.18.1.${i + 1}`, victim, `typo ${i}`);
+    expect((await pageLogin(apps[1]!, 'console', '198.18.2.1', 'the real one')).statusCode).toBe(303);
+    for (let i = 0; i < 9; i++) await apiLogin(apps[0]!, `198.18.3.${i + 1}`, victim, `typo again ${i}`);
+    expect((await apiLogin(apps[1]!, '198.18.4.1', victim, 'the real one')).statusCode).toBe(200);
+    // An attacker's tenth wrong guess after that is still the last one allowed.
+    expect((await apiLogin(apps[0]!, '198.18.5.1', victim, 'guess')).statusCode).toBe(401);
+    for (let i = 0; i < 9; i++) await apiLogin(apps[0]!, `198.18.6.${i + 1}`, victim, `guess ${i}`);
+    expect((await apiLogin(apps[1]!, '198.18.7.1', victim, 'the real one')).statusCode).toBe(429);
+  });
 });

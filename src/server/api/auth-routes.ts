@@ -4,7 +4,7 @@ import type { Principal } from '../../accounts/principal.js';
 import { createSession, deleteSession } from '../../accounts/session-repository.js';
 import { authenticateUser, principalOfUser } from '../../accounts/user-repository.js';
 import { AupError } from '../../errors.js';
-import { enforceLoginLimit } from '../plugins/login-limit.js';
+import { enforceLoginLimit, loginSucceeded } from '../plugins/login-limit.js';
 import { type ApiPluginOptions, errorResponses, problemSchema, secured, typed } from './api-support.js';
 
 /**
@@ -49,6 +49,7 @@ export const authRoutes: FastifyPluginAsync<ApiPluginOptions> = async (app, { de
       const now = deps.clock.now();
       const user = await authenticateUser(db, request.body.email, request.body.password, now);
       if (!user) throw new AupError('AUP_ERR_AUTH_LOGIN_FAILED', 'wrong e-mail or password');
+      await loginSucceeded(deps, request.body.email);
       const session = await createSession(db, {
         userId: user.id,
         now,

@@ -1,5 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { claimLoginAttempt, defaultLoginLimit } from '../../accounts/login-throttle.js';
+import {
+  claimLoginAttempt,
+  defaultLoginLimit,
+  forgetAccountAttempts,
+} from '../../accounts/login-throttle.js';
 import { AupError } from '../../errors.js';
 import type { ResolvedAppDeps } from '../app-deps.js';
 
@@ -29,4 +33,10 @@ export async function enforceLoginLimit(
     `too many login attempts for this ${verdict.limitedBy === 'account' ? 'account' : 'address'}; try again in ${verdict.retryAfterSeconds} s`,
     { details: { retryAfterSeconds: verdict.retryAfterSeconds } },
   );
+}
+
+/** Every login route calls this once the password was right: the account's count starts again. */
+export async function loginSucceeded(deps: ResolvedAppDeps, email: string): Promise<void> {
+  if (!deps.http.rateLimits) return;
+  await forgetAccountAttempts(deps.store.db, email);
 }

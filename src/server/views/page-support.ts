@@ -7,7 +7,7 @@ import { authenticateUser } from '../../accounts/user-repository.js';
 import { AupError, isAupError } from '../../errors.js';
 import type { ResolvedAppDeps } from '../app-deps.js';
 import { checkCsrf } from '../plugins/auth-plugin.js';
-import { enforceLoginLimit } from '../plugins/login-limit.js';
+import { enforceLoginLimit, loginSucceeded } from '../plugins/login-limit.js';
 import { html } from './html.js';
 import { csrfField, errorPage, type Flash, type NavItem, page, sendPage } from './layout.js';
 
@@ -250,6 +250,7 @@ export function registerLogin(app: FastifyInstance, spec: AreaSpec, deps: Resolv
     if (!user || !spec.roles.includes(user.role)) {
       return sendPage(reply, loginPage(newLoginToken(reply), 'Wrong e-mail or password.', email), 401);
     }
+    await loginSucceeded(deps, email);
     const session = await createSession(db, {
       userId: user.id,
       now,
