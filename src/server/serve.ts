@@ -1,25 +1,13 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
-import { createSmtpSender, type MailSender, smtpRelayConfigFromEnv } from '../actions/mail-transport.js';
-import { loadTestConsentSet } from '../compliance/test-consent-repository.js';
-import { type AppConfig, registryRefreshMsFromEnv, triageSettingsFromEnv } from '../config.js';
+import type { MailSender } from '../actions/mail-transport.js';
+import { type AppConfig, registryRefreshMsFromEnv } from '../config.js';
 import type { AuthorisationCheck } from '../detect/detection-reporter.js';
-import { DMCA_STEP_KINDS, dmcaStepHandler } from '../dmca/dmca-workflow.js';
 import { type Clock, systemClock } from '../enforcement/outbox/clock.js';
-import type { OutboxExecutor } from '../enforcement/outbox/outbox-executor.js';
 import { messageIdDomainFromEnv } from '../enforcement/pipeline/desk-deps.js';
-import {
-  createExecutor,
-  runEnforcementOnce,
-  type WorkerDeps,
-} from '../enforcement/pipeline/enforcement-worker.js';
-import { LivePolicies } from '../enforcement/pipeline/live-policies.js';
-import type { PipelineDeps } from '../enforcement/pipeline/process-report.js';
+import { runEnforcementOnce } from '../enforcement/pipeline/enforcement-worker.js';
 import { releaseDeadClaims } from '../enforcement/pipeline/release-dead-claims.js';
-import { AupError, isAupError } from '../errors.js';
 import { DropDirWatcher } from '../intake/channels/drop-dir-watcher.js';
 import { type FeedConfig, FeedPoller } from '../intake/channels/feed-poller.js';
 import { ImapPoller } from '../intake/channels/imap-poller.js';
@@ -33,16 +21,12 @@ import {
   type ReportProcessor,
 } from '../intake/inbox/inbox-worker.js';
 import { ParsePool, parsePoolOptionsFromEnv } from '../intake/parse-pool/parse-pool.js';
-import { loadPolicyTree } from '../policy/policy-loader.js';
-import { listProviders, publishPolicyVersion } from '../policy/policy-repository.js';
 import { RegistrySnapshotHolder } from '../registry/registry-snapshot.js';
 import { openStore, pgliteDirFor, type Store } from '../store/database.js';
-import type { Database } from '../store/schema.js';
-import { createActionHandlers, workerConfigFromEnv } from './action-wiring.js';
+import { workerConfigFromEnv } from './action-wiring.js';
 import { buildApp } from './app.js';
 import { auditAnchorSettingsFromEnv } from './audit-anchoring.js';
 import { loadDeskSecret } from './desk-secret.js';
-import { fileMailSender } from './file-mail-sender.js';
 import { consentAuthorisations } from './flow-authorisations.js';
 import { routedInboxProcessor } from './inbox-router.js';
 import { createMetrics } from './plugins/metrics-plugin.js';
@@ -53,9 +37,11 @@ import {
   loadFeedsFile,
   smtpIntakeSettingsFromEnv,
 } from './serve-channels.js';
+import { EnforcementLoop, type EnforcementParts, enforcementParts } from './serve-enforcement.js';
 import { type FlowIntake, startFlowIntake } from './serve-flows.js';
 import { Housekeeping, type HousekeepingIntervals, housekeepingTasks } from './serve-housekeeping.js';
 import { type PipelineFigures, registerDeskMetrics, registerPipelineMetrics } from './serve-metrics.js';
+import { chooseProvider, publishPolicyFolder } from './serve-policies.js';
 
 /**
  * `aupdesk serve`: the whole desk in one process, or one role of it.
@@ -77,9 +63,9 @@ import { type PipelineFigures, registerDeskMetrics, registerPipelineMetrics } fr
  * left (`releaseDeadClaims`: every claim on the embedded store, which one process holds under its lock; on
  * PostgreSQL those of dead processes of this host).
  *
- * Past 600 lines because the start is one sequence whose order matters (store, policies, registry, loops,
- * listeners; stops in reverse); the parts with a life of their own live beside it (serve-channels,
- * serve-housekeeping, serve-metrics).
+ * The start is one sequence whose order matters (store, policies, registry, loops, listeners; stops in
+ * reverse), so it stays one function; the parts with a life of their own live beside it (serve-channels,
+ * serve-enforcement, serve-flows, serve-housekeeping, serve-metrics, serve-policies).
  */
 
 export const serveRoles = ['api', 'intake', 'worker', 'all'] as const;
@@ -555,217 +541,6 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
     await stopAll();
     throw error;
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-
-interface EnforcementParts {
-  readonly pipeline: PipelineDeps;
-  readonly policies: LivePolicies;
-  readonly worker: WorkerDeps;
-  readonly executor: OutboxExecutor;
-  close(): void;
-}
-
-async function enforcementParts(input: {
-  store: Store;
-  clock: Clock;
-  env: NodeJS.ProcessEnv;
-  providerId: string | undefined;
-  messageIdDomain: string;
-  registry: RegistrySnapshotHolder;
-  evidence: EvidenceStore;
-  logger: Logger;
-  dataDir: string;
-  mailSender: MailSender | undefined;
-}): Promise<EnforcementParts> {
-  const { store, clock, env } = input;
-  // Every published provider, the default first, kept current as versions are published (no restart).
-  const live = await LivePolicies.load(store.db, input.providerId);
-  const policies = live.histories;
-  input.logger.info(
-    { providers: live.providers(), default: live.defaultProvider },
-    `judging each customer under its own provider's AUP (${live.providers().join(', ')}); customers with none: ${live.defaultProvider ?? live.providers()[0]}`,
-  );
-  const providerName =
-    policies[0]?.versions[policies[0].versions.length - 1]?.document.provider.name ??
-    input.providerId ??
-    'aupdesk';
-  const workerEnv = workerConfigFromEnv(env);
-  const abuseMail = policies[0]?.versions.at(-1)?.document.provider.abuse_contact.email;
-  const from =
-    env.AUPDESK_MAIL_FROM ||
-    (abuseMail ? `"${providerName} abuse desk" <${abuseMail}>` : 'abuse@aupdesk.invalid');
-  let sender: MailSender & { close?(): void };
-  if (input.mailSender) {
-    sender = input.mailSender;
-  } else if (env.AUPDESK_SMTP_HOST) {
-    sender = createSmtpSender(smtpRelayConfigFromEnv({ ...env, AUPDESK_MAIL_FROM: from }));
-  } else {
-    const dir = path.join(input.dataDir, 'outgoing-mail');
-    sender = fileMailSender(dir);
-    input.logger.warn(
-      { dir },
-      'no SMTP relay configured (AUPDESK_SMTP_HOST): notices are written as .eml files instead',
-    );
-  }
-  const replyTo = workerEnv.replyTo ?? from;
-  const replySecret = await loadDeskSecret(input.dataDir, env);
-  const base = { db: store.db, policies, clock, messageIdDomain: input.messageIdDomain, replyTo };
-  const handlers = createActionHandlers({
-    db: store.db,
-    sender,
-    from,
-    replyTo,
-    replySecret,
-    messageIdDomain: input.messageIdDomain,
-    providerName,
-    provisioning: workerEnv.provisioning,
-  });
-  const dmcaSteps = dmcaStepHandler({ ...base, snapshot: () => input.registry.current });
-  const worker: WorkerDeps = {
-    ...base,
-    handlers,
-    stepHandlers: Object.fromEntries(DMCA_STEP_KINDS.map((kind) => [kind, dmcaSteps])),
-    executor: { logger: input.logger.child({ component: 'outbox' }) },
-  };
-  return {
-    pipeline: {
-      ...base,
-      snapshot: () => input.registry.current,
-      evidence: input.evidence,
-      // Vulnerability-test consents (compliance/): a consented scan is recorded as authorised, no case.
-      authorisations: loadTestConsentSet,
-      replySecret,
-      triage: triageSettingsFromEnv(env),
-    },
-    policies: live,
-    worker,
-    executor: createExecutor(worker, clock),
-    close: () => sender.close?.(),
-  };
-}
-
-/** The worker's loop: one enforcement round, then wait for the poll interval (or stop). */
-class EnforcementLoop {
-  private stopped = false;
-  private running: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
-  private pending = false;
-  /** The round under way, if any: actions it claimed are being performed until it settles. */
-  private inFlight: Promise<void> | undefined;
-
-  constructor(
-    private readonly parts: EnforcementParts,
-    private readonly clock: Clock,
-    private readonly pollMs: number,
-    private readonly logger: Logger,
-  ) {}
-
-  start(): void {
-    this.running = this.loop();
-  }
-
-  /**
-   * New work was committed (the inbox worker finished reports, so notices may wait in the outbox): run a
-   * round now instead of at the next poll. A wake during a round runs another one right after it.
-   */
-  wake(): void {
-    this.pending = true;
-    this.wakeUp?.();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.wakeUp?.();
-    await this.running;
-  }
-
-  /**
-   * Resolves once no round is under way. A caller that runs a round of its own (`runOnce`) waits for this
-   * too: a round woken a moment earlier may hold the claims on the very actions it came to perform.
-   */
-  async idle(): Promise<void> {
-    while (this.inFlight) await this.inFlight;
-  }
-
-  private async round(): Promise<void> {
-    try {
-      await this.parts.policies.refresh(this.parts.worker.db);
-      const round = await runEnforcementOnce(this.parts.worker, this.clock, this.parts.executor);
-      if (round.steps.fired + round.actions.claimed > 0)
-        this.logger.info({ steps: round.steps, actions: round.actions }, 'enforcement round');
-    } catch (error) {
-      this.logger.error({ err: error }, 'enforcement round failed');
-    }
-  }
-
-  private async loop(): Promise<void> {
-    while (!this.stopped) {
-      this.pending = false;
-      this.inFlight = this.round();
-      await this.inFlight;
-      this.inFlight = undefined;
-      if (this.stopped) break;
-      if (this.pending) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.pollMs);
-        this.wakeUp = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wakeUp = undefined;
-    }
-  }
-}
-
-/** Publishes every policy version under `dir` (identical re-publish is a no-op; a changed one is refused). */
-async function publishPolicyFolder(db: Kysely<Database>, dir: string, logger: Logger): Promise<void> {
-  if (!existsSync(dir)) {
-    logger.warn({ dir }, 'policy folder not found: serving the policies already published');
-    return;
-  }
-  const histories = await loadPolicyTree(dir);
-  for (const history of histories) {
-    for (const version of history.versions) {
-      try {
-        const result = await publishPolicyVersion(db, version);
-        if (result.status === 'published')
-          logger.info({ provider: result.provider, version: result.version }, 'policy published');
-      } catch (error) {
-        if (!isAupError(error, 'AUP_ERR_POLICY_VERSION_EXISTS')) throw error;
-        logger.warn(
-          { file: version.file, err: error.message },
-          'policy file differs from the published version: kept the published one',
-        );
-      }
-    }
-  }
-}
-
-async function chooseProvider(
-  db: Kysely<Database>,
-  wanted: string | undefined,
-  logger: Logger,
-): Promise<string | undefined> {
-  const providers = (await listProviders(db)).map((r) => r.id);
-  if (wanted !== undefined) {
-    if (!providers.includes(wanted)) {
-      throw new AupError(
-        'AUP_ERR_CONFIG_INVALID',
-        `--provider ${wanted}: no policy of that provider is published (published: ${providers.join(', ') || 'none'})`,
-      );
-    }
-    return wanted;
-  }
-  if (providers.length > 1) {
-    logger.warn(
-      { providers, chosen: providers[0] },
-      `several providers are published: each customer is judged under its own provider's AUP; customers naming none under ${providers[0]} (choose with --provider)`,
-    );
-  }
-  return providers[0];
 }
 
 function displayHost(host: string): string {
