@@ -1,8 +1,9 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { z } from 'zod';
-import { type AuditActor, appendAudit } from '../../audit/audit-log.js';
+import { type AuditActor, type AuditEntryInput, appendAudit } from '../../audit/audit-log.js';
 import { toJsonValue } from '../../audit/canonical-json.js';
 import { AupError } from '../../errors.js';
+import { insertWithIds } from '../../store/reserve-ids.js';
 import type { Database } from '../../store/schema.js';
 import type { ScheduledStepStatus, ScheduledStepTable } from '../../store/tables/outbox.table.js';
 import type { JsonValue } from '../outbox/action-handler.js';
@@ -156,19 +157,103 @@ export async function scheduleStep(
     }
     return { id: existing.id, created: false, status: existing.status };
   }
-  await appendAudit(trx, {
+  await appendAudit(trx, scheduledAuditEntry(inserted.id, input));
+  return { id: inserted.id, created: true, status: inserted.status };
+}
+
+/** The `step.scheduled` audit entry of a step written with id `id`. */
+function scheduledAuditEntry(id: number, input: ScheduleStepInput): AuditEntryInput {
+  return {
     at: input.at,
     actor: input.actor ?? 'system',
     kind: 'step.scheduled',
     subject: input.subject,
     payload: {
-      step: inserted.id,
+      step: id,
       kind: input.kind,
       dueAt: input.dueAt.toISOString(),
       idempotencyKey: input.idempotencyKey,
     },
+  };
+}
+
+/** The due times of the pending steps of `kind` for each of `subjects` (what `listSteps` shows, at once). */
+export async function pendingDueTimes(
+  db: Kysely<Database> | Transaction<Database>,
+  subjects: readonly string[],
+  kind: string,
+): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  for (let i = 0; i < subjects.length; i += 5_000) {
+    const rows = await db
+      .selectFrom('scheduled_steps')
+      .select(['subject', 'due_at'])
+      .where('subject', 'in', subjects.slice(i, i + 5_000))
+      .where('status', '=', 'pending')
+      .where('kind', '=', kind)
+      .execute();
+    for (const r of rows) {
+      const list = out.get(r.subject) ?? [];
+      list.push(r.due_at.getTime());
+      out.set(r.subject, list);
+    }
+  }
+  return out;
+}
+
+/** Which of these step keys name a step already. */
+export async function existingStepKeys(
+  db: Kysely<Database> | Transaction<Database>,
+  keys: readonly string[],
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < keys.length; i += 5_000) {
+    const rows = await db
+      .selectFrom('scheduled_steps')
+      .select('idempotency_key')
+      .where('idempotency_key', 'in', keys.slice(i, i + 5_000))
+      .execute();
+    for (const r of rows) found.add(r.idempotency_key);
+  }
+  return found;
+}
+
+/**
+ * New steps (ids taken with `reserveIds`, keys found unused with `existingStepKeys`) in multi-row
+ * statements: the rows `scheduleStep` would write one by one. Returns their `step.scheduled` audit entries
+ * in order, for the caller to chain where each belongs.
+ */
+export async function insertSteps(
+  trx: Transaction<Database>,
+  steps: ReadonlyArray<ScheduleStepInput & { readonly id: number }>,
+): Promise<AuditEntryInput[]> {
+  const entries: AuditEntryInput[] = [];
+  const rows = steps.map((input) => {
+    const parsed = scheduleSchema.safeParse(input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new AupError(
+        'AUP_ERR_INPUT_INVALID',
+        `scheduled step ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`,
+      );
+    }
+    entries.push(scheduledAuditEntry(input.id, input));
+    return {
+      id: input.id,
+      subject: input.subject,
+      kind: input.kind,
+      due_at: input.dueAt,
+      idempotency_key: input.idempotencyKey,
+      payload: JSON.stringify(toJsonValue(input.payload ?? {})),
+      max_attempts: input.maxAttempts ?? DEFAULT_STEP_MAX_ATTEMPTS,
+      next_attempt_at: input.dueAt,
+      created_at: input.at,
+    };
   });
-  return { id: inserted.id, created: true, status: inserted.status };
+  for (let i = 0; i < rows.length; i += 2_000) {
+    await insertWithIds(trx, trx.insertInto('scheduled_steps').values(rows.slice(i, i + 2_000)));
+  }
+  return entries;
 }
 
 /**
