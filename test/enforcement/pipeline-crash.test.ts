@@ -55,13 +55,15 @@ describe.each(backends.map((b) => [b.name, b] as const))(
   (_, backend) => {
     it(`loses nothing and repeats nothing of a ${ROWS}-row report`, async () => {
       // PGlite: the data directory `backend.open()` reads; PostgreSQL: a directory of its own for the evidence.
-    const dir = backend.name === 'pglite' ? backend.dataDir : path.join(backend.dataDir, backend.name);
+      const dir = backend.name === 'pglite' ? backend.dataDir : path.join(backend.dataDir, backend.name);
       const env = { ...backend.env, AUPDESK_PROVIDER: 'infince', AUPDESK_LOG_LEVEL: 'silent' };
       const cli = async (args: string[]) => {
         const run = await runCli(env, dir, args);
         expect(run.code, `${args.join(' ')}: ${run.err}`).toBe(0);
         return run;
       };
+      // Creates the store (on PostgreSQL the test's schema, which the CLI's search_path names) and migrates it.
+      await (await backend.open()).close();
       await cli(['policy', 'publish', path.join(root, 'policies/infince/2019-08-01.yaml')]);
       const registry = path.join(backend.dataDir, `${backend.name}-registry.csv`);
       await cli([
