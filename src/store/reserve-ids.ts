@@ -1,4 +1,4 @@
-import { type CompiledQuery, sql, type Transaction } from 'kysely';
+import { type CompiledQuery, type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 
 /** Tables whose ids a set-based writer takes ahead of its multi-row insert. */
@@ -37,4 +37,22 @@ export async function insertWithIds(
   if (at < 0) throw new Error(`not a multi-row insert: ${compiled.sql.slice(0, 80)}`);
   const text = `${compiled.sql.slice(0, at + 1)} overriding system value${compiled.sql.slice(at + 1)}`;
   await trx.executeQuery({ ...compiled, sql: text });
+}
+
+/** Which of `keys` an idempotency-keyed table (outbox actions, due steps) holds already. */
+export async function usedKeys(
+  db: Kysely<Database> | Transaction<Database>,
+  table: 'outbox_actions' | 'scheduled_steps',
+  keys: readonly string[],
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < keys.length; i += 5_000) {
+    const rows = await db
+      .selectFrom(table)
+      .select('idempotency_key')
+      .where('idempotency_key', 'in', keys.slice(i, i + 5_000))
+      .execute();
+    for (const r of rows) found.add(r.idempotency_key);
+  }
+  return found;
 }

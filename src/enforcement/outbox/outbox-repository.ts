@@ -4,7 +4,7 @@ import { type AuditActor, type AuditEntryInput, appendAudit } from '../../audit/
 import { toJsonValue } from '../../audit/canonical-json.js';
 import { AupError } from '../../errors.js';
 import { releaseLeasesOfGoneWorkers } from '../../store/claim-leases.js';
-import { insertWithIds } from '../../store/reserve-ids.js';
+import { insertWithIds, usedKeys } from '../../store/reserve-ids.js';
 import type { Database } from '../../store/schema.js';
 import type { OutboxActionTable, OutboxStatus } from '../../store/tables/outbox.table.js';
 
@@ -91,15 +91,7 @@ export async function enqueueAction(
   trx: Transaction<Database>,
   input: EnqueueActionInput,
 ): Promise<EnqueuedAction> {
-  const parsed = enqueueSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new AupError(
-      'AUP_ERR_INPUT_INVALID',
-      `outbox action ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`,
-    );
-  }
-  const payload = jsonOrThrow(input.payload, 'outbox action payload');
+  const payload = checkedAction(input);
   const notBefore = input.notBefore ?? input.at;
   const inserted = await trx
     .insertInto('outbox_actions')
@@ -152,21 +144,25 @@ function enqueuedAuditEntry(id: number, input: EnqueueActionInput, payload: unkn
   };
 }
 
+/** The input checked (an invalid one is an input error); returns its payload as JSON. */
+function checkedAction(input: EnqueueActionInput): unknown {
+  const parsed = enqueueSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AupError(
+      'AUP_ERR_INPUT_INVALID',
+      `outbox action ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return jsonOrThrow(input.payload, 'outbox action payload');
+}
+
 /** Which of these idempotency keys name an outbox row already. */
-export async function existingActionKeys(
+export function existingActionKeys(
   db: Kysely<Database> | Transaction<Database>,
   keys: readonly string[],
 ): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (let i = 0; i < keys.length; i += 5_000) {
-    const rows = await db
-      .selectFrom('outbox_actions')
-      .select('idempotency_key')
-      .where('idempotency_key', 'in', keys.slice(i, i + 5_000))
-      .execute();
-    for (const r of rows) found.add(r.idempotency_key);
-  }
-  return found;
+  return usedKeys(db, 'outbox_actions', keys);
 }
 
 /**
@@ -181,15 +177,7 @@ export async function insertActions(
 ): Promise<AuditEntryInput[]> {
   const entries: AuditEntryInput[] = [];
   const rows = actions.map((input) => {
-    const parsed = enqueueSchema.safeParse(input);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new AupError(
-        'AUP_ERR_INPUT_INVALID',
-        `outbox action ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`,
-      );
-    }
-    const payload = jsonOrThrow(input.payload, 'outbox action payload');
+    const payload = checkedAction(input);
     entries.push(enqueuedAuditEntry(input.id, input, payload));
     return {
       id: input.id,

@@ -16,8 +16,9 @@ export type { EventOutcome, PipelineDeps, ReportDeps } from './pipeline-deps.js'
 
 /**
  * A parsed report → enforcement, in ONE transaction per report: the report row, then for each event
- * attribution (in-memory snapshot, at the event's time; attribution/attribute-event.ts) → the policy version
- * binding that customer then and the judgement under it (judgement/judge-with-binding.ts; the simulator
+ * (set-based, a chunk of events at a time: event-batch.ts decides, case-batch.ts writes, with the results
+ * of one event after another) attribution (in-memory snapshot, at the event's time;
+ * attribution/attribute-event.ts) → the policy version binding that customer then and the judgement under it (judgement/judge-with-binding.ts; the simulator
  * uses the same two, so `aupdesk simulate` and the desk judge alike) → correlation into a case (open or
  * join) → the ladder engine → state, outbox actions, due step and audit entries; finally the reporter's
  * acknowledgement (through the outbox). A crash anywhere leaves nothing half-done: the evidence is already

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { type AuditActor, type AuditEntryInput, appendAudit } from '../../audit/audit-log.js';
 import { toJsonValue } from '../../audit/canonical-json.js';
 import { AupError } from '../../errors.js';
-import { insertWithIds } from '../../store/reserve-ids.js';
+import { insertWithIds, usedKeys } from '../../store/reserve-ids.js';
 import type { Database } from '../../store/schema.js';
 import type { ScheduledStepStatus, ScheduledStepTable } from '../../store/tables/outbox.table.js';
 import type { JsonValue } from '../outbox/action-handler.js';
@@ -111,34 +111,9 @@ export async function scheduleStep(
   trx: Transaction<Database>,
   input: ScheduleStepInput,
 ): Promise<{ id: number; created: boolean; status: ScheduledStepStatus }> {
-  const parsed = scheduleSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new AupError(
-      'AUP_ERR_INPUT_INVALID',
-      `scheduled step ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`,
-    );
-  }
-  let payload: unknown;
-  try {
-    payload = toJsonValue(input.payload ?? {});
-  } catch (error) {
-    throw new AupError('AUP_ERR_INPUT_INVALID', 'scheduled step payload: not representable as JSON', {
-      cause: error,
-    });
-  }
   const inserted = await trx
     .insertInto('scheduled_steps')
-    .values({
-      subject: input.subject,
-      kind: input.kind,
-      due_at: input.dueAt,
-      idempotency_key: input.idempotencyKey,
-      payload: JSON.stringify(payload),
-      max_attempts: input.maxAttempts ?? DEFAULT_STEP_MAX_ATTEMPTS,
-      next_attempt_at: input.dueAt,
-      created_at: input.at,
-    })
+    .values(stepRow(input, checkedStep(input)))
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
     .returning(['id', 'status'])
     .executeTakeFirst();
@@ -159,6 +134,39 @@ export async function scheduleStep(
   }
   await appendAudit(trx, scheduledAuditEntry(inserted.id, input));
   return { id: inserted.id, created: true, status: inserted.status };
+}
+
+/** The input checked (an invalid one is an input error); returns its payload as JSON. */
+function checkedStep(input: ScheduleStepInput): unknown {
+  const parsed = scheduleSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AupError(
+      'AUP_ERR_INPUT_INVALID',
+      `scheduled step ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  try {
+    return toJsonValue(input.payload ?? {});
+  } catch (error) {
+    throw new AupError('AUP_ERR_INPUT_INVALID', 'scheduled step payload: not representable as JSON', {
+      cause: error,
+    });
+  }
+}
+
+/** The row of a new step (its payload checked). */
+function stepRow(input: ScheduleStepInput, payload: unknown) {
+  return {
+    subject: input.subject,
+    kind: input.kind,
+    due_at: input.dueAt,
+    idempotency_key: input.idempotencyKey,
+    payload: JSON.stringify(payload),
+    max_attempts: input.maxAttempts ?? DEFAULT_STEP_MAX_ATTEMPTS,
+    next_attempt_at: input.dueAt,
+    created_at: input.at,
+  };
 }
 
 /** The `step.scheduled` audit entry of a step written with id `id`. */
@@ -202,20 +210,11 @@ export async function pendingDueTimes(
 }
 
 /** Which of these step keys name a step already. */
-export async function existingStepKeys(
+export function existingStepKeys(
   db: Kysely<Database> | Transaction<Database>,
   keys: readonly string[],
 ): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (let i = 0; i < keys.length; i += 5_000) {
-    const rows = await db
-      .selectFrom('scheduled_steps')
-      .select('idempotency_key')
-      .where('idempotency_key', 'in', keys.slice(i, i + 5_000))
-      .execute();
-    for (const r of rows) found.add(r.idempotency_key);
-  }
-  return found;
+  return usedKeys(db, 'scheduled_steps', keys);
 }
 
 /**
@@ -229,26 +228,9 @@ export async function insertSteps(
 ): Promise<AuditEntryInput[]> {
   const entries: AuditEntryInput[] = [];
   const rows = steps.map((input) => {
-    const parsed = scheduleSchema.safeParse(input);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new AupError(
-        'AUP_ERR_INPUT_INVALID',
-        `scheduled step ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`,
-      );
-    }
+    const payload = checkedStep(input);
     entries.push(scheduledAuditEntry(input.id, input));
-    return {
-      id: input.id,
-      subject: input.subject,
-      kind: input.kind,
-      due_at: input.dueAt,
-      idempotency_key: input.idempotencyKey,
-      payload: JSON.stringify(toJsonValue(input.payload ?? {})),
-      max_attempts: input.maxAttempts ?? DEFAULT_STEP_MAX_ATTEMPTS,
-      next_attempt_at: input.dueAt,
-      created_at: input.at,
-    };
+    return { id: input.id, ...stepRow(input, payload) };
   });
   for (let i = 0; i < rows.length; i += 2_000) {
     await insertWithIds(trx, trx.insertInto('scheduled_steps').values(rows.slice(i, i + 2_000)));
