@@ -54,7 +54,6 @@ type Decision =
   | RejectedItem
   | CaseBatchItem;
 
-const ACTOR = 'system:intake' as const;
 
 export class EventBatchRun {
   readonly outcomes: EventOutcome[] = [];
@@ -143,9 +142,10 @@ export class EventBatchRun {
     const decisions: Decision[] = [];
     for (const [i, w] of work.entries()) {
       const a = attributed[i];
-      const decision = a
-        ? await this.judgeOne(w, a.event, a.attributed)
-        : this.duplicateOf(w.index, w.fingerprint);
+      // An event seen before — recorded, or earlier in this report (the same line twice) — is a duplicate.
+      const seen = this.known.has(w.fingerprint) || this.pending.has(w.fingerprint);
+      const decision =
+        a && !seen ? await this.judgeOne(w, a.event, a.attributed) : this.duplicateOf(w.index, w.fingerprint);
       decisions.push(decision);
       if (decision.kind === 'reject') this.known.set(w.fingerprint, null);
       else if (decision.kind === 'violation') this.pending.set(w.fingerprint, decision);
