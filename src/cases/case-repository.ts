@@ -1,5 +1,6 @@
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { AupError } from '../errors.js';
+import { insertWithIds } from '../store/reserve-ids.js';
 import type { Database } from '../store/schema.js';
 import type { CaseTable } from '../store/tables/cases.table.js';
 import { caseIdFromRef, caseNumberOf, caseRefOf } from './case-ref.js';
@@ -302,4 +303,139 @@ function toCase(row: Selectable<CaseTable>): CaseRecord {
     version: row.version,
     updatedAt: row.updated_at,
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Set-based reads and writes for the feed pipeline (enforcement/pipeline/batch-*.ts): one statement for a
+// whole batch of events instead of one per event.
+
+/** A (service, clause) correlation key. */
+export interface CorrelationKey {
+  readonly serviceId: number;
+  readonly clauseId: string;
+}
+
+/**
+ * `lockCorrelation` for many keys in one statement, in a fixed order (by service, then clause) so two
+ * batches locking overlapping keys cannot deadlock on each other.
+ */
+export async function lockCorrelations(
+  trx: Transaction<Database>,
+  keys: readonly CorrelationKey[],
+): Promise<void> {
+  if (keys.length === 0) return;
+  const sorted = [...keys].sort((a, b) => a.serviceId - b.serviceId || a.clauseId.localeCompare(b.clauseId));
+  await sql`select count(pg_advisory_xact_lock(k.s, hashtext(k.c)))
+    from unnest(${sorted.map((k) => k.serviceId)}::int[], ${sorted.map((k) => k.clauseId)}::text[])
+      as k(s, c)`.execute(trx);
+}
+
+/**
+ * The open, unmerged cases of these (service, clause) keys, whole and locked for update (a batch may join any
+ * of them): `correlationCandidates` and `getCase(…, { forUpdate })` of every key at once.
+ */
+export async function openCasesFor(
+  trx: Transaction<Database>,
+  keys: readonly CorrelationKey[],
+): Promise<CaseRecord[]> {
+  if (keys.length === 0) return [];
+  const wanted = new Set(keys.map((k) => `${k.serviceId}\n${k.clauseId}`));
+  const rows = await trx
+    .selectFrom('cases')
+    .selectAll()
+    .where('service_id', 'in', [...new Set(keys.map((k) => k.serviceId))])
+    .where('clause_id', 'in', [...new Set(keys.map((k) => k.clauseId))])
+    .where('merged_into', 'is', null)
+    .where('status', 'not in', [...closedStatuses])
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  return rows.filter((r) => wanted.has(`${r.service_id}\n${r.clause_id}`)).map(toCase);
+}
+
+/** `previousCases(db, customer, clause).length` for many (customer, clause) pairs, keyed `customer\nclause`. */
+export async function caseCounts(
+  db: Db,
+  pairs: ReadonlyArray<{ readonly customerId: number; readonly clauseId: string }>,
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  if (pairs.length === 0) return counts;
+  const rows = await db
+    .selectFrom('cases')
+    .select(['customer_id', 'clause_id', (eb) => eb.fn.countAll<string>().as('n')])
+    .where('customer_id', 'in', [...new Set(pairs.map((p) => p.customerId))])
+    .where('clause_id', 'in', [...new Set(pairs.map((p) => p.clauseId))])
+    .where('merged_into', 'is', null)
+    .groupBy(['customer_id', 'clause_id'])
+    .execute();
+  for (const r of rows) counts.set(`${r.customer_id}\n${r.clause_id}`, Number(r.n));
+  return counts;
+}
+
+/** Rows per multi-row statement: well under PostgreSQL's 65,535 parameters at ~20 columns a row. */
+const ROWS_PER_STATEMENT = 2_000;
+
+/**
+ * Inserts whole cases (ids taken with `reserveIds`, state final) in multi-row statements: what `createCase`
+ * and the `saveCase`s after it leave, written once.
+ */
+export async function insertCases(trx: Transaction<Database>, records: readonly CaseRecord[]): Promise<void> {
+  for (let i = 0; i < records.length; i += ROWS_PER_STATEMENT) {
+    await insertWithIds(
+      trx,
+      trx.insertInto('cases').values(
+        records.slice(i, i + ROWS_PER_STATEMENT).map((c) => {
+          const state = caseStateSchema.parse(c.state);
+          return {
+            id: c.id,
+            ref: c.ref,
+            provider_id: c.providerId,
+            policy_version: c.policyVersion,
+            customer_id: c.customerId,
+            customer_ref: c.customerRef,
+            service_id: c.serviceId,
+            service_ref: c.serviceRef,
+            clause_id: c.clauseId,
+            severity: c.severity,
+            state: JSON.stringify(state),
+            status: state.status,
+            repeat_count: c.repeatCount,
+            opened_at: c.openedAt,
+            first_event_at: c.firstEventAt,
+            last_event_at: c.lastEventAt,
+            window_ends_at: c.windowEndsAt,
+            due_at: c.dueAt,
+            assigned_to: c.assignedTo,
+            merged_into: c.mergedInto,
+            version: c.version,
+            updated_at: c.updatedAt,
+          };
+        }),
+      ),
+    );
+  }
+}
+
+/**
+ * Writes the state, version and event times of existing cases (rows the caller holds locked:
+ * `openCasesFor`) in one statement per 2,000: the last of the `saveCase`s a batch made on each.
+ */
+export async function saveCases(trx: Transaction<Database>, records: readonly CaseRecord[]): Promise<void> {
+  for (let i = 0; i < records.length; i += ROWS_PER_STATEMENT) {
+    const part = records.slice(i, i + ROWS_PER_STATEMENT);
+    const states = part.map((c) => caseStateSchema.parse(c.state));
+    await sql`update cases set state = u.state::jsonb, status = u.status, version = u.version,
+        updated_at = u.updated_at, due_at = u.due_at, first_event_at = u.first_event_at,
+        last_event_at = u.last_event_at, window_ends_at = u.window_ends_at
+      from unnest(
+        ${part.map((c) => c.id)}::int[], ${states.map((s) => JSON.stringify(s))}::text[],
+        ${states.map((s) => s.status)}::text[], ${part.map((c) => c.version)}::int[],
+        ${part.map((c) => c.updatedAt.toISOString())}::timestamptz[],
+        ${part.map((c) => c.dueAt?.toISOString() ?? null)}::timestamptz[],
+        ${part.map((c) => c.firstEventAt.toISOString())}::timestamptz[],
+        ${part.map((c) => c.lastEventAt.toISOString())}::timestamptz[],
+        ${part.map((c) => c.windowEndsAt.toISOString())}::timestamptz[]
+      ) as u(id, state, status, version, updated_at, due_at, first_event_at, last_event_at, window_ends_at)
+      where cases.id = u.id`.execute(trx);
+  }
 }

@@ -36,23 +36,40 @@ export type NewCaseMessage = Omit<
 export async function addCaseMessage(trx: Transaction<Database>, m: NewCaseMessage): Promise<number> {
   const row = await trx
     .insertInto('case_messages')
-    .values({
-      case_id: m.caseId,
-      direction: m.direction,
-      kind: m.kind,
-      message_id: m.messageId ?? null,
-      in_reply_to: m.inReplyTo ?? null,
-      subject: m.subject ?? null,
-      body: m.body ?? null,
-      sender: m.sender ?? null,
-      recipient: m.recipient ?? null,
-      report_id: m.reportId ?? null,
-      outbox_key: m.outboxKey ?? null,
-      at: m.at,
-    })
+    .values(messageRow(m))
     .returning('id')
     .executeTakeFirstOrThrow();
   return row.id;
+}
+
+/** Many messages in multi-row statements of 2,000 (the feed pipeline's notices). */
+export async function addCaseMessages(
+  trx: Transaction<Database>,
+  messages: readonly NewCaseMessage[],
+): Promise<void> {
+  for (let i = 0; i < messages.length; i += 2_000) {
+    await trx
+      .insertInto('case_messages')
+      .values(messages.slice(i, i + 2_000).map(messageRow))
+      .execute();
+  }
+}
+
+function messageRow(m: NewCaseMessage) {
+  return {
+    case_id: m.caseId,
+    direction: m.direction,
+    kind: m.kind,
+    message_id: m.messageId ?? null,
+    in_reply_to: m.inReplyTo ?? null,
+    subject: m.subject ?? null,
+    body: m.body ?? null,
+    sender: m.sender ?? null,
+    recipient: m.recipient ?? null,
+    report_id: m.reportId ?? null,
+    outbox_key: m.outboxKey ?? null,
+    at: m.at,
+  };
 }
 
 export async function listCaseMessages(db: Db, caseId: number): Promise<CaseMessage[]> {

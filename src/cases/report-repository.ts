@@ -1,6 +1,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { IntakeEvent } from '../intake/event.js';
 import type { ParsedReport } from '../intake/report.js';
+import { insertWithIds } from '../store/reserve-ids.js';
 import type { Database } from '../store/schema.js';
 import type { EventVerdict, ReportDisposition } from '../store/tables/cases.table.js';
 
@@ -127,32 +128,54 @@ export interface NewCaseEvent {
 }
 
 export async function insertCaseEvent(trx: Transaction<Database>, e: NewCaseEvent): Promise<number> {
-  const event = e.event;
   const row = await trx
     .insertInto('case_events')
-    .values({
-      report_id: e.reportId,
-      case_id: e.caseId,
-      fingerprint: e.fingerprint,
-      event: JSON.stringify(event),
-      event_time: e.eventTime,
-      classification: `${event['classification.taxonomy']}/${event['classification.type']}`,
-      identifier: event['classification.identifier'] ?? null,
-      source_ip: event['source.ip'] ?? null,
-      source_fqdn: event['source.fqdn'] ?? null,
-      source_url: event['source.url'] ?? null,
-      customer_id: e.customerId ?? null,
-      service_id: e.serviceId ?? null,
-      assignment_id: e.assignmentId ?? null,
-      policy_version: e.policyVersion ?? null,
-      verdict: e.verdict,
-      clause_id: e.clauseId ?? null,
-      reason: e.reason ?? null,
-      created_at: e.at,
-    })
+    .values(caseEventRow(e))
     .returning('id')
     .executeTakeFirstOrThrow();
   return row.id;
+}
+
+/**
+ * Many events (ids taken with `reserveIds`, so audit entries could name them first) in multi-row
+ * statements of 2,000: the rows `insertCaseEvent` one by one would write.
+ */
+export async function insertCaseEvents(
+  trx: Transaction<Database>,
+  events: ReadonlyArray<NewCaseEvent & { readonly id: number }>,
+): Promise<void> {
+  for (let i = 0; i < events.length; i += 2_000) {
+    await insertWithIds(
+      trx,
+      trx
+        .insertInto('case_events')
+        .values(events.slice(i, i + 2_000).map((e) => ({ id: e.id, ...caseEventRow(e) }))),
+    );
+  }
+}
+
+function caseEventRow(e: NewCaseEvent) {
+  const event = e.event;
+  return {
+    report_id: e.reportId,
+    case_id: e.caseId,
+    fingerprint: e.fingerprint,
+    event: JSON.stringify(event),
+    event_time: e.eventTime,
+    classification: `${event['classification.taxonomy']}/${event['classification.type']}`,
+    identifier: event['classification.identifier'] ?? null,
+    source_ip: event['source.ip'] ?? null,
+    source_fqdn: event['source.fqdn'] ?? null,
+    source_url: event['source.url'] ?? null,
+    customer_id: e.customerId ?? null,
+    service_id: e.serviceId ?? null,
+    assignment_id: e.assignmentId ?? null,
+    policy_version: e.policyVersion ?? null,
+    verdict: e.verdict,
+    clause_id: e.clauseId ?? null,
+    reason: e.reason ?? null,
+    created_at: e.at,
+  };
 }
 
 export interface StoredCaseEvent {

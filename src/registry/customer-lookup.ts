@@ -29,6 +29,29 @@ export async function policyAcceptanceOf(db: Db, customerId: number): Promise<Po
   };
 }
 
+/** `policyAcceptanceOf` for many customers in one query (absent: no such customer). */
+export async function policyAcceptancesOf(
+  db: Db,
+  customerIds: readonly number[],
+): Promise<Map<number, PolicyAcceptance>> {
+  const out = new Map<number, PolicyAcceptance>();
+  for (let i = 0; i < customerIds.length; i += 5_000) {
+    const rows = await db
+      .selectFrom('customers')
+      .select(['id', 'accepted_policy_provider', 'accepted_policy_version', 'accepted_policy_at'])
+      .where('id', 'in', customerIds.slice(i, i + 5_000))
+      .execute();
+    for (const row of rows) {
+      out.set(row.id, {
+        provider: row.accepted_policy_provider,
+        version: row.accepted_policy_version,
+        at: row.accepted_policy_at,
+      });
+    }
+  }
+  return out;
+}
+
 export interface CustomerContact {
   readonly customerRef: string;
   readonly name: string;

@@ -141,6 +141,29 @@ export async function waivedVersionsOf(
     .execute();
 }
 
+/** `waivedVersionsOf` for many customers in one query, by customer (customers without any are absent). */
+export async function waivedVersionsOfMany(
+  db: Db,
+  customerIds: readonly number[],
+): Promise<Map<number, Array<{ readonly provider: string; readonly version: string }>>> {
+  const out = new Map<number, Array<{ provider: string; version: string }>>();
+  for (let i = 0; i < customerIds.length; i += 5_000) {
+    const rows = await db
+      .selectFrom('policy_waivers')
+      .select(['customer_id', 'provider_id as provider', 'version'])
+      .where('customer_id', 'in', customerIds.slice(i, i + 5_000))
+      .where('revoked_at', 'is', null)
+      .orderBy('id')
+      .execute();
+    for (const r of rows) {
+      const list = out.get(r.customer_id) ?? [];
+      list.push({ provider: r.provider, version: r.version });
+      out.set(r.customer_id, list);
+    }
+  }
+  return out;
+}
+
 function waiverOf(row: Selectable<PolicyWaiverTable>): PolicyWaiver {
   return {
     id: row.id,

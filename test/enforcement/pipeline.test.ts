@@ -110,6 +110,29 @@ describeEachBackend('processReport', (ctx) => {
     expect(await listCaseEvents(ctx.store.db, { caseId: 1 })).toHaveLength(1);
   });
 
+  it('counts the same event twice in one report once: the repeat is a duplicate of its case, opened or not', async () => {
+    const { deps } = await setup();
+    const result = await processReport(
+      deps,
+      reportOf({
+        events: [
+          { 'source.ip': '198.51.100.7' },
+          { 'source.ip': '198.51.100.7' },
+          { 'source.ip': '203.0.113.9' },
+          { 'source.ip': '203.0.113.9' },
+        ],
+      }),
+    );
+    expect(result.events.map((e) => [e.verdict, 'caseRef' in e ? e.caseRef : undefined])).toEqual([
+      ['violation', 'AUP-000001'],
+      ['duplicate', 'AUP-000001'],
+      ['not-ours', undefined],
+      ['duplicate', null],
+    ]);
+    expect(await listCaseEvents(ctx.store.db, { reportId: result.reportId })).toHaveLength(2);
+    expect(await listActions(ctx.store.db, { kind: 'mail.notice' })).toHaveLength(1);
+  });
+
   it('joins an event inside the case window and opens a new case outside it', async () => {
     const { deps, clock } = await setup();
     await processReport(

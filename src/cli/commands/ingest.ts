@@ -6,6 +6,7 @@ import { loadTestConsentSet } from '../../compliance/test-consent-repository.js'
 import { triageSettingsFromEnv } from '../../config.js';
 import { systemClock } from '../../enforcement/outbox/clock.js';
 import { deskDeps } from '../../enforcement/pipeline/desk-deps.js';
+import { releaseDeadClaims } from '../../enforcement/pipeline/release-dead-claims.js';
 import { EvidenceStore } from '../../intake/evidence-store.js';
 import { acceptReport } from '../../intake/inbox/inbox-accept.js';
 import { processInbox, type ReportProcessor } from '../../intake/inbox/inbox-worker.js';
@@ -69,6 +70,14 @@ export function registerIngestCommand(program: Command, context: () => CliContex
       const fileBytes = new Map(files.map((f, i) => [f, sizes[i] ?? 0]));
       let progress: IngestProgress | undefined;
       try {
+        // An ingest killed mid-report (kill -9) left its inbox row claimed: take it up now, not after the
+        // lease, so running the same command again finishes what the dead one started.
+        const released = await releaseDeadClaims(store, systemClock.now());
+        if (released.inbox > 0) {
+          ctx.err.write(
+            `ingest: took up ${released.inbox} report(s) a stopped process had left unfinished\n`,
+          );
+        }
         const processor = cases.counting(await pipelineFor(store.db, evidence, ctx.config.dataDir));
         progress = new IngestProgress(
           ctx.err,

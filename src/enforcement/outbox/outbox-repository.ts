@@ -1,9 +1,10 @@
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { z } from 'zod';
-import { type AuditActor, appendAudit } from '../../audit/audit-log.js';
+import { type AuditActor, type AuditEntryInput, appendAudit } from '../../audit/audit-log.js';
 import { toJsonValue } from '../../audit/canonical-json.js';
 import { AupError } from '../../errors.js';
 import { releaseLeasesOfGoneWorkers } from '../../store/claim-leases.js';
+import { insertWithIds, usedKeys } from '../../store/reserve-ids.js';
 import type { Database } from '../../store/schema.js';
 import type { OutboxActionTable, OutboxStatus } from '../../store/tables/outbox.table.js';
 
@@ -90,15 +91,7 @@ export async function enqueueAction(
   trx: Transaction<Database>,
   input: EnqueueActionInput,
 ): Promise<EnqueuedAction> {
-  const parsed = enqueueSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new AupError(
-      'AUP_ERR_INPUT_INVALID',
-      `outbox action ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`,
-    );
-  }
-  const payload = jsonOrThrow(input.payload, 'outbox action payload');
+  const payload = checkedAction(input);
   const notBefore = input.notBefore ?? input.at;
   const inserted = await trx
     .insertInto('outbox_actions')
@@ -130,20 +123,78 @@ export async function enqueueAction(
     }
     return { id: existing.id, created: false, status: existing.status };
   }
-  await appendAudit(trx, {
+  await appendAudit(trx, enqueuedAuditEntry(inserted.id, input, payload));
+  return { id: inserted.id, created: true, status: inserted.status };
+}
+
+/** The `action.enqueued` audit entry of a row written with id `id`. */
+function enqueuedAuditEntry(id: number, input: EnqueueActionInput, payload: unknown): AuditEntryInput {
+  return {
     at: input.at,
     actor: input.actor ?? 'system',
     kind: 'action.enqueued',
-    subject: actionSubject(inserted.id, input.caseId ?? null),
+    subject: actionSubject(id, input.caseId ?? null),
     payload: {
-      action: inserted.id,
+      action: id,
       kind: input.kind,
       idempotencyKey: input.idempotencyKey,
-      notBefore: notBefore.toISOString(),
+      notBefore: (input.notBefore ?? input.at).toISOString(),
       payload,
     },
+  };
+}
+
+/** The input checked (an invalid one is an input error); returns its payload as JSON. */
+function checkedAction(input: EnqueueActionInput): unknown {
+  const parsed = enqueueSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AupError(
+      'AUP_ERR_INPUT_INVALID',
+      `outbox action ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return jsonOrThrow(input.payload, 'outbox action payload');
+}
+
+/** Which of these idempotency keys name an outbox row already. */
+export function existingActionKeys(
+  db: Kysely<Database> | Transaction<Database>,
+  keys: readonly string[],
+): Promise<Set<string>> {
+  return usedKeys(db, 'outbox_actions', keys);
+}
+
+/**
+ * New actions (ids taken with `reserveIds`; keys the caller found unused with `existingActionKeys`) in
+ * multi-row statements: the rows `enqueueAction` would write one by one. Returns their `action.enqueued`
+ * audit entries, in order, for the caller to chain where each belongs. A key used meanwhile by another
+ * transaction fails the statement (unique key): the caller's transaction rolls back and is redone.
+ */
+export async function insertActions(
+  trx: Transaction<Database>,
+  actions: ReadonlyArray<EnqueueActionInput & { readonly id: number }>,
+): Promise<AuditEntryInput[]> {
+  const entries: AuditEntryInput[] = [];
+  const rows = actions.map((input) => {
+    const payload = checkedAction(input);
+    entries.push(enqueuedAuditEntry(input.id, input, payload));
+    return {
+      id: input.id,
+      kind: input.kind,
+      idempotency_key: input.idempotencyKey,
+      payload: JSON.stringify(payload),
+      max_attempts: input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      next_attempt_at: input.notBefore ?? input.at,
+      case_id: input.caseId ?? null,
+      created_at: input.at,
+      updated_at: input.at,
+    };
   });
-  return { id: inserted.id, created: true, status: inserted.status };
+  for (let i = 0; i < rows.length; i += 2_000) {
+    await insertWithIds(trx, trx.insertInto('outbox_actions').values(rows.slice(i, i + 2_000)));
+  }
+  return entries;
 }
 
 /** The audit subject of an action: its case when it has one (so a case's record tells the whole story). */

@@ -1,10 +1,10 @@
 import type { Kysely, Transaction } from 'kysely';
-import { type AuditActor, appendAudit } from '../../audit/audit-log.js';
+import { type AuditActor, type AuditEntryInput, appendAudit } from '../../audit/audit-log.js';
 import { canonicalJson, toJsonValue } from '../../audit/canonical-json.js';
 import { caseSubject } from '../../cases/case-ref.js';
 import { type CaseRecord, type CaseUpdate, saveCase } from '../../cases/case-repository.js';
 import type { CaseState } from '../../cases/case-state.js';
-import { addCaseMessage } from '../../cases/message-repository.js';
+import { addCaseMessage, type NewCaseMessage } from '../../cases/message-repository.js';
 import { AupError } from '../../errors.js';
 import type { PolicyHistory } from '../../policy/policy-loader.js';
 import type { PolicyDocument } from '../../policy/policy-schema.js';
@@ -14,7 +14,8 @@ import { messageIdFor } from '../notices/message-id.js';
 import { renderNotice } from '../notices/notice-templates.js';
 import type { Clock } from '../outbox/clock.js';
 import { enqueueAction } from '../outbox/outbox-repository.js';
-import { listSteps, scheduleStep } from '../scheduler/step-scheduler.js';
+import type { PlannedAction } from '../planned-action.js';
+import { listSteps, type ScheduleStepInput, scheduleStep } from '../scheduler/step-scheduler.js';
 
 /**
  * One case transition, the unit every writer of a case goes through (a report's event, a due step, an
@@ -146,29 +147,48 @@ export async function applyCaseTransition(
     });
     if (!row.created) continue;
     enqueued.push(action.idempotencyKey);
-    if (action.kind === 'mail.notice') {
-      const rendered = renderNotice(action.payload, { evidence: [], replyTo: deps.replyTo ?? '' });
-      const references = action.payload.references;
-      await addCaseMessage(trx, {
-        caseId: record.id,
-        direction: 'out',
-        kind: 'notice',
-        messageId: messageIdFor(action.idempotencyKey, deps.messageIdDomain),
-        inReplyTo:
-          references.length > 0
-            ? messageIdFor(references[references.length - 1]!, deps.messageIdDomain)
-            : null,
-        subject: rendered.subject,
-        recipient: `customer:${record.customerRef}`,
-        outboxKey: action.idempotencyKey,
-        at: now,
-      });
-    }
+    const message = noticeMessageOf(deps, record, action, now);
+    if (message) await addCaseMessage(trx, message);
   }
 
   await syncDueStep(trx, saved, result.due, now, options.actor);
 
-  await appendAudit(trx, {
+  await appendAudit(trx, caseStateEntry(record, result, now, options));
+  return { record: saved, result, enqueued };
+}
+
+/** The case thread's record of a notice just enqueued (its Message-ID from the outbox key); else undefined. */
+export function noticeMessageOf(
+  deps: Pick<InTransactionDeps, 'replyTo' | 'messageIdDomain'>,
+  record: Pick<CaseRecord, 'id' | 'customerRef'>,
+  action: PlannedAction,
+  now: Date,
+): NewCaseMessage | undefined {
+  if (action.kind !== 'mail.notice') return undefined;
+  const rendered = renderNotice(action.payload, { evidence: [], replyTo: deps.replyTo ?? '' });
+  const references = action.payload.references;
+  return {
+    caseId: record.id,
+    direction: 'out',
+    kind: 'notice',
+    messageId: messageIdFor(action.idempotencyKey, deps.messageIdDomain),
+    inReplyTo:
+      references.length > 0 ? messageIdFor(references[references.length - 1]!, deps.messageIdDomain) : null,
+    subject: rendered.subject,
+    recipient: `customer:${record.customerRef}`,
+    outboxKey: action.idempotencyKey,
+    at: now,
+  };
+}
+
+/** The `case.state` audit entry of a transition from `record` (the case before it). */
+export function caseStateEntry(
+  record: Pick<CaseRecord, 'id' | 'ref' | 'status'>,
+  result: EngineResult,
+  now: Date,
+  options: Pick<TransitionOptions, 'actor' | 'cause' | 'audit'>,
+): AuditEntryInput {
+  return {
     at: now,
     actor: options.actor,
     kind: 'case.state',
@@ -184,8 +204,33 @@ export async function applyCaseTransition(
       due: result.due?.toISOString() ?? null,
       ...options.audit,
     },
-  });
-  return { record: saved, result, enqueued };
+  };
+}
+
+/**
+ * The due step a transition to `record` (saved) asks for when no pending step of the case is due at that
+ * time (`pendingDue`, ms): its key names the case version. A due time already past is due now.
+ */
+export function dueStepOf(
+  record: Pick<CaseRecord, 'id' | 'ref' | 'status' | 'version'>,
+  due: Date | undefined,
+  now: Date,
+  actor: AuditActor,
+  pendingDue: readonly number[],
+): ScheduleStepInput | undefined {
+  if (due === undefined) return undefined;
+  const subject = caseSubject(record.id);
+  const dueAt = due.getTime() < now.getTime() ? now : due;
+  if (pendingDue.includes(dueAt.getTime())) return undefined;
+  return {
+    at: now,
+    subject,
+    kind: CASE_STEP_KIND,
+    dueAt,
+    idempotencyKey: `${subject}:step:v${record.version}`,
+    payload: { case: record.ref, status: record.status },
+    actor,
+  };
 }
 
 /**
@@ -207,16 +252,13 @@ async function syncDueStep(
 ): Promise<void> {
   if (due === undefined) return;
   const subject = caseSubject(record.id);
-  const dueAt = due.getTime() < now.getTime() ? now : due;
   const pending = await listSteps(trx, { subject, status: 'pending', kind: CASE_STEP_KIND, limit: 10_000 });
-  if (pending.some((s) => s.dueAt.getTime() === dueAt.getTime())) return;
-  await scheduleStep(trx, {
-    at: now,
-    subject,
-    kind: CASE_STEP_KIND,
-    dueAt,
-    idempotencyKey: `${subject}:step:v${record.version}`,
-    payload: { case: record.ref, status: record.status },
+  const step = dueStepOf(
+    record,
+    due,
+    now,
     actor,
-  });
+    pending.map((s) => s.dueAt.getTime()),
+  );
+  if (step) await scheduleStep(trx, step);
 }

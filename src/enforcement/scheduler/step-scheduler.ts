@@ -1,8 +1,9 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { z } from 'zod';
-import { type AuditActor, appendAudit } from '../../audit/audit-log.js';
+import { type AuditActor, type AuditEntryInput, appendAudit } from '../../audit/audit-log.js';
 import { toJsonValue } from '../../audit/canonical-json.js';
 import { AupError } from '../../errors.js';
+import { insertWithIds, usedKeys } from '../../store/reserve-ids.js';
 import type { Database } from '../../store/schema.js';
 import type { ScheduledStepStatus, ScheduledStepTable } from '../../store/tables/outbox.table.js';
 import type { JsonValue } from '../outbox/action-handler.js';
@@ -110,34 +111,9 @@ export async function scheduleStep(
   trx: Transaction<Database>,
   input: ScheduleStepInput,
 ): Promise<{ id: number; created: boolean; status: ScheduledStepStatus }> {
-  const parsed = scheduleSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new AupError(
-      'AUP_ERR_INPUT_INVALID',
-      `scheduled step ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`,
-    );
-  }
-  let payload: unknown;
-  try {
-    payload = toJsonValue(input.payload ?? {});
-  } catch (error) {
-    throw new AupError('AUP_ERR_INPUT_INVALID', 'scheduled step payload: not representable as JSON', {
-      cause: error,
-    });
-  }
   const inserted = await trx
     .insertInto('scheduled_steps')
-    .values({
-      subject: input.subject,
-      kind: input.kind,
-      due_at: input.dueAt,
-      idempotency_key: input.idempotencyKey,
-      payload: JSON.stringify(payload),
-      max_attempts: input.maxAttempts ?? DEFAULT_STEP_MAX_ATTEMPTS,
-      next_attempt_at: input.dueAt,
-      created_at: input.at,
-    })
+    .values(stepRow(input, checkedStep(input)))
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
     .returning(['id', 'status'])
     .executeTakeFirst();
@@ -156,19 +132,110 @@ export async function scheduleStep(
     }
     return { id: existing.id, created: false, status: existing.status };
   }
-  await appendAudit(trx, {
+  await appendAudit(trx, scheduledAuditEntry(inserted.id, input));
+  return { id: inserted.id, created: true, status: inserted.status };
+}
+
+/** The input checked (an invalid one is an input error); returns its payload as JSON. */
+function checkedStep(input: ScheduleStepInput): unknown {
+  const parsed = scheduleSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AupError(
+      'AUP_ERR_INPUT_INVALID',
+      `scheduled step ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  try {
+    return toJsonValue(input.payload ?? {});
+  } catch (error) {
+    throw new AupError('AUP_ERR_INPUT_INVALID', 'scheduled step payload: not representable as JSON', {
+      cause: error,
+    });
+  }
+}
+
+/** The row of a new step (its payload checked). */
+function stepRow(input: ScheduleStepInput, payload: unknown) {
+  return {
+    subject: input.subject,
+    kind: input.kind,
+    due_at: input.dueAt,
+    idempotency_key: input.idempotencyKey,
+    payload: JSON.stringify(payload),
+    max_attempts: input.maxAttempts ?? DEFAULT_STEP_MAX_ATTEMPTS,
+    next_attempt_at: input.dueAt,
+    created_at: input.at,
+  };
+}
+
+/** The `step.scheduled` audit entry of a step written with id `id`. */
+function scheduledAuditEntry(id: number, input: ScheduleStepInput): AuditEntryInput {
+  return {
     at: input.at,
     actor: input.actor ?? 'system',
     kind: 'step.scheduled',
     subject: input.subject,
     payload: {
-      step: inserted.id,
+      step: id,
       kind: input.kind,
       dueAt: input.dueAt.toISOString(),
       idempotencyKey: input.idempotencyKey,
     },
+  };
+}
+
+/** The due times of the pending steps of `kind` for each of `subjects` (what `listSteps` shows, at once). */
+export async function pendingDueTimes(
+  db: Kysely<Database> | Transaction<Database>,
+  subjects: readonly string[],
+  kind: string,
+): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  for (let i = 0; i < subjects.length; i += 5_000) {
+    const rows = await db
+      .selectFrom('scheduled_steps')
+      .select(['subject', 'due_at'])
+      .where('subject', 'in', subjects.slice(i, i + 5_000))
+      .where('status', '=', 'pending')
+      .where('kind', '=', kind)
+      .execute();
+    for (const r of rows) {
+      const list = out.get(r.subject) ?? [];
+      list.push(r.due_at.getTime());
+      out.set(r.subject, list);
+    }
+  }
+  return out;
+}
+
+/** Which of these step keys name a step already. */
+export function existingStepKeys(
+  db: Kysely<Database> | Transaction<Database>,
+  keys: readonly string[],
+): Promise<Set<string>> {
+  return usedKeys(db, 'scheduled_steps', keys);
+}
+
+/**
+ * New steps (ids taken with `reserveIds`, keys found unused with `existingStepKeys`) in multi-row
+ * statements: the rows `scheduleStep` would write one by one. Returns their `step.scheduled` audit entries
+ * in order, for the caller to chain where each belongs.
+ */
+export async function insertSteps(
+  trx: Transaction<Database>,
+  steps: ReadonlyArray<ScheduleStepInput & { readonly id: number }>,
+): Promise<AuditEntryInput[]> {
+  const entries: AuditEntryInput[] = [];
+  const rows = steps.map((input) => {
+    const payload = checkedStep(input);
+    entries.push(scheduledAuditEntry(input.id, input));
+    return { id: input.id, ...stepRow(input, payload) };
   });
-  return { id: inserted.id, created: true, status: inserted.status };
+  for (let i = 0; i < rows.length; i += 2_000) {
+    await insertWithIds(trx, trx.insertInto('scheduled_steps').values(rows.slice(i, i + 2_000)));
+  }
+  return entries;
 }
 
 /**

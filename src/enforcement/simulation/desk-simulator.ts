@@ -10,6 +10,7 @@ import type { PolicyHistory } from '../../policy/policy-loader.js';
 import { durationMs, type PolicyDocument } from '../../policy/policy-schema.js';
 import type { RegistrySnapshot } from '../../registry/registry-snapshot.js';
 import { type EngineResult, nextStep } from '../ladder-engine.js';
+import { reviewOf } from '../pipeline/case-batch.js';
 import type { PlannedAction } from '../planned-action.js';
 import type { RegistryAcceptance, SimulationReport } from './simulation-input.js';
 
@@ -95,10 +96,11 @@ export interface SimulationOutput {
 interface SimCase {
   readonly id: number;
   readonly ref: string;
+  readonly customerId: number;
   readonly serviceId: number;
   readonly clauseId: string;
   readonly policy: PolicyDocument;
-  readonly firstEventAt: Date;
+  firstEventAt: Date;
   lastEventAt: Date;
   state: CaseState;
   due: Date | undefined;
@@ -264,15 +266,21 @@ class Simulation {
       s.subjects.urls = [...new Set([...s.subjects.urls, ...subjects.urls])];
       c.state = s;
       if (judgement.eventTime > c.lastEventAt) c.lastEventAt = judgement.eventTime;
+      if (judgement.eventTime < c.firstEventAt) c.firstEventAt = judgement.eventTime;
       this.caseRow(c, at, null, { reason: `${eventClass} joined the case`, ...judged });
       this.advance(c, at);
       return { outcome: 'joined-case', caseRef: c.ref };
     }
 
     const id = this.cases.length + 1;
+    // The desk's repeat count: the customer's earlier cases under this clause (case-repository previousCases).
+    const repeat = this.cases.filter(
+      (x) => x.customerId === attribution.customer.id && x.clauseId === judgement.primary.id,
+    ).length;
     const c: SimCase = {
       id,
       ref: caseRefOf(id),
+      customerId: attribution.customer.id,
       serviceId: attribution.service.id,
       clauseId: judgement.primary.id,
       policy: document,
@@ -291,6 +299,8 @@ class Simulation {
         endangering: judgement.endangering,
         addresses: subjects.addresses,
         urls: subjects.urls,
+        repeat,
+        review: reviewOf(judgement.primary),
       }),
       due: undefined,
     };

@@ -1,0 +1,563 @@
+import type { Transaction } from 'kysely';
+import type { Attribution } from '../../attribution/attribute.js';
+import { caseSubjectsOf, type EventAttribution } from '../../attribution/attribute-event.js';
+import { type AuditEntryInput, appendAuditBatch } from '../../audit/audit-log.js';
+import { caseNumberOf, caseRefOf, caseSubject } from '../../cases/case-ref.js';
+import {
+  type CaseRecord,
+  caseCounts,
+  insertCases,
+  lockCorrelations,
+  openCasesFor,
+  saveCases,
+} from '../../cases/case-repository.js';
+import { type CaseState, caseStateSchema, openCaseState } from '../../cases/case-state.js';
+import { type CorrelationCandidate, correlateEvent, windowEndsAt } from '../../cases/correlate-event.js';
+import { addCaseMessages, type NewCaseMessage } from '../../cases/message-repository.js';
+import { insertCaseEvents, type NewCaseEvent } from '../../cases/report-repository.js';
+import type { IntakeEvent } from '../../intake/event.js';
+import type { Judgement } from '../../judgement/judge-event.js';
+import { durationMs, type PolicyDocument } from '../../policy/policy-schema.js';
+import { reserveIds } from '../../store/reserve-ids.js';
+import type { Database } from '../../store/schema.js';
+import type { EventVerdict } from '../../store/tables/cases.table.js';
+import { nextStep } from '../ladder-engine.js';
+import { type EnqueueActionInput, existingActionKeys, insertActions } from '../outbox/outbox-repository.js';
+import type { PlannedAction } from '../planned-action.js';
+import {
+  existingStepKeys,
+  insertSteps,
+  pendingDueTimes,
+  type ScheduleStepInput,
+} from '../scheduler/step-scheduler.js';
+import {
+  CASE_STEP_KIND,
+  caseStateEntry,
+  dueStepOf,
+  type InTransactionDeps,
+  noticeMessageOf,
+  policyOfCase,
+} from './case-transition.js';
+
+/**
+ * The write half of the set-based pipeline (event-batch.ts decides, this writes): a chunk of judged events
+ * into cases with one correlation lock statement and one query for the open cases of all its (service,
+ * clause) keys, then each event in order through the same steps as the per-event path — correlate
+ * (correlate-event.ts), open or join, the ladder engine, outbox actions and their notices in the case thread,
+ * the due step, the audit entries — against an in-memory copy of the cases, and finally every row in
+ * multi-row statements: cases, case updates, events, outbox rows, messages, due steps, and the audit entries
+ * chained in the order the per-event path appends them (audit last: the dashboard's trigger on audit_log
+ * joins the cases).
+ *
+ * Ids are taken from the sequences before the rows are written (store/reserve-ids.ts), in the order the
+ * per-event path would take them, since case numbers, outbox keys and audit payloads name them.
+ */
+
+const ACTOR = 'system:intake' as const;
+
+/** An event that opened no case: its verdict and why. */
+export interface RejectedItem {
+  readonly kind: 'reject';
+  readonly index: number;
+  readonly event: IntakeEvent;
+  readonly fingerprint: string;
+  readonly eventTime: Date;
+  readonly verdict: Exclude<EventVerdict, 'violation'>;
+  readonly reason: string;
+  readonly ids: {
+    customerId?: number;
+    serviceId?: number;
+    assignmentId?: number;
+    policyVersion?: string;
+  };
+  readonly audit: Record<string, unknown>;
+}
+
+/** A violation to put into a case; `caseId` and `opened` are filled in by `casesOfBatch`. */
+export interface CaseBatchItem {
+  readonly kind: 'violation';
+  readonly index: number;
+  readonly event: IntakeEvent;
+  readonly fingerprint: string;
+  readonly eventTime: Date;
+  readonly judgement: Extract<Judgement, { verdict: 'violation' }>;
+  readonly policy: PolicyDocument;
+  readonly attributed: EventAttribution;
+  caseId?: number;
+  opened?: boolean;
+}
+
+/** An audit entry in its place, or the place of an outbox row's or a due step's entry if it is written. */
+type Slot = AuditEntryInput | { readonly action: number } | { readonly step: number };
+
+interface BatchInput {
+  readonly reportId: number;
+  readonly now: Date;
+  /** The chunk's events that are written (duplicates are not), in report order. */
+  readonly items: ReadonlyArray<RejectedItem | CaseBatchItem>;
+}
+
+/** Writes a chunk; returns each item's event id. */
+export async function casesOfBatch(
+  trx: Transaction<Database>,
+  deps: InTransactionDeps,
+  input: BatchInput,
+): Promise<{ eventIds: Map<object, number> }> {
+  const batch = new CaseBatch(trx, deps, input);
+  await batch.prepare();
+  await batch.decide();
+  await batch.write();
+  return { eventIds: batch.eventIds };
+}
+
+class CaseBatch {
+  readonly eventIds = new Map<object, number>();
+  private readonly cases = new Map<number, CaseRecord>();
+  private readonly candidates = new Map<string, CorrelationCandidate[]>();
+  private readonly opened = new Set<number>();
+  private readonly touched = new Set<number>();
+  private counts = new Map<string, number>();
+  private pendingDue = new Map<string, number[]>();
+  private caseIds: number[] = [];
+  private readonly events: Array<NewCaseEvent & { id: number }> = [];
+  private readonly slots: Slot[] = [];
+  private readonly actions: Array<{ input: EnqueueActionInput; action: PlannedAction; record: CaseRecord }> =
+    [];
+  private readonly steps: ScheduleStepInput[] = [];
+  private readonly violations: CaseBatchItem[];
+
+  constructor(
+    private readonly trx: Transaction<Database>,
+    private readonly deps: InTransactionDeps,
+    private readonly input: BatchInput,
+  ) {
+    this.violations = input.items.filter((i): i is CaseBatchItem => i.kind === 'violation');
+  }
+
+  /** The locks and reads of the whole chunk: a handful of statements, whatever its size. */
+  async prepare(): Promise<void> {
+    const { trx } = this;
+    const keys = new Map<string, { serviceId: number; clauseId: string }>();
+    const pairs = new Map<string, { customerId: number; clauseId: string }>();
+    for (const v of this.violations) {
+      const { customer, service } = ours(v.attributed);
+      const clauseId = v.judgement.primary.id;
+      keys.set(`${service.id}\n${clauseId}`, { serviceId: service.id, clauseId });
+      pairs.set(`${customer.id}\n${clauseId}`, { customerId: customer.id, clauseId });
+    }
+    await lockCorrelations(trx, [...keys.values()]);
+    for (const record of await openCasesFor(trx, [...keys.values()])) {
+      this.cases.set(record.id, record);
+      this.candidatesOf(record.serviceId, record.clauseId).push(candidateOf(record));
+    }
+    this.counts = await caseCounts(trx, [...pairs.values()]);
+    this.pendingDue = await pendingDueTimes(trx, [...this.cases.keys()].map(caseSubject), CASE_STEP_KIND);
+    const ids = await reserveIds(trx, 'case_events', this.input.items.length);
+    for (const [i, item] of this.input.items.entries()) this.eventIds.set(item, ids[i]!);
+    this.caseIds = await reserveIds(trx, 'cases', this.opensExpected());
+  }
+
+  /** Every event in order, as the per-event path would take them, against the in-memory cases. */
+  async decide(): Promise<void> {
+    const { reportId, now } = this.input;
+    for (const item of this.input.items) {
+      const eventId = this.eventIds.get(item)!;
+      if (item.kind === 'violation') {
+        await this.intoCase(item, eventId);
+        continue;
+      }
+      this.events.push({
+        id: eventId,
+        reportId,
+        caseId: null,
+        fingerprint: item.fingerprint,
+        event: item.event,
+        eventTime: item.eventTime,
+        ...item.ids,
+        verdict: item.verdict,
+        reason: item.reason,
+        at: now,
+      });
+      this.slots.push({
+        at: now,
+        actor: ACTOR,
+        kind: 'judgement',
+        subject: `report:${reportId}`,
+        payload: {
+          report: reportId,
+          event: eventId,
+          fingerprint: item.fingerprint,
+          verdict: item.verdict,
+          reason: item.reason,
+          eventTime: item.eventTime.toISOString(),
+          ...item.audit,
+        },
+      });
+    }
+  }
+
+  /** The rows, then the audit entries in the order the per-event path appends them. */
+  async write(): Promise<void> {
+    const { trx } = this;
+    // An outbox key or step key already used (a repeat) writes nothing, as enqueueAction/scheduleStep.
+    const usedActions = await existingActionKeys(
+      trx,
+      this.actions.map((a) => a.input.idempotencyKey),
+    );
+    const usedSteps = await existingStepKeys(
+      trx,
+      this.steps.map((s) => s.idempotencyKey),
+    );
+    const newActions = this.actions.map((a) => {
+      const fresh = !usedActions.has(a.input.idempotencyKey);
+      usedActions.add(a.input.idempotencyKey);
+      return fresh;
+    });
+    const newSteps = this.steps.map((s) => {
+      const fresh = !usedSteps.has(s.idempotencyKey);
+      usedSteps.add(s.idempotencyKey);
+      return fresh;
+    });
+    const actionIds = await reserveIds(trx, 'outbox_actions', newActions.filter(Boolean).length);
+    const stepIds = await reserveIds(trx, 'scheduled_steps', newSteps.filter(Boolean).length);
+
+    const records = [...this.touched].map((id) => this.cases.get(id)!);
+    await insertCases(
+      trx,
+      records.filter((r) => this.opened.has(r.id)),
+    );
+    await saveCases(
+      trx,
+      records.filter((r) => !this.opened.has(r.id)),
+    );
+    await insertCaseEvents(trx, this.events);
+
+    const actionRows: Array<EnqueueActionInput & { id: number }> = [];
+    const messages: NewCaseMessage[] = [];
+    const actionAt = new Map<number, number>();
+    for (const [i, a] of this.actions.entries()) {
+      if (!newActions[i]) continue;
+      actionAt.set(i, actionRows.length);
+      actionRows.push({ ...a.input, id: actionIds[actionRows.length]! });
+      const message = noticeMessageOf(this.deps, a.record, a.action, this.input.now);
+      if (message) messages.push(message);
+    }
+    const actionEntries = await insertActions(trx, actionRows);
+    await addCaseMessages(trx, messages);
+    const stepRows: Array<ScheduleStepInput & { id: number }> = [];
+    const stepAt = new Map<number, number>();
+    for (const [i, s] of this.steps.entries()) {
+      if (!newSteps[i]) continue;
+      stepAt.set(i, stepRows.length);
+      stepRows.push({ ...s, id: stepIds[stepRows.length]! });
+    }
+    const stepEntries = await insertSteps(trx, stepRows);
+
+    const entries: AuditEntryInput[] = [];
+    for (const slot of this.slots) {
+      if ('action' in slot) {
+        const at = actionAt.get(slot.action);
+        if (at !== undefined) entries.push(actionEntries[at]!);
+      } else if ('step' in slot) {
+        const at = stepAt.get(slot.step);
+        if (at !== undefined) entries.push(stepEntries[at]!);
+      } else entries.push(slot);
+    }
+    await appendAuditBatch(trx, entries);
+  }
+
+  /** Opens a case or joins one, runs the engine, and records the event and its judgement on the case. */
+  private async intoCase(item: CaseBatchItem, eventId: number): Promise<void> {
+    const { deps } = this;
+    const { reportId, now } = this.input;
+    const { event, fingerprint, eventTime, judgement, policy, attributed } = item;
+    const { customer, service, assignment } = ours(attributed);
+    const clause = judgement.primary;
+    const windowMs = durationMs(policy.terms.enforcement.case_window);
+    const candidates = this.candidatesOf(service.id, clause.id);
+    const correlation = correlateEvent(
+      { serviceId: service.id, clauseId: clause.id, eventTime, fingerprint },
+      { cases: candidates, known: new Map(), windowMs },
+    );
+    // A spamvertising case is about the promoted site: the sender's address is someone else's network.
+    const { addresses, urls } = caseSubjectsOf(event, attributed.via, attributed.attribution);
+
+    let record: CaseRecord;
+    let state: CaseState;
+    let update: Partial<Pick<CaseRecord, 'firstEventAt' | 'lastEventAt' | 'windowEndsAt'>> = {};
+    if (correlation.kind === 'join') {
+      record = this.cases.get(correlation.caseId)!;
+      state = structuredClone(record.state);
+      state.subjects.addresses = [...new Set([...state.subjects.addresses, ...addresses])];
+      state.subjects.urls = [...new Set([...state.subjects.urls, ...urls])];
+      state.flags.endangering ||= judgement.endangering;
+      const first = Math.min(record.firstEventAt.getTime(), eventTime.getTime());
+      const last = Math.max(record.lastEventAt.getTime(), eventTime.getTime());
+      const casePolicy = policyOfCase(deps, record);
+      update = {
+        firstEventAt: new Date(first),
+        lastEventAt: new Date(last),
+        windowEndsAt: windowEndsAt(new Date(last), durationMs(casePolicy.terms.enforcement.case_window)),
+      };
+    } else {
+      const countKey = `${customer.id}\n${clause.id}`;
+      const repeat = this.counts.get(countKey) ?? 0;
+      this.counts.set(countKey, repeat + 1);
+      const id = this.caseIds.shift() ?? (await reserveIds(this.trx, 'cases', 1))[0]!;
+      const opened = stored(
+        openCaseState({
+          caseId: caseNumberOf(id),
+          customerId: customer.ref,
+          serviceId: service.ref,
+          openedAt: now,
+          clauses: judgement.clauses.map((c) => ({
+            id: c.id,
+            severity: c.severity,
+            endangersInfrastructure: c.endangers_infrastructure,
+          })),
+          endangering: judgement.endangering,
+          addresses,
+          urls,
+          repeat,
+          review: reviewOf(clause),
+        }),
+      );
+      record = {
+        id,
+        ref: caseRefOf(id),
+        providerId: policy.provider.id,
+        policyVersion: policy.version,
+        customerId: customer.id,
+        customerRef: customer.ref,
+        serviceId: service.id,
+        serviceRef: service.ref,
+        clauseId: clause.id,
+        severity: clause.severity,
+        state: opened,
+        status: opened.status,
+        repeatCount: repeat,
+        openedAt: now,
+        firstEventAt: eventTime,
+        lastEventAt: eventTime,
+        windowEndsAt: windowEndsAt(eventTime, windowMs),
+        dueAt: null,
+        assignedTo: null,
+        mergedInto: null,
+        version: 1,
+        updatedAt: now,
+      };
+      state = record.state;
+      this.opened.add(id);
+      candidates.push(candidateOf(record));
+      this.slots.push({
+        at: now,
+        actor: ACTOR,
+        kind: 'case.opened',
+        subject: caseSubject(id),
+        payload: {
+          case: record.ref,
+          policy: `${policy.provider.id} ${policy.version}`,
+          customer: customer.ref,
+          service: service.ref,
+          clause: clause.id,
+          severity: clause.severity,
+          repeat,
+          report: reportId,
+        },
+      });
+    }
+    item.caseId = record.id;
+    item.opened = correlation.kind !== 'join';
+
+    this.events.push({
+      id: eventId,
+      reportId,
+      caseId: record.id,
+      fingerprint,
+      event,
+      eventTime,
+      customerId: customer.id,
+      serviceId: service.id,
+      assignmentId: assignment.id,
+      policyVersion: policy.version,
+      verdict: 'violation',
+      clauseId: clause.id,
+      reason: `${judgement.clauses.map((c) => c.id).join(', ')} (${judgement.eventClass}${
+        judgement.via === 'promoted-url' ? `, promoting a site hosted here via ${attributed.by}` : ''
+      })`,
+      at: now,
+    });
+    this.slots.push({
+      at: now,
+      actor: ACTOR,
+      kind: 'judgement',
+      subject: caseSubject(record.id),
+      payload: {
+        report: reportId,
+        event: eventId,
+        fingerprint,
+        verdict: 'violation',
+        clauses: judgement.clauses.map((c) => c.id),
+        severity: judgement.severity,
+        endangering: judgement.endangering,
+        eventClass: judgement.eventClass,
+        via: judgement.via,
+        attributedBy: attributed.by,
+        eventTime: eventTime.toISOString(),
+        policy: `${policy.provider.id} ${policy.version}`,
+        customer: customer.ref,
+        service: service.ref,
+        assignment: assignment.id,
+      },
+    });
+    if (!item.opened) {
+      this.slots.push({
+        at: now,
+        actor: ACTOR,
+        kind: 'case.joined',
+        subject: caseSubject(record.id),
+        payload: { case: record.ref, report: reportId, event: eventId },
+      });
+    }
+    this.transition(record, state, update, item.opened ? 'opened' : 'event', eventId);
+  }
+
+  /** applyCaseTransition (case-transition.ts) on the in-memory case: the same engine run and records. */
+  private transition(
+    record: CaseRecord,
+    state: CaseState,
+    update: Partial<Pick<CaseRecord, 'firstEventAt' | 'lastEventAt' | 'windowEndsAt'>>,
+    cause: string,
+    eventId: number,
+  ): void {
+    const { now } = this.input;
+    const result = nextStep(state, policyOfCase(this.deps, record), now);
+    const next = stored(result.state);
+    const saved: CaseRecord = {
+      ...record,
+      ...update,
+      state: next,
+      status: next.status,
+      version: record.version + 1,
+      updatedAt: now,
+      dueAt: result.due ?? null,
+    };
+    this.cases.set(saved.id, saved);
+    this.touched.add(saved.id);
+    const candidates = this.candidatesOf(saved.serviceId, saved.clauseId);
+    const at = candidates.findIndex((c) => c.id === saved.id);
+    candidates[at] = candidateOf(saved);
+
+    for (const action of result.actions) {
+      this.slots.push({ action: this.actions.length });
+      this.actions.push({
+        action,
+        record: saved,
+        input: {
+          at: now,
+          kind: action.kind,
+          idempotencyKey: action.idempotencyKey,
+          payload: action.payload,
+          caseId: saved.id,
+          actor: ACTOR,
+        },
+      });
+    }
+    const subject = caseSubject(saved.id);
+    const pending = this.pendingDue.get(subject) ?? [];
+    const step = dueStepOf(saved, result.due, now, ACTOR, pending);
+    if (step) {
+      this.slots.push({ step: this.steps.length });
+      this.steps.push(step);
+      this.pendingDue.set(subject, [...pending, step.dueAt.getTime()]);
+    }
+    this.slots.push(
+      caseStateEntry(record, result, now, {
+        actor: ACTOR,
+        cause,
+        audit: { report: this.input.reportId, event: eventId },
+      }),
+    );
+  }
+
+  private candidatesOf(serviceId: number, clauseId: string): CorrelationCandidate[] {
+    const key = `${serviceId}\n${clauseId}`;
+    let list = this.candidates.get(key);
+    if (!list) {
+      list = [];
+      this.candidates.set(key, list);
+    }
+    return list;
+  }
+
+  /**
+   * How many cases the chunk opens, by correlating it against copies of the candidates (an opened case
+   * is open; a joined one widens its window): the case ids to take in one statement. Should the engine
+   * close a case within the chunk and more be opened, `intoCase` takes the missing ids one by one; ids
+   * taken and not used are gaps, as a rolled-back insert leaves.
+   */
+  private opensExpected(): number {
+    const copies = new Map([...this.candidates].map(([k, v]) => [k, v.map((c) => ({ ...c }))]));
+    let opens = 0;
+    for (const v of this.violations) {
+      const serviceId = ours(v.attributed).service.id;
+      const clauseId = v.judgement.primary.id;
+      const key = `${serviceId}\n${clauseId}`;
+      const list = copies.get(key) ?? [];
+      copies.set(key, list);
+      const windowMs = durationMs(v.policy.terms.enforcement.case_window);
+      const c = correlateEvent(
+        { serviceId, clauseId, eventTime: v.eventTime, fingerprint: v.fingerprint },
+        { cases: list, known: new Map(), windowMs },
+      );
+      if (c.kind === 'join') {
+        const hit = list.find((x) => x.id === c.caseId)!;
+        const t = v.eventTime.getTime();
+        Object.assign(hit, {
+          firstEventAt: new Date(Math.min(hit.firstEventAt.getTime(), t)),
+          lastEventAt: new Date(Math.max(hit.lastEventAt.getTime(), t)),
+        });
+        continue;
+      }
+      opens += 1;
+      list.push({
+        id: -opens,
+        serviceId,
+        clauseId,
+        status: 'open',
+        firstEventAt: v.eventTime,
+        lastEventAt: v.eventTime,
+        mergedInto: null,
+      });
+    }
+    return opens;
+  }
+}
+
+/** A clause the policy marks "subject to review" opens its cases on hold, waiting for an analyst. */
+export function reviewOf(clause: { id: string; subject_to_review: boolean }): { note: string } | undefined {
+  return clause.subject_to_review
+    ? { note: `clause ${clause.id} is subject to review: an analyst decides before any notice` }
+    : undefined;
+}
+
+function ours(attributed: EventAttribution): Extract<Attribution, { ours: true }> {
+  return attributed.attribution as Extract<Attribution, { ours: true }>;
+}
+
+/** A state as the store gives it back: through JSON and `caseStateSchema`, as saveCase/getCase would. */
+function stored(state: CaseState): CaseState {
+  return caseStateSchema.parse(JSON.parse(JSON.stringify(state)));
+}
+
+function candidateOf(c: CaseRecord): CorrelationCandidate {
+  return {
+    id: c.id,
+    serviceId: c.serviceId,
+    clauseId: c.clauseId,
+    status: c.status,
+    firstEventAt: c.firstEventAt,
+    lastEventAt: c.lastEventAt,
+    mergedInto: c.mergedInto,
+  };
+}

@@ -1,0 +1,58 @@
+import { type CompiledQuery, type Kysely, sql, type Transaction } from 'kysely';
+import type { Database } from './schema.js';
+
+/** Tables whose ids a set-based writer takes ahead of its multi-row insert. */
+export type ReservableTable = 'cases' | 'case_events' | 'outbox_actions' | 'scheduled_steps';
+
+/**
+ * Takes `count` ids from `table`'s id sequence in one statement, ascending. A writer that inserts thousands
+ * of rows in one statement needs their ids before it writes them (audit payloads, case numbers and outbox
+ * keys name them); these are the ids the same rows inserted one by one would have got, since the sequence
+ * hands them out in the same order. Sequences are not transactional: ids of a rolled-back transaction are
+ * gaps, as with ordinary inserts.
+ */
+export async function reserveIds(
+  trx: Transaction<Database>,
+  table: ReservableTable,
+  count: number,
+): Promise<number[]> {
+  if (count <= 0) return [];
+  const rows = await sql<{ id: string }>`
+    select nextval(pg_get_serial_sequence(${table}, 'id'))::text as id
+    from generate_series(1, ${count}::int)`.execute(trx);
+  return rows.rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+}
+
+/**
+ * Runs a multi-row INSERT whose rows carry ids from `reserveIds`: the tables' ids are `GENERATED ALWAYS`
+ * identity columns, which take a given value only with `OVERRIDING SYSTEM VALUE` (kysely has no clause for
+ * it, so it is put into the compiled statement before its VALUES).
+ */
+export async function insertWithIds(
+  trx: Transaction<Database>,
+  query: { compile(): CompiledQuery },
+): Promise<void> {
+  const compiled = query.compile();
+  const at = compiled.sql.indexOf(') values (');
+  if (at < 0) throw new Error(`not a multi-row insert: ${compiled.sql.slice(0, 80)}`);
+  const text = `${compiled.sql.slice(0, at + 1)} overriding system value${compiled.sql.slice(at + 1)}`;
+  await trx.executeQuery({ ...compiled, sql: text });
+}
+
+/** Which of `keys` an idempotency-keyed table (outbox actions, due steps) holds already. */
+export async function usedKeys(
+  db: Kysely<Database> | Transaction<Database>,
+  table: 'outbox_actions' | 'scheduled_steps',
+  keys: readonly string[],
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < keys.length; i += 5_000) {
+    const rows = await db
+      .selectFrom(table)
+      .select('idempotency_key')
+      .where('idempotency_key', 'in', keys.slice(i, i + 5_000))
+      .execute();
+    for (const r of rows) found.add(r.idempotency_key);
+  }
+  return found;
+}
