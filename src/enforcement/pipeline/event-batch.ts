@@ -54,7 +54,6 @@ type Decision =
   | RejectedItem
   | CaseBatchItem;
 
-
 export class EventBatchRun {
   readonly outcomes: EventOutcome[] = [];
   readonly triage = new TriageCollector();
