@@ -105,6 +105,23 @@ export function registryRefreshMsFromEnv(env: NodeJS.ProcessEnv = process.env): 
   return parseEnvSettings(registryEnvSchema, env).AUPDESK_REGISTRY_REFRESH_MS;
 }
 
+const inboxEnvSchema = z.object({
+  AUPDESK_INBOX_LARGE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(2 ** 40)
+    .default(1024 * 1024),
+});
+
+/**
+ * From what size an inbox item is worked in the inbox's large lane, beside (never in front of) the mail and
+ * small reports of the small lane (src/intake/inbox/inbox-worker.ts, `InboxLane`). Default 1 MiB.
+ */
+export function inboxLargeBytesFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  return parseEnvSettings(inboxEnvSchema, env).AUPDESK_INBOX_LARGE_BYTES;
+}
+
 /**
  * The schema's variables read from `env` (an empty value counts as unset), or AUP_ERR_CONFIG_INVALID naming
  * the first variable that is wrong.

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { MailSender } from '../actions/mail-transport.js';
-import { type AppConfig, registryRefreshMsFromEnv } from '../config.js';
+import { type AppConfig, inboxLargeBytesFromEnv, registryRefreshMsFromEnv } from '../config.js';
 import type { AuthorisationCheck } from '../detect/detection-reporter.js';
 import { type Clock, systemClock } from '../enforcement/outbox/clock.js';
 import { messageIdDomainFromEnv } from '../enforcement/pipeline/desk-deps.js';
@@ -258,7 +258,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
       return enforcementReady;
     };
 
-    let inboxWorker: InboxWorker | undefined;
+    const inboxWorkers: InboxWorker[] = [];
     // The stages wake each other: a report committed by the inbox worker wakes the enforcement loop, which
     // hands its notice to the relay at once instead of at its next poll.
     let enforcementLoop: EnforcementLoop | undefined;
@@ -323,31 +323,39 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
     if (runs.intake) {
       const parts = await enforcement();
       processor ??= routedInboxProcessor(parts.pipeline, parts.policies);
-      inboxWorker = new InboxWorker(
-        {
-          db: store.db,
-          evidence,
-          processReport: processor,
-          parse: parsePool.parse,
-          logger: inboxLog,
-        },
-        {
-          clock,
-          pollMs: deps.intervals?.inboxPollMs ?? 2_000,
-          onProcessed: (summary) => {
-            enforcementLoop?.wake();
-            reportProcessed(summary);
+      // Two lanes (InboxLane): a big feed report is read, parsed and processed in the large one while mail
+      // and small reports keep flowing through the small one.
+      const largeBytes = inboxLargeBytesFromEnv(env);
+      for (const name of ['small', 'large'] as const) {
+        const worker = new InboxWorker(
+          {
+            db: store.db,
+            evidence,
+            processReport: processor,
+            parse: parsePool.parse,
+            logger: inboxLog.child({ lane: name }),
           },
-        },
-      );
-      inboxWorker.start();
-      const worker = inboxWorker;
-      stops.push(() => worker.stop());
+          {
+            clock,
+            pollMs: deps.intervals?.inboxPollMs ?? 2_000,
+            lane: { name, largeBytes },
+            onProcessed: (summary) => {
+              enforcementLoop?.wake();
+              reportProcessed(summary);
+            },
+          },
+        );
+        worker.start();
+        inboxWorkers.push(worker);
+        stops.push(() => worker.stop());
+      }
     }
-    // Closed before the inbox worker stops (stops run in reverse): a parse under way is abandoned, its row
+    // Closed before the inbox workers stop (stops run in reverse): a parse under way is abandoned, its row
     // left claimed for the next start (releaseDeadClaims), instead of holding up the shutdown.
     stops.push(() => parsePool.close());
-    const wake = (): void => inboxWorker?.wake();
+    const wake = (): void => {
+      for (const worker of inboxWorkers) worker.wake();
+    };
 
     let http: ServeHandle['http'];
     const secret = await loadDeskSecret(deps.config.dataDir, env);

@@ -77,7 +77,25 @@ export interface InboxProcessorDeps {
 export interface ProcessInboxOptions {
   readonly limit: number;
   readonly clock: InboxClock;
+  /** Only rows of this lane (default: every row). */
+  readonly lane?: InboxLane | undefined;
 }
+
+/**
+ * The inbox's two lanes, so a big feed report never holds up mail behind it: `serve` runs one worker per
+ * lane, one taking the rows smaller than `largeBytes` (mail, forms, API complaints, small reports), the
+ * other the rest (feed files, archives). Each works its own rows in arrival order; a report of a million
+ * rows parses and runs in one lane while complaints keep flowing through the other. (On PostgreSQL the
+ * two lanes' transactions run side by side; the embedded store runs one transaction at a time, so there a
+ * complaint waits only while a big report's pipeline transaction is open, not while it is read or parsed.)
+ */
+export interface InboxLane {
+  readonly name: 'small' | 'large';
+  readonly largeBytes: number;
+}
+
+/** The size from which an inbox item goes to the large lane (AUPDESK_INBOX_LARGE_BYTES), default 1 MiB. */
+export const DEFAULT_INBOX_LARGE_BYTES = 1024 * 1024;
 
 export interface ProcessedItem {
   readonly id: string;
@@ -181,6 +199,8 @@ export async function processInbox(
           .select('id')
           .where('status', '=', 'pending')
           .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<=', now)]))
+          .$if(options.lane?.name === 'small', (q) => q.where('size', '<', options.lane!.largeBytes))
+          .$if(options.lane?.name === 'large', (q) => q.where('size', '>=', options.lane!.largeBytes))
           .orderBy('received_at')
           .orderBy('id')
           .limit(Math.max(1, options.limit))
@@ -395,6 +415,8 @@ export class InboxWorker {
       pollMs?: number;
       /** After a round that completed rows (committed): the next stage can wake instead of waiting its poll. */
       onProcessed?: (summary: InboxRunSummary) => void;
+      /** Only this lane's rows (default: every row). */
+      lane?: InboxLane;
     },
   ) {}
 
@@ -423,7 +445,11 @@ export class InboxWorker {
       this.pending = false;
       let claimed = 0;
       try {
-        const summary = await processInbox(this.deps, { limit: batch, clock: this.options.clock });
+        const summary = await processInbox(this.deps, {
+          limit: batch,
+          clock: this.options.clock,
+          lane: this.options.lane,
+        });
         claimed = summary.claimed;
         if (summary.done > 0) this.options.onProcessed?.(summary);
         for (const item of summary.items) {
