@@ -426,11 +426,12 @@ interface Step {
   counted: number;
   /** Time after the last datagram sent until the collector had counted every flow (ms; null: never). */
   drainMs: number | null;
-  /** Flows sent over the time from the first datagram to the last flow counted. */
+  /** Flows sent over the time from the first datagram to the last flow counted (clean steps). */
   taken: number;
   collectorCpuPerDatagramUs: number;
   /** Flows counted per second of the collector's CPU time: what one core of its own would take. */
   collectorFlowsPerCpuSecond: number;
+  /** CPU seconds of the collector over the time it was busy (sending, then until its count stopped). */
   collectorCpuShare: number;
   senderCpuShare: number;
   clean: boolean;
@@ -485,18 +486,23 @@ for (const target of rates) {
     // Wait until the collector has counted what was sent (or 5 s: it never will, something was lost).
     let counted = (await c.counted()) - counted0;
     let drainMs: number | null = null;
+    // When the count last moved: the collector was busy until then (after drops it stops early).
+    let movedMs = 0;
     for (;;) {
       if (counted >= result.flows) {
         drainMs = Math.round(performance.now() - sentAt);
+        movedMs = drainMs;
         break;
       }
       if (performance.now() - sentAt >= 5000) break;
       await sleep(c.name === 'aupdesk' ? 20 : 250);
-      counted = (await c.counted()) - counted0;
+      const next = (await c.counted()) - counted0;
+      if (next !== counted) movedMs = performance.now() - sentAt;
+      counted = next;
     }
     const cpu = cpuSecondsOf(c.pid) - cpu0;
     const drops = (await udpDrops(c.netflow)) + (await udpDrops(c.sflow)) - drops0;
-    const busySeconds = result.seconds + (drainMs ?? 5000) / 1000;
+    const busySeconds = result.seconds + movedMs / 1000;
     const step: Step = {
       collector: c.name,
       target,
