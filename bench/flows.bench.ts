@@ -136,6 +136,11 @@ function restoreSysctls(): void {
   while (restoreSysctl.length > 0) restoreSysctl.pop()!();
 }
 process.on('exit', restoreSysctls);
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    restoreSysctls();
+    process.exit(130);
+  });
 const mayRaise =
   !process.argv.includes('--no-sysctl') && process.getuid?.() === 0 && existsSync(sysctlPath('rmem_max'));
 const rmemMaxBefore = readSysctl('rmem_max');
