@@ -136,9 +136,12 @@ function restoreSysctls(): void {
   while (restoreSysctl.length > 0) restoreSysctl.pop()!();
 }
 process.on('exit', restoreSysctls);
+/** The collectors and the sender, stopped with the benchmark when it is interrupted. */
+const children: ChildProcess[] = [];
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => {
     restoreSysctls();
+    for (const child of children) child.kill('SIGTERM');
     process.exit(130);
   });
 const mayRaise =
@@ -175,6 +178,7 @@ const ours = spawn(
   ],
   { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AUPDESK_DATA: dir } },
 );
+children.push(ours);
 let oursErr = '';
 const oursLines: Array<{ at: number; line: Record<string, unknown> }> = [];
 let totalsWaiter: ((t: { datagrams: number; flows: number }) => void) | null = null;
@@ -333,6 +337,7 @@ if (fnm) {
     await sleep(200);
   }
   await sleep(500);
+  children.push(fnm);
   // Only the last entry (rmem_default) is undone here; rmem_max stays raised until the end.
   if (mayRaise && oursBuffer !== null) restoreSysctl.pop()!();
 }
@@ -409,6 +414,7 @@ const sender = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'benc
   cwd: root,
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
+children.push(sender);
 const senderMessages: Array<(m: { kind: string }) => void> = [];
 sender.on('message', (m: { kind: string }) => senderMessages.shift()?.(m));
 const fromSender = <T>() => new Promise<T>((resolve) => senderMessages.push((m) => resolve(m as T)));
