@@ -546,6 +546,12 @@ const dropFree = (name: Step['collector']) =>
   Math.max(0, ...steps.filter((s) => s.collector === name && s.clean).map((s) => s.taken));
 const oursLoopback = dropFree('aupdesk');
 const fnmLoopback = fnm ? dropFree('fastnetmon') : null;
+/** At the best clean step: flows per second of the collector's own CPU time (what a core of its own takes). */
+const perCpu = (name: Step['collector']) =>
+  steps
+    .filter((s) => s.collector === name && s.clean)
+    .reduce<Step | null>((best, s) => (best === null || s.taken > best.taken ? s : best), null)
+    ?.collectorFlowsPerCpuSecond ?? null;
 
 // Detection time over background traffic at 20,000 flows/s (a rate both collectors take without drops here).
 await sleep(6000); // let rates from the throughput steps fade out of every window
@@ -605,6 +611,10 @@ process.stdout.write(
       aupdesk: oursLoopback,
       fastnetmon: fnmLoopback,
       ratio: ratio(oursLoopback, fnmLoopback),
+    },
+    loopback_flows_per_collector_cpu_second: {
+      aupdesk: perCpu('aupdesk'),
+      fastnetmon: fnm ? perCpu('fastnetmon') : null,
     },
     loopback_steps: steps,
     rmem_max: { before: rmemMaxBefore, during: rmemMaxDuring },
