@@ -25,7 +25,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,6 +35,7 @@ import { FlowDispatcher } from '../src/detect/flow-collector.js';
 import { FlowDetectors } from '../src/detect/flow-detectors.js';
 import { snapshotFromRegistryText } from '../src/registry/registry-file-snapshot.js';
 import type { SendResult, SendRun } from './flows-sender.js';
+import { CoreSysctls, cpuSecondsOf, socketBuffer, udpDrops } from './flows-system.js';
 import {
   backgroundCorpus,
   FLOOD_SOURCE,
@@ -120,39 +121,27 @@ const dir = await mkdtemp(path.join(os.tmpdir(), 'aupdesk-bench-flows-'));
 await writeFile(path.join(dir, 'registry.csv'), registryText);
 // Socket buffers: a bench run on our own VM as root may raise the kernel's cap for its duration.
 const RECEIVE_BUFFER = 64 * 1024 * 1024;
-const sysctlPath = (name: string) => `/proc/sys/net/core/${name}`;
-const readSysctl = (name: string) => Number(readFileSync(sysctlPath(name), 'utf8').trim());
-const restoreSysctl: Array<() => void> = [];
-function setSysctl(name: string, value: number): void {
-  const old = readSysctl(name);
-  writeFileSync(sysctlPath(name), `${value}\n`);
-  log(`sysctl: net.core.${name} ${old} → ${readSysctl(name)}`);
-  restoreSysctl.push(() => {
-    writeFileSync(sysctlPath(name), `${old}\n`);
-    log(`sysctl: net.core.${name} restored to ${readSysctl(name)}`);
-  });
-}
-function restoreSysctls(): void {
-  while (restoreSysctl.length > 0) restoreSysctl.pop()!();
-}
-process.on('exit', restoreSysctls);
+const sysctls = new CoreSysctls(log);
+process.on('exit', () => sysctls.restoreAll());
 /** The collectors and the sender, stopped with the benchmark when it is interrupted. */
 const children: ChildProcess[] = [];
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => {
-    restoreSysctls();
+    sysctls.restoreAll();
     for (const child of children) child.kill('SIGTERM');
     process.exit(130);
   });
 const mayRaise =
-  !process.argv.includes('--no-sysctl') && process.getuid?.() === 0 && existsSync(sysctlPath('rmem_max'));
-const rmemMaxBefore = readSysctl('rmem_max');
-if (mayRaise && rmemMaxBefore < RECEIVE_BUFFER) setSysctl('rmem_max', RECEIVE_BUFFER);
+  !process.argv.includes('--no-sysctl') &&
+  process.getuid?.() === 0 &&
+  existsSync(CoreSysctls.path('rmem_max'));
+const rmemMaxBefore = sysctls.read('rmem_max');
+if (mayRaise && rmemMaxBefore < RECEIVE_BUFFER) sysctls.set('rmem_max', RECEIVE_BUFFER);
 else
   log(
     `sysctl: net.core.rmem_max ${rmemMaxBefore} (not raised${mayRaise ? '' : ': not root or --no-sysctl'})`,
   );
-const rmemMaxDuring = readSysctl('rmem_max');
+const rmemMaxDuring = sysctls.read('rmem_max');
 
 const LAUNCH = `const { main } = await import(${JSON.stringify(path.join(root, 'src/cli/main.ts'))}); process.exitCode = await main(process.argv.slice(1));`;
 const ours = spawn(
@@ -283,7 +272,7 @@ if (WITH_FNM) {
   );
   // FastNetMon sets no receive buffer of its own: its sockets get net.core.rmem_default, raised to what
   // aupdesk was granted while they are created.
-  if (mayRaise && oursBuffer !== null) setSysctl('rmem_default', oursBuffer);
+  if (mayRaise && oursBuffer !== null) sysctls.set('rmem_default', oursBuffer);
   fnm = spawn(
     '/usr/sbin/fastnetmon',
     [
@@ -297,17 +286,6 @@ if (WITH_FNM) {
       stdio: 'ignore',
     },
   );
-}
-
-/** Kernel drop counter of the UDP socket bound to `port` on 127.0.0.1 (/proc/net/udp). */
-async function udpDrops(port: number): Promise<number> {
-  const hex = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const text = await readFile('/proc/net/udp', 'utf8');
-  for (const line of text.split('\n')) {
-    const cols = line.trim().split(/\s+/);
-    if (cols[1] === hex) return Number(cols[cols.length - 1]);
-  }
-  return Number.NaN;
 }
 
 /**
@@ -339,13 +317,7 @@ if (fnm) {
   await sleep(500);
   children.push(fnm);
   // Only the last entry (rmem_default) is undone here; rmem_max stays raised until the end.
-  if (mayRaise && oursBuffer !== null) restoreSysctl.pop()!();
-}
-/** The receive buffer (skmem rb) `ss` reports for the UDP socket on 127.0.0.1:port. */
-function socketBuffer(port: number): number | null {
-  const out = spawnSync('ss', ['-uanm', 'src', `127.0.0.1:${port}`], { encoding: 'utf8' }).stdout ?? '';
-  const m = /rb(\d+)/.exec(out);
-  return m ? Number(m[1]) : null;
+  if (mayRaise && oursBuffer !== null) sysctls.restoreLast();
 }
 const buffers = {
   aupdesk: { netflow: socketBuffer(ourNetflow), sflow: socketBuffer(ourSflow) },
@@ -396,17 +368,6 @@ async function sendAt(flowsPerSecond: number, seconds: number, each?: (ms: numbe
   }
   while (socket.getSendQueueCount() > 0) await sleep(5);
   return sent / ((performance.now() - start) / 1000);
-}
-
-/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat; NaN when it is gone. */
-function cpuSecondsOf(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-  } catch {
-    return Number.NaN;
-  }
 }
 
 // The sender: its own process, so it competes with neither this process's event loop nor the collector's.
@@ -598,7 +559,7 @@ fnm?.kill('SIGTERM');
 await sleep(500);
 socket.close();
 await rm(dir, { recursive: true, force: true });
-restoreSysctls();
+sysctls.restoreAll();
 
 const ratio = (a: number | null, b: number | null) => (a && b ? Math.round((a / b) * 100) / 100 : null);
 process.stdout.write(
