@@ -438,13 +438,15 @@ const collectors = [
 ];
 for (const target of rates) {
   for (const c of collectors) {
-    // Start from an idle collector: a backlog left by the step before would count against this one.
-    for (let last = -1, until = performance.now() + 30_000; performance.now() < until; ) {
-      const now = await c.counted();
-      if (now === last) break;
-      last = now;
-      await sleep(500);
-    }
+    // Start with every collector idle: a backlog left by the step before (this collector's, or the other's
+    // still draining its socket buffer on the other core) would be charged to this step.
+    for (const other of collectors)
+      for (let last = -1, until = performance.now() + 30_000; performance.now() < until; ) {
+        const now = await other.counted();
+        if (now === last) break;
+        last = now;
+        await sleep(500);
+      }
     const drops0 = (await udpDrops(c.netflow)) + (await udpDrops(c.sflow));
     const counted0 = await c.counted();
     const cpu0 = cpuSecondsOf(c.pid);
