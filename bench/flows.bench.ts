@@ -5,14 +5,23 @@
  *     (5,000 VPS services of a /28 each) with a scan and a flood injected, decoded and run through the
  *     detectors; flows per second of CPU time (the machine is shared, so CPU time, not wall time).
  *  2. Loopback UDP, `aupdesk flows listen` (its own process) and FastNetMon 1.2.4 (Debian's package, a temp
- *     config listening for NetFlow and sFlow on loopback) fed the same datagrams at rising rates; a rate
- *     counts as taken when the socket's kernel drop counter (/proc/net/udp) did not move.
+ *     config listening for NetFlow and sFlow on loopback) fed the same datagrams at rising rates, one
+ *     collector at a time, by a sender process of its own (bench/flows-sender.ts). A step counts as taken
+ *     without drops when the kernel's drop counter of the collector's sockets (/proc/net/udp) did not move
+ *     AND the collector counted every flow sent (aupdesk: its totals on SIGUSR2; FastNetMon: its
+ *     Prometheus flow counters). The rate reported for a step is the flows sent over the time from the
+ *     first datagram to the last flow counted, so a backlog the socket buffer hid is paid for.
+ *     Socket buffers: as root (unless --no-sysctl) net.core.rmem_max is raised to 64 MiB for the run and
+ *     restored after; aupdesk asks for 64 MiB (`--receive-buffer`), FastNetMon, which sets no buffer of its
+ *     own, is started with net.core.rmem_default at the size aupdesk was granted (restored as soon as its
+ *     sockets exist), so both collectors get the same buffer; `ss` shows both.
  *  3. Detection time: over background traffic (20,000 flows/s), a UDP flood and a SYN scan start; time from the first attack
  *     datagram sent to aupdesk's JSON line read, and to FastNetMon's notify script running (it records the
  *     time). FastNetMon detects floods only; its flood threshold stays at the Debian default (20,000 pps per
  *     host) and ours at the VPS default (30,000 pps).
  *
- * Ends with one JSON line {"bench":"flows", …}.
+ * Ends with one JSON line {"bench":"flows", …}. Options: --seconds <per step, 5>, --rates <flows/s,…>,
+ * --quick, --no-fastnetmon, --no-sysctl.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -25,6 +34,8 @@ import type { Detection } from '../src/detect/detection.js';
 import { FlowDispatcher } from '../src/detect/flow-collector.js';
 import { FlowDetectors } from '../src/detect/flow-detectors.js';
 import { snapshotFromRegistryText } from '../src/registry/registry-file-snapshot.js';
+import type { SendResult, SendRun } from './flows-sender.js';
+import { CoreSysctls, cpuSecondsOf, socketBuffer, udpDrops } from './flows-system.js';
 import {
   backgroundCorpus,
   FLOOD_SOURCE,
@@ -44,7 +55,7 @@ const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
-const STEP_SECONDS = arg('--seconds', 3);
+const STEP_SECONDS = arg('--seconds', 5);
 const WITH_FNM = !process.argv.includes('--no-fastnetmon') && existsSync('/usr/sbin/fastnetmon');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -108,6 +119,30 @@ if (!found.has(`dos ${FLOOD_SOURCE}`) || !found.has(`port-scan ${SCAN_SOURCE}`))
 // ---- 2 and 3. loopback: aupdesk flows listen and FastNetMon ----------------------------------------------
 const dir = await mkdtemp(path.join(os.tmpdir(), 'aupdesk-bench-flows-'));
 await writeFile(path.join(dir, 'registry.csv'), registryText);
+// Socket buffers: a bench run on our own VM as root may raise the kernel's cap for its duration.
+const RECEIVE_BUFFER = 64 * 1024 * 1024;
+const sysctls = new CoreSysctls(log);
+process.on('exit', () => sysctls.restoreAll());
+/** The collectors and the sender, stopped with the benchmark when it is interrupted. */
+const children: ChildProcess[] = [];
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    sysctls.restoreAll();
+    for (const child of children) child.kill('SIGTERM');
+    process.exit(130);
+  });
+const mayRaise =
+  !process.argv.includes('--no-sysctl') &&
+  process.getuid?.() === 0 &&
+  existsSync(CoreSysctls.path('rmem_max'));
+const rmemMaxBefore = sysctls.read('rmem_max');
+if (mayRaise && rmemMaxBefore < RECEIVE_BUFFER) sysctls.set('rmem_max', RECEIVE_BUFFER);
+else
+  log(
+    `sysctl: net.core.rmem_max ${rmemMaxBefore} (not raised${mayRaise ? '' : ': not root or --no-sysctl'})`,
+  );
+const rmemMaxDuring = sysctls.read('rmem_max');
+
 const LAUNCH = `const { main } = await import(${JSON.stringify(path.join(root, 'src/cli/main.ts'))}); process.exitCode = await main(process.argv.slice(1));`;
 const ours = spawn(
   process.execPath,
@@ -126,15 +161,33 @@ const ours = spawn(
     '0',
     '--registry',
     path.join(dir, 'registry.csv'),
+    '--receive-buffer',
+    String(RECEIVE_BUFFER),
     '--json',
   ],
   { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AUPDESK_DATA: dir } },
 );
+children.push(ours);
 let oursErr = '';
 const oursLines: Array<{ at: number; line: Record<string, unknown> }> = [];
+let totalsWaiter: ((t: { datagrams: number; flows: number }) => void) | null = null;
 ours.stderr!.setEncoding('utf8').on('data', (c: string) => {
   oursErr += c;
+  const all = [...c.matchAll(/totals: (\d+) datagrams, (\d+) flows/g)];
+  const last = all[all.length - 1];
+  if (last && totalsWaiter) {
+    const w = totalsWaiter;
+    totalsWaiter = null;
+    w({ datagrams: Number(last[1]), flows: Number(last[2]) });
+  }
 });
+/** aupdesk's running totals (it prints them on SIGUSR2). */
+function oursTotals(): Promise<{ datagrams: number; flows: number }> {
+  return new Promise((resolve) => {
+    totalsWaiter = resolve;
+    ours.kill('SIGUSR2');
+  });
+}
 let buffered = '';
 ours.stdout!.setEncoding('utf8').on('data', (c: string) => {
   const at = Date.now();
@@ -155,6 +208,9 @@ while (!/NetFlow\/IPFIX on 127\.0\.0\.1:(\d+), sFlow on 127\.0\.0\.1:(\d+)/.test
 const [, ourNetflow, ourSflow] = /NetFlow\/IPFIX on 127\.0\.0\.1:(\d+), sFlow on 127\.0\.0\.1:(\d+)/
   .exec(oursErr)!
   .map(Number) as [number, number, number];
+const granted = /NetFlow\/IPFIX: receive buffer asked \d+ bytes, kernel granted (\d+)/.exec(oursErr);
+const oursBuffer = granted ? Number(granted[1]) : null;
+log(oursErr.trim());
 
 let fnm: ChildProcess | undefined;
 const FNM_NETFLOW = 32055 + Math.floor(Math.random() * 1000);
@@ -214,6 +270,9 @@ if (WITH_FNM) {
       '',
     ].join('\n'),
   );
+  // FastNetMon sets no receive buffer of its own: its sockets get net.core.rmem_default, raised to what
+  // aupdesk was granted while they are created.
+  if (mayRaise && oursBuffer !== null) sysctls.set('rmem_default', oursBuffer);
   fnm = spawn(
     '/usr/sbin/fastnetmon',
     [
@@ -229,31 +288,18 @@ if (WITH_FNM) {
   );
 }
 
-/** Kernel drop counter of the UDP socket bound to `port` on 127.0.0.1 (/proc/net/udp). */
-async function udpDrops(port: number): Promise<number> {
-  const hex = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const text = await readFile('/proc/net/udp', 'utf8');
-  for (const line of text.split('\n')) {
-    const cols = line.trim().split(/\s+/);
-    if (cols[1] === hex) return Number(cols[cols.length - 1]);
-  }
-  return Number.NaN;
-}
-
+/**
+ * Flows FastNetMon processed: `fastnetmon_total_simple_packets_processed` counts every NetFlow/IPFIX flow
+ * and sFlow sample it handed to its detection (checked by hand: 5 v9 + 5 IPFIX datagrams of 36 flows and
+ * one sFlow datagram of 8 samples gave 368). Its per-protocol counters overlap
+ * (`netflow_ipfix_all_protocols_total_flows` already includes the v9 flows), so they are not summed.
+ */
 async function fnmFlows(): Promise<number> {
   if (!fnm) return 0;
   try {
     const text = await (await fetch(`http://127.0.0.1:${FNM_PROM}/metrics`)).text();
-    let total = 0;
-    for (const name of [
-      'fastnetmon_netflow_v9_total_flows',
-      'fastnetmon_netflow_ipfix_all_protocols_total_flows',
-      'fastnetmon_sflow_raw_packet_headers_total',
-    ]) {
-      const m = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
-      if (m) total += Number(m[1]);
-    }
-    return total;
+    const m = /^fastnetmon_total_simple_packets_processed (\d+)/m.exec(text);
+    return m ? Number(m[1]) : 0;
   } catch {
     return Number.NaN;
   }
@@ -268,7 +314,16 @@ if (fnm) {
       );
     await sleep(200);
   }
+  await sleep(500);
+  children.push(fnm);
+  // Only the last entry (rmem_default) is undone here; rmem_max stays raised until the end.
+  if (mayRaise && oursBuffer !== null) sysctls.restoreLast();
 }
+const buffers = {
+  aupdesk: { netflow: socketBuffer(ourNetflow), sflow: socketBuffer(ourSflow) },
+  fastnetmon: fnm ? { netflow: socketBuffer(FNM_NETFLOW), sflow: socketBuffer(FNM_SFLOW) } : null,
+};
+log(`socket receive buffers (ss, bytes): ${JSON.stringify(buffers)}`);
 
 const socket = dgram.createSocket('udp4');
 socket.bind(0, '127.0.0.1');
@@ -315,44 +370,151 @@ async function sendAt(flowsPerSecond: number, seconds: number, each?: (ms: numbe
   return sent / ((performance.now() - start) / 1000);
 }
 
-const steps: Array<{
-  target: number;
-  sent: number;
-  oursDrops: number;
-  fnmDrops: number | null;
-  fnmFlows: number | null;
-}> = [];
-for (const target of process.argv.includes('--quick')
-  ? [50_000]
-  : [25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000]) {
-  const before = {
-    ours: (await udpDrops(ourNetflow)) + (await udpDrops(ourSflow)),
-    fnm: fnm ? (await udpDrops(FNM_NETFLOW)) + (await udpDrops(FNM_SFLOW)) : 0,
-    fnmFlows: await fnmFlows(),
-  };
-  const sent = await sendAt(target, STEP_SECONDS);
-  await sleep(500);
-  const after = {
-    ours: (await udpDrops(ourNetflow)) + (await udpDrops(ourSflow)),
-    fnm: fnm ? (await udpDrops(FNM_NETFLOW)) + (await udpDrops(FNM_SFLOW)) : 0,
-    fnmFlows: await fnmFlows(),
-  };
-  const step = {
-    target,
-    sent: Math.round(sent),
-    oursDrops: after.ours - before.ours,
-    fnmDrops: fnm ? after.fnm - before.fnm : null,
-    fnmFlows: fnm ? after.fnmFlows - before.fnmFlows : null,
-  };
-  steps.push(step);
-  log(
-    `loopback ${target.toLocaleString('en')} flows/s target: sent ${step.sent.toLocaleString('en')}/s; datagrams dropped: aupdesk ${step.oursDrops}, FastNetMon ${step.fnmDrops ?? '-'} (FastNetMon counted ${step.fnmFlows ?? '-'} flows)`,
-  );
+// The sender: its own process, so it competes with neither this process's event loop nor the collector's.
+const sender = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench/flows-sender.ts')], {
+  cwd: root,
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+});
+children.push(sender);
+const senderMessages: Array<(m: { kind: string }) => void> = [];
+sender.on('message', (m: { kind: string }) => senderMessages.shift()?.(m));
+const fromSender = <T>() => new Promise<T>((resolve) => senderMessages.push((m) => resolve(m as T)));
+await fromSender<{ kind: 'ready' }>();
+async function send(run: Omit<SendRun, 'kind'>): Promise<SendResult> {
+  const answer = fromSender<SendResult>();
+  sender.send({ kind: 'run', ...run } satisfies SendRun);
+  return answer;
 }
-const dropFree = (pick: (s: (typeof steps)[number]) => number | null) =>
-  Math.max(0, ...steps.filter((s) => pick(s) === 0).map((s) => s.sent));
-const oursLoopback = dropFree((s) => s.oursDrops);
-const fnmLoopback = fnm ? dropFree((s) => s.fnmDrops) : null;
+
+interface Step {
+  collector: 'aupdesk' | 'fastnetmon';
+  target: number;
+  /** Flows sent, and the rate over the sending time. */
+  sentFlows: number;
+  sent: number;
+  /** Kernel drops of the collector's sockets during the step (datagrams). */
+  drops: number;
+  /** Flows the collector counted during the step (after it drained). */
+  counted: number;
+  /** Time after the last datagram sent until the collector had counted every flow (ms; null: never). */
+  drainMs: number | null;
+  /** Flows sent over the time from the first datagram to the last flow counted (clean steps). */
+  taken: number;
+  collectorCpuPerDatagramUs: number;
+  /** Flows counted per second of the collector's CPU time: what one core of its own would take. */
+  collectorFlowsPerCpuSecond: number;
+  /** CPU seconds of the collector over the time it was busy (sending, then until its count stopped). */
+  collectorCpuShare: number;
+  senderCpuShare: number;
+  clean: boolean;
+}
+const steps: Step[] = [];
+const rates = (() => {
+  const i = process.argv.indexOf('--rates');
+  if (i > 0) return process.argv[i + 1]!.split(',').map(Number);
+  return process.argv.includes('--quick')
+    ? [250_000, 1_000_000]
+    : [100_000, 250_000, 375_000, 500_000, 750_000, 875_000, 1_000_000, 1_250_000];
+})();
+const collectors = [
+  {
+    name: 'aupdesk' as const,
+    netflow: ourNetflow,
+    sflow: ourSflow,
+    pid: ours.pid,
+    counted: async () => (await oursTotals()).flows,
+  },
+  ...(fnm
+    ? [
+        {
+          name: 'fastnetmon' as const,
+          netflow: FNM_NETFLOW,
+          sflow: FNM_SFLOW,
+          pid: fnm.pid,
+          counted: fnmFlows,
+        },
+      ]
+    : []),
+];
+for (const target of rates) {
+  for (const c of collectors) {
+    // Start with every collector idle: a backlog left by the step before (this collector's, or the other's
+    // still draining its socket buffer on the other core) would be charged to this step.
+    for (const other of collectors)
+      for (let last = -1, until = performance.now() + 30_000; performance.now() < until; ) {
+        const now = await other.counted();
+        if (now === last) break;
+        last = now;
+        await sleep(500);
+      }
+    const drops0 = (await udpDrops(c.netflow)) + (await udpDrops(c.sflow));
+    const counted0 = await c.counted();
+    const cpu0 = cpuSecondsOf(c.pid);
+    const result = await send({
+      flowsPerSecond: target,
+      seconds: STEP_SECONDS,
+      netflowPort: c.netflow,
+      sflowPort: c.sflow,
+    });
+    const sentAt = performance.now();
+    // Wait until the collector has counted what was sent (or 5 s: it never will, something was lost).
+    let counted = (await c.counted()) - counted0;
+    let drainMs: number | null = null;
+    // When the count last moved: the collector was busy until then (after drops it stops early).
+    let movedMs = 0;
+    for (;;) {
+      if (counted >= result.flows) {
+        drainMs = Math.round(performance.now() - sentAt);
+        movedMs = drainMs;
+        break;
+      }
+      if (performance.now() - sentAt >= 5000) break;
+      await sleep(c.name === 'aupdesk' ? 20 : 250);
+      const next = (await c.counted()) - counted0;
+      if (next !== counted) movedMs = performance.now() - sentAt;
+      counted = next;
+    }
+    const cpu = cpuSecondsOf(c.pid) - cpu0;
+    const drops = (await udpDrops(c.netflow)) + (await udpDrops(c.sflow)) - drops0;
+    const busySeconds = result.seconds + movedMs / 1000;
+    const step: Step = {
+      collector: c.name,
+      target,
+      sentFlows: result.flows,
+      sent: Math.round(result.flows / result.seconds),
+      drops,
+      counted,
+      drainMs,
+      taken: Math.round(result.flows / busySeconds),
+      collectorCpuPerDatagramUs: Math.round((cpu / result.datagrams) * 1e7) / 10,
+      collectorFlowsPerCpuSecond: Math.round(counted / cpu),
+      collectorCpuShare: Math.round((cpu / busySeconds) * 100) / 100,
+      senderCpuShare: Math.round((result.cpuSeconds / result.seconds) * 100) / 100,
+      clean: drops === 0 && counted === result.flows && result.failed === 0 && drainMs !== null,
+    };
+    steps.push(step);
+    log(
+      `loopback ${c.name} ${target.toLocaleString('en')} flows/s target: sent ${step.sent.toLocaleString('en')}/s (sender CPU ${step.senderCpuShare}); ` +
+        `kernel drops ${drops} datagrams, counted ${counted.toLocaleString('en')} of ${result.flows.toLocaleString('en')} flows, ` +
+        `drained ${drainMs ?? 'never'} ms after, taken ${step.taken.toLocaleString('en')} flows/s; collector CPU ${step.collectorCpuShare} ` +
+        `(${step.collectorCpuPerDatagramUs} µs a datagram, ${step.collectorFlowsPerCpuSecond.toLocaleString('en')} flows per CPU second)${step.clean ? '' : ' — NOT clean'}; load ${os
+          .loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}`,
+    );
+  }
+}
+sender.send({ kind: 'exit' });
+const dropFree = (name: Step['collector']) =>
+  Math.max(0, ...steps.filter((s) => s.collector === name && s.clean).map((s) => s.taken));
+const oursLoopback = dropFree('aupdesk');
+const fnmLoopback = fnm ? dropFree('fastnetmon') : null;
+/** At the best clean step: flows per second of the collector's own CPU time (what a core of its own takes). */
+const perCpu = (name: Step['collector']) =>
+  steps
+    .filter((s) => s.collector === name && s.clean)
+    .reduce<Step | null>((best, s) => (best === null || s.taken > best.taken ? s : best), null)
+    ?.collectorFlowsPerCpuSecond ?? null;
 
 // Detection time over background traffic at 20,000 flows/s (a rate both collectors take without drops here).
 await sleep(6000); // let rates from the throughput steps fade out of every window
@@ -399,6 +561,7 @@ fnm?.kill('SIGTERM');
 await sleep(500);
 socket.close();
 await rm(dir, { recursive: true, force: true });
+sysctls.restoreAll();
 
 const ratio = (a: number | null, b: number | null) => (a && b ? Math.round((a / b) * 100) / 100 : null);
 process.stdout.write(
@@ -412,7 +575,14 @@ process.stdout.write(
       fastnetmon: fnmLoopback,
       ratio: ratio(oursLoopback, fnmLoopback),
     },
+    loopback_flows_per_collector_cpu_second: {
+      aupdesk: perCpu('aupdesk'),
+      fastnetmon: fnm ? perCpu('fastnetmon') : null,
+    },
     loopback_steps: steps,
+    rmem_max: { before: rmemMaxBefore, during: rmemMaxDuring },
+    socket_buffers: buffers,
+    loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100),
     detection_ms: {
       aupdesk_flood: ourFloodMs,
       aupdesk_scan: ourScanMs,

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
 import { type DetectConfig, loadDetectConfig, parseDetectConfig } from '../detect/detect-config.js';
 import { type AuthorisationCheck, DetectionReporter } from '../detect/detection-reporter.js';
-import { FlowCollector } from '../detect/flow-collector.js';
+import { FlowCollector, receiveBufferNote } from '../detect/flow-collector.js';
 import { FlowDetectors } from '../detect/flow-detectors.js';
 import type { EvidenceStore } from '../intake/evidence-store.js';
 import { acceptReport, type InboxCommitter } from '../intake/inbox/inbox-accept.js';
@@ -32,6 +32,7 @@ export interface FlowIntakeOptions {
   readonly netflowPort?: number | undefined;
   readonly sflowPort?: number | undefined;
   readonly configFile?: string | undefined;
+  readonly receiveBufferBytes?: number | undefined;
 }
 
 export interface FlowIntakeDeps {
@@ -87,8 +88,13 @@ export async function startFlowIntake(options: FlowIntakeOptions, deps: FlowInta
     host: options.host,
     netflowPort: options.netflowPort,
     sflowPort: options.sflowPort,
+    receiveBufferBytes: options.receiveBufferBytes,
   });
   await collector.start();
+  for (const [name, b] of Object.entries(collector.receiveBuffers)) {
+    if (b.capped) deps.logger.warn({ socket: name, ...b }, receiveBufferNote(`${name} collector`, b));
+    else deps.logger.info({ socket: name, ...b }, 'flow collector receive buffer');
+  }
   if (deps.metrics) registerFlowMetrics(deps.metrics, collector, detectors, reporter);
   deps.logger.info(
     { netflow: collector.netflowAddress, sflow: collector.sflowAddress },

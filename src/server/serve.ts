@@ -97,6 +97,8 @@ export interface ServeOptions {
   readonly sflowPort?: number | undefined;
   /** Detector thresholds and customer-facing interfaces (serve-flows.ts). */
   readonly flowsConfig?: string | undefined;
+  /** SO_RCVBUF each flow socket asks for (default 32 MiB; the kernel caps it at net.core.rmem_max). */
+  readonly flowsReceiveBuffer?: number | undefined;
 }
 
 export interface ServeDeps {
@@ -474,6 +476,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
             netflowPort: options.netflowPort,
             sflowPort: options.sflowPort,
             configFile: options.flowsConfig,
+            receiveBufferBytes: options.flowsReceiveBuffer,
           },
           {
             db: store.db,

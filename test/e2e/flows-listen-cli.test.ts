@@ -140,12 +140,32 @@ describe('aupdesk flows listen', () => {
       expect(flood).toMatchObject({ 'source.ip': '203.0.113.5', service: 'DED-2', customer: 'CUST-2' });
       // Reported when the first threshold is crossed: 800 Mbit/s towards one target (its default).
       expect(flood.bps).toBeGreaterThanOrEqual(800e6);
+      // The running totals on SIGUSR2 (what the benchmark checks every flow sent against), still running.
+      proc.child.kill('SIGUSR2');
+      await waitFor(proc, () => /totals:/.test(proc.stderr), 'totals');
+      expect(proc.stderr).toMatch(/aupdesk flows: totals: 2 datagrams, 160 flows, 0 malformed\n/);
+      expect(proc.child.exitCode).toBeNull();
     } finally {
       proc.child.kill('SIGTERM');
     }
     expect(await proc.exited).toBe(0);
     expect(proc.stderr).toMatch(/127\.0\.0\.1: 2 datagrams, 160 flows/);
+    // Each socket's receive buffer: 32 MiB asked by default, and what the kernel granted.
+    expect(proc.stderr).toMatch(/NetFlow\/IPFIX: receive buffer asked 33554432 bytes, kernel granted \d+/);
+    expect(proc.stderr).toMatch(/sFlow: receive buffer asked 33554432 bytes, kernel granted \d+/);
   }, 90_000);
+
+  it('refuses a receive buffer that is not a byte count', async () => {
+    const proc = spawnServe(
+      'flows-bad-buffer',
+      ['flows', 'listen', '--netflow-port', '0', '--registry', registry, '--receive-buffer', '64M'],
+      serveEnv({ AUPDESK_DATA: dir }),
+    );
+    expect(await proc.exited).not.toBe(0);
+    expect(proc.stderr).toMatch(
+      /--receive-buffer must be a number of bytes from 4096 to 2147483647, not "64M"/,
+    );
+  }, 60_000);
 
   it('refuses a registry file it cannot read, naming the line', async () => {
     const bad = path.join(dir, 'bad.csv');

@@ -2,7 +2,11 @@ import type { Command } from 'commander';
 import { type DetectConfig, loadDetectConfig, parseDetectConfig } from '../../detect/detect-config.js';
 import { detectionJson } from '../../detect/detection-event.js';
 import { DetectionReporter } from '../../detect/detection-reporter.js';
-import { FlowCollector } from '../../detect/flow-collector.js';
+import {
+  DEFAULT_RECEIVE_BUFFER_BYTES,
+  FlowCollector,
+  receiveBufferNote,
+} from '../../detect/flow-collector.js';
 import { FlowDetectors } from '../../detect/flow-detectors.js';
 import { AupError } from '../../errors.js';
 import { snapshotFromRegistryFile } from '../../registry/registry-file-snapshot.js';
@@ -11,13 +15,16 @@ import { CliExit, EXIT_OK } from '../exit.js';
 
 /**
  * `aupdesk flows listen --netflow-port <udp> [--sflow-port <udp>] --registry <file> [--config <file>]
- * [--host 127.0.0.1] [--json]`: the flow collectors and detectors without a store, for trials and tests.
+ * [--host 127.0.0.1] [--receive-buffer <bytes>] [--json]`: the flow collectors and detectors without a store,
+ * for trials, tests and the flows benchmark.
  * NetFlow v5/v9 and IPFIX share the first port; sFlow v5 has its own. Each detection is printed as it
  * happens, with `--json` one JSON object per line:
  *   { "detector", "source.ip", "service", "customer", "window_start", "detected_at", "pps", "bps", "flows",
  *     "destinations" }
- * Where the collectors listen (with port 0, the ports chosen) goes to stderr. On SIGINT/SIGTERM the
- * collector's figures per exporter go to stderr too, then it exits.
+ * Where the collectors listen (with port 0, the ports chosen) and the receive buffer each socket was granted
+ * go to stderr. On SIGUSR2 the running totals go to stderr (`aupdesk flows: totals: <d> datagrams, <f>
+ * flows, <m> malformed`: the benchmark reads them to check every flow sent was counted); on SIGINT/SIGTERM
+ * the figures per exporter, then it exits.
  */
 export function registerFlowsCommands(program: Command, context: () => CliContext): void {
   const flows = program
@@ -35,6 +42,11 @@ export function registerFlowsCommands(program: Command, context: () => CliContex
     .requiredOption('--registry <file>', 'registry CSV or JSON, as `aupdesk registry import` reads it')
     .option('--config <file>', 'detector thresholds and customer-facing interfaces (YAML or JSON)')
     .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option(
+      '--receive-buffer <bytes>',
+      `receive buffer (SO_RCVBUF) each socket asks for (default ${DEFAULT_RECEIVE_BUFFER_BYTES}; capped by net.core.rmem_max)`,
+      byteSizeOption('--receive-buffer'),
+    )
     .option('--json', 'one JSON object per detection and line')
     .action(
       async (opts: {
@@ -43,6 +55,7 @@ export function registerFlowsCommands(program: Command, context: () => CliContex
         registry: string;
         config?: string;
         host: string;
+        receiveBuffer?: number;
         json?: boolean;
       }) => {
         const ctx = context();
@@ -63,6 +76,7 @@ export function registerFlowsCommands(program: Command, context: () => CliContex
           host: opts.host,
           netflowPort: opts.netflowPort,
           sflowPort: opts.sflowPort,
+          receiveBufferBytes: opts.receiveBuffer,
         });
         await collector.start();
         const where = [
@@ -71,7 +85,19 @@ export function registerFlowsCommands(program: Command, context: () => CliContex
           collector.sflowAddress && `sFlow on ${collector.sflowAddress.host}:${collector.sflowAddress.port}`,
         ].filter(Boolean);
         ctx.err.write(`aupdesk flows: listening: ${where.join(', ')}\n`);
+        const buffers = collector.receiveBuffers;
+        if (buffers.netflow)
+          ctx.err.write(`aupdesk flows: ${receiveBufferNote('NetFlow/IPFIX', buffers.netflow)}\n`);
+        if (buffers.sflow) ctx.err.write(`aupdesk flows: ${receiveBufferNote('sFlow', buffers.sflow)}\n`);
+        const totals = (): void => {
+          const t = collector.dispatcher.totals;
+          ctx.err.write(
+            `aupdesk flows: totals: ${t.datagrams} datagrams, ${t.flows} flows, ${t.dropped} malformed\n`,
+          );
+        };
+        process.on('SIGUSR2', totals);
         await waitForSignal();
+        process.off('SIGUSR2', totals);
         await collector.stop();
         await reporter.idle();
         for (const [exporter, s] of collector.dispatcher.exporters) {
@@ -99,6 +125,20 @@ function waitForSignal(): Promise<void> {
     process.once('SIGINT', on);
     process.once('SIGTERM', on);
   });
+}
+
+/** A byte count for a socket buffer: a whole number from 4 KiB to 2 GiB. */
+export function byteSizeOption(flag: string): (value: string) => number {
+  return (value) => {
+    const n = /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN;
+    if (!(n >= 4096 && n <= 2 ** 31 - 1)) {
+      throw new AupError(
+        'AUP_ERR_INPUT_INVALID',
+        `${flag} must be a number of bytes from 4096 to 2147483647, not "${value}"`,
+      );
+    }
+    return n;
+  };
 }
 
 function portOption(flag: string): (value: string) => number {

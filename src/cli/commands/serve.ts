@@ -5,11 +5,12 @@ import { AupError } from '../../errors.js';
 import { type ServeHandle, type ServeRole, serveRoles, startServe } from '../../server/serve.js';
 import type { CliContext } from '../context.js';
 import { CliExit, EXIT_OK } from '../exit.js';
+import { byteSizeOption } from './flows.js';
 
 /**
  * `aupdesk serve [--http-port 8080] [--smtp-port 2525] [--host 127.0.0.1] [--role api|intake|worker|all]
  * [--policy ./policies] [--provider <id>] [--drop-dir <dir>] [--feeds <file>] [--netflow-port <udp>]
- * [--sflow-port <udp>] [--flows-config <file>] [--demo]`: runs the desk until SIGINT/SIGTERM. Logs are pino JSON
+ * [--sflow-port <udp>] [--flows-config <file>] [--flows-receive-buffer <bytes>] [--demo]`: runs the desk until SIGINT/SIGTERM. Logs are pino JSON
  * on stderr; stdout gets the few lines a person needs: where to go, and with `--demo` the logins.
  */
 export function registerServeCommand(program: Command, context: () => CliContext): void {
@@ -47,6 +48,11 @@ export function registerServeCommand(program: Command, context: () => CliContext
       '--flows-config <file>',
       'intake: flow detector thresholds and customer-facing interfaces (YAML/JSON)',
     )
+    .option(
+      '--flows-receive-buffer <bytes>',
+      'intake: receive buffer (SO_RCVBUF) each flow socket asks for (default 33554432; capped by net.core.rmem_max)',
+      byteSizeOption('--flows-receive-buffer'),
+    )
     .option('--demo', 'seed a demo provider, registry, users and complaints, and print the logins')
     .action(
       async (opts: {
@@ -62,6 +68,7 @@ export function registerServeCommand(program: Command, context: () => CliContext
         netflowPort?: number;
         sflowPort?: number;
         flowsConfig?: string;
+        flowsReceiveBuffer?: number;
         demo?: boolean;
       }) => {
         const ctx = context();
@@ -82,6 +89,7 @@ export function registerServeCommand(program: Command, context: () => CliContext
             netflowPort: opts.netflowPort,
             sflowPort: opts.sflowPort,
             flowsConfig: opts.flowsConfig,
+            flowsReceiveBuffer: opts.flowsReceiveBuffer,
           },
           {
             config: ctx.config,
