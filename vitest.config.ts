@@ -10,11 +10,12 @@ export default defineConfig({
     pool: 'forks',
     // Two worker processes (two cores), kept from file to file (isolate: false): a fresh process per file
     // cost ~2.7 s of start-up and module loading each, some 430 of the suite's 1,150 worker-seconds (the
-    // whole suite on both stores: 572 s isolated, 476 s shared, the same machine and hour). minForks equals
-    // maxForks: tinypool ends a worker that is idle while more than minForks run (its idleTimeout is 0), and a
-    // clean-clone run with shared workers and minForks 1 ended in its "Terminating worker thread" with two
-    // files not run; a task handed to a worker being ended is the likely race. Test files therefore leave no global state behind: each opens its own store (its own
-    // schema or data directory) and restores any environment variable it sets.
+    // whole suite on both stores: 572 s isolated, 476 s shared, the same machine and hour).
+    // minForks equals maxForks: tinypool ends a worker that is idle while more than minForks run (its
+    // idleTimeout is 0), and a clean-clone run with shared workers and minForks 1 ended in its "Terminating
+    // worker thread" with two files not run; a task handed to a worker being ended is the likely race.
+    // Test files therefore leave no global state behind: each opens its own store (its own schema or data
+    // directory) and restores any environment variable it sets.
     poolOptions: { forks: { maxForks: 2, minForks: 2, isolate: false } },
   },
 });
