@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     // One migrated PGlite data directory, copied by every test that needs an embedded store.
-    globalSetup: ['test/support/pglite-template.global-setup.ts'],
+    // And the run's PostgreSQL test schemas, dropped at its end.
+    globalSetup: ['test/support/pglite-template.global-setup.ts', 'test/support/pg-schemas.global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

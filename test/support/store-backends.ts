@@ -46,8 +46,10 @@ function droppingSchemaOnClose(store: Store, schema: string): Store {
   };
 }
 
+/** `t_<run>_<time>_<random>`: the run id lets the run drop what its files left (pg-schemas.global-setup.ts). */
 export function freshSchemaName(): string {
-  return `t_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const run = /^[a-f0-9]{6}$/.test(process.env.AUPDESK_TEST_RUN ?? '') ? process.env.AUPDESK_TEST_RUN : 'x';
+  return `t_${run}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
 }
 
 /**
