@@ -89,19 +89,19 @@ export function registerDmcaForm(app: FastifyInstance, options: DmcaFormOptions)
       if (!f.material && !f.text && !f.work) {
         return { ok: false, errors: ['name the work and the material (or write the notice as free text)'] };
       }
-      return { ok: true, fields: f };
+      // Written out once: the stored message and the check of what it lacks read the same text.
+      return { ok: true, fields: { kind: f.kind, text: composeNoticeText(f, 'web form') } };
     },
     compose: (f) => ({
-      bytes: new TextEncoder().encode(composeNoticeText(f, 'web form')),
+      bytes: new TextEncoder().encode(f.text),
       route: 'dmca',
       contentType: 'text/plain',
       fileName: f.kind === 'counter-notice' ? 'dmca-counter-notice.txt' : 'dmca-notice.txt',
     }),
-    accepted(request, reply, f, accepted) {
-      const text = composeNoticeText(f, 'web form');
-      const check = f.kind === 'counter-notice' ? checkCounterNotice(text) : checkNotice(text);
+    accepted(request, reply, { kind, text }, accepted) {
+      const check = kind === 'counter-notice' ? checkCounterNotice(text) : checkNotice(text);
       request.log.info(
-        { inbox: accepted.inboxId, kind: f.kind, complete: check.complete, missing: check.missing },
+        { inbox: accepted.inboxId, kind, complete: check.complete, missing: check.missing },
         'DMCA submission accepted from the form',
       );
       if (!check.complete) {
