@@ -6,6 +6,9 @@ export default defineConfig({
     // One migrated PGlite data directory, copied by every test that needs an embedded store.
     // And the run's PostgreSQL test schemas, dropped at its end.
     globalSetup: ['test/support/pglite-template.global-setup.ts', 'test/support/pg-schemas.global-setup.ts'],
+    // Passwords hashed at a test cost (src/accounts/password-hasher.ts: only with NODE_ENV=test, which vitest
+    // sets): the suite's ~350 hashes and logins cost about half a minute of CPU at the production cost.
+    env: { AUPDESK_TEST_PASSWORD_HASH: 'fast' },
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
