@@ -10,7 +10,7 @@ import { type ServeProcess, servedAt, serveEnv, serveReady, spawnServe, until } 
 
 /**
  * `kill -9` of a real `aupdesk serve` (every role in one process, the real pipeline, notices through an SMTP
- * relay) in the middle of a burst of 400 complaints from 20 concurrent SMTP clients, killed once 120 have their
+ * relay) in the middle of a burst of 200 complaints from 20 concurrent SMTP clients, killed once 60 have their
  * `250` (`npm run soak` repeats such kills under hours of traffic). The clients then do what an MTA does with a
  * message that got no `250`: send it again, to the restarted desk. In the end:
  *
@@ -26,9 +26,9 @@ import { type ServeProcess, servedAt, serveEnv, serveReady, spawnServe, until } 
  * process of this host that no longer exists (releaseDeadClaims).
  */
 
-const TOTAL = 400;
+const TOTAL = 200;
 const CLIENTS = 20;
-const KILL_AFTER = 120;
+const KILL_AFTER = 60;
 const REPORTERS = 25;
 
 /**
