@@ -20,6 +20,8 @@ export function createCliContext(options: {
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
   in?: NodeJS.ReadableStream | undefined;
+  /** A store the embedding process holds (MainOptions.store), used instead of opening the configured one. */
+  store?: (() => Promise<Store>) | undefined;
 }): CliContext {
   const config = loadConfig(process.env, options.dataDir ? { dataDir: options.dataDir } : {});
   return {
@@ -27,11 +29,13 @@ export function createCliContext(options: {
     out: options.out ?? process.stdout,
     err: options.err ?? process.stderr,
     in: options.in ?? process.stdin,
-    openStore: () =>
-      openStore({
-        databaseUrl: config.databaseUrl,
-        pgliteDir: pgliteDirFor(config.dataDir),
-        ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
-      }),
+    openStore:
+      options.store ??
+      (() =>
+        openStore({
+          databaseUrl: config.databaseUrl,
+          pgliteDir: pgliteDirFor(config.dataDir),
+          ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
+        })),
   };
 }

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isAupError } from '../errors.js';
+import type { Store } from '../store/database.js';
 import { registerCommands } from './commands/index.js';
 import { type CliContext, createCliContext } from './context.js';
 import { CliExit, EXIT_FINDING, EXIT_OK, EXIT_USAGE } from './exit.js';
@@ -9,6 +10,12 @@ export interface MainOptions {
   err?: NodeJS.WritableStream;
   /** Standard input (`--password-stdin`); defaults to process.stdin. */
   in?: NodeJS.ReadableStream;
+  /**
+   * The store the commands use instead of opening the one the configuration names: for a process that
+   * embeds the CLI and already holds that store (the embedded store admits one process at a time). A command
+   * closes the store it is handed as it closes one it opened, so pass one whose close() keeps it open.
+   */
+  store?: () => Promise<Store>;
 }
 
 export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
@@ -22,7 +29,13 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
 
   let ctx: CliContext | undefined;
   const context = (): CliContext => {
-    ctx ??= createCliContext({ dataDir: program.opts<{ data?: string }>().data, out, err, in: options.in });
+    ctx ??= createCliContext({
+      dataDir: program.opts<{ data?: string }>().data,
+      out,
+      err,
+      in: options.in,
+      store: options.store,
+    });
     return ctx;
   };
   registerCommands(program, context);

@@ -13,7 +13,7 @@ import { type SmtpSink, startSmtpSink } from '../support/smtp-sink.js';
  * open in turn (a PGlite data directory, or a PostgreSQL schema named through DATABASE_URL's search_path).
  */
 
-const backends = await cliBackends('aupdesk-cases-cli-');
+const backends = await cliBackends('aupdesk-cases-cli-', { holdOpen: true });
 
 for (const backend of backends) {
   describe(`aupdesk cases / worker [${backend.name}]`, () => {

@@ -1,21 +1,19 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli-backends.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { holdEmbeddedStore, runCli } from '../support/cli-backends.js';
 
 /**
  * `aupdesk compliance certify-request | certify | certify-list | certify-charge | sla-report` on an
  * embedded store in a temporary data directory.
  */
-let dataDir: string;
-
-beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(tmpdir(), 'aupdesk-compliance-billing-cli-'));
-});
+const dataDir = await mkdtemp(path.join(tmpdir(), 'aupdesk-compliance-billing-cli-'));
 afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
 });
+// The commands share one open store (test/support/cli-backends.ts), closed before the removal above.
+holdEmbeddedStore(dataDir);
 
 /** The CLI on this file's embedded store, with DATABASE_URL unset for the call. */
 const run = (...argv: string[]) => runCli({ DATABASE_URL: undefined }, dataDir, argv);

@@ -1,23 +1,21 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { SimulationRow } from '../../src/enforcement/simulation/desk-simulator.js';
-import { runCli } from '../support/cli-backends.js';
+import { holdEmbeddedStore, runCli } from '../support/cli-backends.js';
 
 /**
  * `aupdesk consent import <file>` on an embedded store in a temporary data directory, and
  * `aupdesk simulate --consents <file>`: a consented scan's row says `authorised`, the same scan a day later
  * opens a case.
  */
-let dataDir: string;
-
-beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(tmpdir(), 'aupdesk-compliance-cli-'));
-});
+const dataDir = await mkdtemp(path.join(tmpdir(), 'aupdesk-compliance-cli-'));
 afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
 });
+// The commands share one open store (test/support/cli-backends.ts), closed before the removal above.
+holdEmbeddedStore(dataDir);
 
 /** The CLI on this file's embedded store, with DATABASE_URL unset for the call. */
 const run = (...argv: string[]) => runCli({ DATABASE_URL: undefined }, dataDir, argv);

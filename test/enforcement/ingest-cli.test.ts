@@ -48,7 +48,7 @@ afterAll(async () => {
   await rm(files, { recursive: true, force: true, maxRetries: 5 });
 });
 
-const backends = await cliBackends('aupdesk-ingest-cli-');
+const backends = await cliBackends('aupdesk-ingest-cli-', { holdOpen: true });
 
 for (const backend of backends) {
   describe(`aupdesk ingest through the pipeline [${backend.name}]`, () => {

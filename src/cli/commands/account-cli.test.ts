@@ -15,7 +15,7 @@ import type { Store } from '../../store/database.js';
 const run = (backend: CliBackend, args: string[], stdin = '') =>
   runCli(backend.env, backend.dataDir, args, stdin);
 
-const backendsReady = cliBackends('aupdesk-account-cli-');
+const backendsReady = cliBackends('aupdesk-account-cli-', { holdOpen: true });
 
 describe('aupdesk apikey and user', async () => {
   const backends = await backendsReady;

@@ -13,7 +13,7 @@ import { listActions } from '../../enforcement/outbox/outbox-repository.js';
  * shorter chain), or the tail rewritten consistently.
  */
 
-const backendsReady = cliBackends('aupdesk-audit-anchor-');
+const backendsReady = cliBackends('aupdesk-audit-anchor-', { holdOpen: true });
 
 async function append(backend: CliBackend, n: number, label: string): Promise<void> {
   const store = await backend.open();

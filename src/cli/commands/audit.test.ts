@@ -12,7 +12,7 @@ import { appendAudit } from '../../audit/audit-log.js';
 
 const run = (backend: CliBackend, args: string[]) => runCli(backend.env, backend.dataDir, args);
 
-const backendsReady = cliBackends('aupdesk-audit-cli-');
+const backendsReady = cliBackends('aupdesk-audit-cli-', { holdOpen: true });
 
 describe('aupdesk audit', async () => {
   const backends = await backendsReady;

@@ -1,21 +1,19 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../../test/support/cli-backends.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { holdEmbeddedStore, runCli } from '../../../test/support/cli-backends.js';
 
 /**
  * Through the public CLI on an on-disk embedded store in a temporary data directory (DATABASE_URL is
  * cleared for this file: the CLI would otherwise write into the server's public schema).
  */
-let dataDir: string;
-
-beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(tmpdir(), 'aupdesk-registry-cli-'));
-});
+const dataDir = await mkdtemp(path.join(tmpdir(), 'aupdesk-registry-cli-'));
 afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
 });
+// The commands share one open store (test/support/cli-backends.ts), closed before the removal above.
+holdEmbeddedStore(dataDir);
 
 /** The CLI on this file's embedded store, with DATABASE_URL unset for the call. */
 const run = (...argv: string[]) => runCli({ DATABASE_URL: undefined }, dataDir, argv);
