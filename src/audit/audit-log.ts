@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { z } from 'zod';
 import { AupError } from '../errors.js';
+import { type JsonRow, type JsonRowColumns, jsonRowsSource } from '../store/json-rows.js';
 import type { Database } from '../store/schema.js';
 import { canonicalJson, toJsonValue } from './canonical-json.js';
 
@@ -166,6 +167,30 @@ function chainFrom(head: AuditHead, entries: readonly CheckedEntry[]): AuditEntr
   return out;
 }
 
+const AUDIT_COLUMNS = {
+  seq: 'bigint',
+  at: 'timestamptz',
+  actor: 'text',
+  kind: 'text',
+  subject: 'text',
+  payload: 'jsonb',
+  prev_hash: 'text',
+  hash: 'text',
+} as const satisfies JsonRowColumns<string>;
+
+function auditRow(e: AuditEntry): JsonRow<keyof typeof AUDIT_COLUMNS> {
+  return {
+    seq: e.seq,
+    at: e.at,
+    actor: e.actor,
+    kind: e.kind,
+    subject: e.subject,
+    payload: e.payload,
+    prev_hash: e.prevHash,
+    hash: e.hash,
+  };
+}
+
 /**
  * Inserts `out` (chained from `head`) and moves the head to the last, in one statement that does neither
  * unless the head is still `head`; undefined when it is not.
@@ -183,13 +208,8 @@ async function writeEntries(
       returning seq
     ), rows as (
       insert into audit_log (seq, at, actor, kind, subject, payload, prev_hash, hash)
-      select e.seq, e.at, e.actor, e.kind, e.subject, e.payload::jsonb, e.prev_hash, e.hash
-      from moved, unnest(
-        ${out.map((e) => e.seq)}::bigint[], ${out.map((e) => e.at.toISOString())}::timestamptz[],
-        ${out.map((e) => e.actor)}::text[], ${out.map((e) => e.kind)}::text[],
-        ${out.map((e) => e.subject)}::text[], ${out.map((e) => JSON.stringify(e.payload))}::text[],
-        ${out.map((e) => e.prevHash)}::text[], ${out.map((e) => e.hash)}::text[]
-      ) as e(seq, at, actor, kind, subject, payload, prev_hash, hash)
+      select e.seq, e.at, e.actor, e.kind, e.subject, e.payload, e.prev_hash, e.hash
+      from moved, ${jsonRowsSource('e', AUDIT_COLUMNS, out.map(auditRow))}
       returning 1
     )
     select count(*)::text as n from rows`.execute(trx);

@@ -4,7 +4,8 @@ import { type AuditActor, type AuditEntryInput, appendAudit } from '../../audit/
 import { toJsonValue } from '../../audit/canonical-json.js';
 import { AupError } from '../../errors.js';
 import { releaseLeasesOfGoneWorkers } from '../../store/claim-leases.js';
-import { insertWithIds, usedKeys } from '../../store/reserve-ids.js';
+import { insertJsonRows, type JsonRowColumns } from '../../store/json-rows.js';
+import { usedKeys } from '../../store/reserve-ids.js';
 import type { Database } from '../../store/schema.js';
 import type { OutboxActionTable, OutboxStatus } from '../../store/tables/outbox.table.js';
 
@@ -183,7 +184,7 @@ export async function insertActions(
       id: input.id,
       kind: input.kind,
       idempotency_key: input.idempotencyKey,
-      payload: JSON.stringify(payload),
+      payload,
       max_attempts: input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       next_attempt_at: input.notBefore ?? input.at,
       case_id: input.caseId ?? null,
@@ -192,10 +193,24 @@ export async function insertActions(
     };
   });
   for (let i = 0; i < rows.length; i += 2_000) {
-    await insertWithIds(trx, trx.insertInto('outbox_actions').values(rows.slice(i, i + 2_000)));
+    await insertJsonRows(trx, 'outbox_actions', ACTION_COLUMNS, rows.slice(i, i + 2_000), {
+      overridingIds: true,
+    });
   }
   return entries;
 }
+
+const ACTION_COLUMNS = {
+  id: 'integer',
+  kind: 'text',
+  idempotency_key: 'text',
+  payload: 'jsonb',
+  max_attempts: 'integer',
+  next_attempt_at: 'timestamptz',
+  case_id: 'integer',
+  created_at: 'timestamptz',
+  updated_at: 'timestamptz',
+} as const satisfies JsonRowColumns<string>;
 
 /** The audit subject of an action: its case when it has one (so a case's record tells the whole story). */
 export function actionSubject(actionId: number, caseId: number | null): string {

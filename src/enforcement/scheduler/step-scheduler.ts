@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { type AuditActor, type AuditEntryInput, appendAudit } from '../../audit/audit-log.js';
 import { toJsonValue } from '../../audit/canonical-json.js';
 import { AupError } from '../../errors.js';
-import { insertWithIds, usedKeys } from '../../store/reserve-ids.js';
+import { insertJsonRows, type JsonRowColumns } from '../../store/json-rows.js';
+import { usedKeys } from '../../store/reserve-ids.js';
 import type { Database } from '../../store/schema.js';
 import type { ScheduledStepStatus, ScheduledStepTable } from '../../store/tables/outbox.table.js';
 import type { JsonValue } from '../outbox/action-handler.js';
@@ -113,7 +114,7 @@ export async function scheduleStep(
 ): Promise<{ id: number; created: boolean; status: ScheduledStepStatus }> {
   const inserted = await trx
     .insertInto('scheduled_steps')
-    .values(stepRow(input, checkedStep(input)))
+    .values({ ...stepRow(input), payload: JSON.stringify(checkedStep(input)) })
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
     .returning(['id', 'status'])
     .executeTakeFirst();
@@ -156,13 +157,13 @@ function checkedStep(input: ScheduleStepInput): unknown {
 }
 
 /** The row of a new step (its payload checked). */
-function stepRow(input: ScheduleStepInput, payload: unknown) {
+/** A scheduled_steps row but its id and payload (the caller adds the payload as JSON text or value). */
+function stepRow(input: ScheduleStepInput) {
   return {
     subject: input.subject,
     kind: input.kind,
     due_at: input.dueAt,
     idempotency_key: input.idempotencyKey,
-    payload: JSON.stringify(payload),
     max_attempts: input.maxAttempts ?? DEFAULT_STEP_MAX_ATTEMPTS,
     next_attempt_at: input.dueAt,
     created_at: input.at,
@@ -230,13 +231,27 @@ export async function insertSteps(
   const rows = steps.map((input) => {
     const payload = checkedStep(input);
     entries.push(scheduledAuditEntry(input.id, input));
-    return { id: input.id, ...stepRow(input, payload) };
+    return { id: input.id, ...stepRow(input), payload };
   });
   for (let i = 0; i < rows.length; i += 2_000) {
-    await insertWithIds(trx, trx.insertInto('scheduled_steps').values(rows.slice(i, i + 2_000)));
+    await insertJsonRows(trx, 'scheduled_steps', STEP_COLUMNS, rows.slice(i, i + 2_000), {
+      overridingIds: true,
+    });
   }
   return entries;
 }
+
+const STEP_COLUMNS = {
+  id: 'integer',
+  subject: 'text',
+  kind: 'text',
+  due_at: 'timestamptz',
+  idempotency_key: 'text',
+  payload: 'jsonb',
+  max_attempts: 'integer',
+  next_attempt_at: 'timestamptz',
+  created_at: 'timestamptz',
+} as const satisfies JsonRowColumns<string>;
 
 /**
  * Cancels the subject's pending steps (all, or only `kinds`) inside the caller's transaction, with one
