@@ -17,9 +17,11 @@ export async function reserveIds(
   count: number,
 ): Promise<number[]> {
   if (count <= 0) return [];
+  // The sequence is looked up once (a materialized CTE): written inside nextval() it was looked up again
+  // for every id.
   const rows = await sql<{ id: string }>`
-    select nextval(pg_get_serial_sequence(${table}, 'id'))::text as id
-    from generate_series(1, ${count}::int)`.execute(trx);
+    with s as materialized (select pg_get_serial_sequence(${table}, 'id')::regclass as seq)
+    select nextval(s.seq)::text as id from s, generate_series(1, ${count}::int)`.execute(trx);
   return rows.rows.map((r) => Number(r.id)).sort((a, b) => a - b);
 }
 
