@@ -30,10 +30,19 @@ export function jsonRowsSource<C extends string>(
   columns: JsonRowColumns<C>,
   rows: ReadonlyArray<JsonRow<C>>,
 ): RawBuilder<unknown> {
+  return jsonTextRowsSource(alias, columns, JSON.stringify(rows));
+}
+
+/** `jsonRowsSource` for rows already serialised: `json` is a JSON array of row objects. */
+export function jsonTextRowsSource<C extends string>(
+  alias: string,
+  columns: JsonRowColumns<C>,
+  json: string,
+): RawBuilder<unknown> {
   const definitions = Object.entries<JsonRowType>(columns).map(
     ([name, type]) => sql`${sql.ref(name)} ${sql.raw(type)}`,
   );
-  return sql`jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as ${sql.table(alias)}(${sql.join(definitions)})`;
+  return sql`jsonb_to_recordset(${json}::jsonb) as ${sql.table(alias)}(${sql.join(definitions)})`;
 }
 
 /**
