@@ -1,6 +1,12 @@
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { AupError } from '../errors.js';
-import { insertJsonRows, type JsonRowColumns, jsonRowsSource } from '../store/json-rows.js';
+import {
+  insertJsonRows,
+  type JsonRowColumns,
+  jsonRowsSource,
+  settleInOrder,
+  slices,
+} from '../store/json-rows.js';
 import type { Database } from '../store/schema.js';
 import type { CaseTable } from '../store/tables/cases.table.js';
 import { caseIdFromRef, caseNumberOf, caseRefOf } from './case-ref.js';
@@ -405,8 +411,8 @@ const CASE_COLUMNS = {
  * and the `saveCase`s after it leave, written once.
  */
 export async function insertCases(trx: Transaction<Database>, records: readonly CaseRecord[]): Promise<void> {
-  for (let i = 0; i < records.length; i += ROWS_PER_STATEMENT) {
-    const rows = records.slice(i, i + ROWS_PER_STATEMENT).map((c) => {
+  const statements = slices(records, ROWS_PER_STATEMENT).map((part) => {
+    const rows = part.map((c) => {
       const state = caseStateSchema.parse(c.state);
       return {
         id: c.id,
@@ -433,8 +439,9 @@ export async function insertCases(trx: Transaction<Database>, records: readonly 
         updated_at: c.updatedAt,
       };
     });
-    await insertJsonRows(trx, 'cases', CASE_COLUMNS, rows, { overridingIds: true });
-  }
+    return insertJsonRows(trx, 'cases', CASE_COLUMNS, rows, { overridingIds: true });
+  });
+  await settleInOrder(statements);
 }
 
 const CASE_SAVE_COLUMNS = {
@@ -454,8 +461,8 @@ const CASE_SAVE_COLUMNS = {
  * `openCasesFor`) in one statement per 2,000: the last of the `saveCase`s a batch made on each.
  */
 export async function saveCases(trx: Transaction<Database>, records: readonly CaseRecord[]): Promise<void> {
-  for (let i = 0; i < records.length; i += ROWS_PER_STATEMENT) {
-    const rows = records.slice(i, i + ROWS_PER_STATEMENT).map((c) => {
+  const statements = slices(records, ROWS_PER_STATEMENT).map((part) => {
+    const rows = part.map((c) => {
       const state = caseStateSchema.parse(c.state);
       return {
         id: c.id,
@@ -469,10 +476,11 @@ export async function saveCases(trx: Transaction<Database>, records: readonly Ca
         window_ends_at: c.windowEndsAt,
       };
     });
-    await sql`update cases set state = u.state, status = u.status, version = u.version,
+    return sql`update cases set state = u.state, status = u.status, version = u.version,
         updated_at = u.updated_at, due_at = u.due_at, first_event_at = u.first_event_at,
         last_event_at = u.last_event_at, window_ends_at = u.window_ends_at
       from ${jsonRowsSource('u', CASE_SAVE_COLUMNS, rows)}
       where cases.id = u.id`.execute(trx);
-  }
+  });
+  await settleInOrder(statements);
 }

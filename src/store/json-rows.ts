@@ -63,3 +63,22 @@ export async function insertJsonRows<C extends string>(
     ${options.overridingIds ? sql`overriding system value` : sql``}
     select ${sql.join(names)} from ${jsonRowsSource('r', columns, rows)}`.execute(trx);
 }
+
+/**
+ * Waits for statements issued back to back on one transaction (each started without waiting for the one
+ * before: kysely runs a transaction's queries one at a time, in the order they were issued). Resolves once
+ * all have run; if any failed, rejects with the first failure in issue order — only after every statement
+ * has settled, so none still queued behind it runs after the caller has rolled the transaction back.
+ */
+export async function settleInOrder(statements: ReadonlyArray<Promise<unknown>>): Promise<void> {
+  const results = await Promise.allSettled(statements);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** `rows` in slices of `size`: one multi-row statement each. */
+export function slices<T>(rows: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  return out;
+}

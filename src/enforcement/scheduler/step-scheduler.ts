@@ -3,7 +3,13 @@ import { z } from 'zod';
 import { type AuditActor, type AuditEntryInput, appendAudit } from '../../audit/audit-log.js';
 import { toJsonValue } from '../../audit/canonical-json.js';
 import { AupError } from '../../errors.js';
-import { insertJsonRows, type JsonRowColumns } from '../../store/json-rows.js';
+import {
+  insertJsonRows,
+  type JsonRow,
+  type JsonRowColumns,
+  settleInOrder,
+  slices,
+} from '../../store/json-rows.js';
 import { usedKeys } from '../../store/reserve-ids.js';
 import type { Database } from '../../store/schema.js';
 import type { ScheduledStepStatus, ScheduledStepTable } from '../../store/tables/outbox.table.js';
@@ -218,27 +224,35 @@ export function existingStepKeys(
   return usedKeys(db, 'scheduled_steps', keys);
 }
 
+/** Rows of new steps, checked, as `insertStepRows` writes them. */
+export interface NewStepRows {
+  readonly rows: ReadonlyArray<JsonRow<keyof typeof STEP_COLUMNS>>;
+  /** Their `step.scheduled` audit entries, in order, for the caller to chain where each belongs. */
+  readonly entries: AuditEntryInput[];
+}
+
 /**
- * New steps (ids taken with `reserveIds`, keys found unused with `existingStepKeys`) in multi-row
- * statements: the rows `scheduleStep` would write one by one. Returns their `step.scheduled` audit entries
- * in order, for the caller to chain where each belongs.
+ * New steps (ids taken with `reserveIds`, keys found unused with `existingStepKeys`), checked: the rows
+ * `scheduleStep` would write one by one, and their audit entries. Apart from the insert
+ * (`insertStepRows`), so a batch can chain the entries while the rows are being written.
  */
-export async function insertSteps(
-  trx: Transaction<Database>,
-  steps: ReadonlyArray<ScheduleStepInput & { readonly id: number }>,
-): Promise<AuditEntryInput[]> {
+export function newStepRows(steps: ReadonlyArray<ScheduleStepInput & { readonly id: number }>): NewStepRows {
   const entries: AuditEntryInput[] = [];
   const rows = steps.map((input) => {
     const payload = checkedStep(input);
     entries.push(scheduledAuditEntry(input.id, input));
     return { id: input.id, ...stepRow(input), payload };
   });
-  for (let i = 0; i < rows.length; i += 2_000) {
-    await insertJsonRows(trx, 'scheduled_steps', STEP_COLUMNS, rows.slice(i, i + 2_000), {
-      overridingIds: true,
-    });
-  }
-  return entries;
+  return { rows, entries };
+}
+
+/** Writes `newStepRows` in multi-row statements. */
+export async function insertStepRows(trx: Transaction<Database>, steps: NewStepRows): Promise<void> {
+  await settleInOrder(
+    slices(steps.rows, 2_000).map((part) =>
+      insertJsonRows(trx, 'scheduled_steps', STEP_COLUMNS, part, { overridingIds: true }),
+    ),
+  );
 }
 
 const STEP_COLUMNS = {
