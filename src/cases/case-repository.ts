@@ -10,7 +10,7 @@ import {
 import type { Database } from '../store/schema.js';
 import type { CaseTable } from '../store/tables/cases.table.js';
 import { caseIdFromRef, caseNumberOf, caseRefOf } from './case-ref.js';
-import { type CaseState, type CaseStatus, caseStateSchema } from './case-state.js';
+import { type CaseState, type CaseStatus, caseStateSchema, checkedCaseState } from './case-state.js';
 import { type CorrelationCandidate, closedStatuses } from './correlate-event.js';
 
 /**
@@ -413,7 +413,7 @@ const CASE_COLUMNS = {
 export async function insertCases(trx: Transaction<Database>, records: readonly CaseRecord[]): Promise<void> {
   const statements = slices(records, ROWS_PER_STATEMENT).map((part) => {
     const rows = part.map((c) => {
-      const state = caseStateSchema.parse(c.state);
+      const state = checkedCaseState(c.state);
       return {
         id: c.id,
         ref: c.ref,
@@ -463,7 +463,7 @@ const CASE_SAVE_COLUMNS = {
 export async function saveCases(trx: Transaction<Database>, records: readonly CaseRecord[]): Promise<void> {
   const statements = slices(records, ROWS_PER_STATEMENT).map((part) => {
     const rows = part.map((c) => {
-      const state = caseStateSchema.parse(c.state);
+      const state = checkedCaseState(c.state);
       return {
         id: c.id,
         state,

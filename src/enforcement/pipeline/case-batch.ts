@@ -11,7 +11,7 @@ import {
   openCasesFor,
   saveCases,
 } from '../../cases/case-repository.js';
-import { type CaseState, caseStateSchema, openCaseState } from '../../cases/case-state.js';
+import { type CaseState, openCaseState, parseCaseState } from '../../cases/case-state.js';
 import { type CorrelationCandidate, correlateEvent, windowEndsAt } from '../../cases/correlate-event.js';
 import { addCaseMessages, type NewCaseMessage } from '../../cases/message-repository.js';
 import { insertCaseEvents, type NewCaseEvent } from '../../cases/report-repository.js';
@@ -568,9 +568,13 @@ function ours(attributed: EventAttribution): Extract<Attribution, { ours: true }
   return attributed.attribution as Extract<Attribution, { ours: true }>;
 }
 
-/** A state as the store gives it back: through JSON and `caseStateSchema`, as saveCase/getCase would. */
+/**
+ * A state as the store gives it back: through JSON and `caseStateSchema`, as saveCase/getCase would. The
+ * result is never changed afterwards (a later event of the case works on a clone), so insertCases and
+ * saveCases write it without parsing it again.
+ */
 function stored(state: CaseState): CaseState {
-  return caseStateSchema.parse(JSON.parse(JSON.stringify(state)));
+  return parseCaseState(JSON.parse(JSON.stringify(state)));
 }
 
 function candidateOf(c: CaseRecord): CorrelationCandidate {
