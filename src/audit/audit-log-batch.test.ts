@@ -73,7 +73,13 @@ describeEachBackend('audit log, batch appends', (ctx) => {
     for (const e of written) expect(e.hash).toBe(hashAuditEntry({ ...e }));
     const stored = await listAudit(db(), { afterSeq: written[0]!.seq - 1, limit: payloads.length });
     expect(stored).toEqual(written);
-    expect(stored[4]?.payload).toEqual({ big: 1e21, small: 1.5e-7, neg: 0, int: 2 ** 53, at: T0.toISOString() });
+    expect(stored[4]?.payload).toEqual({
+      big: 1e21,
+      small: 1.5e-7,
+      neg: 0,
+      int: 2 ** 53,
+      at: T0.toISOString(),
+    });
     expect(await verifyAudit(db())).toMatchObject({ ok: true });
   });
 
