@@ -57,6 +57,32 @@ describeEachBackend('audit log, batch appends', (ctx) => {
     expect(await verifyAudit(db())).toMatchObject({ ok: true, entries: before.seq + 250 });
   });
 
+  it('hashes and stores awkward payloads as hashAuditEntry and the stored row have them', async () => {
+    const payloads: unknown[] = [
+      {},
+      [],
+      { '10': 'ten', '9': 'nine', b: [], a: {}, '': 0 },
+      { text: 'line\u2028sep \u00e9 \ud83d\ude00 "quoted" \\ back', tab: '\t' },
+      { big: 1e21, small: 1.5e-7, neg: -0, int: 2 ** 53, skipped: undefined, at: new Date(T0) },
+      { list: [1, 'a', null, true, { z: 1, y: [{}] }] },
+    ];
+    const inputs = payloads.map((payload, i) => ({ ...entry(i + 1), payload }));
+    const written = await db()
+      .transaction()
+      .execute((trx) => appendAuditBatch(trx, inputs));
+    for (const e of written) expect(e.hash).toBe(hashAuditEntry({ ...e }));
+    const stored = await listAudit(db(), { afterSeq: written[0]!.seq - 1, limit: payloads.length });
+    expect(stored).toEqual(written);
+    expect(stored[4]?.payload).toEqual({
+      big: 1e21,
+      small: 1.5e-7,
+      neg: 0,
+      int: 2 ** 53,
+      at: T0.toISOString(),
+    });
+    expect(await verifyAudit(db())).toMatchObject({ ok: true });
+  });
+
   it('mixes with single appends in one transaction without a gap', async () => {
     const before = await auditHead(db());
     const seqs = await db()

@@ -1,10 +1,16 @@
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { AupError } from '../errors.js';
-import { insertWithIds } from '../store/reserve-ids.js';
+import {
+  insertJsonRows,
+  type JsonRowColumns,
+  jsonRowsSource,
+  settleInOrder,
+  slices,
+} from '../store/json-rows.js';
 import type { Database } from '../store/schema.js';
 import type { CaseTable } from '../store/tables/cases.table.js';
 import { caseIdFromRef, caseNumberOf, caseRefOf } from './case-ref.js';
-import { type CaseState, type CaseStatus, caseStateSchema } from './case-state.js';
+import { type CaseState, type CaseStatus, caseStateSchema, checkedCaseState } from './case-state.js';
 import { type CorrelationCandidate, closedStatuses } from './correlate-event.js';
 
 /**
@@ -372,70 +378,109 @@ export async function caseCounts(
   return counts;
 }
 
-/** Rows per multi-row statement: well under PostgreSQL's 65,535 parameters at ~20 columns a row. */
+/** Rows per multi-row statement: bounds the one JSON parameter (a few MB) a statement carries. */
 const ROWS_PER_STATEMENT = 2_000;
+
+const CASE_COLUMNS = {
+  id: 'integer',
+  ref: 'text',
+  provider_id: 'text',
+  policy_version: 'text',
+  customer_id: 'integer',
+  customer_ref: 'text',
+  service_id: 'integer',
+  service_ref: 'text',
+  clause_id: 'text',
+  severity: 'text',
+  state: 'jsonb',
+  status: 'text',
+  repeat_count: 'integer',
+  opened_at: 'timestamptz',
+  first_event_at: 'timestamptz',
+  last_event_at: 'timestamptz',
+  window_ends_at: 'timestamptz',
+  due_at: 'timestamptz',
+  assigned_to: 'text',
+  merged_into: 'integer',
+  version: 'integer',
+  updated_at: 'timestamptz',
+} as const satisfies JsonRowColumns<string>;
 
 /**
  * Inserts whole cases (ids taken with `reserveIds`, state final) in multi-row statements: what `createCase`
  * and the `saveCase`s after it leave, written once.
  */
 export async function insertCases(trx: Transaction<Database>, records: readonly CaseRecord[]): Promise<void> {
-  for (let i = 0; i < records.length; i += ROWS_PER_STATEMENT) {
-    await insertWithIds(
-      trx,
-      trx.insertInto('cases').values(
-        records.slice(i, i + ROWS_PER_STATEMENT).map((c) => {
-          const state = caseStateSchema.parse(c.state);
-          return {
-            id: c.id,
-            ref: c.ref,
-            provider_id: c.providerId,
-            policy_version: c.policyVersion,
-            customer_id: c.customerId,
-            customer_ref: c.customerRef,
-            service_id: c.serviceId,
-            service_ref: c.serviceRef,
-            clause_id: c.clauseId,
-            severity: c.severity,
-            state: JSON.stringify(state),
-            status: state.status,
-            repeat_count: c.repeatCount,
-            opened_at: c.openedAt,
-            first_event_at: c.firstEventAt,
-            last_event_at: c.lastEventAt,
-            window_ends_at: c.windowEndsAt,
-            due_at: c.dueAt,
-            assigned_to: c.assignedTo,
-            merged_into: c.mergedInto,
-            version: c.version,
-            updated_at: c.updatedAt,
-          };
-        }),
-      ),
-    );
-  }
+  const statements = slices(records, ROWS_PER_STATEMENT).map((part) => {
+    const rows = part.map((c) => {
+      const state = checkedCaseState(c.state);
+      return {
+        id: c.id,
+        ref: c.ref,
+        provider_id: c.providerId,
+        policy_version: c.policyVersion,
+        customer_id: c.customerId,
+        customer_ref: c.customerRef,
+        service_id: c.serviceId,
+        service_ref: c.serviceRef,
+        clause_id: c.clauseId,
+        severity: c.severity,
+        state,
+        status: state.status,
+        repeat_count: c.repeatCount,
+        opened_at: c.openedAt,
+        first_event_at: c.firstEventAt,
+        last_event_at: c.lastEventAt,
+        window_ends_at: c.windowEndsAt,
+        due_at: c.dueAt,
+        assigned_to: c.assignedTo,
+        merged_into: c.mergedInto,
+        version: c.version,
+        updated_at: c.updatedAt,
+      };
+    });
+    return insertJsonRows(trx, 'cases', CASE_COLUMNS, rows, { overridingIds: true });
+  });
+  await settleInOrder(statements);
 }
+
+const CASE_SAVE_COLUMNS = {
+  id: 'integer',
+  state: 'jsonb',
+  status: 'text',
+  version: 'integer',
+  updated_at: 'timestamptz',
+  due_at: 'timestamptz',
+  first_event_at: 'timestamptz',
+  last_event_at: 'timestamptz',
+  window_ends_at: 'timestamptz',
+} as const satisfies JsonRowColumns<string>;
 
 /**
  * Writes the state, version and event times of existing cases (rows the caller holds locked:
  * `openCasesFor`) in one statement per 2,000: the last of the `saveCase`s a batch made on each.
  */
 export async function saveCases(trx: Transaction<Database>, records: readonly CaseRecord[]): Promise<void> {
-  for (let i = 0; i < records.length; i += ROWS_PER_STATEMENT) {
-    const part = records.slice(i, i + ROWS_PER_STATEMENT);
-    const states = part.map((c) => caseStateSchema.parse(c.state));
-    await sql`update cases set state = u.state::jsonb, status = u.status, version = u.version,
+  const statements = slices(records, ROWS_PER_STATEMENT).map((part) => {
+    const rows = part.map((c) => {
+      const state = checkedCaseState(c.state);
+      return {
+        id: c.id,
+        state,
+        status: state.status,
+        version: c.version,
+        updated_at: c.updatedAt,
+        due_at: c.dueAt,
+        first_event_at: c.firstEventAt,
+        last_event_at: c.lastEventAt,
+        window_ends_at: c.windowEndsAt,
+      };
+    });
+    return sql`update cases set state = u.state, status = u.status, version = u.version,
         updated_at = u.updated_at, due_at = u.due_at, first_event_at = u.first_event_at,
         last_event_at = u.last_event_at, window_ends_at = u.window_ends_at
-      from unnest(
-        ${part.map((c) => c.id)}::int[], ${states.map((s) => JSON.stringify(s))}::text[],
-        ${states.map((s) => s.status)}::text[], ${part.map((c) => c.version)}::int[],
-        ${part.map((c) => c.updatedAt.toISOString())}::timestamptz[],
-        ${part.map((c) => c.dueAt?.toISOString() ?? null)}::timestamptz[],
-        ${part.map((c) => c.firstEventAt.toISOString())}::timestamptz[],
-        ${part.map((c) => c.lastEventAt.toISOString())}::timestamptz[],
-        ${part.map((c) => c.windowEndsAt.toISOString())}::timestamptz[]
-      ) as u(id, state, status, version, updated_at, due_at, first_event_at, last_event_at, window_ends_at)
+      from ${jsonRowsSource('u', CASE_SAVE_COLUMNS, rows)}
       where cases.id = u.id`.execute(trx);
-  }
+  });
+  await settleInOrder(statements);
 }

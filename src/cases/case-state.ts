@@ -175,6 +175,27 @@ export const caseStateSchema = z
 export type CaseState = z.infer<typeof caseStateSchema>;
 export type CaseStateInput = z.input<typeof caseStateSchema>;
 
+/** The states `parseCaseState` returned (so a state it made is not parsed again when it is written). */
+const parsedStates = new WeakSet<object>();
+
+/**
+ * `caseStateSchema.parse`, remembering the result as checked. For a caller that does not change the state
+ * afterwards: the set-based pipeline parses each state a transition leaves (as a read of the case would)
+ * and writes it unchanged, and the case writes then skip parsing it a second time.
+ */
+export function parseCaseState(input: unknown): CaseState {
+  const state = caseStateSchema.parse(input);
+  parsedStates.add(state);
+  return state;
+}
+
+/** `state` checked against the schema: as it is when `parseCaseState` made it, else parsed now. */
+export function checkedCaseState(state: unknown): CaseState {
+  return typeof state === 'object' && state !== null && parsedStates.has(state)
+    ? (state as CaseState)
+    : caseStateSchema.parse(state);
+}
+
 /** A new case, as the case store opens it after judgement. */
 export function openCaseState(input: {
   caseId: string;

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { insertJsonRows, type JsonRowColumns, settleInOrder, slices } from '../store/json-rows.js';
 import type { Database } from '../store/schema.js';
 import type { CaseMessageKind } from '../store/tables/cases.table.js';
 
@@ -47,13 +48,27 @@ export async function addCaseMessages(
   trx: Transaction<Database>,
   messages: readonly NewCaseMessage[],
 ): Promise<void> {
-  for (let i = 0; i < messages.length; i += 2_000) {
-    await trx
-      .insertInto('case_messages')
-      .values(messages.slice(i, i + 2_000).map(messageRow))
-      .execute();
-  }
+  await settleInOrder(
+    slices(messages.map(messageRow), 2_000).map((part) =>
+      insertJsonRows(trx, 'case_messages', MESSAGE_COLUMNS, part),
+    ),
+  );
 }
+
+const MESSAGE_COLUMNS = {
+  case_id: 'integer',
+  direction: 'text',
+  kind: 'text',
+  message_id: 'text',
+  in_reply_to: 'text',
+  subject: 'text',
+  body: 'text',
+  sender: 'text',
+  recipient: 'text',
+  report_id: 'integer',
+  outbox_key: 'text',
+  at: 'timestamptz',
+} as const satisfies JsonRowColumns<string>;
 
 function messageRow(m: NewCaseMessage) {
   return {

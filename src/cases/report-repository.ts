@@ -1,7 +1,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { IntakeEvent } from '../intake/event.js';
 import type { ParsedReport } from '../intake/report.js';
-import { insertWithIds } from '../store/reserve-ids.js';
+import { insertJsonRows, type JsonRowColumns, settleInOrder, slices } from '../store/json-rows.js';
 import type { Database } from '../store/schema.js';
 import type { EventVerdict, ReportDisposition } from '../store/tables/cases.table.js';
 
@@ -130,7 +130,7 @@ export interface NewCaseEvent {
 export async function insertCaseEvent(trx: Transaction<Database>, e: NewCaseEvent): Promise<number> {
   const row = await trx
     .insertInto('case_events')
-    .values(caseEventRow(e))
+    .values({ ...caseEventRow(e), event: JSON.stringify(e.event) })
     .returning('id')
     .executeTakeFirstOrThrow();
   return row.id;
@@ -144,23 +144,43 @@ export async function insertCaseEvents(
   trx: Transaction<Database>,
   events: ReadonlyArray<NewCaseEvent & { readonly id: number }>,
 ): Promise<void> {
-  for (let i = 0; i < events.length; i += 2_000) {
-    await insertWithIds(
-      trx,
-      trx
-        .insertInto('case_events')
-        .values(events.slice(i, i + 2_000).map((e) => ({ id: e.id, ...caseEventRow(e) }))),
-    );
-  }
+  const rows = events.map((e) => ({ id: e.id, event: e.event, ...caseEventRow(e) }));
+  await settleInOrder(
+    slices(rows, 2_000).map((part) =>
+      insertJsonRows(trx, 'case_events', CASE_EVENT_COLUMNS, part, { overridingIds: true }),
+    ),
+  );
 }
 
+const CASE_EVENT_COLUMNS = {
+  id: 'integer',
+  report_id: 'integer',
+  case_id: 'integer',
+  fingerprint: 'text',
+  event: 'jsonb',
+  event_time: 'timestamptz',
+  classification: 'text',
+  identifier: 'text',
+  source_ip: 'inet',
+  source_fqdn: 'text',
+  source_url: 'text',
+  customer_id: 'integer',
+  service_id: 'integer',
+  assignment_id: 'integer',
+  policy_version: 'text',
+  verdict: 'text',
+  clause_id: 'text',
+  reason: 'text',
+  created_at: 'timestamptz',
+} as const satisfies JsonRowColumns<string>;
+
+/** A case_events row but its id and `event` (the caller adds the event as JSON text or as a JSON value). */
 function caseEventRow(e: NewCaseEvent) {
   const event = e.event;
   return {
     report_id: e.reportId,
     case_id: e.caseId,
     fingerprint: e.fingerprint,
-    event: JSON.stringify(event),
     event_time: e.eventTime,
     classification: `${event['classification.taxonomy']}/${event['classification.type']}`,
     identifier: event['classification.identifier'] ?? null,

@@ -1,4 +1,4 @@
-import { type CompiledQuery, type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 
 /** Tables whose ids a set-based writer takes ahead of its multi-row insert. */
@@ -17,26 +17,18 @@ export async function reserveIds(
   count: number,
 ): Promise<number[]> {
   if (count <= 0) return [];
-  const rows = await sql<{ id: string }>`
-    select nextval(pg_get_serial_sequence(${table}, 'id'))::text as id
-    from generate_series(1, ${count}::int)`.execute(trx);
-  return rows.rows.map((r) => Number(r.id)).sort((a, b) => a - b);
-}
-
-/**
- * Runs a multi-row INSERT whose rows carry ids from `reserveIds`: the tables' ids are `GENERATED ALWAYS`
- * identity columns, which take a given value only with `OVERRIDING SYSTEM VALUE` (kysely has no clause for
- * it, so it is put into the compiled statement before its VALUES).
- */
-export async function insertWithIds(
-  trx: Transaction<Database>,
-  query: { compile(): CompiledQuery },
-): Promise<void> {
-  const compiled = query.compile();
-  const at = compiled.sql.indexOf(') values (');
-  if (at < 0) throw new Error(`not a multi-row insert: ${compiled.sql.slice(0, 80)}`);
-  const text = `${compiled.sql.slice(0, at + 1)} overriding system value${compiled.sql.slice(at + 1)}`;
-  await trx.executeQuery({ ...compiled, sql: text });
+  // The sequence is looked up once (a materialized CTE): written inside nextval() it was looked up again
+  // for every id. The ids come back as one comma-separated text, not a row each (a chunk takes thousands,
+  // and decoding a result row costs more than taking the id).
+  const rows = await sql<{ ids: string | null }>`
+    with s as materialized (select pg_get_serial_sequence(${table}, 'id')::regclass as seq)
+    select string_agg(nextval(s.seq)::text, ',') as ids from s, generate_series(1, ${count}::int)`.execute(
+    trx,
+  );
+  return (rows.rows[0]?.ids ?? '')
+    .split(',')
+    .map(Number)
+    .sort((a, b) => a - b);
 }
 
 /** Which of `keys` an idempotency-keyed table (outbox actions, due steps) holds already. */

@@ -34,16 +34,22 @@ const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff
 // are shielded before this runs.
 const JSON_UNSTORABLE_ESCAPE = /(?<=(?:^|[^\\])(?:\\\\)*)\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})/g;
 
+// What UNSTORABLE can match at all: a NUL or any surrogate half. A plain character class, scanned about
+// five times faster than UNSTORABLE's look-arounds on a two-byte string (the pipeline's parameters are
+// megabytes of JSON that hold neither); only text holding one is searched with UNSTORABLE.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this looks for.
+const MAYBE_UNSTORABLE = /[\u0000\ud800-\udfff]/;
+
 /** True when `text` holds a character PostgreSQL text refuses. */
 export function hasUnstorableText(text: string): boolean {
+  if (!MAYBE_UNSTORABLE.test(text)) return false;
   UNSTORABLE.lastIndex = 0;
   return UNSTORABLE.test(text);
 }
 
 /** `text` with every character PostgreSQL text refuses replaced by U+FFFD. */
 export function storableText(text: string): string {
-  UNSTORABLE.lastIndex = 0;
-  return UNSTORABLE.test(text) ? text.replace(UNSTORABLE, REPLACEMENT) : text;
+  return hasUnstorableText(text) ? text.replace(UNSTORABLE, REPLACEMENT) : text;
 }
 
 /**

@@ -179,8 +179,7 @@ function blocks(payload: NoticePayload, ctx: NoticeContext): string[] {
 }
 
 export function renderNotice(payload: NoticePayload, ctx: NoticeContext): RenderedMail {
-  const clause = payload.clauses[0]?.title;
-  const subject = `${caseTag(payload.caseId)} ${titles[payload.template]}${clause ? `: ${clause}` : ''}`;
+  const subject = noticeSubject(payload);
   const parts = blocks(payload, ctx);
   const text = `${parts.join('\n\n')}\n`;
   const html = [
@@ -190,4 +189,14 @@ export function renderNotice(payload: NoticePayload, ctx: NoticeContext): Render
     '</body></html>',
   ].join('\n');
   return { subject, text, html };
+}
+
+/**
+ * The notice's subject line alone, as `renderNotice` writes it: what the case thread records when a notice
+ * is queued (the pipeline queues thousands; rendering their bodies only to read the subject was most of
+ * that cost).
+ */
+export function noticeSubject(payload: NoticePayload): string {
+  const clause = payload.clauses[0]?.title;
+  return `${caseTag(payload.caseId)} ${titles[payload.template]}${clause ? `: ${clause}` : ''}`;
 }

@@ -4,7 +4,14 @@ import { type AuditActor, type AuditEntryInput, appendAudit } from '../../audit/
 import { toJsonValue } from '../../audit/canonical-json.js';
 import { AupError } from '../../errors.js';
 import { releaseLeasesOfGoneWorkers } from '../../store/claim-leases.js';
-import { insertWithIds, usedKeys } from '../../store/reserve-ids.js';
+import {
+  insertJsonRows,
+  type JsonRow,
+  type JsonRowColumns,
+  settleInOrder,
+  slices,
+} from '../../store/json-rows.js';
+import { usedKeys } from '../../store/reserve-ids.js';
 import type { Database } from '../../store/schema.js';
 import type { OutboxActionTable, OutboxStatus } from '../../store/tables/outbox.table.js';
 
@@ -165,16 +172,21 @@ export function existingActionKeys(
   return usedKeys(db, 'outbox_actions', keys);
 }
 
+/** Rows of new actions, checked, as `insertActionRows` writes them. */
+export interface NewActionRows {
+  readonly rows: ReadonlyArray<JsonRow<keyof typeof ACTION_COLUMNS>>;
+  /** Their `action.enqueued` audit entries, in order, for the caller to chain where each belongs. */
+  readonly entries: AuditEntryInput[];
+}
+
 /**
- * New actions (ids taken with `reserveIds`; keys the caller found unused with `existingActionKeys`) in
- * multi-row statements: the rows `enqueueAction` would write one by one. Returns their `action.enqueued`
- * audit entries, in order, for the caller to chain where each belongs. A key used meanwhile by another
- * transaction fails the statement (unique key): the caller's transaction rolls back and is redone.
+ * New actions (ids taken with `reserveIds`; keys the caller found unused with `existingActionKeys`),
+ * checked: the rows `enqueueAction` would write one by one, and their audit entries. Apart from the insert
+ * (`insertActionRows`), so a batch can chain the entries while the rows are being written.
  */
-export async function insertActions(
-  trx: Transaction<Database>,
+export function newActionRows(
   actions: ReadonlyArray<EnqueueActionInput & { readonly id: number }>,
-): Promise<AuditEntryInput[]> {
+): NewActionRows {
   const entries: AuditEntryInput[] = [];
   const rows = actions.map((input) => {
     const payload = checkedAction(input);
@@ -183,7 +195,7 @@ export async function insertActions(
       id: input.id,
       kind: input.kind,
       idempotency_key: input.idempotencyKey,
-      payload: JSON.stringify(payload),
+      payload,
       max_attempts: input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       next_attempt_at: input.notBefore ?? input.at,
       case_id: input.caseId ?? null,
@@ -191,11 +203,32 @@ export async function insertActions(
       updated_at: input.at,
     };
   });
-  for (let i = 0; i < rows.length; i += 2_000) {
-    await insertWithIds(trx, trx.insertInto('outbox_actions').values(rows.slice(i, i + 2_000)));
-  }
-  return entries;
+  return { rows, entries };
 }
+
+/**
+ * Writes `newActionRows` in multi-row statements. A key used meanwhile by another transaction fails the
+ * statement (unique key): the caller's transaction rolls back and is redone.
+ */
+export async function insertActionRows(trx: Transaction<Database>, actions: NewActionRows): Promise<void> {
+  await settleInOrder(
+    slices(actions.rows, 2_000).map((part) =>
+      insertJsonRows(trx, 'outbox_actions', ACTION_COLUMNS, part, { overridingIds: true }),
+    ),
+  );
+}
+
+const ACTION_COLUMNS = {
+  id: 'integer',
+  kind: 'text',
+  idempotency_key: 'text',
+  payload: 'jsonb',
+  max_attempts: 'integer',
+  next_attempt_at: 'timestamptz',
+  case_id: 'integer',
+  created_at: 'timestamptz',
+  updated_at: 'timestamptz',
+} as const satisfies JsonRowColumns<string>;
 
 /** The audit subject of an action: its case when it has one (so a case's record tells the whole story). */
 export function actionSubject(actionId: number, caseId: number | null): string {

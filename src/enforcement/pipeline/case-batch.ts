@@ -11,22 +11,29 @@ import {
   openCasesFor,
   saveCases,
 } from '../../cases/case-repository.js';
-import { type CaseState, caseStateSchema, openCaseState } from '../../cases/case-state.js';
+import { type CaseState, openCaseState, parseCaseState } from '../../cases/case-state.js';
 import { type CorrelationCandidate, correlateEvent, windowEndsAt } from '../../cases/correlate-event.js';
 import { addCaseMessages, type NewCaseMessage } from '../../cases/message-repository.js';
 import { insertCaseEvents, type NewCaseEvent } from '../../cases/report-repository.js';
 import type { IntakeEvent } from '../../intake/event.js';
 import type { Judgement } from '../../judgement/judge-event.js';
 import { durationMs, type PolicyDocument } from '../../policy/policy-schema.js';
+import { settleInOrder } from '../../store/json-rows.js';
 import { reserveIds } from '../../store/reserve-ids.js';
 import type { Database } from '../../store/schema.js';
 import type { EventVerdict } from '../../store/tables/cases.table.js';
 import { nextStep } from '../ladder-engine.js';
-import { type EnqueueActionInput, existingActionKeys, insertActions } from '../outbox/outbox-repository.js';
+import {
+  type EnqueueActionInput,
+  existingActionKeys,
+  insertActionRows,
+  newActionRows,
+} from '../outbox/outbox-repository.js';
 import type { PlannedAction } from '../planned-action.js';
 import {
   existingStepKeys,
-  insertSteps,
+  insertStepRows,
+  newStepRows,
   pendingDueTimes,
   type ScheduleStepInput,
 } from '../scheduler/step-scheduler.js';
@@ -221,49 +228,65 @@ class CaseBatch {
     const actionIds = await reserveIds(trx, 'outbox_actions', newActions.filter(Boolean).length);
     const stepIds = await reserveIds(trx, 'scheduled_steps', newSteps.filter(Boolean).length);
 
-    const records = [...this.touched].map((id) => this.cases.get(id)!);
-    await insertCases(
-      trx,
-      records.filter((r) => this.opened.has(r.id)),
-    );
-    await saveCases(
-      trx,
-      records.filter((r) => !this.opened.has(r.id)),
-    );
-    await insertCaseEvents(trx, this.events);
+    // From here on each statement is issued without waiting for the one before (settleInOrder): the
+    // transaction runs them one at a time in this order, and the JavaScript that builds the next one (its
+    // rows' JSON; the audit chain's hashes) runs while the store executes the last. Cases come first (the
+    // events, messages and the audit trigger refer to them), audit entries last, as before.
+    const writes: Array<Promise<unknown>> = [];
+    try {
+      const records = [...this.touched].map((id) => this.cases.get(id)!);
+      writes.push(
+        insertCases(
+          trx,
+          records.filter((r) => this.opened.has(r.id)),
+        ),
+        saveCases(
+          trx,
+          records.filter((r) => !this.opened.has(r.id)),
+        ),
+        insertCaseEvents(trx, this.events),
+      );
 
-    const actionRows: Array<EnqueueActionInput & { id: number }> = [];
-    const messages: NewCaseMessage[] = [];
-    const actionAt = new Map<number, number>();
-    for (const [i, a] of this.actions.entries()) {
-      if (!newActions[i]) continue;
-      actionAt.set(i, actionRows.length);
-      actionRows.push({ ...a.input, id: actionIds[actionRows.length]! });
-      const message = noticeMessageOf(this.deps, a.record, a.action, this.input.now);
-      if (message) messages.push(message);
-    }
-    const actionEntries = await insertActions(trx, actionRows);
-    await addCaseMessages(trx, messages);
-    const stepRows: Array<ScheduleStepInput & { id: number }> = [];
-    const stepAt = new Map<number, number>();
-    for (const [i, s] of this.steps.entries()) {
-      if (!newSteps[i]) continue;
-      stepAt.set(i, stepRows.length);
-      stepRows.push({ ...s, id: stepIds[stepRows.length]! });
-    }
-    const stepEntries = await insertSteps(trx, stepRows);
+      const actionInputs: Array<EnqueueActionInput & { id: number }> = [];
+      const messages: NewCaseMessage[] = [];
+      const actionAt = new Map<number, number>();
+      for (const [i, a] of this.actions.entries()) {
+        if (!newActions[i]) continue;
+        actionAt.set(i, actionInputs.length);
+        actionInputs.push({ ...a.input, id: actionIds[actionInputs.length]! });
+        const message = noticeMessageOf(this.deps, a.record, a.action, this.input.now);
+        if (message) messages.push(message);
+      }
+      const actionRows = newActionRows(actionInputs);
+      writes.push(insertActionRows(trx, actionRows), addCaseMessages(trx, messages));
+      const stepInputs: Array<ScheduleStepInput & { id: number }> = [];
+      const stepAt = new Map<number, number>();
+      for (const [i, s] of this.steps.entries()) {
+        if (!newSteps[i]) continue;
+        stepAt.set(i, stepInputs.length);
+        stepInputs.push({ ...s, id: stepIds[stepInputs.length]! });
+      }
+      const stepRows = newStepRows(stepInputs);
+      writes.push(insertStepRows(trx, stepRows));
 
-    const entries: AuditEntryInput[] = [];
-    for (const slot of this.slots) {
-      if ('action' in slot) {
-        const at = actionAt.get(slot.action);
-        if (at !== undefined) entries.push(actionEntries[at]!);
-      } else if ('step' in slot) {
-        const at = stepAt.get(slot.step);
-        if (at !== undefined) entries.push(stepEntries[at]!);
-      } else entries.push(slot);
+      const entries: AuditEntryInput[] = [];
+      for (const slot of this.slots) {
+        if ('action' in slot) {
+          const at = actionAt.get(slot.action);
+          if (at !== undefined) entries.push(actionRows.entries[at]!);
+        } else if ('step' in slot) {
+          const at = stepAt.get(slot.step);
+          if (at !== undefined) entries.push(stepRows.entries[at]!);
+        } else entries.push(slot);
+      }
+      writes.push(appendAuditBatch(trx, entries));
+    } catch (error) {
+      // Thrown while issuing (an invalid row): the statements already issued run to their end first, so
+      // none is still queued when the caller rolls back.
+      await Promise.allSettled(writes);
+      throw error;
     }
-    await appendAuditBatch(trx, entries);
+    await settleInOrder(writes);
   }
 
   /** Opens a case or joins one, runs the engine, and records the event and its judgement on the case. */
@@ -545,9 +568,13 @@ function ours(attributed: EventAttribution): Extract<Attribution, { ours: true }
   return attributed.attribution as Extract<Attribution, { ours: true }>;
 }
 
-/** A state as the store gives it back: through JSON and `caseStateSchema`, as saveCase/getCase would. */
+/**
+ * A state as the store gives it back: through JSON and `caseStateSchema`, as saveCase/getCase would. The
+ * result is never changed afterwards (a later event of the case works on a clone), so insertCases and
+ * saveCases write it without parsing it again.
+ */
 function stored(state: CaseState): CaseState {
-  return caseStateSchema.parse(JSON.parse(JSON.stringify(state)));
+  return parseCaseState(JSON.parse(JSON.stringify(state)));
 }
 
 function candidateOf(c: CaseRecord): CorrelationCandidate {

@@ -11,7 +11,7 @@ import type { PolicyDocument } from '../../policy/policy-schema.js';
 import type { Database } from '../../store/schema.js';
 import { type EngineResult, nextStep } from '../ladder-engine.js';
 import { messageIdFor } from '../notices/message-id.js';
-import { renderNotice } from '../notices/notice-templates.js';
+import { noticeSubject } from '../notices/notice-templates.js';
 import type { Clock } from '../outbox/clock.js';
 import { enqueueAction } from '../outbox/outbox-repository.js';
 import type { PlannedAction } from '../planned-action.js';
@@ -159,13 +159,12 @@ export async function applyCaseTransition(
 
 /** The case thread's record of a notice just enqueued (its Message-ID from the outbox key); else undefined. */
 export function noticeMessageOf(
-  deps: Pick<InTransactionDeps, 'replyTo' | 'messageIdDomain'>,
+  deps: Pick<InTransactionDeps, 'messageIdDomain'>,
   record: Pick<CaseRecord, 'id' | 'customerRef'>,
   action: PlannedAction,
   now: Date,
 ): NewCaseMessage | undefined {
   if (action.kind !== 'mail.notice') return undefined;
-  const rendered = renderNotice(action.payload, { evidence: [], replyTo: deps.replyTo ?? '' });
   const references = action.payload.references;
   return {
     caseId: record.id,
@@ -174,7 +173,7 @@ export function noticeMessageOf(
     messageId: messageIdFor(action.idempotencyKey, deps.messageIdDomain),
     inReplyTo:
       references.length > 0 ? messageIdFor(references[references.length - 1]!, deps.messageIdDomain) : null,
-    subject: rendered.subject,
+    subject: noticeSubject(action.payload),
     recipient: `customer:${record.customerRef}`,
     outboxKey: action.idempotencyKey,
     at: now,

@@ -3,7 +3,14 @@ import { z } from 'zod';
 import { type AuditActor, type AuditEntryInput, appendAudit } from '../../audit/audit-log.js';
 import { toJsonValue } from '../../audit/canonical-json.js';
 import { AupError } from '../../errors.js';
-import { insertWithIds, usedKeys } from '../../store/reserve-ids.js';
+import {
+  insertJsonRows,
+  type JsonRow,
+  type JsonRowColumns,
+  settleInOrder,
+  slices,
+} from '../../store/json-rows.js';
+import { usedKeys } from '../../store/reserve-ids.js';
 import type { Database } from '../../store/schema.js';
 import type { ScheduledStepStatus, ScheduledStepTable } from '../../store/tables/outbox.table.js';
 import type { JsonValue } from '../outbox/action-handler.js';
@@ -113,7 +120,7 @@ export async function scheduleStep(
 ): Promise<{ id: number; created: boolean; status: ScheduledStepStatus }> {
   const inserted = await trx
     .insertInto('scheduled_steps')
-    .values(stepRow(input, checkedStep(input)))
+    .values({ ...stepRow(input), payload: JSON.stringify(checkedStep(input)) })
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
     .returning(['id', 'status'])
     .executeTakeFirst();
@@ -156,13 +163,13 @@ function checkedStep(input: ScheduleStepInput): unknown {
 }
 
 /** The row of a new step (its payload checked). */
-function stepRow(input: ScheduleStepInput, payload: unknown) {
+/** A scheduled_steps row but its id and payload (the caller adds the payload as JSON text or value). */
+function stepRow(input: ScheduleStepInput) {
   return {
     subject: input.subject,
     kind: input.kind,
     due_at: input.dueAt,
     idempotency_key: input.idempotencyKey,
-    payload: JSON.stringify(payload),
     max_attempts: input.maxAttempts ?? DEFAULT_STEP_MAX_ATTEMPTS,
     next_attempt_at: input.dueAt,
     created_at: input.at,
@@ -217,26 +224,48 @@ export function existingStepKeys(
   return usedKeys(db, 'scheduled_steps', keys);
 }
 
+/** Rows of new steps, checked, as `insertStepRows` writes them. */
+export interface NewStepRows {
+  readonly rows: ReadonlyArray<JsonRow<keyof typeof STEP_COLUMNS>>;
+  /** Their `step.scheduled` audit entries, in order, for the caller to chain where each belongs. */
+  readonly entries: AuditEntryInput[];
+}
+
 /**
- * New steps (ids taken with `reserveIds`, keys found unused with `existingStepKeys`) in multi-row
- * statements: the rows `scheduleStep` would write one by one. Returns their `step.scheduled` audit entries
- * in order, for the caller to chain where each belongs.
+ * New steps (ids taken with `reserveIds`, keys found unused with `existingStepKeys`), checked: the rows
+ * `scheduleStep` would write one by one, and their audit entries. Apart from the insert
+ * (`insertStepRows`), so a batch can chain the entries while the rows are being written.
  */
-export async function insertSteps(
-  trx: Transaction<Database>,
-  steps: ReadonlyArray<ScheduleStepInput & { readonly id: number }>,
-): Promise<AuditEntryInput[]> {
+export function newStepRows(steps: ReadonlyArray<ScheduleStepInput & { readonly id: number }>): NewStepRows {
   const entries: AuditEntryInput[] = [];
   const rows = steps.map((input) => {
     const payload = checkedStep(input);
     entries.push(scheduledAuditEntry(input.id, input));
-    return { id: input.id, ...stepRow(input, payload) };
+    return { id: input.id, ...stepRow(input), payload };
   });
-  for (let i = 0; i < rows.length; i += 2_000) {
-    await insertWithIds(trx, trx.insertInto('scheduled_steps').values(rows.slice(i, i + 2_000)));
-  }
-  return entries;
+  return { rows, entries };
 }
+
+/** Writes `newStepRows` in multi-row statements. */
+export async function insertStepRows(trx: Transaction<Database>, steps: NewStepRows): Promise<void> {
+  await settleInOrder(
+    slices(steps.rows, 2_000).map((part) =>
+      insertJsonRows(trx, 'scheduled_steps', STEP_COLUMNS, part, { overridingIds: true }),
+    ),
+  );
+}
+
+const STEP_COLUMNS = {
+  id: 'integer',
+  subject: 'text',
+  kind: 'text',
+  due_at: 'timestamptz',
+  idempotency_key: 'text',
+  payload: 'jsonb',
+  max_attempts: 'integer',
+  next_attempt_at: 'timestamptz',
+  created_at: 'timestamptz',
+} as const satisfies JsonRowColumns<string>;
 
 /**
  * Cancels the subject's pending steps (all, or only `kinds`) inside the caller's transaction, with one
