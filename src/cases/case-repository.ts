@@ -4,6 +4,7 @@ import {
   insertJsonRows,
   type JsonRowColumns,
   jsonRowsSource,
+  ROWS_PER_STATEMENT,
   settleInOrder,
   slices,
 } from '../store/json-rows.js';
@@ -377,9 +378,6 @@ export async function caseCounts(
   for (const r of rows) counts.set(`${r.customer_id}\n${r.clause_id}`, Number(r.n));
   return counts;
 }
-
-/** Rows per multi-row statement: bounds the one JSON parameter (a few MB) a statement carries. */
-const ROWS_PER_STATEMENT = 2_000;
 
 const CASE_COLUMNS = {
   id: 'integer',

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { insertJsonRows, type JsonRowColumns, settleInOrder, slices } from '../store/json-rows.js';
+import { insertJsonRows, type JsonRowColumns } from '../store/json-rows.js';
 import type { Database } from '../store/schema.js';
 import type { CaseMessageKind } from '../store/tables/cases.table.js';
 
@@ -48,11 +48,7 @@ export async function addCaseMessages(
   trx: Transaction<Database>,
   messages: readonly NewCaseMessage[],
 ): Promise<void> {
-  await settleInOrder(
-    slices(messages.map(messageRow), 2_000).map((part) =>
-      insertJsonRows(trx, 'case_messages', MESSAGE_COLUMNS, part),
-    ),
-  );
+  await insertJsonRows(trx, 'case_messages', MESSAGE_COLUMNS, messages.map(messageRow));
 }
 
 const MESSAGE_COLUMNS = {

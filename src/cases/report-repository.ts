@@ -1,7 +1,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { IntakeEvent } from '../intake/event.js';
 import type { ParsedReport } from '../intake/report.js';
-import { insertJsonRows, type JsonRowColumns, settleInOrder, slices } from '../store/json-rows.js';
+import { insertJsonRows, type JsonRowColumns } from '../store/json-rows.js';
 import type { Database } from '../store/schema.js';
 import type { EventVerdict, ReportDisposition } from '../store/tables/cases.table.js';
 
@@ -145,11 +145,7 @@ export async function insertCaseEvents(
   events: ReadonlyArray<NewCaseEvent & { readonly id: number }>,
 ): Promise<void> {
   const rows = events.map((e) => ({ id: e.id, event: e.event, ...caseEventRow(e) }));
-  await settleInOrder(
-    slices(rows, 2_000).map((part) =>
-      insertJsonRows(trx, 'case_events', CASE_EVENT_COLUMNS, part, { overridingIds: true }),
-    ),
-  );
+  await insertJsonRows(trx, 'case_events', CASE_EVENT_COLUMNS, rows, { overridingIds: true });
 }
 
 const CASE_EVENT_COLUMNS = {

@@ -45,10 +45,14 @@ export function jsonTextRowsSource<C extends string>(
   return sql`jsonb_to_recordset(${json}::jsonb) as ${sql.table(alias)}(${sql.join(definitions)})`;
 }
 
+/** Rows in one multi-row statement at most: bounds its JSON parameter (and PGlite's memory, which grows to
+ * the largest statement it has run and stays there). */
+export const ROWS_PER_STATEMENT = 2_000;
+
 /**
- * Inserts `rows` into `table` in one statement. `overridingIds`: the rows carry ids taken with
- * `reserveIds` (store/reserve-ids.ts), which a `GENERATED ALWAYS` identity column takes only with
- * `OVERRIDING SYSTEM VALUE`.
+ * Inserts `rows` into `table`, in statements of at most ROWS_PER_STATEMENT rows issued back to back
+ * (`settleInOrder`). `overridingIds`: the rows carry ids taken with `reserveIds` (store/reserve-ids.ts),
+ * which a `GENERATED ALWAYS` identity column takes only with `OVERRIDING SYSTEM VALUE`.
  */
 export async function insertJsonRows<C extends string>(
   trx: Transaction<Database>,
@@ -57,11 +61,14 @@ export async function insertJsonRows<C extends string>(
   rows: ReadonlyArray<JsonRow<C>>,
   options: { readonly overridingIds?: boolean } = {},
 ): Promise<void> {
-  if (rows.length === 0) return;
   const names = Object.keys(columns).map((name) => sql.ref(name));
-  await sql`insert into ${sql.table(table)} (${sql.join(names)})
-    ${options.overridingIds ? sql`overriding system value` : sql``}
-    select ${sql.join(names)} from ${jsonRowsSource('r', columns, rows)}`.execute(trx);
+  await settleInOrder(
+    slices(rows, ROWS_PER_STATEMENT).map((part) =>
+      sql`insert into ${sql.table(table)} (${sql.join(names)})
+        ${options.overridingIds ? sql`overriding system value` : sql``}
+        select ${sql.join(names)} from ${jsonRowsSource('r', columns, part)}`.execute(trx),
+    ),
+  );
 }
 
 /**

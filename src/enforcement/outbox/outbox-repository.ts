@@ -4,13 +4,7 @@ import { type AuditActor, type AuditEntryInput, appendAudit } from '../../audit/
 import { toJsonValue } from '../../audit/canonical-json.js';
 import { AupError } from '../../errors.js';
 import { releaseLeasesOfGoneWorkers } from '../../store/claim-leases.js';
-import {
-  insertJsonRows,
-  type JsonRow,
-  type JsonRowColumns,
-  settleInOrder,
-  slices,
-} from '../../store/json-rows.js';
+import { insertJsonRows, type JsonRow, type JsonRowColumns } from '../../store/json-rows.js';
 import { usedKeys } from '../../store/reserve-ids.js';
 import type { Database } from '../../store/schema.js';
 import type { OutboxActionTable, OutboxStatus } from '../../store/tables/outbox.table.js';
@@ -211,11 +205,7 @@ export function newActionRows(
  * statement (unique key): the caller's transaction rolls back and is redone.
  */
 export async function insertActionRows(trx: Transaction<Database>, actions: NewActionRows): Promise<void> {
-  await settleInOrder(
-    slices(actions.rows, 2_000).map((part) =>
-      insertJsonRows(trx, 'outbox_actions', ACTION_COLUMNS, part, { overridingIds: true }),
-    ),
-  );
+  await insertJsonRows(trx, 'outbox_actions', ACTION_COLUMNS, actions.rows, { overridingIds: true });
 }
 
 const ACTION_COLUMNS = {

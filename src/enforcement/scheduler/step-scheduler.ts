@@ -3,13 +3,7 @@ import { z } from 'zod';
 import { type AuditActor, type AuditEntryInput, appendAudit } from '../../audit/audit-log.js';
 import { toJsonValue } from '../../audit/canonical-json.js';
 import { AupError } from '../../errors.js';
-import {
-  insertJsonRows,
-  type JsonRow,
-  type JsonRowColumns,
-  settleInOrder,
-  slices,
-} from '../../store/json-rows.js';
+import { insertJsonRows, type JsonRow, type JsonRowColumns } from '../../store/json-rows.js';
 import { usedKeys } from '../../store/reserve-ids.js';
 import type { Database } from '../../store/schema.js';
 import type { ScheduledStepStatus, ScheduledStepTable } from '../../store/tables/outbox.table.js';
@@ -248,11 +242,7 @@ export function newStepRows(steps: ReadonlyArray<ScheduleStepInput & { readonly 
 
 /** Writes `newStepRows` in multi-row statements. */
 export async function insertStepRows(trx: Transaction<Database>, steps: NewStepRows): Promise<void> {
-  await settleInOrder(
-    slices(steps.rows, 2_000).map((part) =>
-      insertJsonRows(trx, 'scheduled_steps', STEP_COLUMNS, part, { overridingIds: true }),
-    ),
-  );
+  await insertJsonRows(trx, 'scheduled_steps', STEP_COLUMNS, steps.rows, { overridingIds: true });
 }
 
 const STEP_COLUMNS = {
