@@ -1,15 +1,18 @@
-import { sql } from 'kysely';
 import type { EnforcementDeps } from '../../enforcement/pipeline/case-transition.js';
 import type { PolicyHistory } from '../../policy/policy-loader.js';
-import { listProviders, loadPolicyHistoryFromStore } from '../../policy/policy-repository.js';
+import {
+  listProviders,
+  loadPolicyHistoryFromStore,
+  publishedPolicyStamp,
+} from '../../policy/policy-repository.js';
 import type { ResolvedAppDeps } from '../app-deps.js';
 
 /**
  * What the console's and portal's case actions run the ladder with: the policy versions published in the
  * store (so a version published from the admin page binds new cases at once, in every process), the clock,
- * and the mail identity notices are threaded under. Histories are re-read only when `policy_versions`
- * changes (a cheap count/max probe per call), since parsing every version's YAML on each click would cost
- * more than the page.
+ * and the mail identity notices are threaded under. Histories are re-read only when the published versions
+ * change (`publishedPolicyStamp`, the policy repository's cheap probe, per call), since parsing every
+ * version's YAML on each click would cost more than the page.
  */
 
 export type EnforcementSource = () => Promise<EnforcementDeps>;
@@ -29,11 +32,7 @@ export function storeEnforcementSource(
   const db = deps.store.db;
   let cached: { key: string; histories: PolicyHistory[] } | undefined;
   return async () => {
-    const probe = await sql<{ n: string | number; latest: Date | null }>`
-      select count(*) as n, max(created_at) as latest from policy_versions
-    `.execute(db);
-    const row = probe.rows[0];
-    const key = `${row?.n ?? 0}:${row?.latest ? new Date(row.latest).getTime() : 0}`;
+    const key = await publishedPolicyStamp(db);
     if (!cached || cached.key !== key) {
       const providers = await listProviders(db);
       const histories: PolicyHistory[] = [];
