@@ -112,7 +112,17 @@ const inboxEnvSchema = z.object({
     .min(1024)
     .max(2 ** 40)
     .default(1024 * 1024),
+  AUPDESK_PIPELINE_SEGMENT_EVENTS: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
 });
+
+/**
+ * Events per transaction of a report processed in segments (inbox-worker.ts `SegmentedProcessing`): what
+ * a crash can cost (the segment under way is done again), how long the other lane may wait for the
+ * embedded store, and how many events are held in memory. Default 10,000.
+ */
+export function segmentEventsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  return parseEnvSettings(inboxEnvSchema, env).AUPDESK_PIPELINE_SEGMENT_EVENTS;
+}
 
 /**
  * From what size an inbox item is worked in the inbox's large lane, beside (never in front of) the mail and

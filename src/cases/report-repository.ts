@@ -43,11 +43,16 @@ export async function setReportOutcome(
     caseId?: number | null;
     ackOutcome?: string | null;
     ackSuppressed?: string | null;
+    /** A report processed in segments learns its parse status and errors only at its end. */
+    parse?: { readonly status: ParsedReport['status']; readonly errors: ParsedReport['errors'] };
   },
 ): Promise<void> {
   await trx
     .updateTable('reports')
     .set({
+      ...(outcome.parse === undefined
+        ? {}
+        : { status: outcome.parse.status, errors: JSON.stringify(outcome.parse.errors) }),
       ...(outcome.disposition === undefined ? {} : { disposition: outcome.disposition }),
       ...(outcome.caseId === undefined ? {} : { case_id: outcome.caseId }),
       ...(outcome.ackOutcome === undefined ? {} : { ack_outcome: outcome.ackOutcome }),

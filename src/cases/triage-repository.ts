@@ -71,6 +71,37 @@ export async function addTriageItem(db: Db, item: NewTriageItem): Promise<number
   return row?.id;
 }
 
+/**
+ * Adds a report's item for a reason, or — a report processed in segments, whose later segments add events
+ * to the reason an earlier one opened — appends the events to it and replaces its detail (which counts them).
+ */
+export async function addOrExtendTriageItem(
+  db: Db,
+  item: NewTriageItem & { readonly reportId: number },
+): Promise<void> {
+  await db
+    .insertInto('triage_items')
+    .values({
+      report_id: item.reportId,
+      reason: item.reason,
+      detail: item.detail.slice(0, 2000),
+      event_ids: JSON.stringify(item.eventIds ?? []),
+      best_guess: item.bestGuess ?? null,
+      customer_id: item.customerId ?? null,
+      service_id: item.serviceId ?? null,
+      channel: item.channel,
+      received_at: item.receivedAt,
+      created_at: item.at,
+    })
+    .onConflict((oc) =>
+      oc.columns(['report_id', 'reason']).doUpdateSet({
+        event_ids: sql`triage_items.event_ids || excluded.event_ids`,
+        detail: (eb) => eb.ref('excluded.detail'),
+      }),
+    )
+    .execute();
+}
+
 type Row = {
   id: number;
   report_id: number | null;

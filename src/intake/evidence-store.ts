@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream, statSync } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -193,6 +193,19 @@ export class EvidenceStore {
       if ((await sizeOf(file)) === undefined) throw notFound(sha256);
     }
     return createReadStream(file);
+  }
+
+  /**
+   * The blob's file in the tree (copied from the journal first if it is still there), its hash checked by
+   * reading it through: for a reader that streams a big blob rather than holding it (the streamed report
+   * parser reads the file in a parsing thread). The file is immutable once named by its hash.
+   */
+  async fileOf(sha256: string): Promise<string> {
+    const file = this.pathFor(sha256);
+    const hash = createHash('sha256');
+    for await (const chunk of await this.openReadStream(sha256)) hash.update(chunk as Buffer);
+    if (hash.digest('hex') !== sha256) throw corruptBlob(sha256, file);
+    return file;
   }
 
   /** Resolves once every blob put so far is copied to the blob tree (and the journal segments deleted). */
@@ -458,12 +471,14 @@ async function fsyncFile(file: string): Promise<void> {
 }
 
 function verified(sha256: string, bytes: Uint8Array, file: string): Uint8Array {
-  if (sha256Hex(bytes) !== sha256) {
-    throw new AupError('AUP_ERR_EVIDENCE_CORRUPT', `evidence ${sha256} does not match its hash`, {
-      details: { sha256, path: file },
-    });
-  }
+  if (sha256Hex(bytes) !== sha256) throw corruptBlob(sha256, file);
   return bytes;
+}
+
+function corruptBlob(sha256: string, file: string): AupError {
+  return new AupError('AUP_ERR_EVIDENCE_CORRUPT', `evidence ${sha256} does not match its hash`, {
+    details: { sha256, path: file },
+  });
 }
 
 function journalCorrupt(sha256: string, error: unknown): unknown {

@@ -4,9 +4,14 @@ import { type DmcaDeps, receiveDmca } from '../dmca/dmca-workflow.js';
 import { policyHistories } from '../enforcement/pipeline/case-transition.js';
 import type { LivePolicies } from '../enforcement/pipeline/live-policies.js';
 import type { ReportDeps } from '../enforcement/pipeline/process-report.js';
-import { inboxProcessorFor } from '../enforcement/pipeline/report-processor.js';
+import { inboxProcessorFor, inboxSegmentProcessorFor } from '../enforcement/pipeline/report-processor.js';
 import { AupError } from '../errors.js';
-import type { InboxItem, ProcessedOutcome, ReportProcessor } from '../intake/inbox/inbox-worker.js';
+import type {
+  InboxItem,
+  ProcessedOutcome,
+  ReportProcessor,
+  SegmentedProcessing,
+} from '../intake/inbox/inbox-worker.js';
 import { parseMail } from '../intake/mail/mail-message.js';
 import { decodeText } from '../intake/parsers/text/decode-text.js';
 import type { ParsedReport } from '../intake/report.js';
@@ -35,10 +40,38 @@ export function routedInboxProcessor(
 ): ReportProcessor {
   const desk = inboxProcessorFor(deps, live);
   return async (trx, report, item) => {
-    if (item.route === 'legal') return legal(trx, deps, report, item);
-    if (item.route === 'privacy') return privacy(trx, deps, report, item);
-    if (item.route === 'dmca' || report.format === 'dmca') return dmca(trx, deps, report, item);
-    return desk(trx, report, item);
+    switch (workflowOf(item, report)) {
+      case 'legal':
+        return legal(trx, deps, report, item);
+      case 'privacy':
+        return privacy(trx, deps, report, item);
+      case 'dmca':
+        return dmca(trx, deps, report, item);
+      case 'desk':
+        return desk(trx, report, item);
+    }
+  };
+}
+
+/** Where an item goes: by its route, and a notice the intake read as DMCA goes to the DMCA procedure. */
+function workflowOf(
+  item: Pick<InboxItem, 'route'>,
+  report: Pick<ParsedReport, 'format'>,
+): 'legal' | 'privacy' | 'dmca' | 'desk' {
+  if (item.route === 'legal') return 'legal';
+  if (item.route === 'privacy') return 'privacy';
+  if (item.route === 'dmca' || report.format === 'dmca') return 'dmca';
+  return 'desk';
+}
+
+/**
+ * Big reports processed a segment per transaction (inbox-worker.ts, report-segment.ts): only what goes to
+ * the desk pipeline. A DMCA notice, a legal or privacy request is read whole by its workflow.
+ */
+export function routedSegments(deps: RouterDeps, live?: Pick<LivePolicies, 'refresh'>): SegmentedProcessing {
+  return {
+    accepts: (item, head) => workflowOf(item, head) === 'desk',
+    process: inboxSegmentProcessorFor(deps, live),
   };
 }
 

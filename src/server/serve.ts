@@ -2,7 +2,12 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { MailSender } from '../actions/mail-transport.js';
-import { type AppConfig, inboxLargeBytesFromEnv, registryRefreshMsFromEnv } from '../config.js';
+import {
+  type AppConfig,
+  inboxLargeBytesFromEnv,
+  registryRefreshMsFromEnv,
+  segmentEventsFromEnv,
+} from '../config.js';
 import type { AuthorisationCheck } from '../detect/detection-reporter.js';
 import { type Clock, systemClock } from '../enforcement/outbox/clock.js';
 import { messageIdDomainFromEnv } from '../enforcement/pipeline/desk-deps.js';
@@ -15,10 +20,10 @@ import { type SmtpIntakeServer, startSmtpIntake } from '../intake/channels/smtp-
 import { EvidenceStore } from '../intake/evidence-store.js';
 import { InboxCommitter, inboxCounts } from '../intake/inbox/inbox-accept.js';
 import {
+  type InboxProcessorDeps,
   type InboxRunSummary,
   InboxWorker,
   processInbox,
-  type ReportProcessor,
 } from '../intake/inbox/inbox-worker.js';
 import { ParsePool, parsePoolOptionsFromEnv } from '../intake/parse-pool/parse-pool.js';
 import { RegistrySnapshotHolder } from '../registry/registry-snapshot.js';
@@ -28,7 +33,7 @@ import { buildApp } from './app.js';
 import { auditAnchorSettingsFromEnv } from './audit-anchoring.js';
 import { loadDeskSecret } from './desk-secret.js';
 import { consentAuthorisations } from './flow-authorisations.js';
-import { routedInboxProcessor } from './inbox-router.js';
+import { routedInboxProcessor, routedSegments } from './inbox-router.js';
 import { createMetrics } from './plugins/metrics-plugin.js';
 import { publicPagesFeature } from './public/public-pages-plugin.js';
 import {
@@ -292,21 +297,32 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
         else inboxLog.debug(line, 'report processed');
       }
     };
-    let processor: ReportProcessor | undefined;
+    const largeBytes = inboxLargeBytesFromEnv(env);
+    let inboxDeps: InboxProcessorDeps | undefined;
+    /** The inbox's processors: small reports whole, big ones in segments (both lanes and `runOnce`). */
+    const inboxDepsOf = (parts: Awaited<ReturnType<typeof enforcement>>): InboxProcessorDeps => {
+      inboxDeps ??= {
+        db: store.db,
+        evidence,
+        processReport: routedInboxProcessor(parts.pipeline, parts.policies),
+        parse: parsePool.parse,
+        segments: routedSegments(parts.pipeline, parts.policies),
+        segmentEvents: segmentEventsFromEnv(env),
+        streamFromBytes: largeBytes,
+      };
+      return inboxDeps;
+    };
     const runOnce = async (): Promise<{ processed: number; actions: number }> => {
       let processed = 0;
       let actions = 0;
       const parts = await enforcement();
-      processor ??= routedInboxProcessor(parts.pipeline, parts.policies);
+      const inbox = inboxDepsOf(parts);
       // Until the inbox is empty: what this call cannot claim, the running inbox worker is processing, so
       // wait for it (bounded: a row held back by retry backoff must not hang the caller).
       const giveUpAt = Date.now() + 15_000;
       for (;;) {
         await registry.refresh();
-        const round = await processInbox(
-          { db: store.db, evidence, processReport: processor, parse: parsePool.parse },
-          { limit: 100, clock },
-        );
+        const round = await processInbox(inbox, { limit: 100, clock });
         processed += round.done + round.failed;
         if (round.claimed > 0) continue;
         if ((await inboxCounts(store.db)).pending === 0 || Date.now() > giveUpAt) break;
@@ -323,20 +339,12 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
     if (deps.beforeListen) await deps.beforeListen(context);
 
     if (runs.intake) {
-      const parts = await enforcement();
-      processor ??= routedInboxProcessor(parts.pipeline, parts.policies);
-      // Two lanes (InboxLane): a big feed report is read, parsed and processed in the large one while mail
-      // and small reports keep flowing through the small one.
-      const largeBytes = inboxLargeBytesFromEnv(env);
+      const inbox = inboxDepsOf(await enforcement());
+      // Two lanes (InboxLane): a big feed report is read, parsed and processed in the large one (a segment
+      // per transaction) while mail and small reports keep flowing through the small one.
       for (const name of ['small', 'large'] as const) {
         const worker = new InboxWorker(
-          {
-            db: store.db,
-            evidence,
-            processReport: processor,
-            parse: parsePool.parse,
-            logger: inboxLog.child({ lane: name }),
-          },
+          { ...inbox, logger: inboxLog.child({ lane: name }) },
           {
             clock,
             pollMs: deps.intervals?.inboxPollMs ?? 2_000,

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { beforeEach, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/audit/audit-log.js';
 import { getCase, listCases } from '../../src/cases/case-repository.js';
@@ -6,9 +9,14 @@ import { EVENTS_PER_CHUNK } from '../../src/enforcement/pipeline/event-batch.js'
 import { processReport } from '../../src/enforcement/pipeline/process-report.js';
 import { simulateTimeline } from '../../src/enforcement/simulation/desk-simulator.js';
 import type { SimulationReport } from '../../src/enforcement/simulation/simulation-input.js';
+import { EvidenceStore } from '../../src/intake/evidence-store.js';
+import { acceptReport } from '../../src/intake/inbox/inbox-accept.js';
+import { processInbox } from '../../src/intake/inbox/inbox-worker.js';
 import { parseReport } from '../../src/intake/parse-report.js';
 import type { ParsedReport } from '../../src/intake/report.js';
-import { loadPolicyDirectory } from '../../src/policy/policy-loader.js';
+import { loadPolicyDirectory, type PolicyHistory } from '../../src/policy/policy-loader.js';
+import type { RegistrySnapshot } from '../../src/registry/registry-snapshot.js';
+import { routedInboxProcessor, routedSegments } from '../../src/server/inbox-router.js';
 import {
   clockAt,
   pipelineDeps,
@@ -48,7 +56,7 @@ async function scanDns(
   services: readonly number[],
   start: string,
   receivedAt: string,
-): Promise<ParsedReport> {
+): Promise<ParsedReport & { bytes: Buffer }> {
   const lines = [HEADER];
   for (let i = 0; i < rows; i++) {
     const s = services[i % services.length]!;
@@ -58,14 +66,19 @@ async function scanDns(
       `"${t}","${ip}","udp",53,"h${i}.example.net","openresolver","dnsmasq-2.${i % 90}",64496,"NL","NOORD-HOLLAND","AMSTERDAM","3",,,517311,0,`,
     );
   }
+  const bytes = Buffer.from(`${lines.join('\r\n')}\r\n`);
   const report = await parseReport({
-    bytes: Buffer.from(`${lines.join('\r\n')}\r\n`),
-    fileName: `${receivedAt.slice(0, 10)}-scan_dns-equivalence-geo.csv`,
+    bytes,
+    fileName: fileNameOf(receivedAt),
     channel: 'file',
     receivedAt: new Date(receivedAt),
   });
   expect(report.events).toHaveLength(rows);
-  return report;
+  return { ...report, bytes };
+}
+
+function fileNameOf(receivedAt: string): string {
+  return `${receivedAt.slice(0, 10)}-scan_dns-equivalence-geo.csv`;
 }
 
 function simulationReport(report: ParsedReport, line: number): SimulationReport {
@@ -81,13 +94,15 @@ function simulationReport(report: ParsedReport, line: number): SimulationReport 
 }
 
 describeEachBackend('the desk and aupdesk simulate decide alike', (ctx) => {
+  let dir: string;
   beforeEach(async () => {
     await resetDesk(ctx.store);
+    dir = await mkdtemp(path.join(tmpdir(), 'aupdesk-equivalence-'));
+    return () => rm(dir, { recursive: true, force: true });
   });
 
-  it('gives the same cases, states, actions and idempotency keys for the same feed reports', async () => {
-    const policy = await loadPolicyDirectory('policies/infince');
-    const snapshot = await seedRegistry(ctx.store, registry);
+  /** Two feed reports and the first sent again: opened and joined within a report and across reports. */
+  async function feedReports() {
     const all = Array.from({ length: SERVICES }, (_, i) => i);
     const first = await scanDns(
       EVENTS_PER_CHUNK + 500,
@@ -97,6 +112,13 @@ describeEachBackend('the desk and aupdesk simulate decide alike', (ctx) => {
     );
     // Later: services 20–39, half of them with a case from the first report, half without.
     const second = await scanDns(300, all.slice(20), '2026-03-01T12:30:00Z', '2026-03-01T13:00:00.000Z');
+    return { first, second };
+  }
+
+  it('gives the same cases, states, actions and idempotency keys for the same feed reports', async () => {
+    const policy = await loadPolicyDirectory('policies/infince');
+    const snapshot = await seedRegistry(ctx.store, registry);
+    const { first, second } = await feedReports();
     const again = { ...first, receivedAt: '2026-03-01T14:00:00.000Z' };
     const reports = [first, second, again];
 
@@ -104,16 +126,91 @@ describeEachBackend('the desk and aupdesk simulate decide alike', (ctx) => {
     const deps = pipelineDeps(ctx.store, snapshot, policy, clock);
     for (const report of reports) {
       clock.set(new Date(report.receivedAt));
-      await processReport(deps, report);
+      const { bytes: _bytes, ...parsed } = report;
+      await processReport(deps, parsed);
     }
+    await expectSameAsSimulation(reports, snapshot, policy);
+  }, 120_000);
 
+  it('decides alike when a big report is processed a segment per transaction from its evidence file', async () => {
+    const policy = await loadPolicyDirectory('policies/infince');
+    const snapshot = await seedRegistry(ctx.store, registry);
+    const { first, second } = await feedReports();
+    const clock = clockAt(first.receivedAt);
+    const deps = pipelineDeps(ctx.store, snapshot, policy, clock);
+    const evidence = new EvidenceStore(path.join(dir, 'evidence'));
+    const segmented: string[] = [];
+    const inbox = {
+      db: ctx.store.db,
+      evidence,
+      processReport: routedInboxProcessor(deps),
+      segments: routedSegments(deps),
+      // 1,000 events a transaction: the first report (2,500 rows) takes three, cases opened in one are
+      // joined in the next; every report of the test goes this way (from 0 bytes).
+      segmentEvents: 1_000,
+      streamFromBytes: 0,
+    };
+    for (const report of [first, second]) {
+      clock.set(new Date(report.receivedAt));
+      await acceptReport(inbox, {
+        bytes: report.bytes,
+        channel: 'file',
+        receivedAt: new Date(report.receivedAt),
+        fileName: fileNameOf(report.receivedAt),
+      });
+      const round = await processInbox(inbox, {
+        limit: 10,
+        clock,
+        onSegment: ({ events }) => segmented.push(`${report.receivedAt} ${events}`),
+      });
+      expect(round.done).toBe(1);
+    }
+    // Three segments of the first report committed one by one, then the second's one.
+    expect(segmented).toEqual([
+      `${first.receivedAt} 1000`,
+      `${first.receivedAt} 2000`,
+      `${first.receivedAt} 2500`,
+      `${second.receivedAt} 300`,
+    ]);
+    // The same bytes again are the same evidence: taken in once, not a second report.
+    const repeat = await acceptReport(inbox, {
+      bytes: first.bytes,
+      channel: 'file',
+      receivedAt: new Date('2026-03-01T14:00:00.000Z'),
+      fileName: fileNameOf(first.receivedAt),
+    });
+    expect(repeat.duplicate).toBe(true);
+    await evidence.close();
+
+    await expectSameAsSimulation([first, second], snapshot, policy);
+    // Each event recorded once, and the report rows say what the whole parse says.
+    const events = await ctx.store.db
+      .selectFrom('case_events')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
+    expect(Number(events.n)).toBe(first.events.length + second.events.length);
+    const rows = await ctx.store.db
+      .selectFrom('intake_inbox')
+      .select(['event_count', 'report_status', 'status'])
+      .orderBy('id')
+      .execute();
+    expect(rows).toEqual([
+      { event_count: first.events.length, report_status: 'parsed', status: 'done' },
+      { event_count: second.events.length, report_status: 'parsed', status: 'done' },
+    ]);
+  }, 120_000);
+
+  async function expectSameAsSimulation(
+    reports: readonly ParsedReport[],
+    snapshot: RegistrySnapshot,
+    policy: PolicyHistory,
+  ): Promise<void> {
     const simulated = simulateTimeline({
       reports: reports.map(simulationReport),
       snapshot,
       policy,
-      until: new Date(again.receivedAt),
+      until: new Date(reports.at(-1)!.receivedAt),
     });
-
     // Cases: the same references for the same customer, service and clause, in the same state.
     const cases = await listCases(ctx.store.db);
     expect(cases.length).toBe(SERVICES);
@@ -145,5 +242,5 @@ describeEachBackend('the desk and aupdesk simulate decide alike', (ctx) => {
 
     // The third report repeated the first: nothing new, and the audit chain holds.
     expect((await verifyAudit(ctx.store.db)).ok).toBe(true);
-  }, 120_000);
+  }
 });

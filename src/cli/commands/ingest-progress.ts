@@ -6,8 +6,8 @@ import cliProgress from 'cli-progress';
  * line at most every `intervalMs` and one at the end, so a long run shows it is alive without filling
  * the log with bar redraws.
  *
- * Progress moves as reports finish: the rate and ETA come from whole reports, so one huge report shows
- * progress when it is done.
+ * The bar moves as files finish; a big report processed in segments moves the events and their rate with
+ * each committed segment (`segment`), so a million-row file shows it is alive long before it is done.
  */
 export class IngestProgress {
   private readonly bar: cliProgress.SingleBar | undefined;
@@ -47,11 +47,21 @@ export class IngestProgress {
     this.bar?.update(0, this.payload('processing'));
   }
 
-  /** One file's report worked off (done, failed or unparsed), with its events. */
+  /** One file's report worked off (done, failed or unparsed), with its events (beyond those `segment` told). */
   processed(bytes: number, events: number): void {
     this.doneBytes += bytes;
     this.doneFiles += 1;
     this.events += events;
+    this.draw();
+  }
+
+  /** A segment of a big report committed: `events` more worked off. */
+  segment(events: number): void {
+    this.events += events;
+    this.draw();
+  }
+
+  private draw(): void {
     if (this.bar) {
       this.bar.update(this.doneBytes, this.payload('processing'));
       return;

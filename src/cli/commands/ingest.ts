@@ -3,17 +3,22 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
 import { loadTestConsentSet } from '../../compliance/test-consent-repository.js';
-import { triageSettingsFromEnv } from '../../config.js';
+import { inboxLargeBytesFromEnv, segmentEventsFromEnv, triageSettingsFromEnv } from '../../config.js';
 import { systemClock } from '../../enforcement/outbox/clock.js';
 import { deskDeps } from '../../enforcement/pipeline/desk-deps.js';
 import { releaseDeadClaims } from '../../enforcement/pipeline/release-dead-claims.js';
 import { EvidenceStore } from '../../intake/evidence-store.js';
 import { acceptReport } from '../../intake/inbox/inbox-accept.js';
-import { processInbox, type ReportProcessor } from '../../intake/inbox/inbox-worker.js';
+import {
+  type ProcessedOutcome,
+  processInbox,
+  type ReportProcessor,
+  type SegmentedProcessing,
+} from '../../intake/inbox/inbox-worker.js';
 import { ParsePool, parsePoolOptionsFromEnv } from '../../intake/parse-pool/parse-pool.js';
 import { RegistrySnapshotHolder } from '../../registry/registry-snapshot.js';
 import { loadDeskSecret } from '../../server/desk-secret.js';
-import { routedInboxProcessor } from '../../server/inbox-router.js';
+import { type RouterDeps, routedInboxProcessor, routedSegments } from '../../server/inbox-router.js';
 import type { Database } from '../../store/schema.js';
 import type { CliContext } from '../context.js';
 import { CliExit, EXIT_FINDING } from '../exit.js';
@@ -78,7 +83,17 @@ export function registerIngestCommand(program: Command, context: () => CliContex
             `ingest: took up ${released.inbox} report(s) a stopped process had left unfinished\n`,
           );
         }
-        const processor = cases.counting(await pipelineFor(store.db, evidence, ctx.config.dataDir));
+        const pipeline = await pipelineFor(store.db, evidence, ctx.config.dataDir);
+        const processing = {
+          ...deps,
+          processReport: cases.counting(pipeline.whole),
+          segments: cases.countingSegments(pipeline.segments),
+          // MERGE: stream: parsePool.stream,
+          segmentEvents: segmentEventsFromEnv(process.env),
+          streamFromBytes: inboxLargeBytesFromEnv(process.env),
+        };
+        // Events of a report processed in segments, as its segments commit (the bar's rate moves with them).
+        const segmentEvents = new Map<string, number>();
         progress = new IngestProgress(
           ctx.err,
           sizes.reduce((a, b) => a + b, 0),
@@ -105,10 +120,14 @@ export function registerIngestCommand(program: Command, context: () => CliContex
         }
         progress.processing();
         for (let round = 0; round < 100_000; round++) {
-          const summary = await processInbox(
-            { ...deps, processReport: processor },
-            { limit: 50, clock: systemClock },
-          );
+          const summary = await processInbox(processing, {
+            limit: 50,
+            clock: systemClock,
+            onSegment: ({ inboxId, events: soFar }) => {
+              progress?.segment(soFar - (segmentEvents.get(inboxId) ?? 0));
+              segmentEvents.set(inboxId, soFar);
+            },
+          });
           if (summary.claimed === 0) break;
           for (const item of summary.items) {
             const file = inboxIds.get(item.id);
@@ -118,7 +137,7 @@ export function registerIngestCommand(program: Command, context: () => CliContex
               failures.push({ file, reason: item.error ?? 'unparsed' });
             }
             if (file !== undefined && item.status !== 'retry') {
-              progress.processed(fileBytes.get(file) ?? 0, item.events);
+              progress.processed(fileBytes.get(file) ?? 0, item.events - (segmentEvents.get(item.id) ?? 0));
             }
           }
         }
@@ -143,7 +162,7 @@ async function pipelineFor(
   db: Kysely<Database>,
   evidence: EvidenceStore,
   dataDir: string,
-): Promise<ReportProcessor> {
+): Promise<{ whole: ReportProcessor; segments: SegmentedProcessing }> {
   // Throws AUP_ERR_NOT_FOUND when no policy is published, before anything is stored.
   const desk = await deskDeps(db, systemClock);
   const registry = new RegistrySnapshotHolder(db);
@@ -151,7 +170,7 @@ async function pipelineFor(
   const ownAddresses = [process.env.AUPDESK_MAIL_FROM, desk.replyTo].filter(
     (a): a is string => a !== undefined && a !== '',
   );
-  return routedInboxProcessor({
+  const deps: RouterDeps = {
     policies: desk.policies,
     clock: desk.clock,
     messageIdDomain: desk.messageIdDomain,
@@ -163,7 +182,8 @@ async function pipelineFor(
     authorisations: loadTestConsentSet,
     replySecret: await loadDeskSecret(dataDir, process.env),
     triage: triageSettingsFromEnv(process.env),
-  });
+  };
+  return { whole: routedInboxProcessor(deps), segments: routedSegments(deps) };
 }
 
 /**
@@ -178,10 +198,26 @@ class CaseTally {
   counting(processor: ReportProcessor): ReportProcessor {
     return async (trx, report, item) => {
       const outcome = await processor(trx, report, item);
-      const list = (v: unknown): string[] =>
-        Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-      this.pending.set(item.id, { cases: list(outcome.cases), opened: list(outcome.opened) });
+      this.note(item.id, outcome);
       return outcome;
+    };
+  }
+
+  private note(inboxId: string, outcome: ProcessedOutcome): void {
+    const list = (v: unknown): string[] =>
+      Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+    this.pending.set(inboxId, { cases: list(outcome.cases), opened: list(outcome.opened) });
+  }
+
+  /** The same for a report processed in segments: its last segment says what it came to. */
+  countingSegments(segments: SegmentedProcessing): SegmentedProcessing {
+    return {
+      accepts: segments.accepts,
+      process: async (trx, segment, carry, item) => {
+        const result = await segments.process(trx, segment, carry, item);
+        if (result.outcome) this.note(item.id, result.outcome);
+        return result;
+      },
     };
   }
 

@@ -47,6 +47,14 @@ interface WorkItem {
   readonly attributed?: EventAttribution | undefined;
 }
 
+/** The cases and verdicts of a report's earlier segments (kept in the inbox row's progress between them). */
+export interface EarlierSegments {
+  readonly opened: readonly number[];
+  readonly joined: readonly number[];
+  readonly verdicts: readonly string[];
+  readonly details: ReadonlyArray<readonly [string, string]>;
+}
+
 /** What one event came to, before the writes: a duplicate, a rejection, or a violation for a case. */
 type Decision =
   | { readonly kind: 'duplicate'; readonly index: number; readonly caseId: number | null }
@@ -75,14 +83,36 @@ export class EventBatchRun {
     private readonly report: ParsedReport,
     private readonly reportId: number,
     private readonly now: Date,
+    /** The report's index of `report.events[0]`: a segment of a report processed in segments (report-segment.ts). */
+    private readonly firstIndex = 0,
   ) {}
+
+  /** Carries on from the earlier segments of the same report: the cases and verdicts the ack needs. */
+  restore(earlier: EarlierSegments): void {
+    for (const id of earlier.opened) this.opened.set(id, caseRefOf(id));
+    for (const id of earlier.joined) this.joined.set(id, caseRefOf(id));
+    for (const v of earlier.verdicts) this.verdicts.add(v);
+    for (const [verdict, reason] of earlier.details)
+      if (!this.details.has(verdict)) this.details.set(verdict, reason);
+  }
+
+  /** What the next segment needs of this one and the ones before it (see `restore`). */
+  carried(): EarlierSegments {
+    return {
+      opened: [...this.opened.keys()],
+      joined: [...this.joined.keys()],
+      verdicts: [...this.verdicts],
+      details: [...this.details],
+    };
+  }
 
   async judgeEvents(): Promise<void> {
     // A network event (a blocklist naming a range) is judged once per service holding part of it, each
     // with its own fingerprint, so it can open or join one case per service.
     const receivedAt = new Date(this.report.receivedAt);
     const work: WorkItem[] = [];
-    for (const [index, event] of this.report.events.entries()) {
+    for (const [i, event] of this.report.events.entries()) {
+      const index = this.firstIndex + i;
       const fingerprint = eventFingerprint(this.report.evidenceSha256, event);
       const held = attributeNetworkEvent(this.snapshot, event, receivedAt);
       if (held.length === 0) work.push({ index, event, fingerprint });

@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import { addTriageItem } from '../../cases/triage-repository.js';
+import { addOrExtendTriageItem, addTriageItem } from '../../cases/triage-repository.js';
 import type { IntakeEvent } from '../../intake/event.js';
 import type { ParsedReport } from '../../intake/report.js';
 import type { Database } from '../../store/schema.js';
@@ -54,6 +54,16 @@ export function outcomesOf(input: {
   return reportOutcomes.filter((o) => out.has(o));
 }
 
+/** A reason's item as the earlier segments of a report left it: its first event's reason, its event count. */
+export interface TriageCarry {
+  readonly detail: string;
+  readonly count: number;
+}
+
+function countedDetail(detail: string, count: number): string {
+  return count > 1 ? `${detail} (and ${count - 1} more event${count > 2 ? 's' : ''})` : detail;
+}
+
 interface Pending {
   readonly eventIds: number[];
   readonly detail: string;
@@ -93,6 +103,41 @@ export class TriageCollector {
     return this.pending.size;
   }
 
+  /**
+   * A segment's items, for a report processed in segments (report-segment.ts): each reason's events are
+   * added to the report's item for it, whose detail names the first event's reason and counts them all.
+   * `earlier` is what the segments before wrote (reason → first detail and event count); returns it updated.
+   */
+  async flushSegment(
+    trx: Transaction<Database>,
+    report: Pick<ParsedReport, 'channel' | 'receivedAt'>,
+    reportId: number,
+    earlier: ReadonlyMap<TriageReason, TriageCarry>,
+    now: Date,
+  ): Promise<Map<TriageReason, TriageCarry>> {
+    const carried = new Map(earlier);
+    for (const [reason, p] of this.pending) {
+      const before = carried.get(reason);
+      const detail = before?.detail ?? p.detail;
+      const count = (before?.count ?? 0) + p.eventIds.length;
+      carried.set(reason, { detail, count });
+      await addOrExtendTriageItem(trx, {
+        reportId,
+        channel: report.channel,
+        receivedAt: new Date(report.receivedAt),
+        at: now,
+        reason,
+        detail: countedDetail(detail, count),
+        eventIds: p.eventIds,
+        bestGuess: p.bestGuess,
+        customerId: p.customerId,
+        serviceId: p.serviceId,
+      });
+    }
+    this.pending.clear();
+    return carried;
+  }
+
   /** Writes the items (and one for an unparsed report); returns whether the report left anything in triage. */
   async flush(
     trx: Transaction<Database>,
@@ -111,11 +156,10 @@ export class TriageCollector {
       });
     }
     for (const [reason, p] of this.pending) {
-      const count = p.eventIds.length;
       await addTriageItem(trx, {
         ...common,
         reason,
-        detail: count > 1 ? `${p.detail} (and ${count - 1} more event${count > 2 ? 's' : ''})` : p.detail,
+        detail: countedDetail(p.detail, p.eventIds.length),
         eventIds: p.eventIds,
         bestGuess: p.bestGuess,
         customerId: p.customerId,

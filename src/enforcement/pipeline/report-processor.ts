@@ -1,6 +1,7 @@
-import type { ReportProcessor } from '../../intake/inbox/inbox-worker.js';
+import type { ReportProcessor, SegmentedProcessing } from '../../intake/inbox/inbox-worker.js';
 import type { LivePolicies } from './live-policies.js';
 import { processReportIn, type ReportDeps } from './process-report.js';
+import { processReportSegment, segmentCarryOf } from './report-segment.js';
 
 /**
  * The pipeline as the intake inbox's processor: the report's writes (report row, events, cases, outbox
@@ -20,6 +21,24 @@ export function inboxProcessorFor(deps: ReportDeps, live?: Pick<LivePolicies, 'r
       opened: result.cases.filter((c) => c.opened).map((c) => c.ref),
       outcomes: result.outcomes,
       ...(result.threadedTo ? { threadedTo: result.threadedTo } : {}),
+    };
+  };
+}
+
+/**
+ * The pipeline as the inbox's segment processor (report-segment.ts): a big report a segment per inbox
+ * transaction, with the carry the inbox keeps between them. `accepts` is the router's to say.
+ */
+export function inboxSegmentProcessorFor(
+  deps: ReportDeps,
+  live?: Pick<LivePolicies, 'refresh'>,
+): SegmentedProcessing['process'] {
+  return async (trx, segment, carry) => {
+    if (live) await live.refresh(trx);
+    const result = await processReportSegment(trx, deps, segment, segmentCarryOf(carry));
+    return {
+      carry: result.carry,
+      ...(result.outcome ? { outcome: { ...result.outcome } } : {}),
     };
   };
 }

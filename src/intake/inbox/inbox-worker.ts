@@ -6,10 +6,18 @@ import { releaseLeasesOfGoneWorkers } from '../../store/claim-leases.js';
 import { notifyWork } from '../../store/database.js';
 import type { Database } from '../../store/schema.js';
 import type { InboxKind } from '../../store/tables/intake.table.js';
+import type { IntakeEvent } from '../event.js';
 import type { EvidenceStore } from '../evidence-store.js';
 import type { ReportParser } from '../parse-pool/parse-pool.js';
 import { type IntakeLimits, parseReport } from '../parse-report.js';
-import type { Channel, ParsedReport } from '../report.js';
+import type { Channel, ParsedReport, ParseError } from '../report.js';
+import {
+  type ReportChunk,
+  type ReportHead,
+  type ReportStreamer,
+  statusOf,
+  streamReport,
+} from '../report-stream.js';
 import { type InboxLogger, originalMessageIdOf, type SmtpEnvelope } from './inbox-accept.js';
 
 /**
@@ -55,6 +63,39 @@ export type ReportProcessor = (
   item: InboxItem,
 ) => Promise<ProcessedOutcome>;
 
+/**
+ * A report too big for one transaction, a segment at a time (the pipeline's report-segment.ts). `carry` is
+ * what the previous segment returned (null for the first); the returned carry is committed with the
+ * segment's writes as the row's progress, and comes back to the next segment — or, after a crash, to the
+ * segment the next claim resumes with. The last segment (`end` set) returns the row's outcome.
+ */
+export interface SegmentedProcessing {
+  /** Whether this item may be processed in segments (the router's desk route; not DMCA, legal, privacy). */
+  accepts(item: InboxItem, head: ReportHead): boolean;
+  process(
+    trx: Transaction<Database>,
+    segment: ReportSegment,
+    carry: unknown,
+    item: InboxItem,
+  ): Promise<{ readonly carry: unknown; readonly outcome?: ProcessedOutcome | undefined }>;
+}
+
+export interface ReportSegment {
+  readonly head: ReportHead;
+  readonly events: readonly IntakeEvent[];
+  /** On the last segment: what only the whole parse knows. */
+  readonly end?:
+    | {
+        readonly status: ParsedReport['status'];
+        readonly errors: readonly ParseError[];
+        readonly errorCount: number;
+      }
+    | undefined;
+}
+
+/** Events per segment transaction (AUPDESK_PIPELINE_SEGMENT_EVENTS), default 10,000. */
+export const DEFAULT_SEGMENT_EVENTS = 10_000;
+
 export interface InboxProcessorDeps {
   readonly db: Kysely<Database>;
   readonly evidence: EvidenceStore;
@@ -72,6 +113,17 @@ export interface InboxProcessorDeps {
    * absent, on this thread (`parseReport`), which is what small tools and tests want.
    */
   readonly parse?: ReportParser | undefined;
+  /**
+   * Segmented processing of big reports: a complaint that is not mail and at least `streamFromBytes` big
+   * (default: the large lane's DEFAULT_INBOX_LARGE_BYTES) is parsed as a stream of chunks (`stream`: the
+   * pool's threads; absent, `streamReport` on this thread) and processed `segmentEvents` events per
+   * transaction, so its memory is bounded by a segment, a crash resumes after the last committed segment,
+   * and the store is free between segments for the other lane. Absent: every report in one transaction.
+   */
+  readonly segments?: SegmentedProcessing | undefined;
+  readonly stream?: ReportStreamer | undefined;
+  readonly segmentEvents?: number | undefined;
+  readonly streamFromBytes?: number | undefined;
 }
 
 export interface ProcessInboxOptions {
@@ -79,6 +131,10 @@ export interface ProcessInboxOptions {
   readonly clock: InboxClock;
   /** Only rows of this lane (default: every row). */
   readonly lane?: InboxLane | undefined;
+  /** After each committed segment of a report processed in segments: its events so far (a progress bar). */
+  readonly onSegment?:
+    | ((progress: { readonly inboxId: string; readonly events: number }) => void)
+    | undefined;
 }
 
 /**
@@ -224,7 +280,9 @@ export async function processInbox(
       receivedAt: row.received_at,
       attempt: row.attempts,
     };
-    const result = await processOne(deps, item, row, workerId, options.clock, maxAttempts);
+    const result = streamsIn(deps, item, row)
+      ? await processInSegments(deps, item, row, workerId, options, maxAttempts)
+      : await processOne(deps, item, row, workerId, options.clock, maxAttempts);
     summary.items.push(result);
     if (result.status === 'done') {
       summary.done += 1;
@@ -294,16 +352,8 @@ async function finish(
   result: { report: ParsedReport; bytes: Uint8Array } | { failed: string },
 ): Promise<ProcessedItem> {
   return deps.db.transaction().execute(async (trx) => {
-    const mine = await trx
-      .selectFrom('intake_inbox')
-      .select('id')
-      .where('id', '=', item.id)
-      .where('status', '=', 'pending')
-      .where('claimed_by', '=', workerId)
-      .where('attempts', '=', item.attempt)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!mine) return { id: item.id, status: 'lost', events: 0 } satisfies ProcessedItem;
+    if (!(await stillMine(trx, item, workerId)))
+      return { id: item.id, status: 'lost', events: 0 } satisfies ProcessedItem;
     const at = clock.now();
     if ('failed' in result) {
       await trx
@@ -360,6 +410,217 @@ async function finish(
         : {}),
     } satisfies ProcessedItem;
   });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Big reports, a segment per transaction
+
+/** At most this many parse errors are kept on the row and the report (the count is kept whole). */
+const KEPT_ERRORS = 100;
+
+/** What the row's `progress` holds between segments: events consumed from the stream, the pipeline's carry. */
+interface SegmentCursor {
+  readonly consumed: number;
+  readonly carry: unknown;
+}
+
+function cursorOf(progress: unknown): SegmentCursor | null {
+  if (progress === null || progress === undefined || typeof progress !== 'object') return null;
+  const { consumed, carry } = progress as { consumed?: unknown; carry?: unknown };
+  if (typeof consumed !== 'number' || !Number.isInteger(consumed) || consumed < 0) return null;
+  return { consumed, carry };
+}
+
+function isMailChannel(channel: Channel): boolean {
+  return channel === 'smtp' || channel === 'imap';
+}
+
+function streamsIn(
+  deps: InboxProcessorDeps,
+  item: InboxItem,
+  row: { size: string | number; progress: unknown },
+): boolean {
+  if (!deps.segments || item.kind !== 'complaint' || isMailChannel(item.channel)) return false;
+  // A row a segmented run already started goes on that way whatever the settings say now.
+  if (cursorOf(row.progress)) return true;
+  return Number(row.size) >= (deps.streamFromBytes ?? DEFAULT_INBOX_LARGE_BYTES);
+}
+
+/**
+ * A big report streamed from its evidence file and processed a segment per transaction. Each transaction
+ * re-checks the claim (worker id and attempt, as `finish` does), runs the segment, and commits its writes
+ * with the cursor and a renewed lease; the last also marks the row done. A crash, a lost lease or a failed
+ * segment leaves the committed segments committed: the next attempt parses the report again (the parse is a
+ * pure function of the evidence) and skips the events the cursor says are done.
+ */
+async function processInSegments(
+  deps: InboxProcessorDeps,
+  item: InboxItem,
+  row: { file_name: string | null; content_type: string | null; progress: unknown },
+  workerId: string,
+  options: ProcessInboxOptions,
+  maxAttempts: number,
+): Promise<ProcessedItem> {
+  const segments = deps.segments!;
+  const { clock } = options;
+  const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  const perSegment = Math.max(1, deps.segmentEvents ?? DEFAULT_SEGMENT_EVENTS);
+  let file: string;
+  try {
+    file = await deps.evidence.fileOf(item.evidenceSha256);
+  } catch (error) {
+    if (isAupError(error, 'AUP_ERR_EVIDENCE_NOT_FOUND') || isAupError(error, 'AUP_ERR_EVIDENCE_CORRUPT')) {
+      return finish(deps, item, workerId, clock, { failed: messageOf(error) });
+    }
+    return retryOrFail(deps, item, workerId, clock, maxAttempts, error);
+  }
+  const resumed = cursorOf(row.progress);
+  let carry: unknown = resumed?.carry ?? null;
+  const skip = resumed?.consumed ?? 0;
+  let consumed = 0;
+  let errorCount = 0;
+  const errors: ParseError[] = [];
+  let head: ReportHead | undefined;
+  let buffer: IntakeEvent[] = [];
+  let parseMs = 0;
+  let pipelineMs = 0;
+  let whole: ParsedReport | undefined;
+
+  /** One segment's transaction. Returns the finished row, or `lost` when the claim is no longer ours. */
+  const commit = async (events: IntakeEvent[], end: ReportSegment['end']): Promise<ProcessedItem | null> => {
+    const started = performance.now();
+    const outcome = await deps.db.transaction().execute(async (trx) => {
+      if (!(await stillMine(trx, item, workerId))) return 'lost' as const;
+      const done = await segments.process(trx, { head: head!, events, end }, carry, item);
+      await notifyWork(trx);
+      const at = clock.now();
+      const progress = JSON.stringify({ consumed: consumed - buffer.length, carry: done.carry });
+      if (!end) {
+        await trx
+          .updateTable('intake_inbox')
+          .set({ progress, claimed_until: new Date(at.getTime() + leaseMs) })
+          .where('id', '=', item.id)
+          .execute();
+      } else {
+        await trx
+          .updateTable('intake_inbox')
+          .set({
+            status: 'done',
+            processed_at: at,
+            claimed_until: null,
+            last_error: null,
+            report_status: end.status,
+            report_format: head!.format,
+            event_count: consumed,
+            parse_errors: JSON.stringify(end.errors),
+            report_id: done.outcome?.reportId ?? null,
+            outcome: JSON.stringify(done.outcome ?? {}),
+            progress,
+          })
+          .where('id', '=', item.id)
+          .execute();
+      }
+      return done;
+    });
+    pipelineMs += performance.now() - started;
+    if (outcome === 'lost') return { id: item.id, status: 'lost', events: 0 };
+    carry = outcome.carry;
+    options.onSegment?.({ inboxId: item.id, events: consumed - buffer.length });
+    if (!end) return null;
+    return {
+      id: item.id,
+      status: 'done',
+      reportStatus: end.status,
+      format: head!.format,
+      events: consumed,
+      reportId: outcome.outcome?.reportId,
+      ...(end.status === 'unparsed'
+        ? { error: end.errors.map((e) => e.message).join('; ') || 'unparsed' }
+        : {}),
+      timings: { parseMs, pipelineMs, receivedAt: item.receivedAt },
+    };
+  };
+
+  try {
+    const chunks = (deps.stream ?? streamReport)({
+      path: file,
+      fileName: row.file_name ?? undefined,
+      contentType: row.content_type ?? undefined,
+      channel: item.channel,
+      receivedAt: item.receivedAt,
+      evidenceSha256: item.evidenceSha256,
+      limits: deps.limits,
+      eventsPerChunk: perSegment,
+    });
+    let asked = performance.now();
+    for await (const chunk of chunks) {
+      parseMs += performance.now() - asked;
+      if (head === undefined) {
+        head = chunk.head;
+        // Not for the desk (a DMCA notice, a legal request): the whole report, one transaction, as ever.
+        if (!resumed && !segments.accepts(item, head)) whole = wholeOf(chunk);
+      } else if (whole) {
+        whole.events.push(...chunk.events);
+        whole.errors.push(...chunk.errors);
+      }
+      if (whole) {
+        asked = performance.now();
+        continue;
+      }
+      errorCount += chunk.errors.length;
+      for (const e of chunk.errors) if (errors.length < KEPT_ERRORS) errors.push(e);
+      for (const event of chunk.events) {
+        consumed += 1;
+        if (consumed > skip) buffer.push(event);
+      }
+      // A segment goes once more events follow it, so the last segment is never empty when there are events.
+      while (buffer.length > perSegment) {
+        const segment = buffer.slice(0, perSegment);
+        buffer = buffer.slice(perSegment);
+        const lost = await commit(segment, undefined);
+        if (lost) return lost;
+      }
+      asked = performance.now();
+    }
+    if (whole) {
+      const report: ParsedReport = { ...whole, status: statusOf(whole.events.length, whole.errors.length) };
+      return {
+        ...(await finish(deps, item, workerId, clock, { report, bytes: new Uint8Array(0) })),
+        timings: { parseMs, pipelineMs: 0, receivedAt: item.receivedAt },
+      };
+    }
+    const events = buffer;
+    buffer = [];
+    return (await commit(events, {
+      status: statusOf(consumed, errorCount),
+      errors,
+      errorCount,
+    }))!;
+  } catch (error) {
+    if (isAupError(error, 'AUP_ERR_PARSE_POOL_CLOSED')) throw error;
+    return retryOrFail(deps, item, workerId, clock, maxAttempts, error);
+  }
+}
+
+function wholeOf(chunk: ReportChunk): { -readonly [K in keyof ParsedReport]: ParsedReport[K] } & {
+  events: IntakeEvent[];
+  errors: ParseError[];
+} {
+  return { ...chunk.head, status: 'parsed', events: [...chunk.events], errors: [...chunk.errors] };
+}
+
+/** The claim is still this worker's, this attempt's (the row locked until the transaction ends). */
+async function stillMine(trx: Transaction<Database>, item: InboxItem, workerId: string): Promise<boolean> {
+  const mine = await trx
+    .selectFrom('intake_inbox')
+    .select('id')
+    .where('id', '=', item.id)
+    .where('status', '=', 'pending')
+    .where('claimed_by', '=', workerId)
+    .where('attempts', '=', item.attempt)
+    .forUpdate()
+    .executeTakeFirst();
+  return mine !== undefined;
 }
 
 async function retryOrFail(

@@ -23,7 +23,8 @@ export interface ReportTable {
   channel: ColumnType<string, string, never>;
   received_at: ColumnType<Date, Date, never>;
   reporter: Json;
-  status: ColumnType<string, string, never>;
+  /** Set once; a report processed in segments sets it again at its end (its status known only then). */
+  status: ColumnType<string, string, string>;
   errors: Json;
   subject: NullableText;
   message_id: NullableText;

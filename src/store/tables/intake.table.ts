@@ -35,5 +35,7 @@ export interface IntakeInboxTable {
   parse_errors: NullableJson;
   report_id: NullableInt;
   outcome: NullableJson;
+  /** A report processed in segments: the cursor and running state committed with each segment. */
+  progress: NullableJson;
   processed_at: NullableTimestamp;
 }

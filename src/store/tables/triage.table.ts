@@ -34,7 +34,8 @@ export interface TriageItemTable {
   inbox_id: ColumnType<string | null, string | null | undefined, never>;
   inbox_failed_at: ColumnType<Date | null, Date | null | undefined, never>;
   reason: ColumnType<TriageReason, TriageReason, never>;
-  detail: ColumnType<string, string, never>;
+  /** Updated only while a report processed in segments adds events to its item (the detail counts them). */
+  detail: ColumnType<string, string, string>;
   /** jsonb array of case_events ids. */
   event_ids: ColumnType<unknown, string | undefined, string>;
   best_guess: NullableText;

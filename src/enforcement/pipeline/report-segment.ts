@@ -1,0 +1,241 @@
+import type { Transaction } from 'kysely';
+import { z } from 'zod';
+import { appendAudit, withAuditBatch } from '../../audit/audit-log.js';
+import { caseRefOf } from '../../cases/case-ref.js';
+import { insertReport, setReportOutcome } from '../../cases/report-repository.js';
+import { AupError } from '../../errors.js';
+import type { IntakeEvent } from '../../intake/event.js';
+import { type ParsedReport, type ParseError, parsedReportSchema } from '../../intake/report.js';
+import type { ReportHead } from '../../intake/report-stream.js';
+import type { Database } from '../../store/schema.js';
+import { triageReasons } from '../../store/tables/triage.table.js';
+import { EventBatchRun } from './event-batch.js';
+import type { ReportDeps } from './pipeline-deps.js';
+import { acknowledgeReport } from './report-ack.js';
+import { outcomesOf, reportOutcomes, TriageCollector } from './report-outcome.js';
+
+/**
+ * A report too big for one transaction, processed a segment at a time (issue 14). The inbox hands the
+ * pipeline each segment of a streamed feed report (10,000 events by default) in a transaction of its own,
+ * together with what the earlier segments carried forward; the segment's writes, the carry and the inbox
+ * row's cursor commit together (inbox-worker.ts), so a worker that dies mid-report resumes after the last
+ * committed segment and nothing is written twice.
+ *
+ * Per event the rules are those of `processReportIn` (event-batch.ts and case-batch.ts judge and write
+ * every segment), so the cases, states, actions and idempotency keys are the same as processing the report
+ * in one transaction. What differs is what only the whole report knows:
+ * - the report row is written by the first segment, its parse status and errors by the last;
+ * - its audit trail is `report.received` (no counts yet) … `report.completed` (events, errors, status);
+ * - each triage reason's item gains each segment's events (one item per reason, as for any report);
+ * - the acknowledgement, if any, is decided by the last segment from the carried cases and verdicts.
+ * A mail is never processed this way (a reply must thread to its case in one piece): the inbox streams only
+ * non-mail reports of at least its large-lane size.
+ */
+
+/** What one segment's transaction leaves for the next: stored as the inbox row's progress (JSON). */
+export const segmentCarrySchema = z.object({
+  reportId: z.number().int().positive(),
+  /** Events of the report processed so far (the next segment's first index). */
+  events: z.number().int().nonnegative(),
+  /** Of those, events that were not duplicates of an earlier report (a report of duplicates only is not acknowledged). */
+  judged: z.number().int().nonnegative(),
+  opened: z.array(z.number().int().positive()),
+  joined: z.array(z.number().int().positive()),
+  verdicts: z.array(z.string().max(100)),
+  details: z.array(z.tuple([z.string().max(100), z.string().max(4000)])),
+  outcomes: z.array(z.enum(reportOutcomes)),
+  triage: z.array(
+    z.tuple([
+      z.enum(triageReasons),
+      z.object({ detail: z.string().max(4000), count: z.number().int().positive() }),
+    ]),
+  ),
+});
+export type SegmentCarry = z.infer<typeof segmentCarrySchema>;
+
+export interface ReportSegment {
+  /** The report's fields other than its events (the same for every segment). */
+  readonly head: ReportHead;
+  /** This segment's events, in report order. */
+  readonly events: readonly IntakeEvent[];
+  /** Present on the last segment: what only the whole parse knows. */
+  readonly end?:
+    | {
+        readonly status: ParsedReport['status'];
+        /** The report's first errors (the inbox keeps at most 100). */
+        readonly errors: readonly ParseError[];
+        readonly errorCount: number;
+      }
+    | undefined;
+}
+
+/** What a processed report came to: the inbox row's `outcome`, as `inboxProcessorFor` gives it. */
+export interface SegmentedOutcome {
+  readonly reportId: number;
+  readonly disposition: 'events' | 'unparsed';
+  readonly cases: readonly string[];
+  readonly opened: readonly string[];
+  readonly outcomes: readonly string[];
+  readonly events: number;
+}
+
+export interface SegmentResult {
+  readonly carry: SegmentCarry;
+  /** Set by the last segment. */
+  readonly outcome?: SegmentedOutcome | undefined;
+}
+
+const ACTOR = 'system:intake' as const;
+
+/** Reads a carry from the inbox row (hostile until checked: it is JSON in the store). */
+export function segmentCarryOf(value: unknown): SegmentCarry | null {
+  if (value === null || value === undefined) return null;
+  const parsed = segmentCarrySchema.safeParse(value);
+  if (!parsed.success) {
+    throw new AupError(
+      'AUP_ERR_INPUT_INVALID',
+      `inbox progress of a segmented report: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+    );
+  }
+  return parsed.data;
+}
+
+/** One segment in the caller's transaction (the inbox row's): `earlier` is null for the first. */
+export function processReportSegment(
+  trx: Transaction<Database>,
+  deps: ReportDeps,
+  segment: ReportSegment,
+  earlier: SegmentCarry | null,
+): Promise<SegmentResult> {
+  return withAuditBatch(trx, () => runSegment(trx, deps, segment, earlier));
+}
+
+async function runSegment(
+  trx: Transaction<Database>,
+  deps: ReportDeps,
+  segment: ReportSegment,
+  earlier: SegmentCarry | null,
+): Promise<SegmentResult> {
+  const now = deps.clock.now();
+  const report = validSegment(segment);
+  const reportId = earlier?.reportId ?? (await receive(trx, report, now));
+  const run = new EventBatchRun(trx, deps, deps.snapshot(), report, reportId, now, earlier?.events ?? 0);
+  if (earlier) run.restore(earlier);
+  await run.judgeEvents();
+  const triage = await run.triage.flushSegment(trx, report, reportId, new Map(earlier?.triage ?? []), now);
+  const outcomes = new Set(earlier?.outcomes ?? []);
+  for (const o of outcomesOf({ disposition: 'events', events: run.outcomes, triaged: false }))
+    outcomes.add(o);
+  const carried = run.carried();
+  const carry: SegmentCarry = {
+    reportId,
+    events: (earlier?.events ?? 0) + report.events.length,
+    judged: (earlier?.judged ?? 0) + run.outcomes.filter((o) => o.verdict !== 'duplicate').length,
+    opened: [...carried.opened],
+    joined: [...carried.joined],
+    verdicts: [...carried.verdicts],
+    details: carried.details.map(([v, r]) => [v, r.slice(0, 4000)] as [string, string]),
+    outcomes: [...outcomes],
+    triage: [...triage],
+  };
+  if (!segment.end) return { carry };
+  return { carry, outcome: await complete(trx, deps, report, segment.end, carry, now) };
+}
+
+/** The first segment: the report row and its `report.received` entry (the counts come with `report.completed`). */
+async function receive(trx: Transaction<Database>, report: ParsedReport, now: Date): Promise<number> {
+  // Lock order as in process-report.ts: the audit head first, then case rows.
+  const reportId = await insertReport(trx, report, { disposition: 'events', at: now });
+  await appendAudit(trx, {
+    at: now,
+    actor: ACTOR,
+    kind: 'report.received',
+    subject: `report:${reportId}`,
+    payload: {
+      evidence: report.evidenceSha256,
+      format: report.format,
+      channel: report.channel,
+      segmented: true,
+    },
+  });
+  return reportId;
+}
+
+/** The last segment: the report's status and errors, triage for an unreadable one, the acknowledgement. */
+async function complete(
+  trx: Transaction<Database>,
+  deps: ReportDeps,
+  report: ParsedReport,
+  end: NonNullable<ReportSegment['end']>,
+  carry: SegmentCarry,
+  now: Date,
+): Promise<SegmentedOutcome> {
+  const { reportId } = carry;
+  const disposition = carry.events === 0 ? 'unparsed' : 'events';
+  const whole: ParsedReport = { ...report, status: end.status, errors: [...end.errors] };
+  const outcomes = new Set(carry.outcomes);
+  const triaged =
+    (await new TriageCollector().flush(trx, whole, reportId, disposition, now)) || carry.triage.length > 0;
+  if (disposition === 'unparsed') outcomes.add('unparsed');
+  if (triaged) outcomes.add('triage');
+  const opened = new Set(carry.opened);
+  const joined = carry.joined.filter((id) => !opened.has(id));
+  const ack = await acknowledgeReport(
+    trx,
+    whole,
+    reportId,
+    {
+      opened: carry.opened,
+      joined,
+      verdicts: new Set(carry.verdicts),
+      details: new Map(carry.details),
+      duplicatesOnly: carry.events > 0 && carry.judged === 0,
+      threaded: false,
+    },
+    { now, ackPolicy: deps.ackPolicy, messageIdDomain: deps.messageIdDomain },
+  );
+  await setReportOutcome(trx, reportId, {
+    disposition,
+    caseId: carry.opened[0] ?? joined[0] ?? null,
+    ackOutcome: ack.outcome,
+    ackSuppressed: ack.suppressed ?? null,
+    parse: { status: end.status, errors: whole.errors },
+  });
+  await appendAudit(trx, {
+    at: now,
+    actor: ACTOR,
+    kind: 'report.completed',
+    subject: `report:${reportId}`,
+    payload: {
+      events: carry.events,
+      errors: end.errorCount,
+      status: end.status,
+      opened: carry.opened.length,
+      joined: joined.length,
+    },
+  });
+  return {
+    reportId,
+    disposition,
+    cases: [...carry.opened, ...joined].map(caseRefOf),
+    opened: carry.opened.map(caseRefOf),
+    outcomes: reportOutcomes.filter((o) => outcomes.has(o)),
+    events: carry.events,
+  };
+}
+
+/** The segment as a report of its events, checked as `processReportIn` checks a whole one. */
+function validSegment(segment: ReportSegment): ParsedReport {
+  const parsed = parsedReportSchema.safeParse({
+    ...segment.head,
+    status: segment.end?.status ?? 'parsed',
+    events: segment.events,
+    errors: segment.end?.errors ?? [],
+  });
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new AupError(
+    'AUP_ERR_INPUT_INVALID',
+    `parsed report ${issue?.path.join('.') || '?'}: ${issue?.message ?? 'invalid'}`,
+  );
+}
