@@ -108,6 +108,40 @@ function memoryStream(): { stream: Writable; bytes: () => Buffer; text: () => st
   return { stream, bytes: () => Buffer.concat(chunks), text: () => Buffer.concat(chunks).toString('utf8') };
 }
 
+describe('evidence store: big files streamed in', () => {
+  it('putFile stores a file without holding it, under the same name and with the same duplicates as put', async () => {
+    const store = freshStore();
+    const dir = mkdtempSync(path.join(tmpdir(), 'evidence-file-'));
+    const bytes = new Uint8Array(3 * 1024 * 1024 + 17);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + (i >> 11)) & 0xff;
+    const file = path.join(dir, 'feed.csv');
+    writeFileSync(file, bytes);
+
+    const first = await store.putFile(file);
+    expect(first).toEqual({ sha256: sha256Hex(bytes), size: bytes.length, duplicate: false });
+    // Buffer.equals, not toEqual: a deep compare of 3 MiB element by element takes seconds.
+    expect(readFileSync(store.pathFor(first.sha256)).equals(bytes)).toBe(true);
+    expect(Buffer.from(await store.get(first.sha256)).equals(bytes)).toBe(true);
+    // The same bytes again, by file or by value: a duplicate, and no temporary file is left behind.
+    expect((await store.putFile(file)).duplicate).toBe(true);
+    expect((await store.put(bytes)).duplicate).toBe(true);
+    expect(readdirSync(store.root).filter((n) => n.startsWith('.tmp'))).toEqual([]);
+    // fileOf hands a reader the checked file; a blob changed on disk is reported, not handed out.
+    expect(await store.fileOf(first.sha256)).toBe(store.pathFor(first.sha256));
+    chmodSync(store.pathFor(first.sha256), 0o644);
+    writeFileSync(store.pathFor(first.sha256), 'tampered');
+    expect(await codeOf(store.fileOf(first.sha256))).toBe('AUP_ERR_EVIDENCE_CORRUPT');
+    await store.close();
+  });
+
+  it('putFile of a file that cannot be read fails and stores nothing', async () => {
+    const store = freshStore();
+    expect(await codeOf(store.putFile(path.join(tmpdir(), 'no-such-evidence-file')))).toMatch(/ENOENT/);
+    expect(readdirSync(store.root).filter((n) => n.startsWith('.tmp'))).toEqual([]);
+    await store.close();
+  });
+});
+
 describe('aupdesk evidence', () => {
   it('put then get returns the raw bytes, to stdout or --out', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'evidence-cli-'));

@@ -101,9 +101,10 @@ export function registerIngestCommand(program: Command, context: () => CliContex
         );
         for (const file of files) {
           try {
-            const bytes = new Uint8Array(await readFile(file));
+            // A big file is streamed into the evidence store, never held whole (a million-row feed report).
+            const big = (fileBytes.get(file) ?? 0) >= processing.streamFromBytes;
             const result = await acceptReport(deps, {
-              bytes,
+              bytes: big ? { file } : new Uint8Array(await readFile(file)),
               channel: 'file',
               receivedAt: new Date(),
               fileName: path.basename(file),

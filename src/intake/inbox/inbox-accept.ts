@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
 import { AupError } from '../../errors.js';
@@ -39,7 +40,8 @@ export type InboxRoute = string;
 const ROUTE = /^[a-z][a-z0-9-]{0,39}$/;
 
 export interface AcceptReportInput {
-  readonly bytes: Uint8Array;
+  /** The item's bytes, or — for a big file (`aupdesk ingest`) — the file they are streamed from. */
+  readonly bytes: Uint8Array | { readonly file: string };
   readonly channel: Channel;
   readonly receivedAt: Date;
   readonly fileName?: string | undefined;
@@ -85,8 +87,13 @@ interface InsertOutcome {
 
 /** Store the evidence durably and record the inbox row; resolves only once both are committed. */
 export async function acceptReport(deps: IntakeInboxDeps, input: AcceptReportInput): Promise<AcceptedReport> {
-  const row = validate(input);
-  const stored = await deps.evidence.put(input.bytes);
+  // A mail's Message-ID is in its header block: the first 64 KiB of a file stand for the whole of it.
+  const head = input.bytes instanceof Uint8Array ? input.bytes : await headOf(input.bytes.file, 64 * 1024);
+  const row = validate(input, head);
+  const stored =
+    input.bytes instanceof Uint8Array
+      ? await deps.evidence.put(input.bytes)
+      : await deps.evidence.putFile(input.bytes.file);
   const full: InboxRowInput = { ...row, evidenceSha256: stored.sha256, size: stored.size };
   const outcome = deps.committer
     ? await deps.committer.insert(full)
@@ -99,7 +106,21 @@ export async function acceptReport(deps: IntakeInboxDeps, input: AcceptReportInp
   };
 }
 
-function validate(input: AcceptReportInput): Omit<InboxRowInput, 'evidenceSha256' | 'size'> {
+async function headOf(file: string, bytes: number): Promise<Uint8Array> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = new Uint8Array(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+function validate(
+  input: AcceptReportInput,
+  head: Uint8Array,
+): Omit<InboxRowInput, 'evidenceSha256' | 'size'> {
   if (!(channels as readonly string[]).includes(input.channel)) {
     throw new AupError('AUP_ERR_INPUT_INVALID', `unknown intake channel "${String(input.channel)}"`);
   }
@@ -130,7 +151,7 @@ function validate(input: AcceptReportInput): Omit<InboxRowInput, 'evidenceSha256
     fileName: input.fileName?.slice(0, 500) ?? null,
     contentType: input.contentType?.slice(0, 200) ?? null,
     envelope,
-    messageId: messageIdOf(input.bytes),
+    messageId: messageIdOf(head),
     receivedAt: input.receivedAt,
   };
 }
