@@ -118,17 +118,24 @@ describe('shadowserver reader, in pieces', () => {
   });
 
   const dir = 'test/fixtures/intake/shadowserver';
-  it.each(readdirSync(dir).filter((f) => f.endsWith('.csv')))('%s in pieces of 37 characters', async (file) => {
-    const bytes = readFileSync(`${dir}/${file}`);
-    const whole = await shadowserverParser.parse({ bytes, fileName: file, receivedAt: HARNESS_RECEIVED_AT });
-    const decoded = decodeText(bytes);
-    const cuts: number[] = [];
-    for (let at = 37; at < decoded.text.length; at += 37) cuts.push(at);
-    const pieces = parseInPieces(file, decoded.text, cuts);
-    expect(pieces.events).toEqual(whole.events);
-    // The charset warning is the caller's (it decodes); the rest is the reader's.
-    expect(pieces.errors).toEqual(whole.errors.filter((e) => !/not valid UTF-8/.test(e.message)));
-  });
+  it.each(readdirSync(dir).filter((f) => f.endsWith('.csv')))(
+    '%s in pieces of 37 characters',
+    async (file) => {
+      const bytes = readFileSync(`${dir}/${file}`);
+      const whole = await shadowserverParser.parse({
+        bytes,
+        fileName: file,
+        receivedAt: HARNESS_RECEIVED_AT,
+      });
+      const decoded = decodeText(bytes);
+      const cuts: number[] = [];
+      for (let at = 37; at < decoded.text.length; at += 37) cuts.push(at);
+      const pieces = parseInPieces(file, decoded.text, cuts);
+      expect(pieces.events).toEqual(whole.events);
+      // The charset warning is the caller's (it decodes); the rest is the reader's.
+      expect(pieces.errors).toEqual(whole.errors.filter((e) => !/not valid UTF-8/.test(e.message)));
+    },
+  );
 
   it('reports a file with no header once all pieces are in', () => {
     expect(parseInPieces(name, '\r\n\r\n', [1, 2]).errors).toEqual([
