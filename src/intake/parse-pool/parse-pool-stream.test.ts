@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -89,6 +89,36 @@ describe('ParsePool.stream', () => {
     );
     expect(chunks.flatMap((c) => c.events)).toHaveLength(1200);
   }, 60_000);
+
+  it('streams a file in a thread whose memory budget the whole parse of it overruns', async () => {
+    const pool = poolOf({ threads: 1, memoryBudgetMb: 64, timeBudgetMs: 120_000 });
+    const input = {
+      ...stored(gzipSync(scanDnsCsv(400_000), { level: 1 }), `${FILE}.gz`),
+      eventsPerChunk: 5000,
+    };
+    let events = 0;
+    let biggest = 0;
+    const stopped: string[] = [];
+    for await (const chunk of pool.stream(input)) {
+      events += chunk.events.length;
+      biggest = Math.max(biggest, chunk.events.length);
+      for (const error of chunk.errors)
+        if (/parsing stopped/.test(error.message)) stopped.push(error.message);
+    }
+    expect(stopped).toEqual([]);
+    expect(events).toBe(400_000);
+    expect(biggest).toBe(5000);
+    // The same file parsed whole in the same budget: several hundred MiB of events, far past 64.
+    const whole = await pool.parse({
+      bytes: readFileSync(input.path),
+      fileName: input.fileName,
+      channel: 'feed',
+      receivedAt,
+    });
+    expect(whole.errors.map((e) => e.message)).toEqual([
+      'parsing stopped: over its memory budget of 64 MiB (AUPDESK_PARSE_MEMORY_MB)',
+    ]);
+  }, 120_000);
 
   it('frees its slot when the consumer breaks out: the next parse and stream run', async () => {
     const pool = poolOf({ threads: 1, timeBudgetMs: 60_000 });
