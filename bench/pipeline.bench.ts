@@ -4,21 +4,26 @@
  * customer bound to INFINCE's AUP), then for each size a Shadowserver `scan_dns` report whose addresses fall
  * in the customers' IPv4 assignments: half its rows on services that already have an open case (a seed
  * report opened them, not timed), half on services that have none (the first such row opens a case and
- * queues its notice, the rest join it). Timed: `aupdesk ingest <report>` in this process — report
- * accepted, parsed, events judged, cases opened or joined, notices in the outbox, audit chained.
+ * queues its notice, the rest join it). Timed: `aupdesk ingest <report>` in a process of its own (as an
+ * operator runs it, so its peak RSS is the command's alone) — report accepted, parsed, events judged, cases
+ * opened or joined, notices in the outbox, audit chained.
  *
- * Reports events/s end to end, the parse floor (events/s of `parseReport` alone on the same bytes) and
- * their ratio, and the peak RSS during the ingest. On the embedded store (PGlite, a data directory on
- * disk) unless DATABASE_URL is set (then a fresh schema). It only uses the CLI and `parseReport`, so the same
- * file measures an older checkout for a before/after. Progress goes to stderr; the last stdout line is
- * one JSON object `{"bench":"pipeline",...}`.
+ * Reports events/s end to end, the parse floor (events/s of the parser alone on the same file, on this
+ * thread: `streamReport`, chunk by chunk as the desk reads a big report) and their ratio, and the ingest
+ * process's peak RSS (sampled from /proc every 100 ms). The report file is written row by row, so a
+ * million rows never sit in this process either. On the embedded store (PGlite, a data directory on disk)
+ * unless DATABASE_URL is set (then a fresh schema). Progress goes to stderr; the last stdout line is one
+ * JSON object `{"bench":"pipeline",...}`.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { main } from '../src/cli/main.js';
-import { parseReport } from '../src/intake/parse-report.js';
+import { streamReport } from '../src/intake/report-stream.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const rowsFlag = process.argv.indexOf('--rows');
@@ -72,16 +77,67 @@ function serviceAddresses(csv: string): string[] {
 const HEADER =
   '"timestamp","ip","protocol","port","hostname","tag","dns_version","asn","geo","region","city","min_amplification","p0f_genre","p0f_detail","naics","sic","sector"';
 
-function scanDnsReport(addresses: readonly string[], rows: number, at: Date, salt: string): Buffer {
-  const lines = [HEADER];
+/** A `scan_dns` report of `rows` rows, row i on `addressOf(i)`, written to `file` as it is generated. */
+async function writeScanDnsReport(
+  file: string,
+  addressOf: (i: number) => string,
+  rows: number,
+  at: Date,
+  salt: string,
+): Promise<void> {
+  const out = createWriteStream(file);
+  let lines = [HEADER];
   for (let i = 0; i < rows; i++) {
     // One second apart, so each row is a distinct observation (its own fingerprint).
     const t = new Date(at.getTime() + i * 1000).toISOString().replace('T', ' ').slice(0, 19);
     lines.push(
-      `"${t}","${addresses[i % addresses.length]}","udp",53,"${salt}-${i}.example.net","openresolver","dnsmasq-2.${i % 90}",64496,"NL","NOORD-HOLLAND","AMSTERDAM","${(i % 97) / 10 + 1}",,,517311,0,`,
+      `"${t}","${addressOf(i)}","udp",53,"${salt}-${i}.example.net","openresolver","dnsmasq-2.${i % 90}",64496,"NL","NOORD-HOLLAND","AMSTERDAM","${(i % 97) / 10 + 1}",,,517311,0,`,
     );
+    if (lines.length >= 10_000) {
+      if (!out.write(`${lines.join('\r\n')}\r\n`))
+        await new Promise<void>((r) => out.once('drain', () => r()));
+      lines = [];
+    }
   }
-  return Buffer.from(`${lines.join('\r\n')}\r\n`);
+  if (lines.length > 0) out.write(`${lines.join('\r\n')}\r\n`);
+  out.end();
+  await finished(out);
+}
+
+const LAUNCH = `const { main } = await import(${JSON.stringify(path.join(root, 'src/cli/main.ts'))}); process.exitCode = await main(process.argv.slice(1));`;
+
+/** `aupdesk ingest <file>` in a child process: its stdout, wall time and peak RSS (VmRSS sampled). */
+async function ingestInChild(
+  dir: string,
+  file: string,
+): Promise<{ out: string; seconds: number; peakRss: number }> {
+  const t0 = performance.now();
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', LAUNCH, '--', '--data', dir, 'ingest', file],
+    { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    err += c.toString();
+    for (const line of c.toString().split('\n')) if (line.startsWith('ingest:')) log(`    ${line}`);
+  });
+  let peakRss = 0;
+  const sample = async () => {
+    const status = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => '');
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    peakRss = Math.max(peakRss, kb * 1024);
+  };
+  const sampler = setInterval(() => void sample(), 100);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearInterval(sampler);
+  const seconds = (performance.now() - t0) / 1000;
+  if (code !== 0) throw new Error(`aupdesk ingest exited ${code}: ${err.slice(-2000)}`);
+  return { out, seconds, peakRss };
 }
 
 interface SizeResult {
@@ -123,44 +179,42 @@ async function runSize(rows: number): Promise<SizeResult> {
     const fresh = addresses.slice(half, half + Math.min(half, Math.ceil(rows / 2)));
     const now = Date.now();
     const seedFile = path.join(dir, '2026-01-14-scan_dns-bench_seed-geo.csv');
-    await writeFile(
+    await writeScanDnsReport(
       seedFile,
-      scanDnsReport(existing, existing.length, new Date(now - 6 * 3_600_000), 'seed'),
+      (i) => existing[i]!,
+      existing.length,
+      new Date(now - 6 * 3_600_000),
+      'seed',
     );
     log(`  ${rows} rows: seeding ${existing.length} open cases …`);
     await cli(dir, ['ingest', seedFile]);
 
-    const mixed: string[] = [];
-    for (let i = 0; i < rows; i++)
-      mixed.push(i % 2 === 0 ? existing[(i / 2) % existing.length]! : fresh[((i - 1) / 2) % fresh.length]!);
-    const bytes = scanDnsReport(mixed, rows, new Date(now - 3 * 3_600_000), 'bench');
     const file = path.join(dir, `2026-01-15-scan_dns-bench_${rows}-geo.csv`);
-    await writeFile(file, bytes);
+    await writeScanDnsReport(
+      file,
+      (i) => (i % 2 === 0 ? existing[(i / 2) % existing.length]! : fresh[((i - 1) / 2) % fresh.length]!),
+      rows,
+      new Date(now - 3 * 3_600_000),
+      'bench',
+    );
 
-    // The parse floor: the same bytes through the parser alone, on this thread.
+    // The parse floor: the same file through the streamed parser alone, on this thread.
     const p0 = performance.now();
-    const parsed = await parseReport({
-      bytes,
+    let parsedEvents = 0;
+    for await (const chunk of streamReport({
+      path: file,
       fileName: path.basename(file),
       channel: 'file',
       receivedAt: new Date(),
-    });
+      evidenceSha256: '0'.repeat(64),
+    })) {
+      parsedEvents += chunk.events.length;
+    }
     const parseSeconds = (performance.now() - p0) / 1000;
-    if (parsed.events.length !== rows)
-      throw new Error(`parsed ${parsed.events.length} events of ${rows} rows`);
-    const gc = (globalThis as { gc?: () => void }).gc;
-    gc?.();
+    if (parsedEvents !== rows) throw new Error(`parsed ${parsedEvents} events of ${rows} rows`);
 
     log(`  ${rows} rows: ingest …`);
-    let peakRss = process.memoryUsage().rss;
-    const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    }, 100);
-    const t0 = performance.now();
-    const out = await cli(dir, ['ingest', file]);
-    const seconds = (performance.now() - t0) / 1000;
-    clearInterval(sampler);
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    const { out, seconds, peakRss } = await ingestInChild(dir, file);
     const casesLine = out.split('\n').find((l) => l.startsWith('cases:')) ?? '';
     const eventsLine = out.split('\n').find((l) => l.startsWith('ingest:')) ?? '';
     if (!eventsLine.includes(`${rows} event`)) throw new Error(`ingest said: ${out}`);

@@ -17,7 +17,16 @@ import { type MailMessage, type MailPart, parseMail } from './mail/mail-message.
 import type { FormatParser, ParserInput, ParserOutput } from './parser.js';
 import { dmcaParser } from './parsers/dmca-parser.js';
 import { freeTextParser } from './parsers/free-text-parser.js';
-import type { Channel, DmcaNotice, ParsedReport, ParseError, Reporter, ReportFormat } from './report.js';
+import {
+  type Channel,
+  type DmcaNotice,
+  type ParsedReport,
+  type ParseError,
+  type Reporter,
+  type ReportFormat,
+  type ReportHead,
+  statusOf,
+} from './report.js';
 import { isAnonymousMailbox, isAnonymousName } from './reporter-identity.js';
 
 /**
@@ -110,9 +119,7 @@ async function collect(input: ParseReportInput, limits: IntakeLimits): Promise<C
   };
   const detection = detectFormat(parserInput);
   if (detection.kind === 'mail') return collectMail(input, limits);
-  if (input.bytes.length > limits.maxFileBytes) {
-    return refused(`input of ${input.bytes.length} bytes exceeds the ${limits.maxFileBytes}-byte limit`);
-  }
+  if (input.bytes.length > limits.maxFileBytes) return refused(oversizeMessage(input.bytes.length, limits));
   if (detection.kind === 'archive') return collectArchive(parserInput, limits, 'file');
   if (detection.kind === 'file') return fromOutput(await runParser(detection.parser, parserInput, ''));
   const empty = input.bytes.length === 0;
@@ -126,6 +133,26 @@ async function collect(input: ParseReportInput, limits: IntakeLimits): Promise<C
 
 function refused(message: string): Collected {
   return { format: 'unknown', events: [], errors: [{ message, location: 'file' }], reporter: {} };
+}
+
+function oversizeMessage(size: number, limits: IntakeLimits): string {
+  return `input of ${size} bytes exceeds the ${limits.maxFileBytes}-byte limit`;
+}
+
+/** What a parse of a report is about, without its bytes: what its head is made of. */
+export type ReportSubject = Pick<ParseReportInput, 'fileName' | 'channel' | 'receivedAt'>;
+
+/**
+ * The report `parseReport` gives a non-mail input of `size` bytes over `limits.maxFileBytes`, for a caller that
+ * knows the size without holding the bytes (a streamed report does not read such a file at all).
+ */
+export function oversizeReport(
+  subject: ReportSubject,
+  evidenceSha256: string,
+  size: number,
+  limits: IntakeLimits,
+): ParsedReport {
+  return buildReport(subject, evidenceSha256, refused(oversizeMessage(size, limits)));
 }
 
 /** Each archive entry is read as a file; locations become `<entry>:<location>`. */
@@ -302,13 +329,24 @@ async function runParser(parser: FormatParser, input: ParserInput, prefix: strin
     };
   }
   if (!prefix) return output;
+  return { ...output, ...locatedIn(prefix, output.events, output.errors) };
+}
+
+/**
+ * Events and errors of a parser that read one part of the input (a mail part, an archive entry), their
+ * locations prefixed with where that part sat: `<prefix>:<location>`, clipped to the field's 100 characters.
+ */
+export function locatedIn(
+  prefix: string,
+  events: readonly IntakeEvent[],
+  errors: readonly ParseError[],
+): { events: IntakeEvent[]; errors: ParseError[] } {
   return {
-    ...output,
-    events: output.events.map((e) => ({
+    events: events.map((e) => ({
       ...e,
       'raw.location': clipLocation(`${prefix}:${e['raw.location'] ?? ''}`),
     })),
-    errors: output.errors.map((e) => ({
+    errors: errors.map((e) => ({
       ...e,
       location: clipLocation(e.location ? `${prefix}:${e.location}` : prefix),
     })),
@@ -327,8 +365,9 @@ function fromOutput(output: ParserOutput): Collected {
 
 /** Add a parser's output to a report; `adoptFormat` lets a machine attachment name the report's format. */
 function merge(into: Collected, output: ParserOutput, adoptFormat = true): void {
-  into.events.push(...output.events);
-  into.errors.push(...output.errors);
+  // Not push(...events): spread arguments overflow the stack past ~120,000 (a big gzipped feed file).
+  for (const event of output.events) into.events.push(event);
+  for (const error of output.errors) into.errors.push(error);
   if (adoptFormat && (into.format === 'unknown' || into.format === 'email') && output.events.length > 0)
     into.format = output.format;
   else if (adoptFormat && into.format === 'unknown') into.format = output.format;
@@ -349,21 +388,64 @@ const AUTOMATED_FORMATS: ReadonlySet<ReportFormat> = new Set([
   'intelmq',
 ]);
 
-function buildReport(input: ParseReportInput, evidenceSha256: string, c: Collected): ParsedReport {
+function buildReport(subject: ReportSubject, evidenceSha256: string, c: Collected): ParsedReport {
+  const { events, dropped } = checkEvents(c.events);
+  const errors = [...c.errors, ...dropped];
+  const {
+    subject: mailSubject,
+    messageId,
+    inReplyTo,
+    dmca,
+    ...head
+  } = reportHead(subject, evidenceSha256, c);
+  // Built in this order, the order `aupdesk parse --json` has always printed.
+  return {
+    ...head,
+    status: statusOf(events.length, errors.length),
+    ...(mailSubject !== undefined ? { subject: mailSubject } : {}),
+    ...(messageId !== undefined ? { messageId } : {}),
+    ...(inReplyTo !== undefined ? { inReplyTo } : {}),
+    events,
+    errors,
+    ...(dmca !== undefined ? { dmca } : {}),
+  };
+}
+
+/**
+ * Every event checked against the field dictionary: an event a parser built wrong is dropped and becomes an
+ * error at its location instead of a bad row downstream. The errors come after the parser's own in a report.
+ */
+export function checkEvents(candidates: readonly IntakeEvent[]): {
+  events: IntakeEvent[];
+  dropped: ParseError[];
+} {
   const events: IntakeEvent[] = [];
-  const errors = [...c.errors];
-  for (const event of c.events) {
+  const dropped: ParseError[] = [];
+  for (const event of candidates) {
     const checked = eventSchema.safeParse(event);
     if (checked.success) events.push(event);
     else {
       const issue = checked.error.issues[0];
-      errors.push({
+      dropped.push({
         message: `event dropped: ${issue?.path.join('.') || 'event'}: ${issue?.message ?? 'invalid'}`,
         location: event['raw.location'] ?? 'report',
         ...(event.raw ? { raw: event.raw } : {}),
       });
     }
   }
+  return { events, dropped };
+}
+
+/** What a report says besides its events: the parts a parser and the mail around it tell about the input. */
+export interface ReportHeadParts {
+  readonly format: ReportFormat;
+  readonly reporter: Partial<Reporter>;
+  readonly dmca?: DmcaNotice | undefined;
+  readonly mail?: MailMessage | undefined;
+}
+
+/** A report's head: who reported (the reporter rules below), what the input was, and the mail's threading. */
+export function reportHead(subject: ReportSubject, evidenceSha256: string, c: ReportHeadParts): ReportHead {
   const mail = c.mail;
   const from = mail?.from;
   const name = clip(c.reporter.name ?? from?.name, 300);
@@ -372,8 +454,8 @@ function buildReport(input: ParseReportInput, evidenceSha256: string, c: Collect
   const automated =
     c.reporter.automated === true ||
     AUTOMATED_FORMATS.has(c.format) ||
-    input.channel === 'feed' ||
-    input.channel === 'detection' ||
+    subject.channel === 'feed' ||
+    subject.channel === 'detection' ||
     mail?.autoSubmitted !== undefined;
   // Anonymous: no identity at all; or a person who said they decline to be identified (the parser read it
   // in their words); or a human complaint from a mailbox nobody answers (`anonymous@`, `noreply@`) with no
@@ -385,34 +467,22 @@ function buildReport(input: ParseReportInput, evidenceSha256: string, c: Collect
     ...(organisation ? { organisation } : {}),
     ...(email ? { email } : {}),
     anonymous:
-      input.channel !== 'detection' && ((!name && !organisation && !email) || declined || unanswerable),
+      subject.channel !== 'detection' && ((!name && !organisation && !email) || declined || unanswerable),
     automated,
   };
   const threading = mail ? [...new Set([...mail.inReplyTo, ...mail.references])] : [];
-  const status =
-    events.length === 0
-      ? errors.length > 0
-        ? 'unparsed'
-        : 'parsed'
-      : errors.length > 0
-        ? 'partial'
-        : 'parsed';
-  const report: ParsedReport = {
-    ...(input.fileName ? { file: input.fileName } : {}),
+  return {
+    ...(subject.fileName ? { file: subject.fileName } : {}),
     format: c.format,
-    channel: input.channel,
-    receivedAt: input.receivedAt.toISOString(),
+    channel: subject.channel,
+    receivedAt: subject.receivedAt.toISOString(),
     evidenceSha256,
     reporter,
-    status,
     ...(mail?.subject ? { subject: mail.subject.slice(0, 1000) } : {}),
     ...(mail?.messageId ? { messageId: mail.messageId } : {}),
     ...(threading.length > 0 ? { inReplyTo: threading } : {}),
-    events,
-    errors,
     ...(c.dmca ? { dmca: c.dmca } : {}),
   };
-  return report;
 }
 
 function clip(value: string | undefined, max: number): string | undefined {

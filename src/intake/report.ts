@@ -91,3 +91,12 @@ export const parsedReportSchema = z.object({
   dmca: dmcaNoticeSchema.optional(),
 });
 export type ParsedReport = z.infer<typeof parsedReportSchema>;
+
+/** The fields of a report other than its events, errors and status: what a streamed report repeats on every chunk. */
+export type ReportHead = Omit<ParsedReport, 'events' | 'errors' | 'status'>;
+
+/** A report's status from how many events and errors it has (over all its chunks, when streamed). */
+export function statusOf(events: number, errors: number): ParsedReport['status'] {
+  if (events === 0) return errors > 0 ? 'unparsed' : 'parsed';
+  return errors > 0 ? 'partial' : 'parsed';
+}

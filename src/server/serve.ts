@@ -307,6 +307,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
         processReport: routedInboxProcessor(parts.pipeline, parts.policies),
         parse: parsePool.parse,
         segments: routedSegments(parts.pipeline, parts.policies),
+        stream: parsePool.stream,
         segmentEvents: segmentEventsFromEnv(env),
         streamFromBytes: largeBytes,
       };

@@ -88,7 +88,7 @@ export function registerIngestCommand(program: Command, context: () => CliContex
           ...deps,
           processReport: cases.counting(pipeline.whole),
           segments: cases.countingSegments(pipeline.segments),
-          // MERGE: stream: parsePool.stream,
+          stream: parsePool.stream,
           segmentEvents: segmentEventsFromEnv(process.env),
           streamFromBytes: inboxLargeBytesFromEnv(process.env),
         };

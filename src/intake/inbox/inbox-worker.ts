@@ -8,16 +8,10 @@ import type { Database } from '../../store/schema.js';
 import type { InboxKind } from '../../store/tables/intake.table.js';
 import type { IntakeEvent } from '../event.js';
 import type { EvidenceStore } from '../evidence-store.js';
-import type { ReportParser } from '../parse-pool/parse-pool.js';
+import type { ReportParser, ReportStreamer } from '../parse-pool/parse-pool.js';
 import { type IntakeLimits, parseReport } from '../parse-report.js';
 import type { Channel, ParsedReport, ParseError } from '../report.js';
-import {
-  type ReportChunk,
-  type ReportHead,
-  type ReportStreamer,
-  statusOf,
-  streamReport,
-} from '../report-stream.js';
+import { type ReportChunk, type ReportHead, statusOf, streamReport } from '../report-stream.js';
 import { type InboxLogger, originalMessageIdOf, type SmtpEnvelope } from './inbox-accept.js';
 
 /**
@@ -558,7 +552,7 @@ async function processInSegments(
       if (head === undefined) {
         head = chunk.head;
         // Not for the desk (a DMCA notice, a legal request): the whole report, one transaction, as ever.
-        if (!resumed && !segments.accepts(item, head)) whole = wholeOf(chunk);
+        if (!resumed && !segments.accepts(item, chunk.head)) whole = wholeOf(chunk);
       } else if (whole) {
         whole.events.push(...chunk.events);
         whole.errors.push(...chunk.errors);

@@ -52,8 +52,7 @@ function gunzip(
   location: string,
   limits: ArchiveLimits,
 ): ArchiveResult {
-  const entryName =
-    (name ?? 'data.gz').replace(/\.t?gz$/i, (m) => (m.toLowerCase() === '.tgz' ? '.tar' : '')) || 'data';
+  const entryName = gzipEntryName(name);
   // No trust in ISIZE (the last four bytes): it is modulo 2^32, per member, and garbage in a truncated file.
   // The inflated bytes are counted instead.
   const chunks: Uint8Array[] = [];
@@ -64,7 +63,7 @@ function gunzip(
   const stream = new Gunzip((chunk, final) => {
     if (final) finished = true;
     total += chunk.length;
-    const over = checkSize(entryName, total, bytes.length, limits, 'inflates to');
+    const over = archiveEntryRefusal(entryName, total, bytes.length, limits, 'inflates to');
     if (over) throw new LimitExceeded(over);
     chunks.push(chunk);
   });
@@ -80,6 +79,11 @@ function gunzip(
   // A truncated gzip still yields what inflated before the cut (the error says it is partial); a refused one nothing.
   const keep = !refused && total > 0;
   return { entries: keep ? [{ name: entryName, bytes: concat(chunks, total) }] : [], errors };
+}
+
+/** The name a gzip file's one entry goes by: the file's name without `.gz` (`.tgz` → `.tar`). */
+export function gzipEntryName(name: string | undefined): string {
+  return (name ?? 'data.gz').replace(/\.t?gz$/i, (m) => (m.toLowerCase() === '.tgz' ? '.tar' : '')) || 'data';
 }
 
 function unzip(bytes: Uint8Array, location: string, limits: ArchiveLimits): ArchiveResult {
@@ -99,7 +103,7 @@ function unzip(bytes: Uint8Array, location: string, limits: ArchiveLimits): Arch
     if (file.name.endsWith('/')) return; // a directory entry
     const declaredRefusal =
       file.originalSize !== undefined
-        ? checkSize(file.name, file.originalSize, file.size ?? 0, limits, 'declares')
+        ? archiveEntryRefusal(file.name, file.originalSize, file.size ?? 0, limits, 'declares')
         : undefined;
     if (declaredRefusal) {
       stop = declaredRefusal;
@@ -122,7 +126,7 @@ function unzip(bytes: Uint8Array, location: string, limits: ArchiveLimits): Arch
       total += chunk.length;
       archiveTotal += chunk.length;
       const over =
-        checkSize(file.name, total, file.size ?? bytes.length, limits, 'inflates to') ??
+        archiveEntryRefusal(file.name, total, file.size ?? bytes.length, limits, 'inflates to') ??
         (archiveTotal > limits.maxTotalBytes
           ? `archive inflates past the ${limits.maxTotalBytes}-byte total limit at "${file.name}" (possible zip bomb); refused`
           : undefined);
@@ -173,7 +177,11 @@ function unzip(bytes: Uint8Array, location: string, limits: ArchiveLimits): Arch
   return { entries, errors };
 }
 
-function checkSize(
+/**
+ * Why an entry that inflated (or declares) `size` bytes from `compressed` is refused, or undefined. Exported for
+ * the streamed report (report-stream.ts), which inflates a gzip file itself and must refuse what this refuses.
+ */
+export function archiveEntryRefusal(
   name: string,
   size: number,
   compressed: number,

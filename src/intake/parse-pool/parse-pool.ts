@@ -2,11 +2,14 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { z } from 'zod';
 import { AupError, isAupError } from '../../errors.js';
-import { type ParseReportInput, unparsedReport } from '../parse-report.js';
-import type { ParsedReport } from '../report.js';
+import { type ParseReportInput, reportHead, unparsedReport } from '../parse-report.js';
+import type { ParsedReport, ReportHead } from '../report.js';
+import type { ReportChunk, StreamReportInput } from '../report-stream.js';
+import type { StreamMessage, StreamRequest, StreamTask } from './parse-worker.js';
 
 /**
  * Parsing off the main thread. A report is parsed in a worker thread of a pool sized to the cores
@@ -18,6 +21,10 @@ import type { ParsedReport } from '../report.js';
  * `unparsed` with the reason, as any other input the desk cannot read (its evidence stays stored). The pool
  * replaces the thread it lost. Tasks beyond the thread count wait here, not in piscina's queue, so a report
  * waiting behind a slow one does not spend its own budget waiting.
+ *
+ * A big feed report can be streamed instead (`stream`, report-stream.ts): the thread hands its chunks over one at
+ * a time and produces the next only when asked, under the same memory budget; its time budget counts only the
+ * time the thread works, not the time it waits for the consumer to take a chunk.
  *
  * The thread loads `parse-worker.js` beside this file in a build; run from source (tsx, vitest), it loads
  * `parse-worker.ts` through tsx's loader.
@@ -33,6 +40,11 @@ export interface ParsePoolOptions {
 }
 
 export type ReportParser = (input: ParseReportInput) => Promise<ParsedReport>;
+/**
+ * Reads a report chunk by chunk (report-stream.ts): `ParsePool.stream` in a thread, or without a pool
+ * `streamReport` itself on the calling thread. Iterate it to the end or break out of it: breaking stops the work.
+ */
+export type ReportStreamer = (input: StreamReportInput) => AsyncIterable<ReportChunk>;
 
 const DEFAULT_TIME_BUDGET_MS = 90_000;
 const DEFAULT_MEMORY_BUDGET_MB = 1024;
@@ -69,7 +81,7 @@ export class ParsePool {
   readonly threads: number;
   readonly timeBudgetMs: number;
   readonly memoryBudgetMb: number;
-  private readonly piscina: Piscina<ParseReportInput, ParsedReport>;
+  private readonly piscina: Piscina<ParseReportInput | StreamTask, ParsedReport | undefined>;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   private closed = false;
@@ -107,7 +119,7 @@ export class ParsePool {
       abort.abort();
     }, this.timeBudgetMs);
     try {
-      return await this.piscina.run(input, { signal: abort.signal });
+      return (await this.piscina.run(input, { signal: abort.signal })) as ParsedReport;
     } catch (error) {
       // Abandoned for shutdown: not the report's fault, so not `unparsed`; the caller leaves the row claimed.
       if (this.closed) throw closedError();
@@ -117,6 +129,70 @@ export class ParsePool {
       this.release();
     }
   };
+
+  /**
+   * Streams a report in a thread (`streamReport` there), one chunk at a time with backpressure: the thread makes
+   * the next chunk only when this iterator is asked for it. It holds a slot from its first `next()` until it ends
+   * or the consumer breaks out (which stops the thread's work). Over budget or a dead thread: a last chunk with
+   * no events and the reason as its one error (`parsing stopped: …`, located at `report`), then the end; the
+   * chunks already yielded stand. Once the pool is closed it throws AUP_ERR_PARSE_POOL_CLOSED, for a stream
+   * under way too.
+   */
+  readonly stream: ReportStreamer = (input) => this.streamInThread(input);
+
+  private async *streamInThread(input: StreamReportInput): AsyncGenerator<ReportChunk> {
+    if (this.closed) throw closedError();
+    await this.slot();
+    const { port1, port2 } = new MessageChannel();
+    const inbox = new StreamInbox(port1);
+    const abort = new AbortController();
+    const clock = new WorkClock(this.timeBudgetMs, () => abort.abort());
+    let head: ReportHead | undefined;
+    let ended = false;
+    clock.run();
+    const task: StreamTask = { input, port: port2 };
+    const settled = this.piscina
+      .run(task, { name: 'stream', transferList: [port2], signal: abort.signal })
+      .then(
+        () => ({ ok: true as const }),
+        (error: unknown) => ({ error }),
+      );
+    // Finishing is said by the 'end' message (it may come after the task's result): only a failure ends it here.
+    const failed = settled.then((s) => ('error' in s ? s : new Promise<never>(() => {})));
+    try {
+      for (;;) {
+        const next = await Promise.race([inbox.next(), failed]);
+        clock.pause();
+        if ('error' in next) {
+          ended = true;
+          // Abandoned for shutdown: not the report's fault (the caller leaves its row claimed).
+          if (this.closed) throw closedError();
+          yield {
+            head: head ?? reportHead(input, input.evidenceSha256, { format: 'unknown', reporter: {} }),
+            events: [],
+            errors: [{ message: this.reasonOf(next.error, clock.over), location: 'report' }],
+          };
+          return;
+        }
+        if (next.type === 'end') {
+          ended = true;
+          return;
+        }
+        head = next.chunk.head;
+        yield next.chunk;
+        if (this.closed) throw closedError();
+        clock.run();
+        port1.postMessage('next' satisfies StreamRequest);
+      }
+    } finally {
+      clock.pause();
+      // A consumer that broke out: the thread stops; the slot is free once its task has ended.
+      if (!ended) port1.postMessage('stop' satisfies StreamRequest);
+      if (!this.closed) await settled;
+      port1.close();
+      this.release();
+    }
+  }
 
   /**
    * Starts a thread and loads the parsers in it (an empty input), so the first real report does not pay
@@ -162,6 +238,61 @@ export class ParsePool {
     const next = this.waiting.shift();
     if (next) next();
     else this.running -= 1;
+  }
+}
+
+/** Messages from a streaming thread, in order, one at a time. */
+class StreamInbox {
+  private readonly queue: StreamMessage[] = [];
+  private waiter: ((message: StreamMessage) => void) | undefined;
+
+  constructor(port: MessagePort) {
+    port.on('message', (message: StreamMessage) => {
+      const waiter = this.waiter;
+      this.waiter = undefined;
+      if (waiter) waiter(message);
+      else this.queue.push(message);
+    });
+  }
+
+  next(): Promise<StreamMessage> {
+    const queued = this.queue.shift();
+    if (queued) return Promise.resolve(queued);
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+}
+
+/** A time budget that runs only while the thread works: paused while a chunk waits for its consumer. */
+class WorkClock {
+  private used = 0;
+  private since: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  over = false;
+
+  constructor(
+    private readonly budgetMs: number,
+    private readonly onOver: () => void,
+  ) {}
+
+  run(): void {
+    if (this.since !== undefined) return;
+    this.since = performance.now();
+    this.timer = setTimeout(
+      () => {
+        this.over = true;
+        this.onOver();
+      },
+      Math.max(0, this.budgetMs - this.used),
+    );
+  }
+
+  pause(): void {
+    if (this.since === undefined) return;
+    this.used += performance.now() - this.since;
+    this.since = undefined;
+    clearTimeout(this.timer);
   }
 }
 

@@ -9,6 +9,14 @@
  * closing quote and before the next comma is appended to the field; a quote that never closes (none follows, or
  * the next one is followed by neither a separator nor a line end, so it opens a later row's field) ends the
  * record at the end of its physical line and is reported through `onError` instead of swallowing later rows.
+ *
+ * Incremental use (report-stream.ts reads a file in pieces): with `final: false` the text is a prefix of the
+ * whole, and the reader stops before the first record whose reading would depend on text not there yet (its
+ * line has no newline yet, or a quote's closing quote — or what follows it — lies past the end). It returns
+ * where that record starts and its line, so the caller appends the next piece to the rest and calls again from
+ * there: every record comes out exactly as one call over the whole text would give it. `maxLookahead` bounds how
+ * far a quote is searched for in that mode: a quote still unclosed that far on is taken as never closing, as at
+ * the end of the text (only a broken file notices: a stray quote followed by megabytes without another quote).
  */
 
 export interface CsvRecordSink {
@@ -23,16 +31,41 @@ const COMMA = 44;
 const CR = 13;
 const LF = 10;
 
-export function readCsvRecords(text: string, sink: CsvRecordSink, from = 0): void {
+export interface CsvReadOptions {
+  /** The line number of the text at `from` (default 1). */
+  readonly line?: number | undefined;
+  /** False: more text follows; stop before a record that reaches the end (default true). */
+  readonly final?: boolean | undefined;
+  /** With `final: false`: characters from a record's start past which an unclosed quote counts as never closing. */
+  readonly maxLookahead?: number | undefined;
+}
+
+/** Where reading stopped: the offset of the first record not read (the text's length when all were) and its line. */
+export interface CsvReadPosition {
+  readonly next: number;
+  readonly line: number;
+}
+
+export function readCsvRecords(
+  text: string,
+  sink: CsvRecordSink,
+  from = 0,
+  options: CsvReadOptions = {},
+): CsvReadPosition {
   const n = text.length;
+  const final = options.final ?? true;
+  const maxLookahead = options.maxLookahead ?? Number.POSITIVE_INFINITY;
   let pos = from;
-  let line = 1;
+  let line = options.line ?? 1;
   // Position of the next quote at or after `pos` (-1 = none left): found once and reused, so a file without
   // quotes is never searched more than once for them.
   let nextQuote = text.indexOf('"', pos);
   while (pos < n) {
     let nl = text.indexOf('\n', pos);
-    if (nl === -1) nl = n;
+    if (nl === -1) {
+      if (!final) return { next: pos, line };
+      nl = n;
+    }
     let lineEnd = nl;
     if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === CR) lineEnd--;
     if (nextQuote !== -1 && nextQuote < pos) nextQuote = text.indexOf('"', pos);
@@ -56,9 +89,12 @@ export function readCsvRecords(text: string, sink: CsvRecordSink, from = 0): voi
         for (;;) {
           const close = text.indexOf('"', j);
           if (close === -1) {
+            if (!final && n - start < maxLookahead) return { next: start, line: startLine };
             broken = true;
             break;
           }
+          // Whether the quote is doubled (or what follows it) is not known yet.
+          if (!final && close + 1 === n) return { next: start, line: startLine };
           if (close + 1 < n && text.charCodeAt(close + 1) === QUOTE) {
             value += text.slice(j, close + 1);
             j = close + 2;
@@ -89,9 +125,12 @@ export function readCsvRecords(text: string, sink: CsvRecordSink, from = 0): voi
         }
         // Count the newlines the quoted field spanned (rare: only when it went past this line's end).
         if (j > lineEnd) {
-          for (let k = i; k < j; k++) if (text.charCodeAt(k) === LF) line++;
           nl = text.indexOf('\n', j);
-          if (nl === -1) nl = n;
+          if (nl === -1) {
+            if (!final) return { next: start, line: startLine };
+            nl = n;
+          }
+          for (let k = i; k < j; k++) if (text.charCodeAt(k) === LF) line++;
           lineEnd = nl;
           if (lineEnd > j && text.charCodeAt(lineEnd - 1) === CR) lineEnd--;
         }
@@ -126,4 +165,5 @@ export function readCsvRecords(text: string, sink: CsvRecordSink, from = 0): voi
       }
     }
   }
+  return { next: pos, line };
 }

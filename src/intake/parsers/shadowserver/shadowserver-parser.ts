@@ -268,22 +268,55 @@ function compilePlan(header: readonly string[], choice: Choice): Plan | { missin
 }
 
 function parseShadowserver(input: ParserInput, table: ReportTypeTable): ParserOutput {
+  const decoded = decodeText(input.bytes);
+  const reader = createShadowserverReader(input.fileName, table);
+  reader.push(decoded.text, true);
+  const errors = decoded.fellBack ? [windows1252Warning(), ...reader.errors] : reader.errors;
+  return { format: 'shadowserver', events: reader.events, errors, reporter: shadowserverReporter };
+}
+
+/** The warning a file gets that is not valid UTF-8 (it is read as Windows-1252, all of it). */
+export function windows1252Warning(): ParseError {
+  return { message: 'input is not valid UTF-8; decoded as Windows-1252', location: 'file' };
+}
+
+/**
+ * A Shadowserver CSV read piece by piece, for a report too big to hold whole (report-stream.ts). `push` reads
+ * the records complete so far and appends their events and errors to `events` and `errors`, which the caller
+ * may empty between pushes; a record cut by the end of a piece waits for the next one. Over all the pieces of a
+ * text it gives exactly what `parse` gives for the whole text (the parser itself reads the whole text as one
+ * final piece). Decoding is the caller's: it decides the charset for the whole file.
+ */
+export interface ShadowserverReader {
+  /** `final`: this is the last piece (a record without a line end is then complete). */
+  push(piece: string, final: boolean): void;
+  readonly events: IntakeEvent[];
+  readonly errors: ParseError[];
+}
+
+/** Characters one record may reach past its start while a quote in it is still open (see csv-record-reader.ts). */
+const STREAM_LOOKAHEAD = 16 * 1024 * 1024;
+
+export function createShadowserverReader(
+  fileName: string | undefined,
+  table: ReportTypeTable = shadowserverReportTypes,
+): ShadowserverReader {
   const events: IntakeEvent[] = [];
   const errors: ParseError[] = [];
-  const decoded = decodeText(input.bytes);
-  if (decoded.fellBack)
-    errors.push({ message: 'input is not valid UTF-8; decoded as Windows-1252', location: 'file' });
-  const text = decoded.text;
   let header: string[] | undefined;
   let plan: Plan | undefined;
   let stop = false;
-  readCsvRecords(text, {
-    record(fields, line, start, end) {
+  let done = false;
+  let rest = '';
+  let line = 1;
+  let text = '';
+  const sink = {
+    record(fields: string[], line: number, start: number, end: number) {
       if (stop) return;
       if (header === undefined) {
         if (fields.length === 1 && fields[0]!.trim() === '') return; // leading blank lines
         header = fields.map((f) => f.trim().toLowerCase());
-        const choice = chooseType(shadowserverStemFromFileName(input.fileName), header, table);
+        const choice = chooseType(shadowserverStemFromFileName(fileName), header, table);
         const compiled = compilePlan(header, choice);
         if ('missing' in compiled) {
           errors.push({
@@ -300,15 +333,37 @@ function parseShadowserver(input: ParserInput, table: ReportTypeTable): ParserOu
       if (fields.length === 1 && fields[0] === '') return; // blank line
       buildRow(plan!, fields, line, text, start, end, events, errors);
     },
-    error(message, line, start, end) {
+    error(message: string, line: number, start: number, end: number) {
       if (!stop) errors.push({ message, location: String(line), raw: clipRaw(text.slice(start, end)) });
     },
-  });
-  if (header === undefined) errors.push({ message: 'empty file: no CSV header', location: '1' });
-  return { format: 'shadowserver', events, errors, reporter: reporter };
+  };
+  return {
+    events,
+    errors,
+    push(piece, final) {
+      if (done) return;
+      text = rest === '' ? piece : rest + piece;
+      // A header that failed stops the file: the rest need not be read at all.
+      const at = stop
+        ? { next: text.length, line }
+        : readCsvRecords(text, sink, 0, { line, final, maxLookahead: STREAM_LOOKAHEAD });
+      rest = text.slice(at.next);
+      line = at.line;
+      text = '';
+      if (final) {
+        done = true;
+        if (header === undefined) errors.push({ message: 'empty file: no CSV header', location: '1' });
+      }
+    },
+  };
 }
 
-const reporter = { organisation: 'The Shadowserver Foundation', anonymous: false, automated: true } as const;
+/** Who a Shadowserver report is from (the same for every file). */
+export const shadowserverReporter = {
+  organisation: 'The Shadowserver Foundation',
+  anonymous: false,
+  automated: true,
+} as const;
 
 function buildRow(
   plan: Plan,
