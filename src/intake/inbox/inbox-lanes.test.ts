@@ -5,10 +5,11 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeEachBackend } from '../../../test/support/store-backends.js';
 import { EvidenceStore } from '../evidence-store.js';
-import type { ReportParser } from '../parse-pool/parse-pool.js';
+import type { ReportParser, ReportStreamer } from '../parse-pool/parse-pool.js';
 import { parseReport } from '../parse-report.js';
+import { streamReport } from '../report-stream.js';
 import { acceptReport, type IntakeInboxDeps } from './inbox-accept.js';
-import { type InboxRunSummary, InboxWorker, processInbox } from './inbox-worker.js';
+import { type InboxRunSummary, InboxWorker, processInbox, type SegmentedProcessing } from './inbox-worker.js';
 
 /**
  * The inbox's two lanes: a big report in the large lane does not hold up the complaints behind it in the
@@ -112,6 +113,130 @@ describeEachBackend('inbox lanes', (ctx) => {
     }
   });
 });
+
+describeEachBackend('inbox: a big report a segment per transaction', (ctx) => {
+  let deps: IntakeInboxDeps;
+  beforeEach(async () => {
+    deps = { db: ctx.store.db, evidence: new EvidenceStore(await mkdtemp(path.join(dir, 'ev-'))) };
+    await sql`delete from intake_inbox`.execute(ctx.store.db);
+  });
+
+  it('commits each segment with its cursor, lets mail through between segments, and resumes after a failure', async () => {
+    const PER = 40;
+    let pause: Promise<void> | undefined;
+    let resume!: () => void;
+    // The streamed parse of the big report: the real one, held after its second chunk while `pause` is set.
+    const stream: ReportStreamer = async function* (input) {
+      let n = 0;
+      for await (const chunk of streamReport(input)) {
+        yield chunk;
+        if (++n === 2 && pause) await pause;
+      }
+    };
+    const calls: Array<{ events: number; carry: unknown; last: boolean }> = [];
+    let failOnCall = -1;
+    const segments: SegmentedProcessing = {
+      accepts: () => true,
+      async process(_trx, segment, carry) {
+        calls.push({ events: segment.events.length, carry, last: segment.end !== undefined });
+        if (calls.length === failOnCall) throw new Error('the store went away mid-report');
+        const before = (carry as { events: number } | null)?.events ?? 0;
+        const next = { events: before + segment.events.length };
+        return segment.end
+          ? { carry: next, outcome: { segments: calls.length, events: next.events } }
+          : { carry: next };
+      },
+    };
+    const done = new Map<string, number>();
+    const onProcessed = (summary: InboxRunSummary) => {
+      for (const item of summary.items) if (item.status === 'done') done.set(item.id, Date.now());
+    };
+    const inbox = { ...deps, segments, stream, segmentEvents: PER, streamFromBytes: LARGE };
+    const feed = bigFeed();
+    const rows = new TextDecoder().decode(feed).trimEnd().split('\n').length - 1;
+
+    pause = new Promise<void>((resolve) => {
+      resume = resolve;
+    });
+    const workers = (['small', 'large'] as const).map(
+      (name) => new InboxWorker(inbox, { clock, pollMs: 20, onProcessed, lane: { name, largeBytes: LARGE } }),
+    );
+    for (const w of workers) w.start();
+    let big: Awaited<ReturnType<typeof accept>>;
+    try {
+      big = await accept(feed, 'feed', '2026-02-28-scan_dns-x-geo.csv');
+      for (const w of workers) w.wake();
+      // The first segment is committed (its cursor on the row) while the report's stream is held.
+      await untilAsync(async () => (await progressOf(big.inboxId))?.consumed === PER);
+      const mailItem = await accept(mail(4), 'smtp');
+      for (const w of workers) w.wake();
+      await until(() => done.has(mailItem.inboxId));
+      expect(done.has(big.inboxId)).toBe(false);
+      resume();
+      await until(() => done.has(big.inboxId));
+    } finally {
+      resume();
+      for (const w of workers) await w.stop();
+    }
+    const segmentsRun = Math.ceil(rows / PER);
+    expect(calls.map((c) => c.events)).toEqual(
+      Array.from({ length: segmentsRun }, (_, i) => Math.min(PER, rows - i * PER)),
+    );
+    // Each segment got the carry the one before returned; the last one knows it is the last.
+    expect(calls.map((c) => (c.carry as { events: number } | null)?.events ?? null)).toEqual(
+      Array.from({ length: segmentsRun }, (_, i) => (i === 0 ? null : i * PER)),
+    );
+    expect(calls.filter((c) => c.last)).toHaveLength(1);
+    const row = await rowOf(big!.inboxId);
+    expect(row).toMatchObject({ status: 'done', event_count: rows, report_status: 'parsed' });
+    expect(row.outcome).toEqual({ segments: segmentsRun, events: rows });
+
+    // A failure in the third segment of another report: the first two stay committed, the row waits for its
+    // retry, and the retry goes on from the cursor instead of starting over.
+    calls.length = 0;
+    failOnCall = 3;
+    pause = undefined;
+    const again = await accept(
+      bigFeed().map((b) => (b === 0x68 ? 0x6b : b)),
+      'feed',
+      '2026-02-28-scan_dns-y-geo.csv',
+    );
+    const failed = await processInbox(inbox, { limit: 10, clock });
+    expect(failed.items.map((i) => i.status)).toEqual(['retry']);
+    expect((await progressOf(again.inboxId))?.consumed).toBe(2 * PER);
+    failOnCall = -1;
+    await sql`update intake_inbox set claimed_until = null where id = ${again.inboxId}`.execute(ctx.store.db);
+    const retried = await processInbox(inbox, { limit: 10, clock });
+    expect(retried.items.map((i) => [i.status, i.events])).toEqual([['done', rows]]);
+    // Calls: two committed, the failed third, then the retry from the third on.
+    expect(calls.slice(3).map((c) => (c.carry as { events: number }).events)).toEqual(
+      Array.from({ length: segmentsRun - 2 }, (_, i) => (i + 2) * PER),
+    );
+  });
+
+  async function rowOf(id: string) {
+    return ctx.store.db
+      .selectFrom('intake_inbox')
+      .select(['status', 'event_count', 'report_status', 'outcome', 'progress'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+  }
+
+  async function progressOf(id: string): Promise<{ consumed: number } | null> {
+    return (await rowOf(id)).progress as { consumed: number } | null;
+  }
+
+  const accept = (bytes: Uint8Array, channel: 'smtp' | 'feed', fileName?: string) =>
+    acceptReport(deps, { bytes, channel, receivedAt: clock.now(), ...(fileName ? { fileName } : {}) });
+});
+
+async function untilAsync(condition: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 async function until(condition: () => boolean, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
