@@ -120,6 +120,7 @@ export function registerIngestCommand(program: Command, context: () => CliContex
           }
         }
         progress.processing();
+        const retrying = new Set<string>();
         for (let round = 0; round < 100_000; round++) {
           const summary = await processInbox(processing, {
             limit: 50,
@@ -129,9 +130,20 @@ export function registerIngestCommand(program: Command, context: () => CliContex
               segmentEvents.set(inboxId, soFar);
             },
           });
-          if (summary.claimed === 0) break;
+          if (summary.claimed === 0) {
+            // A report whose processing failed (a deadlock, the store restarting) waits for its retry:
+            // the command waits with it, up to the inbox's last attempt, rather than end with it undone.
+            if (retrying.size === 0) break;
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            continue;
+          }
           for (const item of summary.items) {
             const file = inboxIds.get(item.id);
+            if (item.status === 'retry') {
+              if (!retrying.has(item.id))
+                ctx.err.write(`ingest: ${file ?? `inbox item ${item.id}`}: ${item.error}; trying again\n`);
+              retrying.add(item.id);
+            } else retrying.delete(item.id);
             events += item.events;
             if (item.status === 'done') cases.commit(item.id);
             if (file !== undefined && (item.status === 'failed' || item.reportStatus === 'unparsed')) {
