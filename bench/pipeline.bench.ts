@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- pipeline [--rows 10000,100000,1000000] [--customers 5000]`: the feed pipeline end to end
+ * `npm run bench -- pipeline [--rows 10000,100000,1000000] [--customers 5000] [--heap-mb 768]`: the feed pipeline end to end
  * (issue 14). A generated registry of `customers` (5,000) customers (`aupdesk registry generate`, every
  * customer bound to INFINCE's AUP), then for each size a Shadowserver `scan_dns` report whose addresses fall
  * in the customers' IPv4 assignments: half its rows on services that already have an open case (a seed
@@ -30,6 +30,10 @@ const rowsFlag = process.argv.indexOf('--rows');
 const sizes = (rowsFlag >= 0 ? process.argv[rowsFlag + 1]! : '10000,100000,1000000')
   .split(',')
   .map((s) => Number(s.replace(/_/g, '')));
+// The ingest process's V8 heap limit (MB; 0: Node's default, a quarter of the machine's memory here): V8
+// lets garbage pile up to its limit before it collects it all, so the limit, not the report, bounds the RSS.
+const heapFlag = process.argv.indexOf('--heap-mb');
+const heapMb = heapFlag >= 0 ? Number(process.argv[heapFlag + 1]) : 768;
 const customersFlag = process.argv.indexOf('--customers');
 const customers = customersFlag >= 0 ? Number(process.argv[customersFlag + 1]) : 5_000;
 if (sizes.some((n) => !Number.isInteger(n) || n < 2) || !Number.isInteger(customers) || customers < 10) {
@@ -114,7 +118,19 @@ async function ingestInChild(
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', LAUNCH, '--', '--data', dir, 'ingest', file],
+    [
+      ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : []),
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      LAUNCH,
+      '--',
+      '--data',
+      dir,
+      'ingest',
+      file,
+    ],
     { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -247,6 +263,7 @@ process.stdout.write(
     bench: 'pipeline',
     store: postgres ? 'postgresql' : 'pglite',
     customers,
+    heapLimitMb: heapMb > 0 ? heapMb : null,
     machine: `${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}`,
     loadAverage: os.loadavg().map((l) => Math.round(l * 10) / 10),
     results,

@@ -350,6 +350,9 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
             clock,
             pollMs: deps.intervals?.inboxPollMs ?? 2_000,
             lane: { name, largeBytes },
+            // A big report's progress as its segments commit: a million rows take minutes.
+            onSegment: ({ inboxId, events }) =>
+              inboxLog.info({ lane: name, inbox: inboxId, events }, 'report segment committed'),
             onProcessed: (summary) => {
               enforcementLoop?.wake();
               reportProcessed(summary);

@@ -171,7 +171,8 @@ async function processInAuditBatch(
   };
 }
 
-function validReport(input: ParsedReport): ParsedReport {
+/** The report checked against its schema (a caller's input is hostile until checked). */
+export function validReport(input: ParsedReport): ParsedReport {
   const parsed = parsedReportSchema.safeParse(input);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];

@@ -4,13 +4,13 @@ import { appendAudit, withAuditBatch } from '../../audit/audit-log.js';
 import { caseRefOf } from '../../cases/case-ref.js';
 import { insertReport, setReportOutcome } from '../../cases/report-repository.js';
 import { AupError } from '../../errors.js';
-import type { IntakeEvent } from '../../intake/event.js';
-import { type ParsedReport, type ParseError, parsedReportSchema } from '../../intake/report.js';
-import type { ReportHead } from '../../intake/report-stream.js';
+import type { ReportSegment } from '../../intake/inbox/inbox-worker.js';
+import type { ParsedReport } from '../../intake/report.js';
 import type { Database } from '../../store/schema.js';
 import { triageReasons } from '../../store/tables/triage.table.js';
 import { EventBatchRun } from './event-batch.js';
 import type { ReportDeps } from './pipeline-deps.js';
+import { validReport } from './process-report.js';
 import { acknowledgeReport } from './report-ack.js';
 import { outcomesOf, reportOutcomes, TriageCollector } from './report-outcome.js';
 
@@ -52,22 +52,6 @@ export const segmentCarrySchema = z.object({
   ),
 });
 export type SegmentCarry = z.infer<typeof segmentCarrySchema>;
-
-export interface ReportSegment {
-  /** The report's fields other than its events (the same for every segment). */
-  readonly head: ReportHead;
-  /** This segment's events, in report order. */
-  readonly events: readonly IntakeEvent[];
-  /** Present on the last segment: what only the whole parse knows. */
-  readonly end?:
-    | {
-        readonly status: ParsedReport['status'];
-        /** The report's first errors (the inbox keeps at most 100). */
-        readonly errors: readonly ParseError[];
-        readonly errorCount: number;
-      }
-    | undefined;
-}
 
 /** What a processed report came to: the inbox row's `outcome`, as `inboxProcessorFor` gives it. */
 export interface SegmentedOutcome {
@@ -226,16 +210,10 @@ async function complete(
 
 /** The segment as a report of its events, checked as `processReportIn` checks a whole one. */
 function validSegment(segment: ReportSegment): ParsedReport {
-  const parsed = parsedReportSchema.safeParse({
+  return validReport({
     ...segment.head,
     status: segment.end?.status ?? 'parsed',
-    events: segment.events,
-    errors: segment.end?.errors ?? [],
+    events: [...segment.events],
+    errors: [...(segment.end?.errors ?? [])],
   });
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new AupError(
-    'AUP_ERR_INPUT_INVALID',
-    `parsed report ${issue?.path.join('.') || '?'}: ${issue?.message ?? 'invalid'}`,
-  );
 }

@@ -583,6 +583,9 @@ async function processInSegments(
         timings: { parseMs, pipelineMs: 0, receivedAt: item.receivedAt },
       };
     }
+    // streamReport yields at least one chunk; a streamer that yields none has nothing to record.
+    if (head === undefined)
+      throw new AupError('AUP_ERR_INTAKE_UNPARSEABLE', 'the report stream yielded no chunk');
     const events = buffer;
     buffer = [];
     return (await commit(events, {
@@ -672,6 +675,8 @@ export class InboxWorker {
       onProcessed?: (summary: InboxRunSummary) => void;
       /** Only this lane's rows (default: every row). */
       lane?: InboxLane;
+      /** After each committed segment of a big report (ProcessInboxOptions.onSegment). */
+      onSegment?: ProcessInboxOptions['onSegment'];
     },
   ) {}
 
@@ -704,6 +709,7 @@ export class InboxWorker {
           limit: batch,
           clock: this.options.clock,
           lane: this.options.lane,
+          onSegment: this.options.onSegment,
         });
         claimed = summary.claimed;
         if (summary.done > 0) this.options.onProcessed?.(summary);
