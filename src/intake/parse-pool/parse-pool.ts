@@ -157,11 +157,15 @@ export class ParsePool {
         () => ({ ok: true as const }),
         (error: unknown) => ({ error }),
       );
-    // Finishing is said by the 'end' message (it may come after the task's result): only a failure ends it here.
-    const failed = settled.then((s) => ('error' in s ? s : new Promise<never>(() => {})));
+    // Finishing is said by the 'end' message (it may come after the task's result): only a failure ends it
+    // here, delivered through the inbox. (Not `Promise.race` with a promise that stays pending: each race
+    // leaves a reaction on it holding that chunk, which kept every chunk of a report alive to its end.)
+    void settled.then((s) => {
+      if ('error' in s) inbox.fail(s.error);
+    });
     try {
       for (;;) {
-        const next = await Promise.race([inbox.next(), failed]);
+        const next = await inbox.next();
         clock.pause();
         if ('error' in next) {
           ended = true;
@@ -243,19 +247,26 @@ export class ParsePool {
 
 /** Messages from a streaming thread, in order, one at a time. */
 class StreamInbox {
-  private readonly queue: StreamMessage[] = [];
-  private waiter: ((message: StreamMessage) => void) | undefined;
+  private readonly queue: Array<StreamMessage | { readonly error: unknown }> = [];
+  private waiter: ((message: StreamMessage | { readonly error: unknown }) => void) | undefined;
 
   constructor(port: MessagePort) {
-    port.on('message', (message: StreamMessage) => {
-      const waiter = this.waiter;
-      this.waiter = undefined;
-      if (waiter) waiter(message);
-      else this.queue.push(message);
-    });
+    port.on('message', (message: StreamMessage) => this.deliver(message));
   }
 
-  next(): Promise<StreamMessage> {
+  /** The thread's task failed (over budget, out of memory, dead): the consumer learns it after what came before. */
+  fail(error: unknown): void {
+    this.deliver({ error });
+  }
+
+  private deliver(message: StreamMessage | { readonly error: unknown }): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    if (waiter) waiter(message);
+    else this.queue.push(message);
+  }
+
+  next(): Promise<StreamMessage | { readonly error: unknown }> {
     const queued = this.queue.shift();
     if (queued) return Promise.resolve(queued);
     return new Promise((resolve) => {
