@@ -51,20 +51,7 @@ export interface TriageItem {
 export async function addTriageItem(db: Db, item: NewTriageItem): Promise<number | undefined> {
   const row = await db
     .insertInto('triage_items')
-    .values({
-      report_id: item.reportId ?? null,
-      inbox_id: item.inboxId ?? null,
-      inbox_failed_at: item.inboxFailedAt ?? null,
-      reason: item.reason,
-      detail: item.detail.slice(0, 2000),
-      event_ids: JSON.stringify(item.eventIds ?? []),
-      best_guess: item.bestGuess ?? null,
-      customer_id: item.customerId ?? null,
-      service_id: item.serviceId ?? null,
-      channel: item.channel,
-      received_at: item.receivedAt,
-      created_at: item.at,
-    })
+    .values(triageRowOf(item))
     .onConflict((oc) => oc.doNothing())
     .returning('id')
     .executeTakeFirst();
@@ -81,18 +68,7 @@ export async function addOrExtendTriageItem(
 ): Promise<void> {
   await db
     .insertInto('triage_items')
-    .values({
-      report_id: item.reportId,
-      reason: item.reason,
-      detail: item.detail.slice(0, 2000),
-      event_ids: JSON.stringify(item.eventIds ?? []),
-      best_guess: item.bestGuess ?? null,
-      customer_id: item.customerId ?? null,
-      service_id: item.serviceId ?? null,
-      channel: item.channel,
-      received_at: item.receivedAt,
-      created_at: item.at,
-    })
+    .values(triageRowOf(item))
     .onConflict((oc) =>
       oc.columns(['report_id', 'reason']).doUpdateSet({
         event_ids: sql`triage_items.event_ids || excluded.event_ids`,
@@ -100,6 +76,23 @@ export async function addOrExtendTriageItem(
       }),
     )
     .execute();
+}
+
+function triageRowOf(item: NewTriageItem) {
+  return {
+    report_id: item.reportId ?? null,
+    inbox_id: item.inboxId ?? null,
+    inbox_failed_at: item.inboxFailedAt ?? null,
+    reason: item.reason,
+    detail: item.detail.slice(0, 2000),
+    event_ids: JSON.stringify(item.eventIds ?? []),
+    best_guess: item.bestGuess ?? null,
+    customer_id: item.customerId ?? null,
+    service_id: item.serviceId ?? null,
+    channel: item.channel,
+    received_at: item.receivedAt,
+    created_at: item.at,
+  };
 }
 
 type Row = {

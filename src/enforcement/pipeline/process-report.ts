@@ -100,20 +100,10 @@ async function processInAuditBatch(
 
   // Lock order: the audit head first (report.received), then case rows. Every writer of cases takes them
   // in this order (case-transition.ts), so two PostgreSQL workers cannot deadlock on them.
-  const reportId = await insertReport(trx, report, { disposition: 'events', at: now });
-  await appendAudit(trx, {
-    at: now,
-    actor: ACTOR,
-    kind: 'report.received',
-    subject: `report:${reportId}`,
-    payload: {
-      evidence: report.evidenceSha256,
-      format: report.format,
-      channel: report.channel,
-      status: report.status,
-      events: report.events.length,
-      errors: report.errors.length,
-    },
+  const reportId = await recordReceipt(trx, report, now, {
+    status: report.status,
+    events: report.events.length,
+    errors: report.errors.length,
   });
   const thread = looksLikeMail
     ? await findThread(trx, report, {
@@ -169,6 +159,28 @@ async function processInAuditBatch(
     ...(thread ? { threadedTo: thread.record.ref } : {}),
     outcomes: outcomesOf({ disposition, events: run.outcomes, triaged }),
   };
+}
+
+/**
+ * The report row and its `report.received` audit entry, the first writes of a report (the entry locks the
+ * audit head: lock order, head first). `counts`: its parse status and counts, or, for a report processed in
+ * segments (report-segment.ts), that they come with its `report.completed` entry.
+ */
+export async function recordReceipt(
+  trx: Transaction<Database>,
+  report: ParsedReport,
+  now: Date,
+  counts: { status: string; events: number; errors: number } | { segmented: true },
+): Promise<number> {
+  const reportId = await insertReport(trx, report, { disposition: 'events', at: now });
+  await appendAudit(trx, {
+    at: now,
+    actor: ACTOR,
+    kind: 'report.received',
+    subject: `report:${reportId}`,
+    payload: { evidence: report.evidenceSha256, format: report.format, channel: report.channel, ...counts },
+  });
+  return reportId;
 }
 
 /** The report checked against its schema (a caller's input is hostile until checked). */

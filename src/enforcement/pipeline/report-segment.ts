@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import { z } from 'zod';
 import { appendAudit, withAuditBatch } from '../../audit/audit-log.js';
 import { caseRefOf } from '../../cases/case-ref.js';
-import { insertReport, setReportOutcome } from '../../cases/report-repository.js';
+import { setReportOutcome } from '../../cases/report-repository.js';
 import { AupError } from '../../errors.js';
 import type { ReportSegment } from '../../intake/inbox/inbox-worker.js';
 import type { ParsedReport } from '../../intake/report.js';
@@ -10,7 +10,7 @@ import type { Database } from '../../store/schema.js';
 import { triageReasons } from '../../store/tables/triage.table.js';
 import { EventBatchRun } from './event-batch.js';
 import type { ReportDeps } from './pipeline-deps.js';
-import { validReport } from './process-report.js';
+import { recordReceipt, validReport } from './process-report.js';
 import { acknowledgeReport } from './report-ack.js';
 import { outcomesOf, reportOutcomes, TriageCollector } from './report-outcome.js';
 
@@ -102,7 +102,7 @@ async function runSegment(
 ): Promise<SegmentResult> {
   const now = deps.clock.now();
   const report = validSegment(segment);
-  const reportId = earlier?.reportId ?? (await receive(trx, report, now));
+  const reportId = earlier?.reportId ?? (await recordReceipt(trx, report, now, { segmented: true }));
   const run = new EventBatchRun(trx, deps, deps.snapshot(), report, reportId, now, earlier?.events ?? 0);
   if (earlier) run.restore(earlier);
   await run.judgeEvents();
@@ -124,25 +124,6 @@ async function runSegment(
   };
   if (!segment.end) return { carry };
   return { carry, outcome: await complete(trx, deps, report, segment.end, carry, now) };
-}
-
-/** The first segment: the report row and its `report.received` entry (the counts come with `report.completed`). */
-async function receive(trx: Transaction<Database>, report: ParsedReport, now: Date): Promise<number> {
-  // Lock order as in process-report.ts: the audit head first, then case rows.
-  const reportId = await insertReport(trx, report, { disposition: 'events', at: now });
-  await appendAudit(trx, {
-    at: now,
-    actor: ACTOR,
-    kind: 'report.received',
-    subject: `report:${reportId}`,
-    payload: {
-      evidence: report.evidenceSha256,
-      format: report.format,
-      channel: report.channel,
-      segmented: true,
-    },
-  });
-  return reportId;
 }
 
 /** The last segment: the report's status and errors, triage for an unreadable one, the acknowledgement. */

@@ -306,16 +306,11 @@ async function processOne(
   clock: InboxClock,
   maxAttempts: number,
 ): Promise<ProcessedItem> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await deps.evidence.get(item.evidenceSha256);
-  } catch (error) {
-    // Missing or corrupt evidence cannot get better by retrying: fail the row for an analyst, keep it.
-    if (isAupError(error, 'AUP_ERR_EVIDENCE_NOT_FOUND') || isAupError(error, 'AUP_ERR_EVIDENCE_CORRUPT')) {
-      return finish(deps, item, workerId, clock, { failed: messageOf(error) });
-    }
-    return retryOrFail(deps, item, workerId, clock, maxAttempts, error);
-  }
+  const read = await readEvidence(deps, item, workerId, clock, maxAttempts, () =>
+    deps.evidence.get(item.evidenceSha256),
+  );
+  if ('done' in read) return read.done;
+  const bytes = read.value;
   const parseStarted = performance.now();
   const report = await (deps.parse ?? parseReport)({
     bytes,
@@ -334,6 +329,28 @@ async function processOne(
     return { ...done, timings: { parseMs, pipelineMs, receivedAt: item.receivedAt } };
   } catch (error) {
     return retryOrFail(deps, item, workerId, clock, maxAttempts, error);
+  }
+}
+
+/**
+ * The item's evidence (its bytes, or its checked file). Missing or corrupt evidence cannot get better by
+ * retrying: the row fails for an analyst and is kept; any other failure (a disk hiccup) is retried.
+ */
+async function readEvidence<T>(
+  deps: InboxProcessorDeps,
+  item: InboxItem,
+  workerId: string,
+  clock: InboxClock,
+  maxAttempts: number,
+  read: () => Promise<T>,
+): Promise<{ readonly value: T } | { readonly done: ProcessedItem }> {
+  try {
+    return { value: await read() };
+  } catch (error) {
+    if (isAupError(error, 'AUP_ERR_EVIDENCE_NOT_FOUND') || isAupError(error, 'AUP_ERR_EVIDENCE_CORRUPT')) {
+      return { done: await finish(deps, item, workerId, clock, { failed: messageOf(error) }) };
+    }
+    return { done: await retryOrFail(deps, item, workerId, clock, maxAttempts, error) };
   }
 }
 
@@ -459,15 +476,11 @@ async function processInSegments(
   const { clock } = options;
   const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   const perSegment = Math.max(1, deps.segmentEvents ?? DEFAULT_SEGMENT_EVENTS);
-  let file: string;
-  try {
-    file = await deps.evidence.fileOf(item.evidenceSha256);
-  } catch (error) {
-    if (isAupError(error, 'AUP_ERR_EVIDENCE_NOT_FOUND') || isAupError(error, 'AUP_ERR_EVIDENCE_CORRUPT')) {
-      return finish(deps, item, workerId, clock, { failed: messageOf(error) });
-    }
-    return retryOrFail(deps, item, workerId, clock, maxAttempts, error);
-  }
+  const read = await readEvidence(deps, item, workerId, clock, maxAttempts, () =>
+    deps.evidence.fileOf(item.evidenceSha256),
+  );
+  if ('done' in read) return read.done;
+  const file = read.value;
   const resumed = cursorOf(row.progress);
   let carry: unknown = resumed?.carry ?? null;
   const skip = resumed?.consumed ?? 0;
