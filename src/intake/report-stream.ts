@@ -68,6 +68,12 @@ export interface ReportChunk {
   readonly events: IntakeEvent[];
   /** This chunk's parse errors (locations are the whole file's line numbers). */
   readonly errors: ParseError[];
+  /**
+   * Set on a last chunk when the stream could not go on (the file became unreadable, the parsing thread died
+   * or ran over its budget): its one error says why, and the rest of the report was never read. A consumer
+   * that commits as it goes must not take this for the report's end.
+   */
+  readonly stopped?: true | undefined;
 }
 
 export interface StreamReportInput {
@@ -147,6 +153,7 @@ export async function* streamReport(input: StreamReportInput): AsyncGenerator<Re
           location: 'report',
         },
       ],
+      stopped: true,
     };
   }
 }

@@ -133,6 +133,17 @@ export function registerIngestCommand(program: Command, context: () => CliContex
           if (summary.claimed === 0) {
             // A report whose processing failed (a deadlock, the store restarting) waits for its retry:
             // the command waits with it, up to the inbox's last attempt, rather than end with it undone.
+            // (Another process sharing the store may have finished it meanwhile: then nothing is left to wait for.)
+            if (retrying.size > 0) {
+              const pending = await store.db
+                .selectFrom('intake_inbox')
+                .select('id')
+                .where('id', 'in', [...retrying])
+                .where('status', '=', 'pending')
+                .execute();
+              retrying.clear();
+              for (const row of pending) retrying.add(String(row.id));
+            }
             if (retrying.size === 0) break;
             await new Promise((resolve) => setTimeout(resolve, 500));
             continue;

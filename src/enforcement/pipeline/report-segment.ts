@@ -120,7 +120,7 @@ async function runSegment(
     verdicts: [...carried.verdicts],
     details: carried.details.map(([v, r]) => [v, r.slice(0, 4000)] as [string, string]),
     outcomes: [...outcomes],
-    triage: [...triage],
+    triage: [...triage].map(([reason, t]) => [reason, { ...t, detail: t.detail.slice(0, 4000) }] as const),
   };
   if (!segment.end) return { carry };
   return { carry, outcome: await complete(trx, deps, report, segment.end, carry, now) };

@@ -214,6 +214,79 @@ describeEachBackend('inbox: a big report a segment per transaction', (ctx) => {
     );
   });
 
+  it('a stream that stops early is retried from the cursor, never taken for the report’s end; a report that parses differently on resume fails', async () => {
+    const PER = 40;
+    let mode: 'stop' | 'whole' | 'changed' = 'stop';
+    // The real parse, except: `stop` ends after two chunks with a stopped chunk (a dead parsing thread),
+    // `changed` alters every event (as if the parser had changed between two attempts).
+    const stream: ReportStreamer = async function* (input) {
+      let n = 0;
+      for await (const chunk of streamReport(input)) {
+        if (mode === 'stop' && ++n === 3) {
+          yield {
+            head: chunk.head,
+            events: [],
+            errors: [{ message: 'parsing stopped: the parsing thread failed: gone', location: 'report' }],
+            stopped: true,
+          };
+          return;
+        }
+        yield mode === 'changed'
+          ? { ...chunk, events: chunk.events.map((e) => ({ ...e, 'source.port': 5353 })) }
+          : chunk;
+      }
+    };
+    const committed: number[] = [];
+    const segments: SegmentedProcessing = {
+      accepts: () => true,
+      async process(_trx, segment, carry) {
+        const before = (carry as { events: number } | null)?.events ?? 0;
+        committed.push(segment.events.length);
+        return segment.end
+          ? {
+              carry: { events: before + segment.events.length },
+              outcome: { events: before + segment.events.length },
+            }
+          : { carry: { events: before + segment.events.length } };
+      },
+    };
+    const inbox = { ...deps, segments, stream, segmentEvents: PER, streamFromBytes: LARGE };
+    const feed = bigFeed();
+    const rows = new TextDecoder().decode(feed).trimEnd().split('\n').length - 1;
+    const claimAgain = (id: string) =>
+      sql`update intake_inbox set claimed_until = null where id = ${id}`.execute(ctx.store.db);
+
+    const big = await accept(feed, 'feed', '2026-02-28-scan_dns-x-geo.csv');
+    const stopped = await processInbox(inbox, { limit: 10, clock });
+    expect(stopped.items.map((i) => i.status)).toEqual(['retry']);
+    expect(stopped.items[0]?.error).toContain('the report stopped after 80 events: parsing stopped');
+    expect(await rowOf(big.inboxId)).toMatchObject({ status: 'pending', progress: { consumed: PER } });
+
+    mode = 'whole';
+    await claimAgain(big.inboxId);
+    const resumed = await processInbox(inbox, { limit: 10, clock });
+    expect(resumed.items.map((i) => [i.status, i.events])).toEqual([['done', rows]]);
+    expect(committed.reduce((a, b) => a + b, 0)).toBe(rows);
+
+    // Another report: one segment committed, then it parses differently: failed, not skipped or repeated.
+    committed.length = 0;
+    mode = 'stop';
+    const fresh = await accept(
+      new TextEncoder().encode(new TextDecoder().decode(feed).replace(/h(\d+)\.example/g, 'g$1.example')),
+      'feed',
+      '2026-02-28-scan_dns-z-geo.csv',
+    );
+    await processInbox(inbox, { limit: 10, clock });
+    mode = 'changed';
+    await claimAgain(fresh.inboxId);
+    const changed = await processInbox(inbox, { limit: 10, clock });
+    expect(changed.items.map((i) => i.status)).toEqual(['failed']);
+    expect(changed.items[0]?.error).toContain(
+      'the report no longer parses as it did when its processing started',
+    );
+    expect(committed).toEqual([PER]);
+  });
+
   async function rowOf(id: string) {
     return ctx.store.db
       .selectFrom('intake_inbox')

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { sql } from 'kysely';
 import { AupError, isAupError } from '../../errors.js';
@@ -429,17 +430,25 @@ async function finish(
 /** At most this many parse errors are kept on the row and the report (the count is kept whole). */
 const KEPT_ERRORS = 100;
 
-/** What the row's `progress` holds between segments: events consumed from the stream, the pipeline's carry. */
+/**
+ * What the row's `progress` holds between segments: events consumed from the stream, the pipeline's carry,
+ * and a digest of the last consumed event (a resumed run checks the report still parses the same).
+ */
 interface SegmentCursor {
   readonly consumed: number;
   readonly carry: unknown;
+  readonly last?: string | undefined;
 }
 
 function cursorOf(progress: unknown): SegmentCursor | null {
   if (progress === null || progress === undefined || typeof progress !== 'object') return null;
-  const { consumed, carry } = progress as { consumed?: unknown; carry?: unknown };
+  const { consumed, carry, last } = progress as { consumed?: unknown; carry?: unknown; last?: unknown };
   if (typeof consumed !== 'number' || !Number.isInteger(consumed) || consumed < 0) return null;
-  return { consumed, carry };
+  return { consumed, carry, ...(typeof last === 'string' ? { last } : {}) };
+}
+
+function eventDigest(event: IntakeEvent): string {
+  return createHash('sha256').update(JSON.stringify(event)).digest('hex');
 }
 
 function isMailChannel(channel: Channel): boolean {
@@ -501,7 +510,11 @@ async function processInSegments(
       const done = await segments.process(trx, { head: head!, events, end }, carry, item);
       await notifyWork(trx);
       const at = clock.now();
-      const progress = JSON.stringify({ consumed: consumed - buffer.length, carry: done.carry });
+      const progress = JSON.stringify({
+        consumed: consumed - buffer.length,
+        carry: done.carry,
+        ...(events.length > 0 ? { last: eventDigest(events[events.length - 1]!) } : {}),
+      });
       if (!end) {
         await trx
           .updateTable('intake_inbox')
@@ -532,7 +545,11 @@ async function processInSegments(
     pipelineMs += performance.now() - started;
     if (outcome === 'lost') return { id: item.id, status: 'lost', events: 0 };
     carry = outcome.carry;
-    options.onSegment?.({ inboxId: item.id, events: consumed - buffer.length });
+    try {
+      options.onSegment?.({ inboxId: item.id, events: consumed - buffer.length });
+    } catch {
+      // A progress display that failed is no reason to take a committed segment for a failed one.
+    }
     if (!end) return null;
     return {
       id: item.id,
@@ -562,13 +579,22 @@ async function processInSegments(
     let asked = performance.now();
     for await (const chunk of chunks) {
       parseMs += performance.now() - asked;
+      // Not the report's end: the rest was never read. Committing it as the end would drop the rest for good;
+      // the row is retried instead (from the cursor), and failed for an analyst after its last attempt.
+      if (chunk.stopped) {
+        throw new AupError(
+          'AUP_ERR_INTAKE_UNPARSEABLE',
+          `the report stopped after ${consumed} events: ${chunk.errors[0]?.message ?? 'no reason given'}`,
+        );
+      }
       if (head === undefined) {
         head = chunk.head;
         // Not for the desk (a DMCA notice, a legal request): the whole report, one transaction, as ever.
         if (!resumed && !segments.accepts(item, chunk.head)) whole = wholeOf(chunk);
       } else if (whole) {
-        whole.events.push(...chunk.events);
-        whole.errors.push(...chunk.errors);
+        // One by one: a spread of a 100,000-element chunk overflows the stack.
+        for (const event of chunk.events) whole.events.push(event);
+        for (const error of chunk.errors) whole.errors.push(error);
       }
       if (whole) {
         asked = performance.now();
@@ -579,6 +605,13 @@ async function processInSegments(
       for (const event of chunk.events) {
         consumed += 1;
         if (consumed > skip) buffer.push(event);
+        else if (consumed === skip && resumed?.last !== undefined && eventDigest(event) !== resumed.last) {
+          // The report parses differently than when its first segments were committed (a parser changed
+          // between the crash and the restart): going on from the cursor would skip or repeat events.
+          return finish(deps, item, workerId, clock, {
+            failed: `the report no longer parses as it did when its processing started: event ${skip} differs; its first ${skip} events are committed, the rest needs an analyst`,
+          });
+        }
       }
       // A segment goes once more events follow it, so the last segment is never empty when there are events.
       while (buffer.length > perSegment) {

@@ -136,6 +136,19 @@ describe('ParsePool.stream', () => {
     expect(again.flatMap((c) => c.events)).toHaveLength(5000);
   }, 60_000);
 
+  it('a stream under way never holds up a whole parse: streams have a thread of their own', async () => {
+    // One parse thread: a big report's stream holds its thread for as long as the pipeline takes (minutes),
+    // and a mail's parse must not wait for it.
+    const pool = poolOf({ threads: 1, timeBudgetMs: 60_000 });
+    const stream = pool.stream({ ...stored(scanDnsCsv(5000)), eventsPerChunk: 100 })[Symbol.asyncIterator]();
+    const first = await stream.next();
+    expect(first.done).toBe(false);
+    // The stream is now held between chunks (its consumer "committing"); a parse runs meanwhile.
+    const parsed = await pool.parse({ bytes: scanDnsCsv(3), fileName: FILE, channel: 'feed', receivedAt });
+    expect(parsed.events).toHaveLength(3);
+    await stream.return?.(undefined);
+  }, 60_000);
+
   it('ends with a chunk that says why when the thread runs over its time budget; what came before stands', async () => {
     const pool = poolOf({ threads: 1, timeBudgetMs: 150 });
     const input = { ...stored(scanDnsCsv(300_000)), eventsPerChunk: 1000 };
@@ -148,6 +161,8 @@ describe('ParsePool.stream', () => {
         location: 'report',
       },
     ]);
+    expect(last.stopped).toBe(true);
+    expect(chunks.slice(0, -1).every((c) => c.stopped === undefined)).toBe(true);
     expect(last.head.evidenceSha256).toBe(input.evidenceSha256);
     for (const chunk of chunks.slice(0, -1)) expect(chunk.head).toEqual(last.head);
     expect(chunks.flatMap((c) => c.events).length).toBeLessThan(300_000);

@@ -82,12 +82,19 @@ export class ParsePool {
   readonly timeBudgetMs: number;
   readonly memoryBudgetMb: number;
   private readonly piscina: Piscina<ParseReportInput | StreamTask, ParsedReport | undefined>;
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  /** Threads for whole parses (mail, small reports): `threads` of them. */
+  private readonly parseSlots: Slots;
+  /**
+   * One more thread for a streamed report, which holds it for as long as the pipeline takes to work the
+   * report off (minutes for a million rows), mostly waiting for its consumer: were it one of the parse
+   * slots, the mail behind it would wait for the whole report on a one-core host.
+   */
+  private readonly streamSlots = new Slots(1);
   private closed = false;
 
   constructor(options: ParsePoolOptions = {}) {
     this.threads = Math.max(1, options.threads ?? availableParallelism());
+    this.parseSlots = new Slots(this.threads);
     this.timeBudgetMs = options.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
     this.memoryBudgetMb = options.memoryBudgetMb ?? DEFAULT_MEMORY_BUDGET_MB;
     const entry = workerEntry();
@@ -96,7 +103,7 @@ export class ParsePool {
       execArgv: entry.execArgv,
       // One thread stays (warmUp starts it): a mail's parse never waits for a thread to boot.
       minThreads: 1,
-      maxThreads: this.threads,
+      maxThreads: this.threads + 1,
       // A thread that parsed a big report holds a big heap: let it go when the inbox is quiet.
       idleTimeout: 30_000,
       concurrentTasksPerWorker: 1,
@@ -111,7 +118,7 @@ export class ParsePool {
    */
   readonly parse: ReportParser = async (input) => {
     if (this.closed) throw closedError();
-    await this.slot();
+    await this.parseSlots.acquire();
     const abort = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -126,23 +133,24 @@ export class ParsePool {
       return unparsedReport(input, this.reasonOf(error, timedOut));
     } finally {
       clearTimeout(timer);
-      this.release();
+      this.parseSlots.release();
     }
   };
 
   /**
    * Streams a report in a thread (`streamReport` there), one chunk at a time with backpressure: the thread makes
-   * the next chunk only when this iterator is asked for it. It holds a slot from its first `next()` until it ends
-   * or the consumer breaks out (which stops the thread's work). Over budget or a dead thread: a last chunk with
-   * no events and the reason as its one error (`parsing stopped: …`, located at `report`), then the end; the
-   * chunks already yielded stand. Once the pool is closed it throws AUP_ERR_PARSE_POOL_CLOSED, for a stream
+   * the next chunk only when this iterator is asked for it. It holds the pool's stream thread (one at a time,
+   * beside the parse threads) from its first `next()` until it ends or the consumer breaks out (which stops
+   * the thread's work). Over budget or a dead thread: a last chunk with
+   * no events, `stopped`, and the reason as its one error (`parsing stopped: …`, located at `report`), then the
+   * end; the chunks already yielded stand. Once the pool is closed it throws AUP_ERR_PARSE_POOL_CLOSED, for a stream
    * under way too.
    */
   readonly stream: ReportStreamer = (input) => this.streamInThread(input);
 
   private async *streamInThread(input: StreamReportInput): AsyncGenerator<ReportChunk> {
     if (this.closed) throw closedError();
-    await this.slot();
+    await this.streamSlots.acquire();
     const { port1, port2 } = new MessageChannel();
     const inbox = new StreamInbox(port1);
     const abort = new AbortController();
@@ -175,6 +183,7 @@ export class ParsePool {
             head: head ?? reportHead(input, input.evidenceSha256, { format: 'unknown', reporter: {} }),
             events: [],
             errors: [{ message: this.reasonOf(next.error, clock.over), location: 'report' }],
+            stopped: true,
           };
           return;
         }
@@ -194,7 +203,7 @@ export class ParsePool {
       if (!ended) port1.postMessage('stop' satisfies StreamRequest);
       if (!this.closed) await settled;
       port1.close();
-      this.release();
+      this.streamSlots.release();
     }
   }
 
@@ -214,7 +223,8 @@ export class ParsePool {
   /** Stops the threads, abandoning parses under way (they reject with AUP_ERR_PARSE_POOL_CLOSED). */
   async close(): Promise<void> {
     this.closed = true;
-    for (const next of this.waiting.splice(0)) next();
+    this.parseSlots.openAll();
+    this.streamSlots.openAll();
     await this.piscina.destroy();
   }
 
@@ -228,24 +238,36 @@ export class ParsePool {
     }
     return `parsing stopped: the parsing thread failed: ${error instanceof Error ? error.message : String(error)}`;
   }
-
-  private async slot(): Promise<void> {
-    if (this.running < this.threads) {
-      this.running += 1;
-      return;
-    }
-    // The releasing task hands its slot over: `running` stays as it is.
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.running -= 1;
-  }
 }
 
 /** Messages from a streaming thread, in order, one at a time. */
+/** At most `size` holders; the rest wait in arrival order (a releasing holder hands its place over). */
+class Slots {
+  private held = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly size: number) {}
+
+  async acquire(): Promise<void> {
+    if (this.held < this.size) {
+      this.held += 1;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held -= 1;
+  }
+
+  /** Lets every waiter through (the pool is closing: they find it closed). */
+  openAll(): void {
+    for (const next of this.waiting.splice(0)) next();
+  }
+}
+
 class StreamInbox {
   private readonly queue: Array<StreamMessage | { readonly error: unknown }> = [];
   private waiter: ((message: StreamMessage | { readonly error: unknown }) => void) | undefined;
