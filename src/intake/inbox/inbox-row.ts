@@ -1,0 +1,160 @@
+import type { Transaction } from 'kysely';
+import { isAupError } from '../../errors.js';
+import { notifyWork } from '../../store/database.js';
+import type { Database } from '../../store/schema.js';
+import type { ParsedReport } from '../report.js';
+import { originalMessageIdOf } from './inbox-accept.js';
+import type {
+  InboxClock,
+  InboxItem,
+  InboxProcessorDeps,
+  ProcessedItem,
+  ProcessedOutcome,
+} from './inbox-types.js';
+
+/**
+ * How an inbox row's processing ends, for the whole-report path (inbox-worker.ts) and the segmented one
+ * (inbox-segments.ts) alike: its evidence read or the row failed, the fence on the claim, the transaction
+ * that marks it done, the retry with backoff.
+ */
+
+/**
+ * The item's evidence (its bytes, or its checked file). Missing or corrupt evidence cannot get better by
+ * retrying: the row fails for an analyst and is kept; any other failure (a disk hiccup) is retried.
+ */
+export async function readEvidence<T>(
+  deps: InboxProcessorDeps,
+  item: InboxItem,
+  workerId: string,
+  clock: InboxClock,
+  maxAttempts: number,
+  read: () => Promise<T>,
+): Promise<{ readonly value: T } | { readonly done: ProcessedItem }> {
+  try {
+    return { value: await read() };
+  } catch (error) {
+    if (isAupError(error, 'AUP_ERR_EVIDENCE_NOT_FOUND') || isAupError(error, 'AUP_ERR_EVIDENCE_CORRUPT')) {
+      return { done: await finish(deps, item, workerId, clock, { failed: messageOf(error) }) };
+    }
+    return { done: await retryOrFail(deps, item, workerId, clock, maxAttempts, error) };
+  }
+}
+
+/** The one transaction that completes a row: fence, the pipeline's writes, `done`. */
+export async function finish(
+  deps: InboxProcessorDeps,
+  item: InboxItem,
+  workerId: string,
+  clock: InboxClock,
+  result: { report: ParsedReport; bytes: Uint8Array } | { failed: string },
+): Promise<ProcessedItem> {
+  return deps.db.transaction().execute(async (trx) => {
+    if (!(await stillMine(trx, item, workerId)))
+      return { id: item.id, status: 'lost', events: 0 } satisfies ProcessedItem;
+    const at = clock.now();
+    if ('failed' in result) {
+      await trx
+        .updateTable('intake_inbox')
+        .set({
+          status: 'failed',
+          last_error: result.failed.slice(0, 2000),
+          processed_at: at,
+          claimed_until: null,
+        })
+        .where('id', '=', item.id)
+        .execute();
+      return { id: item.id, status: 'failed', events: 0, error: result.failed } satisfies ProcessedItem;
+    }
+    const { report } = result;
+    let outcome: ProcessedOutcome;
+    if (item.kind === 'bounce') {
+      // Recorded against the message it reports on (one of our notices, when the id is ours).
+      outcome = { recorded: 'bounce', bounceOf: originalMessageIdOf(result.bytes) };
+    } else if (item.kind !== 'complaint') {
+      outcome = { recorded: item.kind };
+    } else if (deps.processReport) {
+      outcome = await deps.processReport(trx, report, item);
+      // Workers of other processes (PostgreSQL) wake when this commits: notices may wait in the outbox.
+      await notifyWork(trx);
+    } else {
+      outcome = { recorded: 'parsed' };
+    }
+    await trx
+      .updateTable('intake_inbox')
+      .set({
+        status: 'done',
+        processed_at: at,
+        claimed_until: null,
+        last_error: null,
+        report_status: report.status,
+        report_format: report.format,
+        event_count: report.events.length,
+        parse_errors: JSON.stringify(report.errors.slice(0, 100)),
+        report_id: outcome.reportId ?? null,
+        outcome: JSON.stringify(outcome),
+      })
+      .where('id', '=', item.id)
+      .execute();
+    return {
+      id: item.id,
+      status: 'done',
+      reportStatus: report.status,
+      format: report.format,
+      events: report.events.length,
+      reportId: outcome.reportId,
+      ...(report.status === 'unparsed'
+        ? { error: report.errors.map((e) => e.message).join('; ') || 'unparsed' }
+        : {}),
+    } satisfies ProcessedItem;
+  });
+}
+
+/** The claim is still this worker's, this attempt's (the row locked until the transaction ends). */
+export async function stillMine(
+  trx: Transaction<Database>,
+  item: InboxItem,
+  workerId: string,
+): Promise<boolean> {
+  const mine = await trx
+    .selectFrom('intake_inbox')
+    .select('id')
+    .where('id', '=', item.id)
+    .where('status', '=', 'pending')
+    .where('claimed_by', '=', workerId)
+    .where('attempts', '=', item.attempt)
+    .forUpdate()
+    .executeTakeFirst();
+  return mine !== undefined;
+}
+
+export async function retryOrFail(
+  deps: InboxProcessorDeps,
+  item: InboxItem,
+  workerId: string,
+  clock: InboxClock,
+  maxAttempts: number,
+  error: unknown,
+): Promise<ProcessedItem> {
+  const message = messageOf(error).slice(0, 2000);
+  const now = clock.now();
+  const last = item.attempt >= maxAttempts;
+  const backoffMs = Math.min(300_000, 1_000 * 2 ** Math.max(0, item.attempt - 1));
+  const updated = await deps.db
+    .updateTable('intake_inbox')
+    .set(
+      last
+        ? { status: 'failed', last_error: message, processed_at: now, claimed_by: null, claimed_until: null }
+        : { last_error: message, claimed_by: null, claimed_until: new Date(now.getTime() + backoffMs) },
+    )
+    .where('id', '=', item.id)
+    .where('status', '=', 'pending')
+    .where('claimed_by', '=', workerId)
+    .where('attempts', '=', item.attempt)
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) === 0) return { id: item.id, status: 'lost', events: 0 };
+  return { id: item.id, status: last ? 'failed' : 'retry', events: 0, error: message };
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
