@@ -79,22 +79,13 @@ export async function finish(
     } else {
       outcome = { recorded: 'parsed' };
     }
-    await trx
-      .updateTable('intake_inbox')
-      .set({
-        status: 'done',
-        processed_at: at,
-        claimed_until: null,
-        last_error: null,
-        report_status: report.status,
-        report_format: report.format,
-        event_count: report.events.length,
-        parse_errors: JSON.stringify(report.errors.slice(0, 100)),
-        report_id: outcome.reportId ?? null,
-        outcome: JSON.stringify(outcome),
-      })
-      .where('id', '=', item.id)
-      .execute();
+    await markDone(trx, item, at, {
+      status: report.status,
+      format: report.format,
+      events: report.events.length,
+      errors: report.errors.slice(0, 100),
+      outcome,
+    });
     return {
       id: item.id,
       status: 'done',
@@ -107,6 +98,39 @@ export async function finish(
         : {}),
     } satisfies ProcessedItem;
   });
+}
+
+/** The row's `done`, with what its report came to (`progress`: a segmented report's last cursor). */
+export async function markDone(
+  trx: Transaction<Database>,
+  item: InboxItem,
+  at: Date,
+  done: {
+    readonly status: ParsedReport['status'];
+    readonly format: string;
+    readonly events: number;
+    readonly errors: readonly unknown[];
+    readonly outcome: ProcessedOutcome;
+    readonly progress?: string | undefined;
+  },
+): Promise<void> {
+  await trx
+    .updateTable('intake_inbox')
+    .set({
+      status: 'done',
+      processed_at: at,
+      claimed_until: null,
+      last_error: null,
+      report_status: done.status,
+      report_format: done.format,
+      event_count: done.events,
+      parse_errors: JSON.stringify(done.errors),
+      report_id: done.outcome.reportId ?? null,
+      outcome: JSON.stringify(done.outcome),
+      ...(done.progress === undefined ? {} : { progress: done.progress }),
+    })
+    .where('id', '=', item.id)
+    .execute();
 }
 
 /** The claim is still this worker's, this attempt's (the row locked until the transaction ends). */

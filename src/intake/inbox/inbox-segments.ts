@@ -4,7 +4,7 @@ import { notifyWork } from '../../store/database.js';
 import type { IntakeEvent } from '../event.js';
 import type { Channel, ParsedReport, ParseError } from '../report.js';
 import { type ReportChunk, type ReportHead, statusOf, streamReport } from '../report-stream.js';
-import { finish, readEvidence, retryOrFail, stillMine } from './inbox-row.js';
+import { finish, markDone, readEvidence, retryOrFail, stillMine } from './inbox-row.js';
 import {
   DEFAULT_INBOX_LARGE_BYTES,
   DEFAULT_LEASE_MS,
@@ -117,23 +117,14 @@ export async function processInSegments(
           .where('id', '=', item.id)
           .execute();
       } else {
-        await trx
-          .updateTable('intake_inbox')
-          .set({
-            status: 'done',
-            processed_at: at,
-            claimed_until: null,
-            last_error: null,
-            report_status: end.status,
-            report_format: head!.format,
-            event_count: consumed,
-            parse_errors: JSON.stringify(end.errors),
-            report_id: done.outcome?.reportId ?? null,
-            outcome: JSON.stringify(done.outcome ?? {}),
-            progress,
-          })
-          .where('id', '=', item.id)
-          .execute();
+        await markDone(trx, item, at, {
+          status: end.status,
+          format: head!.format,
+          events: consumed,
+          errors: end.errors,
+          outcome: done.outcome ?? {},
+          progress,
+        });
       }
       return done;
     });
