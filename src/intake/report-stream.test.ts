@@ -146,6 +146,23 @@ describe('streamReport on Shadowserver CSV', () => {
     expect(report.events[0]?.['raw.location']).toBe(`${FILE}:2`);
   });
 
+  it('says how far through the stored file each chunk is: to its last byte, of the compressed file when gzipped', async () => {
+    for (const bytes of [scanDnsCsv(3000), gzipSync(scanDnsCsv(30_000))]) {
+      const chunks = await collect({
+        path: write(bytes),
+        fileName: bytes[0] === 0x1f ? `${FILE}.gz` : FILE,
+        channel: 'feed',
+        receivedAt,
+        evidenceSha256: sha256Hex(bytes),
+        eventsPerChunk: 500,
+      });
+      const read = chunks.map((c) => c.readBytes ?? -1);
+      expect(read.every((n, i) => n > 0 && (i === 0 || n >= read[i - 1]!))).toBe(true);
+      expect(read.at(-1)).toBe(bytes.length);
+      expect(read[0]).toBeLessThan(bytes.length);
+    }
+  });
+
   it('recognises the file by its header when the name says nothing', async () => {
     const { report } = await expectSameAsParseReport({ bytes: scanDnsCsv(1000), fileName: 'upload.bin' });
     expect(report.format).toBe('shadowserver');

@@ -74,6 +74,11 @@ export interface ReportChunk {
    * that commits as it goes must not take this for the report's end.
    */
   readonly stopped?: true | undefined;
+  /**
+   * Bytes of the stored file read so far (of the compressed file, for a gzip one), when the report is
+   * streamed: with the file's size, how far through it the report is (a progress bar's position).
+   */
+  readonly readBytes?: number | undefined;
 }
 
 export interface StreamReportInput {
@@ -372,12 +377,19 @@ async function* streamShadowserver(
     // Located first, checked second: a dropped event's error names the location the event had, as in parseReport.
     const located = plan.prefix ? locatedIn(plan.prefix, events, errors) : { events, errors };
     const checked = checkEvents(located.events);
-    dropped.push(...checked.dropped);
+    for (const error of checked.dropped) dropped.push(error);
     const last = final && reader.events.length === 0 && reader.errors.length === 0;
     const out = last || dropped.length > perChunk ? located.errors.concat(dropped.splice(0)) : located.errors;
-    return { head, events: checked.events, errors: out };
+    return { head, events: checked.events, errors: out, readBytes };
   };
-  const source = plan.gzip ? inflate(fileBytes(input.path)) : fileBytes(input.path);
+  let readBytes = 0;
+  const counted = (async function* () {
+    for await (const piece of fileBytes(input.path)) {
+      readBytes += piece.length;
+      yield piece;
+    }
+  })();
+  const source = plan.gzip ? inflate(counted) : counted;
   for await (const bytes of source) {
     reader.push(decoder.decode(bytes, { stream: true }), false);
     for (let chunk = take(false); chunk; chunk = take(false)) {

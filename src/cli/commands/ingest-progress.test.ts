@@ -35,6 +35,26 @@ describe('IngestProgress', () => {
     ]);
   });
 
+  it('moves through one big file segment by segment, with an ETA from the bytes read', () => {
+    let t = 0;
+    const out = capture();
+    const progress = new IngestProgress(out.stream, 1_000, 1, { tty: false, intervalMs: 0, now: () => t });
+    progress.processing();
+    t = 2_000;
+    progress.segment(10_000, 200); // a fifth of the file read, 2 s in: 8 s to go
+    t = 4_000;
+    progress.segment(10_000, 200);
+    t = 10_000;
+    progress.processed(600, 30_000); // the rest of the file and its last segment's events
+    progress.stop();
+    expect(out.text().split('\n').filter(Boolean)).toEqual([
+      'ingest: 20% (0/1 files), 10000 events, 5000 events/s, ETA 8 s',
+      'ingest: 40% (0/1 files), 20000 events, 5000 events/s, ETA 6 s',
+      'ingest: 100% (1/1 files), 50000 events, 5000 events/s',
+      'ingest: 100% (1/1 files), 50000 events, 5000 events/s',
+    ]);
+  });
+
   it('draws a bar with the rate and ETA on a terminal', () => {
     const out = capture();
     const progress = new IngestProgress(out.stream, 100, 2, { tty: true });

@@ -6,8 +6,9 @@ import cliProgress from 'cli-progress';
  * line at most every `intervalMs` and one at the end, so a long run shows it is alive without filling
  * the log with bar redraws.
  *
- * The bar moves as files finish; a big report processed in segments moves the events and their rate with
- * each committed segment (`segment`), so a million-row file shows it is alive long before it is done.
+ * The bar moves as files finish; a big report processed in segments moves it with each committed segment
+ * (`segment`: its events, and how far through the file the parser has read), so a million-row file shows its
+ * progress, rate and ETA long before it is done.
  */
 export class IngestProgress {
   private readonly bar: cliProgress.SingleBar | undefined;
@@ -55,9 +56,10 @@ export class IngestProgress {
     this.draw();
   }
 
-  /** A segment of a big report committed: `events` more worked off. */
-  segment(events: number): void {
+  /** A segment of a big report committed: `events` more worked off, `bytes` more of its file read. */
+  segment(events: number, bytes = 0): void {
     this.events += events;
+    this.doneBytes += bytes;
     this.draw();
   }
 

@@ -93,7 +93,7 @@ export function registerIngestCommand(program: Command, context: () => CliContex
           streamFromBytes: inboxLargeBytesFromEnv(process.env),
         };
         // Events of a report processed in segments, as its segments commit (the bar's rate moves with them).
-        const segmentEvents = new Map<string, number>();
+        const segmentEvents = new Map<string, { events: number; bytes: number }>();
         progress = new IngestProgress(
           ctx.err,
           sizes.reduce((a, b) => a + b, 0),
@@ -125,9 +125,13 @@ export function registerIngestCommand(program: Command, context: () => CliContex
           const summary = await processInbox(processing, {
             limit: 50,
             clock: systemClock,
-            onSegment: ({ inboxId, events: soFar }) => {
-              progress?.segment(soFar - (segmentEvents.get(inboxId) ?? 0));
-              segmentEvents.set(inboxId, soFar);
+            onSegment: ({ inboxId, events: soFar, readBytes = 0 }) => {
+              const before = segmentEvents.get(inboxId) ?? { events: 0, bytes: 0 };
+              // The bar's share of this file, never past the file's size (a resumed row re-reads from 0).
+              const file = inboxIds.get(inboxId);
+              const bytes = Math.min(readBytes, file === undefined ? 0 : (fileBytes.get(file) ?? 0));
+              progress?.segment(soFar - before.events, Math.max(0, bytes - before.bytes));
+              segmentEvents.set(inboxId, { events: soFar, bytes: Math.max(bytes, before.bytes) });
             },
           });
           if (summary.claimed === 0) {
@@ -161,7 +165,8 @@ export function registerIngestCommand(program: Command, context: () => CliContex
               failures.push({ file, reason: item.error ?? 'unparsed' });
             }
             if (file !== undefined && item.status !== 'retry') {
-              progress.processed(fileBytes.get(file) ?? 0, item.events - (segmentEvents.get(item.id) ?? 0));
+              const told = segmentEvents.get(item.id) ?? { events: 0, bytes: 0 };
+              progress.processed((fileBytes.get(file) ?? 0) - told.bytes, item.events - told.events);
             }
           }
         }

@@ -96,6 +96,7 @@ export async function processInSegments(
   let parseMs = 0;
   let pipelineMs = 0;
   let whole: ParsedReport | undefined;
+  let readBytes: number | undefined;
 
   /** One segment's transaction. Returns the finished row, or `lost` when the claim is no longer ours. */
   const commit = async (events: IntakeEvent[], end: ReportSegment['end']): Promise<ProcessedItem | null> => {
@@ -132,7 +133,13 @@ export async function processInSegments(
     if (outcome === 'lost') return { id: item.id, status: 'lost', events: 0 };
     carry = outcome.carry;
     try {
-      options.onSegment?.({ inboxId: item.id, events: consumed - buffer.length });
+      // The parser reads ahead of the pipeline (a chunk or two): the committed events' share of what it read.
+      const committed = consumed - buffer.length;
+      const reached =
+        readBytes === undefined || consumed === 0
+          ? undefined
+          : Math.round((readBytes * committed) / consumed);
+      options.onSegment?.({ inboxId: item.id, events: committed, readBytes: reached });
     } catch {
       // A progress display that failed is no reason to take a committed segment for a failed one.
     }
@@ -165,6 +172,7 @@ export async function processInSegments(
     let asked = performance.now();
     for await (const chunk of chunks) {
       parseMs += performance.now() - asked;
+      readBytes = chunk.readBytes;
       // Not the report's end: the rest was never read. Committing it as the end would drop the rest for good;
       // the row is retried instead (from the cursor), and failed for an analyst after its last attempt.
       if (chunk.stopped) {

@@ -117,7 +117,12 @@ export interface ProcessInboxOptions {
   readonly lane?: InboxLane | undefined;
   /** After each committed segment of a report processed in segments: its events so far (a progress bar). */
   readonly onSegment?:
-    | ((progress: { readonly inboxId: string; readonly events: number }) => void)
+    | ((progress: {
+        readonly inboxId: string;
+        readonly events: number;
+        /** About how far into the stored file the committed events reach, in bytes, when the parser says. */
+        readonly readBytes?: number | undefined;
+      }) => void)
     | undefined;
 }
 
