@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream, statSync } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AupError, isErrno } from '../errors.js';
 import {
@@ -164,21 +164,14 @@ export class EvidenceStore {
     const temp = path.join(this.root, `.tmp-file-${process.pid}-${randomBytes(6).toString('hex')}`);
     const hash = createHash('sha256');
     let size = 0;
-    const handle = await open(temp, 'wx', 0o444);
-    try {
+    await writeSynced(temp, async (handle) => {
       for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
         const bytes = chunk as Buffer;
         hash.update(bytes);
         size += bytes.length;
         await handle.write(bytes);
       }
-      await handle.sync();
-    } catch (error) {
-      await handle.close().catch(() => undefined);
-      await unlink(temp).catch(() => undefined);
-      throw error;
-    }
-    await handle.close();
+    });
     const sha256 = hash.digest('hex');
     const target = this.pathFor(sha256);
     const known =
@@ -489,9 +482,20 @@ async function writeTemporaryAndRename(target: string, bytes: Uint8Array): Promi
     path.dirname(target),
     `.tmp-${path.basename(target).slice(0, 16)}-${process.pid}-${randomBytes(6).toString('hex')}`,
   );
+  await writeSynced(temp, (handle) => handle.writeFile(bytes));
+  try {
+    await rename(temp, target);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** A new read-only file at `temp`, written by `write` and fsynced; removed again if anything fails. */
+async function writeSynced(temp: string, write: (handle: FileHandle) => Promise<void>): Promise<void> {
   const handle = await open(temp, 'wx', 0o444);
   try {
-    await handle.writeFile(bytes);
+    await write(handle);
     await handle.sync();
   } catch (error) {
     await handle.close().catch(() => undefined);
@@ -499,12 +503,6 @@ async function writeTemporaryAndRename(target: string, bytes: Uint8Array): Promi
     throw error;
   }
   await handle.close();
-  try {
-    await rename(temp, target);
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw error;
-  }
 }
 
 async function fsyncFile(file: string): Promise<void> {

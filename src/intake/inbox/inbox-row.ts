@@ -18,6 +18,22 @@ import type {
  * that marks it done, the retry with backoff.
  */
 
+/** What the parser is told of an inbox row beside its bytes or file (the whole-report and streamed paths). */
+export function parseInputOf(
+  deps: Pick<InboxProcessorDeps, 'limits'>,
+  item: InboxItem,
+  row: { file_name: string | null; content_type: string | null },
+) {
+  return {
+    fileName: row.file_name ?? undefined,
+    contentType: row.content_type ?? undefined,
+    channel: item.channel,
+    receivedAt: item.receivedAt,
+    evidenceSha256: item.evidenceSha256,
+    limits: deps.limits,
+  };
+}
+
 /**
  * The item's evidence (its bytes, or its checked file). Missing or corrupt evidence cannot get better by
  * retrying: the row fails for an analyst and is kept; any other failure (a disk hiccup) is retried.

@@ -4,7 +4,7 @@ import { notifyWork } from '../../store/database.js';
 import type { IntakeEvent } from '../event.js';
 import type { Channel, ParsedReport, ParseError } from '../report.js';
 import { type ReportChunk, type ReportHead, statusOf, streamReport } from '../report-stream.js';
-import { finish, markDone, readEvidence, retryOrFail, stillMine } from './inbox-row.js';
+import { finish, markDone, parseInputOf, readEvidence, retryOrFail, stillMine } from './inbox-row.js';
 import {
   DEFAULT_INBOX_LARGE_BYTES,
   DEFAULT_LEASE_MS,
@@ -161,12 +161,7 @@ export async function processInSegments(
   try {
     const chunks = (deps.stream ?? streamReport)({
       path: file,
-      fileName: row.file_name ?? undefined,
-      contentType: row.content_type ?? undefined,
-      channel: item.channel,
-      receivedAt: item.receivedAt,
-      evidenceSha256: item.evidenceSha256,
-      limits: deps.limits,
+      ...parseInputOf(deps, item, row),
       eventsPerChunk: perSegment,
     });
     let asked = performance.now();

@@ -7,7 +7,7 @@ import type { Database } from '../../store/schema.js';
 import { parseReport } from '../parse-report.js';
 import type { Channel } from '../report.js';
 import type { InboxLogger, SmtpEnvelope } from './inbox-accept.js';
-import { finish, messageOf, readEvidence, retryOrFail } from './inbox-row.js';
+import { finish, messageOf, parseInputOf, readEvidence, retryOrFail } from './inbox-row.js';
 import { processInSegments, streamsIn } from './inbox-segments.js';
 import {
   DEFAULT_LEASE_MS,
@@ -170,15 +170,7 @@ async function processOne(
   if ('done' in read) return read.done;
   const bytes = read.value;
   const parseStarted = performance.now();
-  const report = await (deps.parse ?? parseReport)({
-    bytes,
-    fileName: row.file_name ?? undefined,
-    contentType: row.content_type ?? undefined,
-    channel: item.channel,
-    receivedAt: item.receivedAt,
-    evidenceSha256: item.evidenceSha256,
-    limits: deps.limits,
-  });
+  const report = await (deps.parse ?? parseReport)({ bytes, ...parseInputOf(deps, item, row) });
   const parseMs = performance.now() - parseStarted;
   try {
     const pipelineStarted = performance.now();
