@@ -185,6 +185,52 @@ describeEachBackend('outbox', (ctx) => {
     });
   });
 
+  it("records a round's outcomes together, in claim order; one the store refuses keeps none of the others back", async () => {
+    const clock = new ManualClock(T0);
+    const performed: string[] = [];
+    // The third action's result cannot be stored (not JSON): its record fails, the others' must not.
+    const handler: ActionHandler = {
+      kind: 'test.round',
+      async perform(action: OutboxAction): Promise<JsonValue> {
+        performed.push(action.idempotencyKey);
+        const unstorable = action.idempotencyKey === 'round-3' && action.attempt === 1;
+        return (unstorable ? { n: 1n } : { ok: action.idempotencyKey }) as JsonValue;
+      },
+    };
+    const ids: number[] = [];
+    for (let n = 1; n <= 5; n++) {
+      const { id } = await db()
+        .transaction()
+        .execute((trx) =>
+          enqueueAction(trx, {
+            at: clock.now(),
+            kind: 'test.round',
+            idempotencyKey: `round-${n}`,
+            payload: {},
+            caseId: 70,
+          }),
+        );
+      ids.push(id);
+    }
+    const executor = new OutboxExecutor({ db: db(), handlers: [handler], clock, workerId: 'w-round' });
+    await expect(executor.runOnce(10)).rejects.toThrow(/not representable as JSON/);
+    expect(performed).toEqual(['round-1', 'round-2', 'round-3', 'round-4', 'round-5']);
+    const statuses = await Promise.all(ids.map(async (id) => (await getAction(db(), id))?.status));
+    expect(statuses).toEqual(['done', 'done', 'running', 'done', 'done']);
+    const audited = await listAudit(db(), { subject: 'case:70', kind: 'action.performed' });
+    expect(audited.map((e) => (e.payload as { idempotencyKey: string }).idempotencyKey)).toEqual([
+      'round-1',
+      'round-2',
+      'round-4',
+      'round-5',
+    ]);
+    expect(await verifyAudit(db())).toMatchObject({ ok: true });
+    // Unrecorded, it is performed again once its lease runs out (at least once), and then recorded.
+    clock.advance(6 * 60_000);
+    expect(await executor.drain()).toMatchObject({ claimed: 1, done: 1 });
+    expect((await getAction(db(), ids[2]!))?.status).toBe('done');
+  });
+
   it('retries with exponential backoff and succeeds', async () => {
     const clock = new ManualClock(T0);
     const { handler, calls } = recordingHandler(

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { appendAudit } from '../../audit/audit-log.js';
+import { type AuditEntryInput, appendAudit, appendAuditBatch } from '../../audit/audit-log.js';
 import { AupError, isAupError } from '../../errors.js';
 import { newWorkerId } from '../../process-identity.js';
 import type { Database } from '../../store/schema.js';
@@ -161,10 +161,12 @@ export class OutboxExecutor {
       limit,
     });
     summary.claimed = claimed.length;
-    for (const row of claimed) {
-      const outcome = await this.perform(row);
-      summary[outcome] += 1;
-    }
+    // Performed one by one, recorded together: one transaction and one audit statement for the round's
+    // outcomes instead of one each (a burst of complaints is a burst of acknowledgements). An outcome not
+    // yet recorded when the worker dies is performed again after the lease, as before: at least once.
+    const attempts: Attempt[] = [];
+    for (const row of claimed) attempts.push(await this.attempt(row));
+    for (const outcome of await this.record(attempts)) summary[outcome] += 1;
     return summary;
   }
 
@@ -209,12 +211,12 @@ export class OutboxExecutor {
     }
   }
 
-  private async perform(row: OutboxRecord): Promise<'done' | 'retried' | 'dead' | 'lost'> {
-    const fence: ClaimFence = { id: row.id, workerId: this.workerId, attempt: row.attempts };
+  /** Runs the row's handler; the outcome is recorded by `record`. */
+  private async attempt(row: OutboxRecord): Promise<Attempt> {
     await this.hooks.afterClaim?.(row);
     const handler = this.handlers.get(row.kind);
     let result: unknown;
-    let failure: { message: string; permanent: boolean } | undefined;
+    let failure: Attempt['failure'];
     const lease = new AbortController();
     // Measured from the claim, not from now: rows claimed in a batch wait their turn inside the lease.
     const leaseLeftMs = (row.claimedUntil?.getTime() ?? 0) - this.clock.now().getTime();
@@ -266,64 +268,110 @@ export class OutboxExecutor {
       this.stopping.signal.removeEventListener('abort', onStop);
     }
     await this.hooks.afterPerform?.(row, failure ? { ok: false, error: failure.message } : { ok: true });
+    return failure ? { row, failure, now: this.clock.now() } : { row, result, now: this.clock.now() };
+  }
 
-    const now = this.clock.now();
-    const subject = actionSubject(row.id, row.caseId);
-    if (!failure) {
-      const recorded = await this.db.transaction().execute(async (trx) => {
-        const done = await markActionDone(trx, fence, now, result);
-        if (!done) return false;
-        await appendAudit(trx, {
-          at: now,
-          actor: 'system:outbox',
-          kind: 'action.performed',
-          subject,
-          payload: {
-            action: row.id,
-            kind: row.kind,
-            idempotencyKey: row.idempotencyKey,
-            attempt: row.attempts,
-            result: done.result,
-          },
-        });
-        return true;
-      });
-      if (!recorded)
-        this.logger?.warn({ action: row.id, worker: this.workerId }, 'outbox lease lost before record');
-      return recorded ? 'done' : 'lost';
+  /**
+   * The attempts' outcomes, fenced by the claim (an outcome of a row reclaimed meanwhile is dropped: `lost`),
+   * and their audit entries, in one transaction: the rows first, the audit entries last in one statement
+   * (the audit head is locked after the rows, as every appender does).
+   */
+  private async record(attempts: readonly Attempt[]): Promise<Array<'done' | 'retried' | 'dead' | 'lost'>> {
+    if (attempts.length === 0) return [];
+    try {
+      return await this.recordTogether(attempts);
+    } catch (error) {
+      if (attempts.length === 1) throw error;
+      // One outcome the store refuses (a result that is not JSON) must not keep the others unrecorded:
+      // each alone, then the first failure is the round's.
+      const out: Array<'done' | 'retried' | 'dead' | 'lost'> = [];
+      let failed: unknown;
+      for (const attempt of attempts) {
+        try {
+          out.push(...(await this.recordTogether([attempt])));
+        } catch (one) {
+          failed ??= one;
+        }
+      }
+      if (failed !== undefined) throw failed;
+      return out;
     }
+  }
 
-    const exhausted = failure.permanent || row.attempts >= row.maxAttempts;
-    const retryAt = exhausted ? null : new Date(now.getTime() + this.retryDelayMs(row.attempts));
-    const recorded = await this.db.transaction().execute(async (trx) => {
-      const updated = await markActionFailed(trx, fence, now, failure.message, retryAt);
-      if (!updated) return false;
-      await appendAudit(trx, {
-        at: now,
-        actor: 'system:outbox',
-        kind: exhausted ? 'action.dead' : 'action.failed',
-        subject,
-        payload: {
+  private async recordTogether(
+    attempts: readonly Attempt[],
+  ): Promise<Array<'done' | 'retried' | 'dead' | 'lost'>> {
+    const outcomes = await this.db.transaction().execute(async (trx) => {
+      const entries: AuditEntryInput[] = [];
+      const out: Array<{ outcome: 'done' | 'retried' | 'dead' | 'lost'; retryAt?: Date | null }> = [];
+      for (const { row, result, failure, now } of attempts) {
+        const fence: ClaimFence = { id: row.id, workerId: this.workerId, attempt: row.attempts };
+        const subject = actionSubject(row.id, row.caseId);
+        const about = {
           action: row.id,
           kind: row.kind,
           idempotencyKey: row.idempotencyKey,
           attempt: row.attempts,
-          error: failure.message,
-          ...(retryAt ? { retryAt: retryAt.toISOString() } : {}),
-        },
-      });
-      return true;
+        };
+        if (!failure) {
+          const done = await markActionDone(trx, fence, now, result);
+          if (!done) {
+            out.push({ outcome: 'lost' });
+            continue;
+          }
+          entries.push({
+            at: now,
+            actor: 'system:outbox',
+            kind: 'action.performed',
+            subject,
+            payload: { ...about, result: done.result },
+          });
+          out.push({ outcome: 'done' });
+          continue;
+        }
+        const exhausted = failure.permanent || row.attempts >= row.maxAttempts;
+        const retryAt = exhausted ? null : new Date(now.getTime() + this.retryDelayMs(row.attempts));
+        const updated = await markActionFailed(trx, fence, now, failure.message, retryAt);
+        if (!updated) {
+          out.push({ outcome: 'lost' });
+          continue;
+        }
+        entries.push({
+          at: now,
+          actor: 'system:outbox',
+          kind: exhausted ? 'action.dead' : 'action.failed',
+          subject,
+          payload: {
+            ...about,
+            error: failure.message,
+            ...(retryAt ? { retryAt: retryAt.toISOString() } : {}),
+          },
+        });
+        out.push({ outcome: exhausted ? 'dead' : 'retried' });
+      }
+      await appendAuditBatch(trx, entries);
+      return out;
     });
-    if (!recorded) {
-      this.logger?.warn({ action: row.id, worker: this.workerId }, 'outbox lease lost before record');
-      return 'lost';
-    }
-    this.logger?.[exhausted ? 'error' : 'warn'](
-      { action: row.id, kind: row.kind, attempt: row.attempts, error: failure.message },
-      exhausted ? 'outbox action dead' : 'outbox action failed; will retry',
-    );
-    return exhausted ? 'dead' : 'retried';
+    return outcomes.map(({ outcome }, i) => {
+      const { row, failure } = attempts[i]!;
+      if (outcome === 'lost')
+        this.logger?.warn({ action: row.id, worker: this.workerId }, 'outbox lease lost before record');
+      else if (failure)
+        this.logger?.[outcome === 'dead' ? 'error' : 'warn'](
+          { action: row.id, kind: row.kind, attempt: row.attempts, error: failure.message },
+          outcome === 'dead' ? 'outbox action dead' : 'outbox action failed; will retry',
+        );
+      return outcome;
+    });
   }
+}
+
+/** A claimed row performed, its outcome not yet recorded. */
+interface Attempt {
+  readonly row: OutboxRecord;
+  readonly result?: unknown;
+  readonly failure?: { readonly message: string; readonly permanent: boolean } | undefined;
+  readonly now: Date;
 }
 
 function describeError(error: unknown): string {
