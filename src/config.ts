@@ -113,7 +113,17 @@ const inboxEnvSchema = z.object({
     .max(2 ** 40)
     .default(1024 * 1024),
   AUPDESK_PIPELINE_SEGMENT_EVENTS: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
+  AUPDESK_INBOX_GROUP_MS: z.coerce.number().int().min(0).max(10_000).optional(),
 });
+
+/**
+ * How long one inbox transaction goes on taking small rows (src/intake/inbox/inbox-group.ts), ms: the
+ * rows of a burst share their transaction's cost; on the embedded store a mail being accepted waits up to
+ * about this long for the store. 0: a transaction per row. Unset: the store's default (`inboxGroupMsFor`).
+ */
+export function inboxGroupMsFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  return parseEnvSettings(inboxEnvSchema, env).AUPDESK_INBOX_GROUP_MS;
+}
 
 /**
  * Events per transaction of a report processed in segments (inbox-worker.ts `SegmentedProcessing`): what

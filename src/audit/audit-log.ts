@@ -294,7 +294,11 @@ const BATCH_FLUSH_ENTRIES = 2_000;
  */
 export async function withAuditBatch<T>(trx: Transaction<Database>, work: () => Promise<T>): Promise<T> {
   if (batches.has(trx)) return work();
-  const batch: AuditBatchState = { written: await lockHead(trx), pending: [] };
+  // The head this transaction last wrote, if it wrote one (it holds the lock since): the inbox completes
+  // several reports in one transaction (inbox-group.ts), each in a batch of its own. Were it stale (a
+  // savepoint rolled back over an append), the flush would find the head moved and throw, never fork the
+  // chain.
+  const batch: AuditBatchState = { written: heads.get(trx) ?? (await lockHead(trx)), pending: [] };
   batches.set(trx, batch);
   try {
     const result = await work();

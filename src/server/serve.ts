@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import type { MailSender } from '../actions/mail-transport.js';
 import {
   type AppConfig,
+  inboxGroupMsFromEnv,
   inboxLargeBytesFromEnv,
   registryRefreshMsFromEnv,
   segmentEventsFromEnv,
@@ -23,6 +24,7 @@ import {
   type InboxProcessorDeps,
   type InboxRunSummary,
   InboxWorker,
+  inboxGroupMsFor,
   processInbox,
 } from '../intake/inbox/inbox-worker.js';
 import { ParsePool, parsePoolOptionsFromEnv } from '../intake/parse-pool/parse-pool.js';
@@ -309,6 +311,7 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
         segments: routedSegments(parts.pipeline, parts.policies),
         stream: parsePool.stream,
         segmentEvents: segmentEventsFromEnv(env),
+        groupMs: inboxGroupMsFromEnv(env) ?? inboxGroupMsFor(store.kind),
         streamFromBytes: largeBytes,
       };
       return inboxDeps;

@@ -21,6 +21,8 @@ import type { Database } from '../../store/schema.js';
 export class LivePolicies {
   readonly histories: PolicyHistory[] = [];
   private stamp = '';
+  /** Transactions already checked: the inbox completes several reports in one (inbox-group.ts). */
+  private readonly checked = new WeakSet<object>();
 
   private constructor(readonly defaultProvider: string | undefined) {}
 
@@ -36,8 +38,15 @@ export class LivePolicies {
     return live;
   }
 
-  /** Reloads when a version was published since the last look; true when it did. */
+  /**
+   * Reloads when a version was published since the last look; true when it did. Within one transaction it
+   * looks once: the reports a transaction completes together are judged under the same versions.
+   */
   async refresh(db: Kysely<Database> | Transaction<Database>): Promise<boolean> {
+    if (db.isTransaction) {
+      if (this.checked.has(db)) return false;
+      this.checked.add(db);
+    }
     const stamp = await publishedPolicyStamp(db);
     if (stamp === this.stamp) return false;
     const providers = (await listProviders(db)).map((p) => p.id);

@@ -65,55 +65,74 @@ export async function finish(
   result: { report: ParsedReport; bytes: Uint8Array } | { failed: string },
 ): Promise<ProcessedItem> {
   return deps.db.transaction().execute(async (trx) => {
-    if (!(await stillMine(trx, item, workerId)))
-      return { id: item.id, status: 'lost', events: 0 } satisfies ProcessedItem;
-    const at = clock.now();
-    if ('failed' in result) {
-      await trx
-        .updateTable('intake_inbox')
-        .set({
-          status: 'failed',
-          last_error: result.failed.slice(0, 2000),
-          processed_at: at,
-          claimed_until: null,
-        })
-        .where('id', '=', item.id)
-        .execute();
-      return { id: item.id, status: 'failed', events: 0, error: result.failed } satisfies ProcessedItem;
-    }
-    const { report } = result;
-    let outcome: ProcessedOutcome;
-    if (item.kind === 'bounce') {
-      // Recorded against the message it reports on (one of our notices, when the id is ours).
-      outcome = { recorded: 'bounce', bounceOf: originalMessageIdOf(result.bytes) };
-    } else if (item.kind !== 'complaint') {
-      outcome = { recorded: item.kind };
-    } else if (deps.processReport) {
-      outcome = await deps.processReport(trx, report, item);
-      // Workers of other processes (PostgreSQL) wake when this commits: notices may wait in the outbox.
-      await notifyWork(trx);
-    } else {
-      outcome = { recorded: 'parsed' };
-    }
-    await markDone(trx, item, at, {
-      status: report.status,
-      format: report.format,
-      events: report.events.length,
-      errors: report.errors.slice(0, 100),
-      outcome,
-    });
-    return {
-      id: item.id,
-      status: 'done',
-      reportStatus: report.status,
-      format: report.format,
-      events: report.events.length,
-      reportId: outcome.reportId,
-      ...(report.status === 'unparsed'
-        ? { error: report.errors.map((e) => e.message).join('; ') || 'unparsed' }
-        : {}),
-    } satisfies ProcessedItem;
+    const { processed, notify } = await finishIn(trx, deps, item, workerId, clock, result);
+    if (notify) await notifyWork(trx);
+    return processed;
   });
+}
+
+/**
+ * A row's completion inside `trx` (its own transaction, or a group's: inbox-group.ts): fence, the pipeline's
+ * writes, `done`. `notify`: the pipeline ran, so the caller tells other processes when `trx` commits
+ * (notices may wait in the outbox) — once per transaction, however many rows it completes.
+ */
+export async function finishIn(
+  trx: Transaction<Database>,
+  deps: InboxProcessorDeps,
+  item: InboxItem,
+  workerId: string,
+  clock: InboxClock,
+  result: { report: ParsedReport; bytes: Uint8Array } | { failed: string },
+): Promise<{ processed: ProcessedItem; notify: boolean }> {
+  if (!(await stillMine(trx, item, workerId)))
+    return { processed: { id: item.id, status: 'lost', events: 0 }, notify: false };
+  const at = clock.now();
+  if ('failed' in result) {
+    await trx
+      .updateTable('intake_inbox')
+      .set({
+        status: 'failed',
+        last_error: result.failed.slice(0, 2000),
+        processed_at: at,
+        claimed_until: null,
+      })
+      .where('id', '=', item.id)
+      .execute();
+    return { processed: { id: item.id, status: 'failed', events: 0, error: result.failed }, notify: false };
+  }
+  const { report } = result;
+  let outcome: ProcessedOutcome;
+  let notify = false;
+  if (item.kind === 'bounce') {
+    // Recorded against the message it reports on (one of our notices, when the id is ours).
+    outcome = { recorded: 'bounce', bounceOf: originalMessageIdOf(result.bytes) };
+  } else if (item.kind !== 'complaint') {
+    outcome = { recorded: item.kind };
+  } else if (deps.processReport) {
+    outcome = await deps.processReport(trx, report, item);
+    notify = true;
+  } else {
+    outcome = { recorded: 'parsed' };
+  }
+  await markDone(trx, item, at, {
+    status: report.status,
+    format: report.format,
+    events: report.events.length,
+    errors: report.errors.slice(0, 100),
+    outcome,
+  });
+  const processed: ProcessedItem = {
+    id: item.id,
+    status: 'done',
+    reportStatus: report.status,
+    format: report.format,
+    events: report.events.length,
+    reportId: outcome.reportId,
+    ...(report.status === 'unparsed'
+      ? { error: report.errors.map((e) => e.message).join('; ') || 'unparsed' }
+      : {}),
+  };
+  return { processed, notify };
 }
 
 /** The row's `done`, with what its report came to (`progress`: a segmented report's last cursor). */

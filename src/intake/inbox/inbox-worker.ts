@@ -4,12 +4,14 @@ import { AupError } from '../../errors.js';
 import { newWorkerId } from '../../process-identity.js';
 import { releaseLeasesOfGoneWorkers } from '../../store/claim-leases.js';
 import type { Database } from '../../store/schema.js';
-import { parseReport } from '../parse-report.js';
 import type { Channel } from '../report.js';
 import type { InboxLogger, SmtpEnvelope } from './inbox-accept.js';
-import { finish, messageOf, parseInputOf, readEvidence, retryOrFail } from './inbox-row.js';
+import { finishAlone, finishGroups, type ReadRow, type ReadyRow, readRow } from './inbox-group.js';
+import { messageOf } from './inbox-row.js';
 import { processInSegments, streamsIn } from './inbox-segments.js';
 import {
+  DEFAULT_INBOX_GROUP_MS,
+  DEFAULT_INBOX_LARGE_BYTES,
   DEFAULT_LEASE_MS,
   DEFAULT_MAX_ATTEMPTS,
   type InboxClock,
@@ -121,6 +123,23 @@ export async function processInbox(
   claimed.sort((a, b) => a.received_at.getTime() - b.received_at.getTime() || Number(a.id) - Number(b.id));
   summary.claimed = claimed.length;
 
+  // Small rows are read and parsed ahead, all at once (the parse pool's threads work while this thread
+  // writes), and completed a group per transaction (inbox-group.ts); a big one goes alone: streamed in
+  // segments, or (a big mail) read whole in a transaction of its own.
+  const groupable = deps.streamFromBytes ?? DEFAULT_INBOX_LARGE_BYTES;
+  const groupMs = deps.groupMs ?? DEFAULT_INBOX_GROUP_MS;
+  let ahead: Array<Promise<ReadRow>> = [];
+  const completeAhead = async (): Promise<void> => {
+    const read = await Promise.all(ahead);
+    ahead = [];
+    const ready: ReadyRow[] = [];
+    for (const r of read) {
+      if ('done' in r) count(summary, r.done);
+      else ready.push(r);
+    }
+    for (const done of await finishGroups(deps, ready, workerId, options.clock, maxAttempts, groupMs))
+      count(summary, done);
+  };
   for (const row of claimed) {
     const item: InboxItem = {
       id: String(row.id),
@@ -132,19 +151,34 @@ export async function processInbox(
       receivedAt: row.received_at,
       attempt: row.attempts,
     };
-    const result = streamsIn(deps, item, row)
-      ? await processInSegments(deps, item, row, workerId, options, maxAttempts)
-      : await processOne(deps, item, row, workerId, options.clock, maxAttempts);
-    summary.items.push(result);
-    if (result.status === 'done') {
-      summary.done += 1;
-      summary.events += result.events;
-      if (result.reportStatus === 'unparsed') summary.unparsed += 1;
-    } else if (result.status === 'failed') summary.failed += 1;
-    else if (result.status === 'retry') summary.retried += 1;
-    else summary.lost += 1;
+    if (Number(row.size) < groupable) {
+      ahead.push(readRow(deps, item, row, workerId, options.clock, maxAttempts));
+      continue;
+    }
+    await completeAhead();
+    if (streamsIn(deps, item, row)) {
+      count(summary, await processInSegments(deps, item, row, workerId, options, maxAttempts));
+      continue;
+    }
+    const read = await readRow(deps, item, row, workerId, options.clock, maxAttempts);
+    count(
+      summary,
+      'done' in read ? read.done : await finishAlone(deps, read, workerId, options.clock, maxAttempts),
+    );
   }
+  await completeAhead();
   return summary;
+}
+
+function count(summary: InboxRunSummary, result: ProcessedItem): void {
+  summary.items.push(result);
+  if (result.status === 'done') {
+    summary.done += 1;
+    summary.events += result.events;
+    if (result.reportStatus === 'unparsed') summary.unparsed += 1;
+  } else if (result.status === 'failed') summary.failed += 1;
+  else if (result.status === 'retry') summary.retried += 1;
+  else summary.lost += 1;
 }
 
 function workerIdFor(deps: InboxProcessorDeps): string {
@@ -154,32 +188,6 @@ function workerIdFor(deps: InboxProcessorDeps): string {
     processWorkerIds.set(deps, id);
   }
   return id;
-}
-
-async function processOne(
-  deps: InboxProcessorDeps,
-  item: InboxItem,
-  row: { file_name: string | null; content_type: string | null },
-  workerId: string,
-  clock: InboxClock,
-  maxAttempts: number,
-): Promise<ProcessedItem> {
-  const read = await readEvidence(deps, item, workerId, clock, maxAttempts, () =>
-    deps.evidence.get(item.evidenceSha256),
-  );
-  if ('done' in read) return read.done;
-  const bytes = read.value;
-  const parseStarted = performance.now();
-  const report = await (deps.parse ?? parseReport)({ bytes, ...parseInputOf(deps, item, row) });
-  const parseMs = performance.now() - parseStarted;
-  try {
-    const pipelineStarted = performance.now();
-    const done = await finish(deps, item, workerId, clock, { report, bytes });
-    const pipelineMs = performance.now() - pipelineStarted;
-    return { ...done, timings: { parseMs, pipelineMs, receivedAt: item.receivedAt } };
-  } catch (error) {
-    return retryOrFail(deps, item, workerId, clock, maxAttempts, error);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
