@@ -120,6 +120,10 @@ async function ingestInChild(
     process.execPath,
     [
       ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : []),
+      // A CPU profile of the ingest process, for finding where its time goes (as serve-process.ts does).
+      ...(process.env.AUPDESK_PROFILE_DIR
+        ? ['--cpu-prof', '--cpu-prof-dir', process.env.AUPDESK_PROFILE_DIR]
+        : []),
       '--import',
       'tsx',
       '--input-type=module',

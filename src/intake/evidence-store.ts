@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream, statSync } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AupError, isErrno } from '../errors.js';
 import {
@@ -59,6 +59,10 @@ export interface EvidenceStoreOptions extends EvidenceJournalOptions {
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const JOURNAL_DIR = '.journal';
+/** `putFile`'s temporary files in the root. */
+const TEMP_FILE_PREFIX = '.tmp-file-';
+/** A temporary file not written for this long was left by a copy that died (removeAbandonedFiles). */
+export const ABANDONED_TEMP_MS = 60 * 60_000;
 /** After this long with nothing to copy, the settled active segment is deleted. */
 const IDLE_SEAL_MS = 1_000;
 const RETRY_MS = 5_000;
@@ -161,7 +165,7 @@ export class EvidenceStore {
    */
   async putFile(file: string): Promise<EvidencePutResult> {
     await this.open();
-    const temp = path.join(this.root, `.tmp-file-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const temp = path.join(this.root, `${TEMP_FILE_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
     const hash = createHash('sha256');
     let size = 0;
     await writeSynced(temp, async (handle) => {
@@ -287,12 +291,32 @@ export class EvidenceStore {
         await this.createDirs(this.journal.dir);
         const adopted = await this.journal.open();
         for (const record of adopted) this.enqueueCopy(record);
+        await this.removeAbandonedFiles();
       })();
       this.ready.catch(() => {
         this.ready = undefined;
       });
     }
     return this.ready;
+  }
+
+  /**
+   * Removes what a `putFile` killed mid-copy left in the root (a temporary file as big as the feed file it
+   * copied, a gigabyte and more), once the file has not been written for ABANDONED_TEMP_MS: a copy under way
+   * in another process sharing the store writes to its file all the time, so only a dead one's goes. Returns
+   * the names removed.
+   */
+  async removeAbandonedFiles(now: number = Date.now()): Promise<string[]> {
+    const removed: string[] = [];
+    for (const name of await readdir(this.root)) {
+      if (!name.startsWith(TEMP_FILE_PREFIX)) continue;
+      const file = path.join(this.root, name);
+      const info = await stat(file).catch(() => undefined);
+      if (!info?.isFile() || now - info.mtimeMs < ABANDONED_TEMP_MS) continue;
+      await unlink(file).catch(() => undefined);
+      removed.push(name);
+    }
+    return removed;
   }
 
   /** True when the bytes are durable in the journal or about to be (waiting for the in-flight write). */

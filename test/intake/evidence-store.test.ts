@@ -5,6 +5,7 @@ import {
   readdirSync,
   readFileSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -131,6 +132,27 @@ describe('evidence store: big files streamed in', () => {
     chmodSync(store.pathFor(first.sha256), 0o644);
     writeFileSync(store.pathFor(first.sha256), 'tampered');
     expect(await codeOf(store.fileOf(first.sha256))).toBe('AUP_ERR_EVIDENCE_CORRUPT');
+    await store.close();
+  });
+
+  it('removes what a copy killed mid-file left in the root, once it has not been written for an hour, and nothing else', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'evidence-'));
+    const hours = (n: number) => new Date(Date.now() - n * 3_600_000);
+    // A copy killed an hour and a half ago, one under way in another process, and files that are not
+    // temporary copies at all.
+    writeFileSync(path.join(root, '.tmp-file-4242-abandoned'), 'half a feed file');
+    utimesSync(path.join(root, '.tmp-file-4242-abandoned'), hours(1.5), hours(1.5));
+    writeFileSync(path.join(root, '.tmp-file-4343-running'), 'a feed file being copied');
+    utimesSync(path.join(root, '.tmp-file-4343-running'), hours(0.5), hours(0.5));
+    writeFileSync(path.join(root, 'notes.txt'), "an operator's file");
+    utimesSync(path.join(root, 'notes.txt'), hours(48), hours(48));
+    const store = new EvidenceStore(root);
+    await store.put(new TextEncoder().encode('hello'));
+    // (The blob itself is in the journal, or already copied into its two-letter directory.)
+    const left = readdirSync(root).filter((n) => n !== '.journal' && n.length !== 2);
+    expect(left.sort()).toEqual(['.tmp-file-4343-running', 'notes.txt']);
+    // An hour later the other copy is abandoned too.
+    expect(await store.removeAbandonedFiles(Date.now() + 3_600_000)).toEqual(['.tmp-file-4343-running']);
     await store.close();
   });
 
