@@ -12,6 +12,7 @@ import type {
   ActionHandler,
   JsonValue,
   OutboxAction,
+  PrepareContext,
 } from '../enforcement/outbox/action-handler.js';
 import { loopHeaders, loopToken } from '../intake/mail-loop.js';
 import { type MailSender, mailErrorFor } from './mail-transport.js';
@@ -37,6 +38,14 @@ export interface AckRateLimiter {
    * retried send).
    */
   take(address: string, now: Date, key: string): Promise<boolean>;
+  /**
+   * Optional: `take` for several acknowledgements at once, in order (an address may come more than once),
+   * as that many `take` calls would decide them; the store's does it in one transaction.
+   */
+  takeMany?(
+    requests: ReadonlyArray<{ readonly address: string; readonly key: string }>,
+    now: Date,
+  ): Promise<boolean[]>;
 }
 
 /** The limit: at most `max` acknowledgements per address per `windowMs` (default 3 an hour). */
@@ -85,17 +94,43 @@ export class ReporterAckAdapter implements ActionHandler<AckPayload> {
   readonly payloadSchema = ackPayloadSchema;
 
   private readonly loopToken: string;
+  /** The rate limit's answers taken for a round by `prepare`, by idempotency key, until `perform` uses them. */
+  private readonly taken = new Map<string, boolean>();
 
   constructor(private readonly options: ReporterAckAdapterOptions) {
     this.loopToken = options.loopToken ?? loopToken();
+  }
+
+  /**
+   * The round's acknowledgements take their places under the rate limit together (`takeMany`: one
+   * transaction instead of one each); `perform` then sends or suppresses each by its answer. One that is
+   * not to be sent anyway (or whose payload is malformed) takes no place, as in `perform`.
+   */
+  async prepare(actions: readonly OutboxAction[], ctx: PrepareContext): Promise<void> {
+    const { rateLimiter, policy } = this.options;
+    if (!rateLimiter.takeMany) return;
+    const requests: Array<{ address: string; key: string }> = [];
+    for (const action of actions) {
+      const payload = ackPayloadSchema.safeParse(action.payload);
+      if (!payload.success || !shouldAcknowledge(payload.data, policy).send) continue;
+      requests.push({ address: payload.data.reporter.email, key: action.idempotencyKey });
+    }
+    if (requests.length === 0) return;
+    const answers = await rateLimiter.takeMany(requests, ctx.clock.now());
+    for (const [i, request] of requests.entries()) this.taken.set(request.key, answers[i]!);
   }
 
   async perform(action: OutboxAction<AckPayload>, ctx: ActionContext): Promise<JsonValue> {
     const payload = ackPayloadSchema.parse(action.payload);
     const decision = shouldAcknowledge(payload, this.options.policy);
     if (!decision.send) return { suppressed: true, reason: decision.reason };
+    const prepared = this.taken.get(action.idempotencyKey);
+    this.taken.delete(action.idempotencyKey);
     if (
-      !(await this.options.rateLimiter.take(payload.reporter.email, ctx.clock.now(), action.idempotencyKey))
+      !(
+        prepared ??
+        (await this.options.rateLimiter.take(payload.reporter.email, ctx.clock.now(), action.idempotencyKey))
+      )
     ) {
       return {
         suppressed: true,

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import { ackAddressOf } from '../enforcement/notices/ack-decision.js';
 import type { Database } from '../store/schema.js';
 import type { BlocklistEntry, BlocklistRepository } from './blocklist-adapter.js';
@@ -131,15 +131,10 @@ export function storeBlocklistRepository(db: Kysely<Database>): BlocklistReposit
 export function storeAckRateLimiter(db: Kysely<Database>, limit: AckRateLimit = {}): AckRateLimiter {
   const max = limit.max ?? DEFAULT_ACK_RATE_LIMIT.max;
   const windowMs = limit.windowMs ?? DEFAULT_ACK_RATE_LIMIT.windowMs;
-  return {
-    take(address, now, key) {
-      const normalised = ackAddressOf(address);
-      const since = new Date(now.getTime() - windowMs);
-      return db.transaction().execute(async (trx) => {
-        await sql`select pg_advisory_xact_lock(hashtextextended(${`reporter-ack:${normalised}`}::text, 0))`.execute(
-          trx,
-        );
-        const { rows } = await sql<{ counted: boolean; taken: boolean }>`
+  /** The decision for one acknowledgement, in a transaction that holds its address's lock. */
+  const takeIn = async (trx: Transaction<Database>, normalised: string, now: Date, key: string) => {
+    const since = new Date(now.getTime() - windowMs);
+    const { rows } = await sql<{ counted: boolean; taken: boolean }>`
           with pruned as (
             delete from reporter_ack_sends where address = ${normalised}::text and sent_at <= ${since}::timestamptz
           ),
@@ -155,9 +150,33 @@ export function storeAckRateLimiter(db: Kysely<Database>, limit: AckRateLimit = 
             returning 1
           )
           select exists (select 1 from counted) as counted, exists (select 1 from taken) as taken`.execute(
+      trx,
+    );
+    return rows[0]!.counted || rows[0]!.taken;
+  };
+  const lockKey = (normalised: string) => `reporter-ack:${normalised}`;
+  return {
+    take(address, now, key) {
+      const normalised = ackAddressOf(address);
+      return db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(hashtextextended(${lockKey(normalised)}::text, 0))`.execute(
           trx,
         );
-        return rows[0]!.counted || rows[0]!.taken;
+        return takeIn(trx, normalised, now, key);
+      });
+    },
+    // A round's acknowledgements: every address's lock in one statement (in sorted order, as two rounds
+    // sharing addresses must take them), then each decision in order, in one transaction.
+    takeMany(requests, now) {
+      const normalised = requests.map((r) => ackAddressOf(r.address));
+      const keys = [...new Set(normalised.map(lockKey))].sort();
+      return db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(hashtextextended(k, 0))
+          from (select k from unnest(${keys}::text[]) as k order by k) as sorted`.execute(trx);
+        const answers: boolean[] = [];
+        for (const [i, request] of requests.entries())
+          answers.push(await takeIn(trx, normalised[i]!, now, request.key));
+        return answers;
       });
     },
   };

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { MailSender, OutgoingMail } from '../../src/actions/mail-transport.js';
 import { memoryAckRateLimiter, ReporterAckAdapter } from '../../src/actions/reporter-ack-adapter.js';
 import { type AckPayload, shouldAcknowledge } from '../../src/enforcement/notices/ack-decision.js';
+import type { OutboxAction } from '../../src/enforcement/outbox/action-handler.js';
 import { ManualClock } from '../../src/enforcement/outbox/clock.js';
 import { contextOf, outboxActionOf } from './action-support.js';
 
@@ -132,5 +133,55 @@ describe('reporter acknowledgement adapter', () => {
     clock.advance(3_600_001);
     await adapter.perform(outboxActionOf('mail.ack', 'a4', ack()), contextOf('a4', clock));
     expect(sender.sent).toHaveLength(3);
+  });
+
+  it("takes a round's places under the rate limit at once (prepare), and each send follows its answer", async () => {
+    const sender = capturingSender();
+    const clock = new ManualClock('2026-03-02T09:00:00Z');
+    const memory = memoryAckRateLimiter({ max: 2, windowMs: 3_600_000 });
+    const calls: string[] = [];
+    const rateLimiter = {
+      take: async (address: string, now: Date, key: string) => {
+        calls.push(`take ${key}`);
+        return memory.take(address, now, key);
+      },
+      takeMany: async (requests: ReadonlyArray<{ address: string; key: string }>, now: Date) => {
+        calls.push(`takeMany ${requests.map((r) => r.key).join(',')}`);
+        const out: boolean[] = [];
+        for (const r of requests) out.push(await memory.take(r.address, now, r.key));
+        return out;
+      },
+    };
+    const adapter = new ReporterAckAdapter({
+      sender,
+      from: 'abuse@desk.example',
+      providerName: 'Example',
+      messageIdDomain: 'desk.example',
+      policy,
+      rateLimiter,
+    });
+    const actions: Array<OutboxAction<AckPayload>> = [
+      outboxActionOf('mail.ack', 'b1', ack()),
+      // Never sent (an autoresponder), so it takes no place; a malformed payload takes none either.
+      outboxActionOf('mail.ack', 'b2', ack({}, { 'auto-submitted': 'auto-replied' })),
+      outboxActionOf('mail.ack', 'b3', { not: 'an ack' } as unknown as AckPayload),
+      outboxActionOf('mail.ack', 'b4', ack()),
+      outboxActionOf('mail.ack', 'b5', ack()),
+    ];
+    await adapter.prepare(actions, { clock, workerId: 'w' });
+    expect(calls).toEqual(['takeMany b1,b4,b5']);
+    const results = [];
+    for (const action of actions.filter((a) => a.idempotencyKey !== 'b3'))
+      results.push(await adapter.perform(action, contextOf(action.idempotencyKey, clock)));
+    expect(results.map((r) => (r as { suppressed?: boolean }).suppressed ?? false)).toEqual([
+      false,
+      true,
+      false,
+      true,
+    ]);
+    expect(sender.sent).toHaveLength(2);
+    // Its answer used, a later perform of the same action (a retry) asks the limiter again.
+    await adapter.perform(actions[0]!, contextOf('b1', clock));
+    expect(calls).toEqual(['takeMany b1,b4,b5', 'take b1']);
   });
 });

@@ -92,4 +92,31 @@ describeEachBackend('fee, block-list and acknowledgement-limit adapters on the c
     );
     expect(taken.filter(Boolean)).toHaveLength(3);
   });
+
+  it('takes a round of acknowledgements at once as one by one would, also racing single takes', async () => {
+    const now = new Date('2026-03-02T11:00:00Z');
+    const limiter = storeAckRateLimiter(ctx.store.db, { max: 2 });
+    const requests = [
+      { address: 'Ann <ANN@reporter.example>', key: 'report:100:ack' },
+      { address: 'bob@reporter.example', key: 'report:101:ack' },
+      { address: 'ann@reporter.example', key: 'report:102:ack' },
+      { address: 'ann@reporter.example', key: 'report:103:ack' },
+      // A retried send of one already counted goes through without counting twice.
+      { address: 'ann@reporter.example', key: 'report:100:ack' },
+    ];
+    expect(await limiter.takeMany!(requests, now)).toEqual([true, true, true, false, true]);
+    // Rounds of several workers and single takes for one address at once: still exactly the limit.
+    const limiters = Array.from({ length: 3 }, () => storeAckRateLimiter(ctx.store.db, { max: 3 }));
+    const address = 'flood@reporter.example';
+    const answers = await Promise.all([
+      ...limiters.map((l, w) =>
+        l.takeMany!(
+          Array.from({ length: 5 }, (_, i) => ({ address, key: `round:${w}:${i}` })),
+          now,
+        ),
+      ),
+      ...Array.from({ length: 5 }, (_, i) => limiters[i % 3]!.take(address, now, `single:${i}`)),
+    ]);
+    expect(answers.flat().filter(Boolean)).toHaveLength(3);
+  });
 });

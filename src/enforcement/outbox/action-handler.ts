@@ -34,6 +34,19 @@ export interface ActionHandler<P = unknown> {
    * executor stops, after which another worker may perform the action again.
    */
   perform(action: OutboxAction<P>, ctx: ActionContext): Promise<JsonValue>;
+  /**
+   * Optional: told the round's claimed actions of this kind before any is performed, so it can do for all
+   * of them at once what `perform` would do one by one (the acknowledgement's rate limit: one transaction
+   * for the round instead of one each). The payloads are as stored, not yet checked. A failure is logged
+   * and the round goes on: `perform` must still work without it.
+   */
+  prepare?(actions: readonly OutboxAction[], ctx: PrepareContext): Promise<void>;
+}
+
+/** What `prepare` is told beside the actions. */
+export interface PrepareContext {
+  readonly clock: Clock;
+  readonly workerId: string;
 }
 
 /** One outbox row as a handler sees it. */

@@ -231,6 +231,49 @@ describeEachBackend('outbox', (ctx) => {
     expect((await getAction(db(), ids[2]!))?.status).toBe('done');
   });
 
+  it('tells a handler the round of its kind before performing any (prepare); a failing prepare stops nothing', async () => {
+    const clock = new ManualClock(T0);
+    const events: string[] = [];
+    let failPrepare = false;
+    const handler: ActionHandler = {
+      kind: 'test.prepared',
+      async prepare(actions) {
+        events.push(`prepare ${actions.map((a) => a.idempotencyKey).join(',')}`);
+        if (failPrepare) throw new Error('the store is busy');
+      },
+      async perform(action: OutboxAction): Promise<JsonValue> {
+        events.push(`perform ${action.idempotencyKey}`);
+        return { ok: true };
+      },
+    };
+    const enqueue = (key: string) =>
+      db()
+        .transaction()
+        .execute((trx) =>
+          enqueueAction(trx, {
+            at: clock.now(),
+            kind: 'test.prepared',
+            idempotencyKey: key,
+            payload: {},
+            caseId: 71,
+          }),
+        );
+    for (const key of ['p1', 'p2', 'p3']) await enqueue(key);
+    const executor = new OutboxExecutor({ db: db(), handlers: [handler], clock, workerId: 'w-prep' });
+    expect(await executor.runOnce(10)).toMatchObject({ claimed: 3, done: 3 });
+    expect(events).toEqual(['prepare p1,p2,p3', 'perform p1', 'perform p2', 'perform p3']);
+    // A round of one is not prepared; a prepare that throws leaves the round to perform one by one.
+    events.length = 0;
+    await enqueue('p4');
+    expect(await executor.runOnce(10)).toMatchObject({ claimed: 1, done: 1 });
+    expect(events).toEqual(['perform p4']);
+    events.length = 0;
+    failPrepare = true;
+    for (const key of ['p5', 'p6']) await enqueue(key);
+    expect(await executor.runOnce(10)).toMatchObject({ claimed: 2, done: 2 });
+    expect(events).toEqual(['prepare p5,p6', 'perform p5', 'perform p6']);
+  });
+
   it('retries with exponential backoff and succeeds', async () => {
     const clock = new ManualClock(T0);
     const { handler, calls } = recordingHandler(

@@ -164,6 +164,7 @@ export class OutboxExecutor {
     // Performed one by one, recorded together: one transaction and one audit statement for the round's
     // outcomes instead of one each (a burst of complaints is a burst of acknowledgements). An outcome not
     // yet recorded when the worker dies is performed again after the lease, as before: at least once.
+    await this.prepare(claimed);
     const attempts: Attempt[] = [];
     for (const row of claimed) attempts.push(await this.attempt(row));
     for (const outcome of await this.record(attempts)) summary[outcome] += 1;
@@ -211,6 +212,29 @@ export class OutboxExecutor {
     }
   }
 
+  /** Each handler with a `prepare` is told the round's actions of its kind (two or more) before any runs. */
+  private async prepare(claimed: readonly OutboxRecord[]): Promise<void> {
+    const byKind = new Map<string, OutboxRecord[]>();
+    for (const row of claimed) {
+      if (!this.handlers.get(row.kind)?.prepare) continue;
+      byKind.set(row.kind, [...(byKind.get(row.kind) ?? []), row]);
+    }
+    for (const [kind, rows] of byKind) {
+      if (rows.length < 2) continue;
+      try {
+        await this.handlers.get(kind)!.prepare!(rows.map(actionOf), {
+          clock: this.clock,
+          workerId: this.workerId,
+        });
+      } catch (error) {
+        this.logger?.warn(
+          { kind, actions: rows.length, err: error },
+          'outbox round preparation failed; performing one by one',
+        );
+      }
+    }
+  }
+
   /** Runs the row's handler; the outcome is recorded by `record`. */
   private async attempt(row: OutboxRecord): Promise<Attempt> {
     await this.hooks.afterClaim?.(row);
@@ -240,16 +264,7 @@ export class OutboxExecutor {
         }
         payload = parsed.data;
       }
-      const action: OutboxAction = {
-        id: row.id,
-        kind: row.kind,
-        idempotencyKey: row.idempotencyKey,
-        payload,
-        caseId: row.caseId,
-        attempt: row.attempts,
-        maxAttempts: row.maxAttempts,
-        createdAt: row.createdAt,
-      };
+      const action: OutboxAction = { ...actionOf(row), payload };
       const ctx: ActionContext = {
         idempotencyKey: row.idempotencyKey,
         attempt: row.attempts,
@@ -364,6 +379,20 @@ export class OutboxExecutor {
       return outcome;
     });
   }
+}
+
+/** A claimed row as its handler sees it (the payload as stored). */
+function actionOf(row: OutboxRecord): OutboxAction {
+  return {
+    id: row.id,
+    kind: row.kind,
+    idempotencyKey: row.idempotencyKey,
+    payload: row.payload,
+    caseId: row.caseId,
+    attempt: row.attempts,
+    maxAttempts: row.maxAttempts,
+    createdAt: row.createdAt,
+  };
 }
 
 /** A claimed row performed, its outcome not yet recorded. */
