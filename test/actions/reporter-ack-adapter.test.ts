@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { MailSender, OutgoingMail } from '../../src/actions/mail-transport.js';
-import { memoryAckRateLimiter, ReporterAckAdapter } from '../../src/actions/reporter-ack-adapter.js';
+import {
+  type AckRateLimiter,
+  memoryAckRateLimiter,
+  ReporterAckAdapter,
+} from '../../src/actions/reporter-ack-adapter.js';
 import { type AckPayload, shouldAcknowledge } from '../../src/enforcement/notices/ack-decision.js';
 import type { OutboxAction } from '../../src/enforcement/outbox/action-handler.js';
 import { ManualClock } from '../../src/enforcement/outbox/clock.js';
@@ -58,17 +62,22 @@ function capturingSender(): MailSender & { sent: OutgoingMail[] } {
   };
 }
 
+/** The adapter under test: Example's desk, `sender` and `rateLimiter`. */
+function adapterOf(sender: MailSender, rateLimiter: AckRateLimiter): ReporterAckAdapter {
+  return new ReporterAckAdapter({
+    sender,
+    from: 'abuse@desk.example',
+    providerName: 'Example',
+    messageIdDomain: 'desk.example',
+    policy,
+    rateLimiter,
+  });
+}
+
 describe('reporter acknowledgement adapter', () => {
   it('answers a person in the thread of their report, marked auto-replied, with the case tag', async () => {
     const sender = capturingSender();
-    const adapter = new ReporterAckAdapter({
-      sender,
-      from: 'abuse@desk.example',
-      providerName: 'Example',
-      messageIdDomain: 'desk.example',
-      policy,
-      rateLimiter: memoryAckRateLimiter(),
-    });
+    const adapter = adapterOf(sender, memoryAckRateLimiter());
     const result = await adapter.perform(outboxActionOf('mail.ack', 'ack/r1', ack()), contextOf('ack/r1'));
     expect(result).toMatchObject({ to: 'rita@victim.example', outcome: 'case-opened' });
     const [mail] = sender.sent;
@@ -80,14 +89,7 @@ describe('reporter acknowledgement adapter', () => {
 
   it('each outcome has its text', async () => {
     const sender = capturingSender();
-    const adapter = new ReporterAckAdapter({
-      sender,
-      from: 'abuse@desk.example',
-      providerName: 'Example',
-      messageIdDomain: 'desk.example',
-      policy,
-      rateLimiter: memoryAckRateLimiter({ max: 100 }),
-    });
+    const adapter = adapterOf(sender, memoryAckRateLimiter({ max: 100 }));
     const outcomes = [
       'joined-case',
       'not-our-network',
@@ -109,14 +111,7 @@ describe('reporter acknowledgement adapter', () => {
   it('suppresses (without failing) automated senders, and rate-limits per address', async () => {
     const sender = capturingSender();
     const clock = new ManualClock('2026-03-02T09:00:00Z');
-    const adapter = new ReporterAckAdapter({
-      sender,
-      from: 'abuse@desk.example',
-      providerName: 'Example',
-      messageIdDomain: 'desk.example',
-      policy,
-      rateLimiter: memoryAckRateLimiter({ max: 2, windowMs: 3_600_000 }),
-    });
+    const adapter = adapterOf(sender, memoryAckRateLimiter({ max: 2, windowMs: 3_600_000 }));
     const auto = await adapter.perform(
       outboxActionOf('mail.ack', 'a0', ack({}, { 'auto-submitted': 'auto-generated' })),
       contextOf('a0', clock),
@@ -152,14 +147,7 @@ describe('reporter acknowledgement adapter', () => {
         return out;
       },
     };
-    const adapter = new ReporterAckAdapter({
-      sender,
-      from: 'abuse@desk.example',
-      providerName: 'Example',
-      messageIdDomain: 'desk.example',
-      policy,
-      rateLimiter,
-    });
+    const adapter = adapterOf(sender, rateLimiter);
     const actions: Array<OutboxAction<AckPayload>> = [
       outboxActionOf('mail.ack', 'b1', ack()),
       // Never sent (an autoresponder), so it takes no place; a malformed payload takes none either.
