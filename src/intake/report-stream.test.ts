@@ -253,6 +253,20 @@ describe('streamReport under the limits', () => {
     expect(report.errors[0]?.message).toMatch(/truncated/);
   });
 
+  it('says a gzip file cut anywhere is truncated, as parseReport, even where the inflater ends cleanly', async () => {
+    const whole = gzipSync(scanDnsCsv(400));
+    const clean: number[] = [];
+    for (let k = 0; k < 60; k++) {
+      const at = 20 + Math.floor(((whole.length - 28) * k) / 60);
+      const { chunks } = await expectSameAsParseReport(
+        { bytes: whole.subarray(0, at), fileName: `${FILE}.gz` },
+        500,
+      );
+      if (!chunks.some((c) => c.errors.some((e) => /truncated/.test(e.message)))) clean.push(at);
+    }
+    expect(clean).toEqual([]);
+  });
+
   it('yields one chunk with the reason, never throws, when the file cannot be read', async () => {
     const chunks = await collect({
       path: path.join(dir, 'missing'),

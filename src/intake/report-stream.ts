@@ -4,7 +4,7 @@ import { Gunzip } from 'fflate';
 import { isAupError } from '../errors.js';
 import { detectFormat, MIN_SCORE, rankFileParsers } from './detect-format.js';
 import type { IntakeEvent } from './event.js';
-import { archiveEntryRefusal, archiveKind, gzipEntryName } from './mail/archive-extractor.js';
+import { archiveEntryRefusal, archiveKind, GzipEndCheck, gzipEntryName } from './mail/archive-extractor.js';
 import {
   checkEvents,
   defaultIntakeLimits,
@@ -341,10 +341,13 @@ async function* inflate(
   const gunzip = new Gunzip((piece, final) => {
     if (final) finished = true;
     total += piece.length;
+    end.inflated(piece.length);
     if (!allow(total)) throw new Error('inflated past the archive limits');
     out.push(piece);
   });
+  const end = new GzipEndCheck(gunzip);
   for await (const piece of compressed) {
+    end.compressed(piece);
     gunzip.push(piece, false);
     if (out.length > 0) {
       const ready = out;
@@ -354,7 +357,8 @@ async function* inflate(
   }
   gunzip.push(new Uint8Array(0), true);
   yield* out;
-  if (!finished) throw new Error('gzip data is truncated: the stream ends before its trailer');
+  if (!(finished && end.whole()))
+    throw new Error('gzip data is truncated: the stream ends before its trailer');
 }
 
 async function* streamShadowserver(
