@@ -164,6 +164,27 @@ describeEachBackend('inbox groups', (ctx) => {
     expect(most).toBe(ids.length);
   });
 
+  it('drops a row another worker took meanwhile (lost), and completes the rest of its group', async () => {
+    const taken = ids[3]!;
+    // While the round parses, the row's claim passes to another worker (its lease ran out, say).
+    const parse: ReportParser = async (input) => {
+      if (new TextDecoder().decode(input.bytes).includes('<group-4@'))
+        await sql`update intake_inbox set claimed_by = 'another-worker' where id = ${taken}`.execute(
+          ctx.store.db,
+        );
+      return parseReport(input);
+    };
+    const p = recordingProcessor();
+    const summary = await processInbox(
+      { ...deps, parse, processReport: p.processReport, groupMs: 60_000 },
+      { limit: 10, clock },
+    );
+    expect(summary).toMatchObject({ claimed: 6, done: 5, lost: 1 });
+    expect(p.transactions).toHaveLength(1);
+    expect(await written()).toEqual(ids.filter((id) => id !== taken));
+    expect((await statuses()).find(([id]) => id === taken)).toEqual([taken, 'pending', null]);
+  });
+
   it('retries a row whose parser threw, and completes the others', async () => {
     const bad = ids[1]!;
     let thrown = 0;

@@ -1,7 +1,8 @@
+import { withAuditBatch } from '../../audit/audit-log.js';
 import { notifyWork } from '../../store/database.js';
 import { parseReport } from '../parse-report.js';
 import type { ParsedReport } from '../report.js';
-import { finish, finishIn, parseInputOf, readEvidence, retryOrFail } from './inbox-row.js';
+import { finish, finishIn, parseInputOf, readEvidence, retryOrFail, stillMineOf } from './inbox-row.js';
 import type { InboxClock, InboxItem, InboxProcessorDeps, ProcessedItem } from './inbox-types.js';
 
 /**
@@ -74,15 +75,26 @@ export async function finishGroups(
       await deps.db.transaction().execute(async (trx) => {
         const started = performance.now();
         let notify = false;
-        for (let i = at; i < rows.length; i++) {
-          if (i > at && performance.now() - started >= groupMs) break;
-          reached = i + 1;
-          const row = rows[i]!;
-          const rowStarted = performance.now();
-          const done = await finishIn(trx, deps, row.item, workerId, clock, row);
-          taken.push(timed(done.processed, row, performance.now() - rowStarted));
-          notify ||= done.notify;
-        }
+        // The audit entries of all the group's reports in one batch (one statement at the end, not one a
+        // report); the head is locked first, as a report's own batch does.
+        await withAuditBatch(trx, async () => {
+          // The claims of the rows this group may take, fenced in one query (rows it leaves for the next
+          // group are fenced again there).
+          const fenced = await stillMineOf(
+            trx,
+            rows.slice(at).map((r) => r.item),
+            workerId,
+          );
+          for (let i = at; i < rows.length; i++) {
+            if (i > at && performance.now() - started >= groupMs) break;
+            reached = i + 1;
+            const row = rows[i]!;
+            const rowStarted = performance.now();
+            const done = await finishIn(trx, deps, row.item, workerId, clock, row, fenced);
+            taken.push(timed(done.processed, row, performance.now() - rowStarted));
+            notify ||= done.notify;
+          }
+        });
         // Workers of other processes (PostgreSQL) wake when this commits: notices may wait in the outbox.
         if (notify) await notifyWork(trx);
       });

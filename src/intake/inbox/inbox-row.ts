@@ -83,9 +83,11 @@ export async function finishIn(
   workerId: string,
   clock: InboxClock,
   result: { report: ParsedReport; bytes: Uint8Array } | { failed: string },
+  /** The rows already fenced in `trx` (a group's, in one query: `stillMineOf`); absent, this one is fenced here. */
+  fenced?: ReadonlySet<string>,
 ): Promise<{ processed: ProcessedItem; notify: boolean }> {
-  if (!(await stillMine(trx, item, workerId)))
-    return { processed: { id: item.id, status: 'lost', events: 0 }, notify: false };
+  const mine = fenced ? fenced.has(item.id) : await stillMine(trx, item, workerId);
+  if (!mine) return { processed: { id: item.id, status: 'lost', events: 0 }, notify: false };
   const at = clock.now();
   if ('failed' in result) {
     await trx
@@ -212,6 +214,25 @@ export async function retryOrFail(
     .executeTakeFirst();
   if (Number(updated.numUpdatedRows) === 0) return { id: item.id, status: 'lost', events: 0 };
   return { id: item.id, status: last ? 'failed' : 'retry', events: 0, error: message };
+}
+
+/** `stillMine` for several items in one query: the ids of those whose claim is still this attempt's. */
+export async function stillMineOf(
+  trx: Transaction<Database>,
+  items: readonly InboxItem[],
+  workerId: string,
+): Promise<Set<string>> {
+  if (items.length === 0) return new Set();
+  const rows = await trx
+    .selectFrom('intake_inbox')
+    .select('id')
+    .where('status', '=', 'pending')
+    .where('claimed_by', '=', workerId)
+    .where((eb) => eb.or(items.map((i) => eb.and([eb('id', '=', i.id), eb('attempts', '=', i.attempt)]))))
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  return new Set(rows.map((r) => String(r.id)));
 }
 
 export function messageOf(error: unknown): string {
