@@ -172,7 +172,8 @@ interface SizeResult {
 
 async function runSize(rows: number): Promise<SizeResult> {
   const dir = await mkdtemp(path.join(tmpdir(), 'aupdesk-bench-pipeline-'));
-  if (postgres) process.env.AUPDESK_DB_SCHEMA = `bench_pipeline_${process.pid}_${rows}_${Date.now()}`;
+  const schema = `bench_pipeline_${process.pid}_${rows}_${Date.now()}`;
+  if (postgres) process.env.AUPDESK_DB_SCHEMA = schema;
   process.env.AUPDESK_PROVIDER = 'infince';
   process.env.AUPDESK_LOG_LEVEL = 'silent';
   try {
@@ -252,6 +253,14 @@ async function runSize(rows: number): Promise<SizeResult> {
     log(`  ${JSON.stringify(result)}`);
     return result;
   } finally {
+    // The run's schema holds its million rows: dropped, as the serve benchmark drops its own.
+    if (postgres) {
+      const { default: pg } = await import('pg');
+      const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await client.connect();
+      await client.query(`drop schema if exists ${schema} cascade`);
+      await client.end();
+    }
     await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   }
 }
