@@ -24,6 +24,7 @@ import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { main } from '../src/cli/main.js';
 import { streamReport } from '../src/intake/report-stream.js';
+import { profiled } from '../test/e2e/serve-process.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const rowsFlag = process.argv.indexOf('--rows');
@@ -120,10 +121,7 @@ async function ingestInChild(
     process.execPath,
     [
       ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : []),
-      // A CPU profile of the ingest process, for finding where its time goes (as serve-process.ts does).
-      ...(process.env.AUPDESK_PROFILE_DIR
-        ? ['--cpu-prof', '--cpu-prof-dir', process.env.AUPDESK_PROFILE_DIR]
-        : []),
+      ...profiled(),
       '--import',
       'tsx',
       '--input-type=module',

@@ -31,8 +31,11 @@ export function serveEnv(overrides: Record<string, string | undefined>): NodeJS.
   return env;
 }
 
-/** A CPU profile of each served process into AUPDESK_PROFILE_DIR, for finding where a benchmark's time goes. */
-function profiled(): string[] {
+/**
+ * Node's flags for a CPU profile of a spawned process into AUPDESK_PROFILE_DIR, for finding where a
+ * benchmark's time goes (served processes here; the pipeline benchmark's ingest).
+ */
+export function profiled(): string[] {
   const dir = process.env.AUPDESK_PROFILE_DIR;
   return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
 }
