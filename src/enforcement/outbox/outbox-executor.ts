@@ -217,7 +217,9 @@ export class OutboxExecutor {
     const byKind = new Map<string, OutboxRecord[]>();
     for (const row of claimed) {
       if (!this.handlers.get(row.kind)?.prepare) continue;
-      byKind.set(row.kind, [...(byKind.get(row.kind) ?? []), row]);
+      const rows = byKind.get(row.kind);
+      if (rows) rows.push(row);
+      else byKind.set(row.kind, [row]);
     }
     for (const [kind, rows] of byKind) {
       if (rows.length < 2) continue;
