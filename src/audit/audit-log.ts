@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { AupError } from '../errors.js';
 import { type JsonRow, type JsonRowColumns, jsonTextRowsSource } from '../store/json-rows.js';
 import type { Database } from '../store/schema.js';
-import { canonicalJson, toJsonValue } from './canonical-json.js';
+import { canonicalJson, canonicalJsonOf } from './canonical-json.js';
 
 /**
  * The audit log: every judgement, case step and action, append-only and hash-chained so that an edited,
@@ -93,25 +93,28 @@ function plainlyValid(entry: AuditEntryInput): boolean {
 
 /** Appends one entry inside `trx`; returns it with its seq and hash. */
 export async function appendAudit(trx: Transaction<Database>, entry: AuditEntryInput): Promise<AuditEntry> {
-  const { fields, payload } = checkedEntry(entry);
+  const checked = checkedEntry(entry);
   const batch = batches.get(trx);
-  if (batch) return (await deferEntries(trx, batch, [{ fields, payload }]))[0]!;
+  if (batch) return entryOf((await deferEntries(trx, batch, [checked]))[0]!);
   // The head this transaction last wrote (it holds the head's row lock since its first append), else the
   // locked head. A stale one (a savepoint rolled back over an append) writes nothing, and the head is read
   // again under the lock.
   const known = heads.get(trx);
-  let written = known ? await writeEntry(trx, known, fields, payload) : undefined;
-  written ??= await writeEntry(trx, await lockHead(trx), fields, payload);
+  let written = known ? await writeEntries(trx, known, chainFrom(known, [checked])) : undefined;
+  if (!written) {
+    const head = await lockHead(trx);
+    written = await writeEntries(trx, head, chainFrom(head, [checked]));
+  }
   if (!written) {
     throw new AupError('AUP_ERR_STORE_CONFLICT', 'the audit head moved while it was locked');
   }
-  heads.set(trx, { seq: written.seq, hash: written.hash });
-  return written;
+  heads.set(trx, headOf(written[0]!));
+  return entryOf(written[0]!);
 }
 
 /**
  * Appends `entries` in order inside `trx`, as that many `appendAudit` calls would (the same seqs, hashes and
- * rows), in one statement: the chain is computed here, the rows go in as arrays (`unnest`), and the head
+ * rows), in one statement: the chain is computed here, the rows go in as one JSON parameter, and the head
  * moves once, to the last. A report's thousands of judgement and case entries cost one round trip instead
  * of one each. Nothing is written when any entry is invalid.
  */
@@ -119,6 +122,24 @@ export async function appendAuditBatch(
   trx: Transaction<Database>,
   entries: readonly AuditEntryInput[],
 ): Promise<AuditEntry[]> {
+  return (await appendChained(trx, entries)).map(entryOf);
+}
+
+/**
+ * `appendAuditBatch` for a caller that needs nothing back (the pipeline, the outbox): the entries are not
+ * built, so their payloads are never parsed back from the canonical JSON that is hashed and written.
+ */
+export async function appendAuditEntries(
+  trx: Transaction<Database>,
+  entries: readonly AuditEntryInput[],
+): Promise<void> {
+  await appendChained(trx, entries);
+}
+
+async function appendChained(
+  trx: Transaction<Database>,
+  entries: readonly AuditEntryInput[],
+): Promise<readonly ChainedEntry[]> {
   if (entries.length === 0) return [];
   const checked = entries.map(checkedEntry);
   const batch = batches.get(trx);
@@ -132,14 +153,14 @@ export async function appendAuditBatch(
   if (!written) {
     throw new AupError('AUP_ERR_STORE_CONFLICT', 'the audit head moved while it was locked');
   }
-  const last = written[written.length - 1]!;
-  heads.set(trx, { seq: last.seq, hash: last.hash });
+  heads.set(trx, headOf(written[written.length - 1]!));
   return written;
 }
 
 interface CheckedEntry {
   readonly fields: Pick<AuditEntry, 'at' | 'actor' | 'kind' | 'subject'>;
-  readonly payload: unknown;
+  /** The payload's canonical JSON: what is hashed, and what the row stores. */
+  readonly payloadJson: string;
 }
 
 function checkedEntry(entry: AuditEntryInput): CheckedEntry {
@@ -151,9 +172,9 @@ function checkedEntry(entry: AuditEntryInput): CheckedEntry {
       `audit entry ${String(issue?.path[0] ?? '?')}: ${issue?.message ?? 'invalid'}`,
     );
   }
-  let payload: unknown;
+  let payloadJson: string;
   try {
-    payload = toJsonValue(entry.payload ?? {});
+    payloadJson = canonicalJsonOf(entry.payload ?? {});
   } catch (error) {
     throw new AupError('AUP_ERR_INPUT_INVALID', 'audit entry payload: not representable as JSON', {
       cause: error,
@@ -165,24 +186,33 @@ function checkedEntry(entry: AuditEntryInput): CheckedEntry {
     kind: entry.kind,
     subject: entry.subject,
   };
-  return { fields, payload };
+  return { fields, payloadJson };
 }
 
-/** An entry chained, with its payload's canonical JSON (hashed, and written as the row's payload). */
-interface ChainedEntry {
-  readonly entry: AuditEntry;
-  readonly payloadJson: string;
+/** An entry chained: its place (seq), the hash before it and its own. */
+interface ChainedEntry extends CheckedEntry {
+  readonly seq: number;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+/** The entry as the table holds it (its payload read back from the JSON stored). */
+function entryOf(c: ChainedEntry): AuditEntry {
+  return { seq: c.seq, ...c.fields, payload: JSON.parse(c.payloadJson), prevHash: c.prevHash, hash: c.hash };
+}
+
+function headOf(c: ChainedEntry): AuditHead {
+  return { seq: c.seq, hash: c.hash };
 }
 
 /** The entries chained after `head`: their seqs and hashes, computed here. */
 function chainFrom(head: AuditHead, entries: readonly CheckedEntry[]): ChainedEntry[] {
   const out: ChainedEntry[] = [];
   let prevHash = head.hash;
-  for (const [i, { fields, payload }] of entries.entries()) {
+  for (const [i, { fields, payloadJson }] of entries.entries()) {
     const seq = head.seq + 1 + i;
-    const payloadJson = canonicalJson(payload);
     const hash = sha256Hex(canonicalEntry({ seq, ...fields, prevHash }, payloadJson));
-    out.push({ entry: { seq, ...fields, payload, prevHash, hash }, payloadJson });
+    out.push({ seq, fields, payloadJson, prevHash, hash });
     prevHash = hash;
   }
   return out;
@@ -223,15 +253,15 @@ const AUDIT_COLUMNS = {
  * object; the `jsonb` column does not keep it.
  */
 function auditRowsJson(out: readonly ChainedEntry[]): string {
-  const rows = out.map(({ entry: e, payloadJson }) => {
+  const rows = out.map(({ seq, fields: f, prevHash, hash, payloadJson }) => {
     const fields: Omit<JsonRow<keyof typeof AUDIT_COLUMNS>, 'payload'> = {
-      seq: e.seq,
-      at: e.at,
-      actor: e.actor,
-      kind: e.kind,
-      subject: e.subject,
-      prev_hash: e.prevHash,
-      hash: e.hash,
+      seq,
+      at: f.at,
+      actor: f.actor,
+      kind: f.kind,
+      subject: f.subject,
+      prev_hash: prevHash,
+      hash,
     };
     return `${JSON.stringify(fields).slice(0, -1)},"payload":${payloadJson}}`;
   });
@@ -246,8 +276,8 @@ async function writeEntries(
   trx: Transaction<Database>,
   head: AuditHead,
   out: readonly ChainedEntry[],
-): Promise<AuditEntry[] | undefined> {
-  const last = out[out.length - 1]!.entry;
+): Promise<readonly ChainedEntry[] | undefined> {
+  const last = out[out.length - 1]!;
   const inserted = await sql<{ n: string }>`
     with moved as (
       update audit_head set seq = ${last.seq}::bigint, hash = ${last.hash}::text
@@ -261,7 +291,7 @@ async function writeEntries(
     )
     select count(*)::text as n from rows`.execute(trx);
   if (Number(inserted.rows[0]?.n ?? 0) === 0) return undefined;
-  return out.map((c) => c.entry);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -313,19 +343,19 @@ async function deferEntries(
   trx: Transaction<Database>,
   batch: AuditBatchState,
   entries: readonly CheckedEntry[],
-): Promise<AuditEntry[]> {
-  const chained = chainFrom(batch.pending[batch.pending.length - 1]?.entry ?? batch.written, entries);
-  batch.pending.push(...chained);
+): Promise<readonly ChainedEntry[]> {
+  const last = batch.pending[batch.pending.length - 1];
+  const chained = chainFrom(last ? headOf(last) : batch.written, entries);
+  for (const c of chained) batch.pending.push(c);
   if (batch.pending.length >= BATCH_FLUSH_ENTRIES) await flushBatch(trx, batch);
-  return chained.map((c) => c.entry);
+  return chained;
 }
 
 async function flushBatch(trx: Transaction<Database>, batch: AuditBatchState): Promise<void> {
   if (batch.pending.length === 0) return;
   const written = await writeEntries(trx, batch.written, batch.pending);
   if (!written) throw new AupError('AUP_ERR_STORE_CONFLICT', 'the audit head moved while it was locked');
-  const last = written[written.length - 1]!;
-  batch.written = { seq: last.seq, hash: last.hash };
+  batch.written = headOf(written[written.length - 1]!);
   batch.pending = [];
   heads.set(trx, batch.written);
 }
@@ -350,33 +380,6 @@ async function lockHead(trx: Transaction<Database>): Promise<AuditHead> {
     .forUpdate()
     .executeTakeFirstOrThrow();
   return { seq: Number(head.seq), hash: head.hash };
-}
-
-/**
- * Inserts the entry after `head` and moves the head to it, in one statement that does neither unless the
- * head is still `head`; undefined when it is not.
- */
-async function writeEntry(
-  trx: Transaction<Database>,
-  head: AuditHead,
-  fields: Pick<AuditEntry, 'at' | 'actor' | 'kind' | 'subject'>,
-  payload: unknown,
-): Promise<AuditEntry | undefined> {
-  const seq = head.seq + 1;
-  const hash = hashAuditEntry({ seq, ...fields, payload, prevHash: head.hash });
-  const inserted = await sql<{ seq: string }>`
-    with moved as (
-      update audit_head set seq = ${seq}::bigint, hash = ${hash}::text
-      where id = 1 and seq = ${head.seq}::bigint and hash = ${head.hash}::text
-      returning seq
-    )
-    insert into audit_log (seq, at, actor, kind, subject, payload, prev_hash, hash)
-    select moved.seq, ${fields.at}::timestamptz, ${fields.actor}::text, ${fields.kind}::text,
-      ${fields.subject}::text, ${JSON.stringify(payload)}::jsonb, ${head.hash}::text, ${hash}::text
-    from moved
-    returning seq`.execute(trx);
-  if (inserted.rows.length === 0) return undefined;
-  return { seq, ...fields, payload, prevHash: head.hash, hash };
 }
 
 /** The chain's hash of one entry (see the recipe at the top of this file). */

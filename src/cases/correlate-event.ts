@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, toJsonValue } from '../audit/canonical-json.js';
+import { canonicalJsonOf } from '../audit/canonical-json.js';
 import type { IntakeEvent } from '../intake/event.js';
 import type { CaseStatus } from './case-state.js';
 
@@ -86,7 +86,7 @@ export function correlateEvent(input: CorrelationInput, context: CorrelationCont
  */
 export function eventFingerprint(evidenceSha256: string, event: IntakeEvent): string {
   return createHash('sha256')
-    .update(`${evidenceSha256}\n${canonicalJson(toJsonValue(event))}`)
+    .update(`${evidenceSha256}\n${canonicalJsonOf(event)}`)
     .digest('hex');
 }
 

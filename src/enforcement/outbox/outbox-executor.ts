@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { type AuditEntryInput, appendAudit, appendAuditBatch } from '../../audit/audit-log.js';
+import { type AuditEntryInput, appendAudit, appendAuditEntries } from '../../audit/audit-log.js';
 import { AupError, isAupError } from '../../errors.js';
 import { newWorkerId } from '../../process-identity.js';
 import type { Database } from '../../store/schema.js';
@@ -366,7 +366,7 @@ export class OutboxExecutor {
         });
         out.push({ outcome: exhausted ? 'dead' : 'retried' });
       }
-      await appendAuditBatch(trx, entries);
+      await appendAuditEntries(trx, entries);
       return out;
     });
     return outcomes.map(({ outcome }, i) => {

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Attribution } from '../../attribution/attribute.js';
 import { caseSubjectsOf, type EventAttribution } from '../../attribution/attribute-event.js';
-import { type AuditEntryInput, appendAuditBatch } from '../../audit/audit-log.js';
+import { type AuditEntryInput, appendAuditEntries } from '../../audit/audit-log.js';
 import { caseNumberOf, caseRefOf, caseSubject } from '../../cases/case-ref.js';
 import {
   type CaseRecord,
@@ -279,7 +279,7 @@ class CaseBatch {
           if (at !== undefined) entries.push(stepRows.entries[at]!);
         } else entries.push(slot);
       }
-      writes.push(appendAuditBatch(trx, entries));
+      writes.push(appendAuditEntries(trx, entries));
     } catch (error) {
       // Thrown while issuing (an invalid row): the statements already issued run to their end first, so
       // none is still queued when the caller rolls back.

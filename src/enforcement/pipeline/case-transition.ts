@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { type AuditActor, type AuditEntryInput, appendAudit } from '../../audit/audit-log.js';
-import { canonicalJson, toJsonValue } from '../../audit/canonical-json.js';
+import { canonicalJsonOf } from '../../audit/canonical-json.js';
 import { caseSubject } from '../../cases/case-ref.js';
 import { type CaseRecord, type CaseUpdate, saveCase } from '../../cases/case-repository.js';
 import type { CaseState } from '../../cases/case-state.js';
@@ -124,7 +124,7 @@ export async function applyCaseTransition(
     options.skipIfUnchanged &&
     result.actions.length === 0 &&
     (result.due?.getTime() ?? null) === (record.dueAt?.getTime() ?? null) &&
-    canonicalJson(toJsonValue(result.state)) === canonicalJson(toJsonValue(record.state))
+    canonicalJsonOf(result.state) === canonicalJsonOf(record.state)
   ) {
     return { record, result, enqueued: [], unchanged: true };
   }
