@@ -109,13 +109,16 @@ async function writeScanDnsReport(
   await finished(out);
 }
 
+/** Linux's USER_HZ: the unit of /proc/<pid>/stat's CPU times (100 on every Linux build in use). */
+const CLOCK_TICKS = 100;
+
 const LAUNCH = `const { main } = await import(${JSON.stringify(path.join(root, 'src/cli/main.ts'))}); process.exitCode = await main(process.argv.slice(1));`;
 
 /** `aupdesk ingest <file>` in a child process: its stdout, wall time and peak RSS (VmRSS sampled). */
 async function ingestInChild(
   dir: string,
   file: string,
-): Promise<{ out: string; seconds: number; peakRss: number }> {
+): Promise<{ out: string; seconds: number; peakRss: number; cpuSeconds: number }> {
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
@@ -145,17 +148,25 @@ async function ingestInChild(
     for (const line of c.toString().split('\n')) if (line.startsWith('ingest:')) log(`    ${line}`);
   });
   let peakRss = 0;
+  // The process's CPU time (user + system, all its threads), as last sampled: it misses at most the last
+  // 100 ms, and it is steadier than the wall time from run to run, so a change in it shows sooner.
+  let cpuTicks = 0;
   const sample = async () => {
     const status = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => '');
     const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
     peakRss = Math.max(peakRss, kb * 1024);
+    const stat = await readFile(`/proc/${child.pid}/stat`, 'utf8').catch(() => '');
+    // Fields 14 and 15 (utime, stime), counted after the command name's closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+    if (Number.isFinite(ticks)) cpuTicks = Math.max(cpuTicks, ticks);
   };
   const sampler = setInterval(() => void sample(), 100);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   clearInterval(sampler);
   const seconds = (performance.now() - t0) / 1000;
   if (code !== 0) throw new Error(`aupdesk ingest exited ${code}: ${err.slice(-2000)}`);
-  return { out, seconds, peakRss };
+  return { out, seconds, peakRss, cpuSeconds: cpuTicks / CLOCK_TICKS };
 }
 
 interface SizeResult {
@@ -165,6 +176,8 @@ interface SizeResult {
   parseEventsPerSecond: number;
   parseFloorRatio: string;
   peakRssMiB: number;
+  /** CPU time of the ingest process (all threads: the parsing thread's too). */
+  ingestCpuSeconds: number;
   cases: string;
 }
 
@@ -233,7 +246,7 @@ async function runSize(rows: number): Promise<SizeResult> {
     if (parsedEvents !== rows) throw new Error(`parsed ${parsedEvents} events of ${rows} rows`);
 
     log(`  ${rows} rows: ingest …`);
-    const { out, seconds, peakRss } = await ingestInChild(dir, file);
+    const { out, seconds, peakRss, cpuSeconds } = await ingestInChild(dir, file);
     const casesLine = out.split('\n').find((l) => l.startsWith('cases:')) ?? '';
     const eventsLine = out.split('\n').find((l) => l.startsWith('ingest:')) ?? '';
     if (!eventsLine.includes(`${rows} event`)) throw new Error(`ingest said: ${out}`);
@@ -246,6 +259,7 @@ async function runSize(rows: number): Promise<SizeResult> {
       parseEventsPerSecond: Math.round(parseEventsPerSecond),
       parseFloorRatio: `1/${Math.round(parseEventsPerSecond / eventsPerSecond)}`,
       peakRssMiB: Math.round(peakRss / 1024 / 1024),
+      ingestCpuSeconds: Math.round(cpuSeconds * 10) / 10,
       cases: /(\d+ opened, \d+ joined)/.exec(casesLine)?.[1] ?? '',
     };
     log(`  ${JSON.stringify(result)}`);
