@@ -5,7 +5,7 @@ import { beforeEach, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/audit/audit-log.js';
 import { getCase, listCases } from '../../src/cases/case-repository.js';
 import { listActions } from '../../src/enforcement/outbox/outbox-repository.js';
-import { EVENTS_PER_CHUNK } from '../../src/enforcement/pipeline/event-batch.js';
+import { EVENTS_PER_CHUNK } from '../../src/enforcement/pipeline/case-batch.js';
 import { processReport } from '../../src/enforcement/pipeline/process-report.js';
 import { simulateTimeline } from '../../src/enforcement/simulation/desk-simulator.js';
 import type { SimulationReport } from '../../src/enforcement/simulation/simulation-input.js';

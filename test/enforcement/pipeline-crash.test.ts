@@ -4,7 +4,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/audit/audit-log.js';
-import { EVENTS_PER_CHUNK } from '../../src/enforcement/pipeline/event-batch.js';
+import { EVENTS_PER_CHUNK } from '../../src/enforcement/pipeline/case-batch.js';
 import { cliBackends, runCli } from '../support/cli-backends.js';
 
 /**

@@ -47,18 +47,33 @@ import {
 } from './case-transition.js';
 
 /**
- * The write half of the set-based pipeline (event-batch.ts decides, this writes): a chunk of judged events
- * into cases with one correlation lock statement and one query for the open cases of all its (service,
- * clause) keys, then each event in order through the same steps as the per-event path — correlate
- * (correlate-event.ts), open or join, the ladder engine, outbox actions and their notices in the case thread,
- * the due step, the audit entries — against an in-memory copy of the cases, and finally every row in
- * multi-row statements: cases, case updates, events, outbox rows, messages, due steps, and the audit entries
- * chained in the order the per-event path appends them (audit last: the dashboard's trigger on audit_log
- * joins the cases).
+ * The write half of the set-based pipeline (event-batch.ts decides, this writes): a report's (or a
+ * segment's) judged events into cases with one correlation lock statement and one query for the open cases
+ * of all its (service, clause) keys, then each event in order through the same steps as the per-event path
+ * — correlate (correlate-event.ts), open or join, the ladder engine, outbox actions and their notices in the
+ * case thread, the due step, the audit entries — against an in-memory copy of the cases, and the rows in
+ * multi-row statements a chunk at a time: cases, case updates, events, outbox rows, messages, due steps, and
+ * the audit entries chained in the order the per-event path appends them (audit last: the dashboard's
+ * trigger on audit_log joins the cases).
+ *
+ * Everything a chunk's decisions read is read before the first chunk is decided (the cases of the whole
+ * input are locked and read at once, and carried in memory from chunk to chunk), so deciding needs no
+ * answer from the store: while the store runs one chunk's statements, the next chunk is decided. On a
+ * PostgreSQL server the two then run on the two cores at once; before, each waited for the other.
  *
  * Ids are taken from the sequences before the rows are written (store/reserve-ids.ts), in the order the
  * per-event path would take them, since case numbers, outbox keys and audit payloads name them.
  */
+
+/** Events decided and written together: bounds each chunk's statements and the rows held for them. */
+export const EVENTS_PER_CHUNK = 2_000;
+
+/** Events decided between two turns of the event loop, so the store's answers are read (and the next
+ * queued statement sent) while a chunk is decided. */
+const EVENTS_PER_TURN = 250;
+
+/** Keys per read statement: bounds a statement's parameters whatever the input's size. */
+const KEYS_PER_READ = 5_000;
 
 const ACTOR = 'system:intake' as const;
 
@@ -104,7 +119,12 @@ interface BatchInput {
   readonly items: ReadonlyArray<RejectedItem | CaseBatchItem>;
 }
 
-/** Writes a chunk; returns each item's event id. */
+/**
+ * Decides and writes `input.items`, a chunk at a time; returns each item's event id. A chunk's statements
+ * are queued as soon as it is decided and the next chunk is decided while they run; the chunks' writes run
+ * one after another, in order. Resolves once every statement has run; on a failure, only after every
+ * statement issued has settled (none still queued when the caller rolls back), with the first failure.
+ */
 export async function casesOfBatch(
   trx: Transaction<Database>,
   deps: InTransactionDeps,
@@ -112,25 +132,50 @@ export async function casesOfBatch(
 ): Promise<{ eventIds: Map<object, number> }> {
   const batch = new CaseBatch(trx, deps, input);
   await batch.prepare();
-  await batch.decide();
-  await batch.write();
+  let writing: Promise<void> = Promise.resolve();
+  let failed = false;
+  try {
+    for (let i = 0; i < input.items.length && !failed; i += EVENTS_PER_CHUNK) {
+      await batch.decide(input.items.slice(i, i + EVENTS_PER_CHUNK));
+      const rows = batch.take();
+      writing = writing.then(() => batch.write(rows));
+      // Seen at once (and never reported as unhandled): the chunks still to decide are not worth deciding.
+      writing.catch(() => {
+        failed = true;
+      });
+    }
+  } catch (error) {
+    await writing.catch(() => undefined);
+    throw error;
+  }
+  await writing;
   return { eventIds: batch.eventIds };
+}
+
+/** What one decided chunk writes: its cases (as they stand after it), events, actions, due steps and audit. */
+interface ChunkRows {
+  readonly inserted: readonly CaseRecord[];
+  readonly saved: readonly CaseRecord[];
+  readonly events: ReadonlyArray<NewCaseEvent & { id: number }>;
+  readonly slots: readonly Slot[];
+  readonly actions: ReadonlyArray<{ input: EnqueueActionInput; action: PlannedAction; record: CaseRecord }>;
+  readonly steps: readonly ScheduleStepInput[];
 }
 
 class CaseBatch {
   readonly eventIds = new Map<object, number>();
   private readonly cases = new Map<number, CaseRecord>();
   private readonly candidates = new Map<string, CorrelationCandidate[]>();
-  private readonly opened = new Set<number>();
-  private readonly touched = new Set<number>();
   private counts = new Map<string, number>();
   private pendingDue = new Map<string, number[]>();
   private caseIds: number[] = [];
-  private readonly events: Array<NewCaseEvent & { id: number }> = [];
-  private readonly slots: Slot[] = [];
-  private readonly actions: Array<{ input: EnqueueActionInput; action: PlannedAction; record: CaseRecord }> =
-    [];
-  private readonly steps: ScheduleStepInput[] = [];
+  // The chunk being decided (`take` hands them over to its write and starts the next).
+  private opened = new Set<number>();
+  private touched = new Set<number>();
+  private events: Array<NewCaseEvent & { id: number }> = [];
+  private slots: Slot[] = [];
+  private actions: Array<{ input: EnqueueActionInput; action: PlannedAction; record: CaseRecord }> = [];
+  private steps: ScheduleStepInput[] = [];
   private readonly violations: CaseBatchItem[];
 
   constructor(
@@ -141,7 +186,7 @@ class CaseBatch {
     this.violations = input.items.filter((i): i is CaseBatchItem => i.kind === 'violation');
   }
 
-  /** The locks and reads of the whole chunk: a handful of statements, whatever its size. */
+  /** The locks and reads of the whole input: a handful of statements, whatever its size. */
   async prepare(): Promise<void> {
     const { trx } = this;
     const keys = new Map<string, { serviceId: number; clauseId: string }>();
@@ -153,21 +198,29 @@ class CaseBatch {
       pairs.set(`${customer.id}\n${clauseId}`, { customerId: customer.id, clauseId });
     }
     await lockCorrelations(trx, [...keys.values()]);
-    for (const record of await openCasesFor(trx, [...keys.values()])) {
-      this.cases.set(record.id, record);
-      this.candidatesOf(record.serviceId, record.clauseId).push(candidateOf(record));
+    const keyList = [...keys.values()];
+    for (let i = 0; i < keyList.length; i += KEYS_PER_READ) {
+      for (const record of await openCasesFor(trx, keyList.slice(i, i + KEYS_PER_READ))) {
+        this.cases.set(record.id, record);
+        this.candidatesOf(record.serviceId, record.clauseId).push(candidateOf(record));
+      }
     }
-    this.counts = await caseCounts(trx, [...pairs.values()]);
+    const pairList = [...pairs.values()];
+    for (let i = 0; i < pairList.length; i += KEYS_PER_READ) {
+      const counts = await caseCounts(trx, pairList.slice(i, i + KEYS_PER_READ));
+      for (const [key, n] of counts) this.counts.set(key, n);
+    }
     this.pendingDue = await pendingDueTimes(trx, [...this.cases.keys()].map(caseSubject), CASE_STEP_KIND);
     const ids = await reserveIds(trx, 'case_events', this.input.items.length);
     for (const [i, item] of this.input.items.entries()) this.eventIds.set(item, ids[i]!);
     this.caseIds = await reserveIds(trx, 'cases', this.opensExpected());
   }
 
-  /** Every event in order, as the per-event path would take them, against the in-memory cases. */
-  async decide(): Promise<void> {
+  /** A chunk's events in order, as the per-event path would take them, against the in-memory cases. */
+  async decide(items: ReadonlyArray<RejectedItem | CaseBatchItem>): Promise<void> {
     const { reportId, now } = this.input;
-    for (const item of this.input.items) {
+    for (const [i, item] of items.entries()) {
+      if (i > 0 && i % EVENTS_PER_TURN === 0) await nextTurn();
       const eventId = this.eventIds.get(item)!;
       if (item.kind === 'violation') {
         await this.intoCase(item, eventId);
@@ -203,24 +256,47 @@ class CaseBatch {
     }
   }
 
-  /** The rows, then the audit entries in the order the per-event path appends them. */
-  async write(): Promise<void> {
+  /** The chunk just decided, for its write; the next chunk starts empty. */
+  take(): ChunkRows {
+    // The records as they stand now: a later chunk that touches a case again replaces its record (records
+    // are never changed in place), and writes the newer one itself.
+    const records = [...this.touched].map((id) => this.cases.get(id)!);
+    const rows: ChunkRows = {
+      inserted: records.filter((r) => this.opened.has(r.id)),
+      saved: records.filter((r) => !this.opened.has(r.id)),
+      events: this.events,
+      slots: this.slots,
+      actions: this.actions,
+      steps: this.steps,
+    };
+    this.opened = new Set();
+    this.touched = new Set();
+    this.events = [];
+    this.slots = [];
+    this.actions = [];
+    this.steps = [];
+    return rows;
+  }
+
+  /** A chunk's rows, then its audit entries in the order the per-event path appends them. */
+  async write(chunk: ChunkRows): Promise<void> {
     const { trx } = this;
-    // An outbox key or step key already used (a repeat) writes nothing, as enqueueAction/scheduleStep.
+    // An outbox key or step key already used (a repeat, or an earlier chunk's) writes nothing, as
+    // enqueueAction/scheduleStep.
     const usedActions = await existingActionKeys(
       trx,
-      this.actions.map((a) => a.input.idempotencyKey),
+      chunk.actions.map((a) => a.input.idempotencyKey),
     );
     const usedSteps = await existingStepKeys(
       trx,
-      this.steps.map((s) => s.idempotencyKey),
+      chunk.steps.map((s) => s.idempotencyKey),
     );
-    const newActions = this.actions.map((a) => {
+    const newActions = chunk.actions.map((a) => {
       const fresh = !usedActions.has(a.input.idempotencyKey);
       usedActions.add(a.input.idempotencyKey);
       return fresh;
     });
-    const newSteps = this.steps.map((s) => {
+    const newSteps = chunk.steps.map((s) => {
       const fresh = !usedSteps.has(s.idempotencyKey);
       usedSteps.add(s.idempotencyKey);
       return fresh;
@@ -234,23 +310,16 @@ class CaseBatch {
     // events, messages and the audit trigger refer to them), audit entries last, as before.
     const writes: Array<Promise<unknown>> = [];
     try {
-      const records = [...this.touched].map((id) => this.cases.get(id)!);
       writes.push(
-        insertCases(
-          trx,
-          records.filter((r) => this.opened.has(r.id)),
-        ),
-        saveCases(
-          trx,
-          records.filter((r) => !this.opened.has(r.id)),
-        ),
-        insertCaseEvents(trx, this.events),
+        insertCases(trx, chunk.inserted),
+        saveCases(trx, chunk.saved),
+        insertCaseEvents(trx, chunk.events),
       );
 
       const actionInputs: Array<EnqueueActionInput & { id: number }> = [];
       const messages: NewCaseMessage[] = [];
       const actionAt = new Map<number, number>();
-      for (const [i, a] of this.actions.entries()) {
+      for (const [i, a] of chunk.actions.entries()) {
         if (!newActions[i]) continue;
         actionAt.set(i, actionInputs.length);
         actionInputs.push({ ...a.input, id: actionIds[actionInputs.length]! });
@@ -261,7 +330,7 @@ class CaseBatch {
       writes.push(insertActionRows(trx, actionRows), addCaseMessages(trx, messages));
       const stepInputs: Array<ScheduleStepInput & { id: number }> = [];
       const stepAt = new Map<number, number>();
-      for (const [i, s] of this.steps.entries()) {
+      for (const [i, s] of chunk.steps.entries()) {
         if (!newSteps[i]) continue;
         stepAt.set(i, stepInputs.length);
         stepInputs.push({ ...s, id: stepIds[stepInputs.length]! });
@@ -270,7 +339,7 @@ class CaseBatch {
       writes.push(insertStepRows(trx, stepRows));
 
       const entries: AuditEntryInput[] = [];
-      for (const slot of this.slots) {
+      for (const slot of chunk.slots) {
         if ('action' in slot) {
           const at = actionAt.get(slot.action);
           if (at !== undefined) entries.push(actionRows.entries[at]!);
@@ -562,6 +631,11 @@ export function reviewOf(clause: { id: string; subject_to_review: boolean }): { 
   return clause.subject_to_review
     ? { note: `clause ${clause.id} is subject to review: an analyst decides before any notice` }
     : undefined;
+}
+
+/** A turn of the event loop: the store's answers are read, and the statements queued behind them sent. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function ours(attributed: EventAttribution): Extract<Attribution, { ours: true }> {

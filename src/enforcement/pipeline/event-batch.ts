@@ -30,15 +30,13 @@ import { TriageCollector } from './report-outcome.js';
 import { attributeDestination, triageRouteOf, withBelievableTime } from './triage-route.js';
 
 /**
- * A report's events, set-based: each chunk of up to 2,000 events is attributed and judged in memory (pure,
- * as `aupdesk simulate` does), then correlated, put into cases and written with a few multi-row statements
- * (case-batch.ts) instead of about a dozen statements per event. The decisions, the rows, their ids and
- * the audit chain are those of judging the events one by one in order: the per-event rules are applied
- * in the same order against an in-memory copy of what the earlier events of the report wrote.
+ * A report's events, set-based: all of them (a report, or a segment of a big one) are attributed and judged
+ * in memory (pure, as `aupdesk simulate` does), then correlated, put into cases and written a chunk at a
+ * time with a few multi-row statements (case-batch.ts) instead of about a dozen statements per event. The
+ * decisions, the rows, their ids and the audit chain are those of judging the events one by one in order:
+ * the per-event rules are applied in the same order against an in-memory copy of what the earlier events of
+ * the report wrote.
  */
-
-/** Events per chunk: bounds the rows and audit entries held before they are written. */
-export const EVENTS_PER_CHUNK = 2_000;
 
 interface WorkItem {
   readonly index: number;
@@ -130,33 +128,6 @@ export class EventBatchRun {
       this.trx,
       work.map((w) => w.fingerprint),
     );
-    for (let i = 0; i < work.length; i += EVENTS_PER_CHUNK) {
-      await this.runChunk(work.slice(i, i + EVENTS_PER_CHUNK));
-    }
-  }
-
-  ackInput() {
-    return {
-      opened: [...this.opened.keys()],
-      joined: [...this.joined.keys()].filter((id) => !this.opened.has(id)),
-      verdicts: this.verdicts,
-      details: this.details,
-      duplicatesOnly: this.outcomes.length > 0 && this.outcomes.every((o) => o.verdict === 'duplicate'),
-    };
-  }
-
-  firstCaseId(): number | null {
-    return [...this.opened.keys(), ...this.joined.keys()][0] ?? null;
-  }
-
-  caseList(): Array<{ ref: string; opened: boolean }> {
-    const out = [...this.opened.values()].map((ref) => ({ ref, opened: true }));
-    for (const [id, ref] of this.joined) if (!this.opened.has(id)) out.push({ ref, opened: false });
-    return out;
-  }
-
-  private async runChunk(work: readonly WorkItem[]): Promise<void> {
-    const receivedAt = new Date(this.report.receivedAt);
     // Attribution first (pure), so the customers' acceptances and waivers are read in two queries.
     const attributed = work.map((w) => {
       if (this.known.has(w.fingerprint)) return undefined;
@@ -191,6 +162,26 @@ export class EventBatchRun {
       this.known.set(d.fingerprint, d.caseId!);
       this.pending.delete(d.fingerprint);
     }
+  }
+
+  ackInput() {
+    return {
+      opened: [...this.opened.keys()],
+      joined: [...this.joined.keys()].filter((id) => !this.opened.has(id)),
+      verdicts: this.verdicts,
+      details: this.details,
+      duplicatesOnly: this.outcomes.length > 0 && this.outcomes.every((o) => o.verdict === 'duplicate'),
+    };
+  }
+
+  firstCaseId(): number | null {
+    return [...this.opened.keys(), ...this.joined.keys()][0] ?? null;
+  }
+
+  caseList(): Array<{ ref: string; opened: boolean }> {
+    const out = [...this.opened.values()].map((ref) => ({ ref, opened: true }));
+    for (const [id, ref] of this.joined) if (!this.opened.has(id)) out.push({ ref, opened: false });
+    return out;
   }
 
   private duplicateOf(index: number, fingerprint: string): Decision {
@@ -330,7 +321,7 @@ export class EventBatchRun {
     return this.consents;
   }
 
-  /** The acceptances and waivers of the chunk's customers not read yet: two queries, once per customer. */
+  /** The acceptances and waivers of the events' customers not read yet: two queries, once per customer. */
   private async loadBindingInputs(
     attributed: ReadonlyArray<{ attributed: EventAttribution } | undefined>,
   ): Promise<void> {
