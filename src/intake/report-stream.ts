@@ -64,7 +64,11 @@ export { statusOf } from './report.js';
 
 export interface ReportChunk {
   readonly head: ReportHead;
-  /** This chunk's events, in input order. Concatenated over the chunks: parseReport's events, exactly. */
+  /**
+   * This chunk's events, in input order. Concatenated over the chunks: parseReport's events, exactly. Each
+   * has passed `eventSchema` (`checkEvents`) before it is handed out; the segmented pipeline relies on it and
+   * does not check them again (report-segment.ts).
+   */
   readonly events: IntakeEvent[];
   /** This chunk's parse errors (locations are the whole file's line numbers). */
   readonly errors: ParseError[];

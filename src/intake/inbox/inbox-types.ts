@@ -67,6 +67,7 @@ export interface SegmentedProcessing {
 
 export interface ReportSegment {
   readonly head: ReportHead;
+  /** As the report stream handed them out: each already checked against `eventSchema` (`ReportChunk`). */
   readonly events: readonly IntakeEvent[];
   /** On the last segment: what only the whole parse knows. */
   readonly end?:
