@@ -624,8 +624,24 @@ export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
 /** The document as an author writes it (before defaults). */
 export type PolicyDocumentInput = z.input<typeof policyDocumentSchema>;
 
+/**
+ * Durations already read: a policy has a handful, and the pipeline asks for its case window and cure periods
+ * several times per event. Bounded all the same (a policy file under test may have any number).
+ */
+const durations = new Map<string, number>();
+const KEPT_DURATIONS = 1_000;
+
 /** Milliseconds in an ISO 8601 duration; months and years as 30 and 365 days (documented). */
 export function durationMs(duration: string): number {
+  const known = durations.get(duration);
+  if (known !== undefined) return known;
+  const ms = parseDurationMs(duration);
+  if (durations.size >= KEPT_DURATIONS) durations.clear();
+  durations.set(duration, ms);
+  return ms;
+}
+
+function parseDurationMs(duration: string): number {
   const m = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(
     duration,
   );
