@@ -9,8 +9,8 @@ import type { Database } from '../store/schema.js';
  * for interruptions of Services resulting from an AUP breach"): per customer, the intervals in a period
  * during which a service was interrupted by AUP enforcement, for billing to leave out of SLA credits.
  *
- * The intervals come from the audit log's `case.state` entries (every case transition writes one, with
- * `from` and `to`): an interruption starts when a case enters `suspended` or `terminated` and ends when it
+ * The intervals come from the audit log's `case.state` entries (every transition that changes a case's
+ * status writes one, with `from` and `to`; a joining event that changes nothing writes none): an interruption starts when a case enters `suspended` or `terminated` and ends when it
  * leaves both (reinstated, cured, dismissed). Each is clipped to the period; one still running at the
  * period's end is reported up to the end, marked `ongoing`.
  */

@@ -172,6 +172,46 @@ describeEachBackend('processReport', (ctx) => {
     ).toEqual(['AUP-000001']);
   });
 
+  it('audits a joining event the engine answers with nothing as judgement and case.joined, and a step it takes with case.state', async () => {
+    const { deps, clock } = await setup();
+    await processReport(
+      deps,
+      reportOf({ events: [{ 'source.ip': '198.51.100.7', 'time.source': '2026-03-01T10:00:00.000Z' }] }),
+    );
+    const kinds = async () =>
+      (await listAudit(ctx.store.db, { subject: 'case:1', limit: 100 })).map((e) => e.kind);
+    // Opened: the notice is planned, the cure deadline (P3D) due.
+    expect((await kinds()).filter((k) => k === 'case.state')).toHaveLength(1);
+
+    // A day later, inside the cure period: the same status, nothing to do, the same due time.
+    clock.set('2026-03-02T12:00:00.000Z');
+    await processReport(
+      deps,
+      reportOf({
+        events: [{ 'source.ip': '198.51.100.8', 'time.source': '2026-03-02T09:00:00.000Z' }],
+        receivedAt: '2026-03-02T12:00:00.000Z',
+      }),
+    );
+    const quiet = await kinds();
+    expect(quiet.filter((k) => k === 'case.joined')).toHaveLength(1);
+    expect(quiet.filter((k) => k === 'judgement')).toHaveLength(2);
+    expect(quiet.filter((k) => k === 'case.state')).toHaveLength(1);
+
+    // After the cure deadline the joining event finds the suspension due: the engine takes it, and says so.
+    clock.set('2026-03-05T12:00:00.000Z');
+    await processReport(
+      deps,
+      reportOf({
+        events: [{ 'source.ip': '198.51.100.9', 'time.source': '2026-03-05T09:00:00.000Z' }],
+        receivedAt: '2026-03-05T12:00:00.000Z',
+      }),
+    );
+    const states = await listAudit(ctx.store.db, { subject: 'case:1', kind: 'case.state', limit: 100 });
+    expect(states).toHaveLength(2);
+    expect(states[1]!.payload).toMatchObject({ cause: 'event', from: 'awaiting-cure', to: 'suspended' });
+    expect(await verifyAudit(ctx.store.db)).toMatchObject({ ok: true });
+  });
+
   it('judges under the version binding the customer at the event time (grace period for an acceptance)', async () => {
     const v1 = makePolicy();
     const base2 = makePolicy();

@@ -563,6 +563,17 @@ class CaseBatch {
       this.steps.push(step);
       this.pendingDue.set(subject, [...pending, step.dueAt.getTime()]);
     }
+    // A joining event the engine answers with nothing — the same status, no action or proposal, the same
+    // due time — leaves no `case.state` entry: its `judgement` and `case.joined` entries record it. Every
+    // such run used to write one saying nothing happened: a third of a feed report's audit rows, and as many
+    // lines in a busy case's timeline.
+    const quiet =
+      cause === 'event' &&
+      next.status === record.status &&
+      result.actions.length === 0 &&
+      result.proposed.length === 0 &&
+      (result.due?.getTime() ?? null) === (record.dueAt?.getTime() ?? null);
+    if (quiet) return;
     this.slots.push(
       caseStateEntry(record, result, now, {
         actor: ACTOR,
