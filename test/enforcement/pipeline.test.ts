@@ -1,5 +1,5 @@
 import { beforeEach, expect, it } from 'vitest';
-import { listAudit, verifyAudit } from '../../src/audit/audit-log.js';
+import { auditHead, listAudit, verifyAudit } from '../../src/audit/audit-log.js';
 import { getCase, listCases, previousCases } from '../../src/cases/case-repository.js';
 import { listCaseMessages } from '../../src/cases/message-repository.js';
 import { getReport, listCaseEvents } from '../../src/cases/report-repository.js';
@@ -174,12 +174,14 @@ describeEachBackend('processReport', (ctx) => {
 
   it('audits a joining event the engine answers with nothing as judgement and case.joined, and a step it takes with case.state', async () => {
     const { deps, clock } = await setup();
+    // The audit log outlives the reset between tests (it is append-only), and case numbers start again.
+    const { seq: afterSeq } = await auditHead(ctx.store.db);
     await processReport(
       deps,
       reportOf({ events: [{ 'source.ip': '198.51.100.7', 'time.source': '2026-03-01T10:00:00.000Z' }] }),
     );
     const kinds = async () =>
-      (await listAudit(ctx.store.db, { subject: 'case:1', limit: 100 })).map((e) => e.kind);
+      (await listAudit(ctx.store.db, { subject: 'case:1', afterSeq, limit: 100 })).map((e) => e.kind);
     // Opened: the notice is planned, the cure deadline (P3D) due.
     expect((await kinds()).filter((k) => k === 'case.state')).toHaveLength(1);
 
@@ -206,7 +208,12 @@ describeEachBackend('processReport', (ctx) => {
         receivedAt: '2026-03-05T12:00:00.000Z',
       }),
     );
-    const states = await listAudit(ctx.store.db, { subject: 'case:1', kind: 'case.state', limit: 100 });
+    const states = await listAudit(ctx.store.db, {
+      subject: 'case:1',
+      kind: 'case.state',
+      afterSeq,
+      limit: 100,
+    });
     expect(states).toHaveLength(2);
     expect(states[1]!.payload).toMatchObject({ cause: 'event', from: 'awaiting-cure', to: 'suspended' });
     expect(await verifyAudit(ctx.store.db)).toMatchObject({ ok: true });
