@@ -122,8 +122,11 @@ interface BatchInput {
 /**
  * Decides and writes `input.items`, a chunk at a time; returns each item's event id. A chunk's statements
  * are queued as soon as it is decided and the next chunk is decided while they run; the chunks' writes run
- * one after another, in order. Resolves once every statement has run; on a failure, only after every
- * statement issued has settled (none still queued when the caller rolls back), with the first failure.
+ * one after another, in order. The cases a chunk opens are inserted with it (its events refer to them);
+ * the cases it changes are updated once, after the last chunk, as they stand then: a case the input's
+ * events reach in several chunks used to be written again by each. Resolves once every statement has run;
+ * on a failure, only after every statement issued has settled (none still queued when the caller rolls
+ * back), with the first failure.
  */
 export async function casesOfBatch(
   trx: Transaction<Database>,
@@ -144,6 +147,7 @@ export async function casesOfBatch(
         failed = true;
       });
     }
+    writing = writing.then(() => batch.saveCases());
   } catch (error) {
     await writing.catch(() => undefined);
     throw error;
@@ -152,10 +156,9 @@ export async function casesOfBatch(
   return { eventIds: batch.eventIds };
 }
 
-/** What one decided chunk writes: its cases (as they stand after it), events, actions, due steps and audit. */
+/** What one decided chunk writes: the cases it opened (as they stand after it), events, actions, due steps and audit. */
 interface ChunkRows {
   readonly inserted: readonly CaseRecord[];
-  readonly saved: readonly CaseRecord[];
   readonly events: ReadonlyArray<NewCaseEvent & { id: number }>;
   readonly slots: readonly Slot[];
   readonly actions: ReadonlyArray<{ input: EnqueueActionInput; action: PlannedAction; record: CaseRecord }>;
@@ -172,6 +175,8 @@ class CaseBatch {
   // The chunk being decided (`take` hands them over to its write and starts the next).
   private opened = new Set<number>();
   private touched = new Set<number>();
+  /** Cases changed by a chunk already taken and not opened by it: updated once, after the last chunk. */
+  private readonly unsaved = new Set<number>();
   private events: Array<NewCaseEvent & { id: number }> = [];
   private slots: Slot[] = [];
   private actions: Array<{ input: EnqueueActionInput; action: PlannedAction; record: CaseRecord }> = [];
@@ -258,12 +263,15 @@ class CaseBatch {
 
   /** The chunk just decided, for its write; the next chunk starts empty. */
   take(): ChunkRows {
-    // The records as they stand now: a later chunk that touches a case again replaces its record (records
-    // are never changed in place), and writes the newer one itself.
-    const records = [...this.touched].map((id) => this.cases.get(id)!);
+    // The cases it opened as they stand now (records are never changed in place: a later chunk that touches
+    // one again replaces its record, and the case is then updated with the others at the end).
+    const inserted: CaseRecord[] = [];
+    for (const id of this.touched) {
+      if (this.opened.has(id)) inserted.push(this.cases.get(id)!);
+      else this.unsaved.add(id);
+    }
     const rows: ChunkRows = {
-      inserted: records.filter((r) => this.opened.has(r.id)),
-      saved: records.filter((r) => !this.opened.has(r.id)),
+      inserted,
       events: this.events,
       slots: this.slots,
       actions: this.actions,
@@ -276,6 +284,14 @@ class CaseBatch {
     this.actions = [];
     this.steps = [];
     return rows;
+  }
+
+  /** The changed cases, once each, as they stand after the last chunk. */
+  saveCases(): Promise<void> {
+    return saveCases(
+      this.trx,
+      [...this.unsaved].map((id) => this.cases.get(id)!),
+    );
   }
 
   /** A chunk's rows, then its audit entries in the order the per-event path appends them. */
@@ -310,11 +326,7 @@ class CaseBatch {
     // events, messages and the audit trigger refer to them), audit entries last, as before.
     const writes: Array<Promise<unknown>> = [];
     try {
-      writes.push(
-        insertCases(trx, chunk.inserted),
-        saveCases(trx, chunk.saved),
-        insertCaseEvents(trx, chunk.events),
-      );
+      writes.push(insertCases(trx, chunk.inserted), insertCaseEvents(trx, chunk.events));
 
       const actionInputs: Array<EnqueueActionInput & { id: number }> = [];
       const messages: NewCaseMessage[] = [];
