@@ -391,10 +391,17 @@ class CaseBatch {
     let update: Partial<Pick<CaseRecord, 'firstEventAt' | 'lastEventAt' | 'windowEndsAt'>> = {};
     if (correlation.kind === 'join') {
       record = this.cases.get(correlation.caseId)!;
-      state = structuredClone(record.state);
-      state.subjects.addresses = [...new Set([...state.subjects.addresses, ...addresses])];
-      state.subjects.urls = [...new Set([...state.subjects.urls, ...urls])];
-      state.flags.endangering ||= judgement.endangering;
+      // A new state around the parts the event changes (no deep copy: the record's state is never changed
+      // in place, and the engine copies what it is given before it works on it).
+      const before = record.state;
+      state = {
+        ...before,
+        subjects: {
+          addresses: [...new Set([...before.subjects.addresses, ...addresses])],
+          urls: [...new Set([...before.subjects.urls, ...urls])],
+        },
+        flags: { ...before.flags, endangering: before.flags.endangering || judgement.endangering },
+      };
       const first = Math.min(record.firstEventAt.getTime(), eventTime.getTime());
       const last = Math.max(record.lastEventAt.getTime(), eventTime.getTime());
       const casePolicy = policyOfCase(deps, record);
