@@ -334,24 +334,47 @@ export async function lockCorrelations(
 /**
  * The open, unmerged cases of these (service, clause) keys, whole and locked for update (a batch may join any
  * of them): `correlationCandidates` and `getCase(…, { forUpdate })` of every key at once.
+ *
+ * `known`: records this process holds as it last wrote them (a big report's previous segment). A case whose
+ * row still has the known record's `version` is taken from `known` instead of being read again: every write
+ * of a case bumps its version (`saveCase`, and `saveCases` with the engine's), so an equal version is the row
+ * as written. Only the ids and versions of the keys' cases are read then, and whole rows for the others.
+ * The caller must hand over records of committed writes only (a version rolled back may be reached again by
+ * another writer's change).
  */
 export async function openCasesFor(
   trx: Transaction<Database>,
   keys: readonly CorrelationKey[],
+  known?: ReadonlyMap<number, CaseRecord>,
 ): Promise<CaseRecord[]> {
   if (keys.length === 0) return [];
   const wanted = new Set(keys.map((k) => `${k.serviceId}\n${k.clauseId}`));
-  const rows = await trx
+  const open = trx
     .selectFrom('cases')
-    .selectAll()
     .where('service_id', 'in', [...new Set(keys.map((k) => k.serviceId))])
     .where('clause_id', 'in', [...new Set(keys.map((k) => k.clauseId))])
     .where('merged_into', 'is', null)
     .where('status', 'not in', [...closedStatuses])
     .orderBy('id')
-    .forUpdate()
-    .execute();
-  return rows.filter((r) => wanted.has(`${r.service_id}\n${r.clause_id}`)).map(toCase);
+    .forUpdate();
+  if (!known || known.size === 0) {
+    const rows = await open.selectAll().execute();
+    return rows.filter((r) => wanted.has(`${r.service_id}\n${r.clause_id}`)).map(toCase);
+  }
+  const versions = (await open.select(['id', 'service_id', 'clause_id', 'version']).execute()).filter((r) =>
+    wanted.has(`${r.service_id}\n${r.clause_id}`),
+  );
+  const stale = versions.filter((r) => known.get(r.id)?.version !== r.version).map((r) => r.id);
+  const read = new Map<number, CaseRecord>();
+  for (let i = 0; i < stale.length; i += 5_000) {
+    const rows = await trx
+      .selectFrom('cases')
+      .selectAll()
+      .where('id', 'in', stale.slice(i, i + 5_000))
+      .execute();
+    for (const row of rows) read.set(row.id, toCase(row));
+  }
+  return versions.map((r) => read.get(r.id) ?? known.get(r.id)!);
 }
 
 /** `previousCases(db, customer, clause).length` for many (customer, clause) pairs, keyed `customer\nclause`. */

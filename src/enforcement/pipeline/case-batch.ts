@@ -115,8 +115,16 @@ type Slot = AuditEntryInput | { readonly action: number } | { readonly step: num
 interface BatchInput {
   readonly reportId: number;
   readonly now: Date;
-  /** The chunk's events that are written (duplicates are not), in report order. */
+  /** The events that are written (duplicates are not), in report order. */
   readonly items: ReadonlyArray<RejectedItem | CaseBatchItem>;
+  /** The cases as the report's previous segment committed them (`openCasesFor`'s `known`). */
+  readonly known?: ReadonlyMap<number, CaseRecord> | undefined;
+}
+
+/** What `casesOfBatch` wrote: each item's event id, and the cases it read or wrote as they stand now. */
+export interface BatchResult {
+  readonly eventIds: Map<object, number>;
+  readonly cases: ReadonlyMap<number, CaseRecord>;
 }
 
 /**
@@ -132,7 +140,7 @@ export async function casesOfBatch(
   trx: Transaction<Database>,
   deps: InTransactionDeps,
   input: BatchInput,
-): Promise<{ eventIds: Map<object, number> }> {
+): Promise<BatchResult> {
   const batch = new CaseBatch(trx, deps, input);
   await batch.prepare();
   let writing: Promise<void> = Promise.resolve();
@@ -153,7 +161,7 @@ export async function casesOfBatch(
     throw error;
   }
   await writing;
-  return { eventIds: batch.eventIds };
+  return { eventIds: batch.eventIds, cases: batch.records };
 }
 
 /** What one decided chunk writes: the cases it opened (as they stand after it), events, actions, due steps and audit. */
@@ -168,6 +176,7 @@ interface ChunkRows {
 class CaseBatch {
   readonly eventIds = new Map<object, number>();
   private readonly cases = new Map<number, CaseRecord>();
+  readonly records: ReadonlyMap<number, CaseRecord> = this.cases;
   private readonly candidates = new Map<string, CorrelationCandidate[]>();
   private counts = new Map<string, number>();
   private pendingDue = new Map<string, number[]>();
@@ -205,7 +214,7 @@ class CaseBatch {
     await lockCorrelations(trx, [...keys.values()]);
     const keyList = [...keys.values()];
     for (let i = 0; i < keyList.length; i += KEYS_PER_READ) {
-      for (const record of await openCasesFor(trx, keyList.slice(i, i + KEYS_PER_READ))) {
+      for (const record of await openCasesFor(trx, keyList.slice(i, i + KEYS_PER_READ), this.input.known)) {
         this.cases.set(record.id, record);
         this.candidatesOf(record.serviceId, record.clauseId).push(candidateOf(record));
       }

@@ -7,6 +7,7 @@ import {
   type EventAttribution,
 } from '../../attribution/attribute-event.js';
 import { caseRefOf } from '../../cases/case-ref.js';
+import type { CaseRecord } from '../../cases/case-repository.js';
 import { eventFingerprint } from '../../cases/correlate-event.js';
 import { knownFingerprints } from '../../cases/report-repository.js';
 import { isAupError } from '../../errors.js';
@@ -73,6 +74,10 @@ export class EventBatchRun {
   /** Violations of this report not yet written, by fingerprint (a repeated event in one chunk). */
   private readonly pending = new Map<string, CaseBatchItem>();
   private consents: Promise<TestAuthorisations | undefined> | undefined;
+  /** The cases as this report's previous segment committed them (`useCases`). */
+  private knownCases: ReadonlyMap<number, CaseRecord> | undefined;
+  /** The cases this run read or wrote, as they stand once `judgeEvents` is done (for the next segment). */
+  cases: ReadonlyMap<number, CaseRecord> = new Map();
 
   constructor(
     private readonly trx: Transaction<Database>,
@@ -92,6 +97,14 @@ export class EventBatchRun {
     for (const v of earlier.verdicts) this.verdicts.add(v);
     for (const [verdict, reason] of earlier.details)
       if (!this.details.has(verdict)) this.details.set(verdict, reason);
+  }
+
+  /**
+   * The cases as the report's previous segment committed them: those whose rows have not changed since are
+   * not read again (`openCasesFor`'s `known`).
+   */
+  useCases(known: ReadonlyMap<number, CaseRecord>): void {
+    this.knownCases = known;
   }
 
   /** What the next segment needs of this one and the ones before it (see `restore`). */
@@ -155,7 +168,9 @@ export class EventBatchRun {
       reportId: this.reportId,
       now: this.now,
       items: decisions.filter((d) => d.kind === 'reject' || d.kind === 'violation'),
+      known: this.knownCases,
     });
+    this.cases = written.cases;
     for (const d of decisions) this.recordOutcome(d, written.eventIds);
     for (const d of decisions) {
       if (d.kind !== 'violation') continue;

@@ -1,7 +1,7 @@
 import type { ReportProcessor, SegmentedProcessing } from '../../intake/inbox/inbox-worker.js';
 import type { LivePolicies } from './live-policies.js';
 import { processReportIn, type ReportDeps } from './process-report.js';
-import { processReportSegment, segmentCarryOf } from './report-segment.js';
+import { processReportSegment, SegmentCases, segmentCarryOf } from './report-segment.js';
 
 /**
  * The pipeline as the intake inbox's processor: the report's writes (report row, events, cases, outbox
@@ -33,9 +33,11 @@ export function inboxSegmentProcessorFor(
   deps: ReportDeps,
   live?: Pick<LivePolicies, 'refresh'>,
 ): SegmentedProcessing['process'] {
+  // A report's cases from one segment to the next, in this process (report-segment.ts).
+  const cases = new SegmentCases();
   return async (trx, segment, carry) => {
     if (live) await live.refresh(trx);
-    const result = await processReportSegment(trx, deps, segment, segmentCarryOf(carry));
+    const result = await processReportSegment(trx, deps, segment, segmentCarryOf(carry), cases);
     return {
       carry: result.carry,
       ...(result.outcome ? { outcome: { ...result.outcome } } : {}),
