@@ -176,38 +176,32 @@ describeEachBackend('processReport', (ctx) => {
     const { deps, clock } = await setup();
     // The audit log outlives the reset between tests (it is append-only), and case numbers start again.
     const { seq: afterSeq } = await auditHead(ctx.store.db);
-    await processReport(
-      deps,
-      reportOf({ events: [{ 'source.ip': '198.51.100.7', 'time.source': '2026-03-01T10:00:00.000Z' }] }),
-    );
+    /** A report received at noon of `day` whose one event came from `ip` at 09:00. */
+    const reportOn = async (day: string, ip: string) => {
+      clock.set(`${day}T12:00:00.000Z`);
+      await processReport(
+        deps,
+        reportOf({
+          events: [{ 'source.ip': ip, 'time.source': `${day}T09:00:00.000Z` }],
+          receivedAt: `${day}T12:00:00.000Z`,
+        }),
+      );
+    };
     const kinds = async () =>
       (await listAudit(ctx.store.db, { subject: 'case:1', afterSeq, limit: 100 })).map((e) => e.kind);
+    await reportOn('2026-03-01', '198.51.100.7');
     // Opened: the notice is planned, the cure deadline (P3D) due.
     expect((await kinds()).filter((k) => k === 'case.state')).toHaveLength(1);
 
     // A day later, inside the cure period: the same status, nothing to do, the same due time.
-    clock.set('2026-03-02T12:00:00.000Z');
-    await processReport(
-      deps,
-      reportOf({
-        events: [{ 'source.ip': '198.51.100.8', 'time.source': '2026-03-02T09:00:00.000Z' }],
-        receivedAt: '2026-03-02T12:00:00.000Z',
-      }),
-    );
+    await reportOn('2026-03-02', '198.51.100.8');
     const quiet = await kinds();
     expect(quiet.filter((k) => k === 'case.joined')).toHaveLength(1);
     expect(quiet.filter((k) => k === 'judgement')).toHaveLength(2);
     expect(quiet.filter((k) => k === 'case.state')).toHaveLength(1);
 
     // After the cure deadline the joining event finds the suspension due: the engine takes it, and says so.
-    clock.set('2026-03-05T12:00:00.000Z');
-    await processReport(
-      deps,
-      reportOf({
-        events: [{ 'source.ip': '198.51.100.9', 'time.source': '2026-03-05T09:00:00.000Z' }],
-        receivedAt: '2026-03-05T12:00:00.000Z',
-      }),
-    );
+    await reportOn('2026-03-05', '198.51.100.9');
     const states = await listAudit(ctx.store.db, {
       subject: 'case:1',
       kind: 'case.state',
