@@ -109,7 +109,11 @@ describe('extractArchive', () => {
     const data = new TextEncoder().encode(randomBytes(20000).toString('hex'));
     const gz = gzipSync(data);
     const cut = extractArchive(gz.subarray(0, gz.length >> 1), { location: '2' });
-    expect(cut.errors[0]?.message).toMatch(/corrupt or truncated/);
+    // Either words, by where the cut falls: inflating fails ("corrupt or truncated"), or it ends clean short
+    // of the trailer ("truncated: the stream ends before its trailer", about one cut in fifteen).
+    expect(cut.errors[0]?.message).toMatch(
+      /^gzip data is (corrupt or truncated|truncated: the stream ends before its trailer)/,
+    );
     expect(cut.entries[0]?.bytes.length).toBeGreaterThan(0);
     const zip = zipSync({ 'a.csv': data });
     const zcut = extractArchive(zip.subarray(0, zip.length >> 1), { location: '2' });
