@@ -172,7 +172,7 @@ describeEachBackend('processReport', (ctx) => {
     ).toEqual(['AUP-000001']);
   });
 
-  it('audits a joining event the engine answers with nothing as judgement and case.joined, and a step it takes with case.state', async () => {
+  it('audits a joining event the engine answers with nothing as its judgement alone, and a step it takes with case.state', async () => {
     const { deps, clock } = await setup();
     // The audit log outlives the reset between tests (it is append-only), and case numbers start again.
     const { seq: afterSeq } = await auditHead(ctx.store.db);
@@ -187,18 +187,20 @@ describeEachBackend('processReport', (ctx) => {
         }),
       );
     };
-    const kinds = async () =>
-      (await listAudit(ctx.store.db, { subject: 'case:1', afterSeq, limit: 100 })).map((e) => e.kind);
+    const trail = () => listAudit(ctx.store.db, { subject: 'case:1', afterSeq, limit: 100 });
+    const kinds = async () => (await trail()).map((e) => e.kind);
     await reportOn('2026-03-01', '198.51.100.7');
-    // Opened: the notice is planned, the cure deadline (P3D) due.
-    expect((await kinds()).filter((k) => k === 'case.state')).toHaveLength(1);
+    // Opened: the notice is planned, the cure deadline (P3D) due, the reporter's acknowledgement queued.
+    const opened = ['case.opened', 'judgement', 'action.enqueued', 'step.scheduled', 'case.state', 'action.enqueued'];
+    expect(await kinds()).toEqual(opened);
 
-    // A day later, inside the cure period: the same status, nothing to do, the same due time.
+    // A day later, inside the cure period: the same status, nothing to do, the same due time. The event's
+    // judgement is its one entry, and says which case it joined (then the reporter's acknowledgement).
     await reportOn('2026-03-02', '198.51.100.8');
-    const quiet = await kinds();
-    expect(quiet.filter((k) => k === 'case.joined')).toHaveLength(1);
-    expect(quiet.filter((k) => k === 'judgement')).toHaveLength(2);
-    expect(quiet.filter((k) => k === 'case.state')).toHaveLength(1);
+    const quiet = await trail();
+    expect(quiet.map((e) => e.kind)).toEqual([...opened, 'judgement', 'action.enqueued']);
+    expect(quiet[1]!.payload).toMatchObject({ case: 'AUP-000001', outcome: 'opened' });
+    expect(quiet[6]!.payload).toMatchObject({ case: 'AUP-000001', outcome: 'joined', verdict: 'violation' });
 
     // After the cure deadline the joining event finds the suspension due: the engine takes it, and says so.
     await reportOn('2026-03-05', '198.51.100.9');

@@ -528,17 +528,13 @@ class CaseBatch {
         customer: customer.ref,
         service: service.ref,
         assignment: assignment.id,
+        // The case the event went into and how: this entry is the event's one record in the case's trail
+        // (a separate `case.joined` entry for each joining event used to say it again, half of a feed
+        // report's audit rows; an opening event's case has its `case.opened` entry just before).
+        case: record.ref,
+        outcome: item.opened ? 'opened' : 'joined',
       },
     });
-    if (!item.opened) {
-      this.slots.push({
-        at: now,
-        actor: ACTOR,
-        kind: 'case.joined',
-        subject: caseSubject(record.id),
-        payload: { case: record.ref, report: reportId, event: eventId },
-      });
-    }
     this.transition(record, state, update, item.opened ? 'opened' : 'event', eventId);
   }
 
@@ -592,7 +588,7 @@ class CaseBatch {
       this.pendingDue.set(subject, [...pending, step.dueAt.getTime()]);
     }
     // A joining event the engine answers with nothing — the same status, no action or proposal, the same
-    // due time — leaves no `case.state` entry: its `judgement` and `case.joined` entries record it. Every
+    // due time — leaves no `case.state` entry: its `judgement` entry records it (and the case it joined). Every
     // such run used to write one saying nothing happened: a third of a feed report's audit rows, and as many
     // lines in a busy case's timeline.
     const quiet =

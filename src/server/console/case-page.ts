@@ -257,6 +257,12 @@ function auditText(a: AuditEntry): Html | undefined {
       const command = (p.command ?? {}) as Record<string, unknown>;
       return html`<strong>${a.actor}</strong>: ${str(command.kind)}${p.note ? html` — ${str(p.note)}` : ''}`;
     }
+    case 'judgement': {
+      // An event's one entry in the case's trail: which event, under what, and whether it opened the case.
+      const clauses = Array.isArray(p.clauses) ? p.clauses.map(str).join(', ') : str(p.reason);
+      const outcome = p.outcome === 'opened' ? 'opened the case' : p.outcome === 'joined' ? 'joined' : '';
+      return html`Event <strong>#${str(p.event)}</strong> of report #${str(p.report)}: ${str(p.verdict)} ${clauses ? html`(${clauses})` : ''} ${outcome}`;
+    }
     case 'case.assigned':
       return html`Assigned to <strong>${str(p.to) || 'nobody'}</strong> by ${a.actor}`;
     case 'case.note':
