@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { realSeedPolicies, seedLadders } from '../../test/enforcement/seed-ladders.js';
-import type { AnalystCommand, CaseState } from '../cases/case-state.js';
+import { type AnalystCommand, type CaseState, copyCaseState } from '../cases/case-state.js';
 import { type PolicyDocument, remedies } from '../policy/policy-schema.js';
 import { nextStep } from './ladder-engine.js';
 import { type SimulationEvent, simulateCase } from './simulation/ladder-simulator.js';
@@ -20,6 +20,21 @@ function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
+}
+
+/** The path of an object or array `a` and `b` both hold (the same object, not an equal one), if any. */
+function sharedObject(a: unknown, b: unknown, path = '$'): string | undefined {
+  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return undefined;
+  if (a === b) return path;
+  for (const key of Object.keys(a)) {
+    const found = sharedObject(
+      (a as Record<string, unknown>)[key],
+      (b as Record<string, unknown>)[key],
+      `${path}.${key}`,
+    );
+    if (found) return found;
+  }
+  return undefined;
 }
 
 const T0 = Date.parse('2026-05-01T00:00:00.000Z');
@@ -135,6 +150,10 @@ describe.each(policies)('ladder engine properties under %s', (_name, policy) => 
 
       simulateCase(timeline, policy, new Date(T0 + 60 * 24 * HOUR), ({ at, before, result }) => {
         const snapshot = structuredClone(before);
+        // The engine's copy of its input (copyCaseState) is structuredClone's, and shares nothing with it.
+        const copy = copyCaseState(before);
+        expect(copy, context()).toStrictEqual(snapshot);
+        expect(sharedObject(copy, before), context()).toBeUndefined();
         // Deterministic and pure: the same call again gives the same result; the input is untouched.
         expect(nextStep(before, policy, at), context()).toEqual(result);
         expect(before, context()).toEqual(snapshot);

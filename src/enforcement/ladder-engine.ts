@@ -3,6 +3,7 @@ import {
   activeStatuses,
   type CaseState,
   type CaseStatus,
+  copyCaseState,
   type Fee,
 } from '../cases/case-state.js';
 import {
@@ -58,7 +59,7 @@ const finalStatuses: ReadonlySet<CaseStatus> = new Set(['dismissed', 'terminated
 
 export function nextStep(caseState: CaseState, policy: PolicyDocument, now: Date): EngineResult {
   const run: Run = {
-    s: structuredClone(caseState),
+    s: copyCaseState(caseState),
     policy,
     terms: termsForCase(policy, caseState),
     now,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { type AuditActor, appendAudit } from '../../audit/audit-log.js';
 import { caseSubject } from '../../cases/case-ref.js';
 import { type CaseRecord, requireCase } from '../../cases/case-repository.js';
-import type { AnalystCommand } from '../../cases/case-state.js';
+import { type AnalystCommand, copyCaseState } from '../../cases/case-state.js';
 import { AupError } from '../../errors.js';
 import type { Database } from '../../store/schema.js';
 import {
@@ -142,7 +142,7 @@ function transition(
   input: { analyst: string; command: AnalystCommand; note?: string | undefined },
   now: Date,
 ): Promise<TransitionResult> {
-  const state = structuredClone(record.state);
+  const state = copyCaseState(record.state);
   state.interventions.push({
     at: now.toISOString(),
     analyst: input.analyst,

@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely';
 import { appendAudit } from '../../audit/audit-log.js';
 import { caseSubject } from '../../cases/case-ref.js';
 import { getCase } from '../../cases/case-repository.js';
+import { copyCaseState } from '../../cases/case-state.js';
 import { addCaseMessage } from '../../cases/message-repository.js';
 import { AupError } from '../../errors.js';
 import type { Database } from '../../store/schema.js';
@@ -89,7 +90,7 @@ export async function recordCustomerResponseIn(
       cureClaimed: input.cureClaimed,
     },
   });
-  const state = structuredClone(record.state);
+  const state = copyCaseState(record.state);
   state.customerRespondedAt = now.toISOString();
   const { record: saved } = await applyCaseTransition(trx, deps, record, state, now, {
     actor,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { appendAudit } from '../../audit/audit-log.js';
 import { caseIdFromRef, caseSubject } from '../../cases/case-ref.js';
 import { type CaseRecord, getCase, saveCase } from '../../cases/case-repository.js';
+import { copyCaseState } from '../../cases/case-state.js';
 import { moveCaseMessages, moveCaseNotes } from '../../cases/message-repository.js';
 import { moveCaseEvents } from '../../cases/report-repository.js';
 import { AupError } from '../../errors.js';
@@ -107,7 +108,7 @@ export async function mergeCases(
       mergedInto: target.id,
     });
 
-    const s = structuredClone(target.state);
+    const s = copyCaseState(target.state);
     const from = source.state;
     s.subjects.addresses = [...new Set([...s.subjects.addresses, ...from.subjects.addresses])];
     s.subjects.urls = [...new Set([...s.subjects.urls, ...from.subjects.urls])];

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { appendAudit } from '../../audit/audit-log.js';
 import { caseSubject } from '../../cases/case-ref.js';
 import { type CaseRecord, createCase, previousCases } from '../../cases/case-repository.js';
-import { openCaseState } from '../../cases/case-state.js';
+import { copyCaseState, openCaseState } from '../../cases/case-state.js';
 import { listCaseEvents, moveCaseEvents, type StoredCaseEvent } from '../../cases/report-repository.js';
 import { AupError } from '../../errors.js';
 import { applyCaseTransition } from '../pipeline/case-transition.js';
@@ -109,7 +109,7 @@ export async function splitCase(
     await moveCaseEvents(trx, original.id, created.id, i.eventIds);
 
     const kept = span(staying);
-    const s = structuredClone(original.state);
+    const s = copyCaseState(original.state);
     s.subjects = subjectsOf(staying);
     const { record: savedOriginal } = await applyCaseTransition(trx, deps, original, s, now, {
       actor,

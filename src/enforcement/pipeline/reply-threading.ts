@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely';
 import { appendAudit } from '../../audit/audit-log.js';
 import { caseSubject } from '../../cases/case-ref.js';
 import { type CaseRecord, getCase, survivingCase } from '../../cases/case-repository.js';
+import { copyCaseState } from '../../cases/case-state.js';
 import { addCaseMessage, findOutgoingByMessageIds } from '../../cases/message-repository.js';
 import { reporterAddressesOfCase } from '../../cases/report-repository.js';
 import { parseMail } from '../../intake/mail/mail-message.js';
@@ -198,7 +199,7 @@ export async function attachReply(
     },
   });
   if (match.kind !== 'reply') return record;
-  const state = structuredClone(record.state);
+  const state = copyCaseState(record.state);
   state.customerRespondedAt = at.toISOString();
   const { record: saved } = await applyCaseTransition(trx, deps, record, state, now, {
     actor: 'system:intake',

@@ -1,6 +1,6 @@
 import { attributeEvent, caseSubjectsOf } from '../../attribution/attribute-event.js';
 import { caseNumberOf, caseRefOf } from '../../cases/case-ref.js';
-import { type CaseState, openCaseState } from '../../cases/case-state.js';
+import { type CaseState, copyCaseState, openCaseState } from '../../cases/case-state.js';
 import { type CorrelationCandidate, correlateEvent, eventFingerprint } from '../../cases/correlate-event.js';
 import type { IntakeEvent } from '../../intake/event.js';
 import type { Judgement } from '../../judgement/judge-event.js';
@@ -260,7 +260,7 @@ class Simulation {
     if (correlation.kind === 'join') {
       const c = this.cases.find((x) => x.id === correlation.caseId)!;
       this.known.set(fingerprint, c.id);
-      const s = structuredClone(c.state);
+      const s = copyCaseState(c.state);
       s.flags.endangering ||= judgement.endangering;
       s.subjects.addresses = [...new Set([...s.subjects.addresses, ...subjects.addresses])];
       s.subjects.urls = [...new Set([...s.subjects.urls, ...subjects.urls])];

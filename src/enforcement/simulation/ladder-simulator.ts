@@ -4,6 +4,7 @@ import {
   type CaseState,
   type CaseStatus,
   caseClauseSchema,
+  copyCaseState,
   openCaseState,
 } from '../../cases/case-state.js';
 import type { PolicyDocument } from '../../policy/policy-schema.js';
@@ -165,7 +166,7 @@ export function simulateCase(
 }
 
 function applyEvent(state: CaseState, event: ParsedEvent): CaseState {
-  const s = structuredClone(state);
+  const s = copyCaseState(state);
   switch (event.kind) {
     case 'open':
       throw new RangeError('simulateCase: a timeline opens one case ("open" appears twice)');
