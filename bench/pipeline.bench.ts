@@ -17,7 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -169,6 +169,27 @@ async function ingestInChild(
   return { out, seconds, peakRss, cpuSeconds: cpuTicks / CLOCK_TICKS };
 }
 
+/**
+ * CPU seconds the PostgreSQL server's processes have used so far (user + system), read from /proc: each live
+ * `postgres` process's own time plus what its exited children used (a backend that has ended is counted in
+ * the postmaster's). The difference over a run is the server's share of the work; it includes whatever else
+ * the server did meanwhile (autovacuum, the other benchmark-free databases: idle here).
+ */
+async function serverCpuSeconds(): Promise<number> {
+  let ticks = 0;
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const open = stat.indexOf('(');
+    const close = stat.lastIndexOf(')');
+    if (open < 0 || stat.slice(open + 1, close) !== 'postgres') continue;
+    // Fields 14–17 (utime, stime, cutime, cstime), counted after the command name's closing parenthesis.
+    const fields = stat.slice(close + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  }
+  return ticks / CLOCK_TICKS;
+}
+
 interface SizeResult {
   rows: number;
   seconds: number;
@@ -178,6 +199,8 @@ interface SizeResult {
   peakRssMiB: number;
   /** CPU time of the ingest process (all threads: the parsing thread's too). */
   ingestCpuSeconds: number;
+  /** CPU time of the PostgreSQL server over the ingest (null on PGlite, which runs in the ingest process). */
+  serverCpuSeconds: number | null;
   cases: string;
 }
 
@@ -246,7 +269,9 @@ async function runSize(rows: number): Promise<SizeResult> {
     if (parsedEvents !== rows) throw new Error(`parsed ${parsedEvents} events of ${rows} rows`);
 
     log(`  ${rows} rows: ingest …`);
+    const server0 = postgres ? await serverCpuSeconds() : 0;
     const { out, seconds, peakRss, cpuSeconds } = await ingestInChild(dir, file);
+    const serverCpu = postgres ? (await serverCpuSeconds()) - server0 : null;
     const casesLine = out.split('\n').find((l) => l.startsWith('cases:')) ?? '';
     const eventsLine = out.split('\n').find((l) => l.startsWith('ingest:')) ?? '';
     if (!eventsLine.includes(`${rows} event`)) throw new Error(`ingest said: ${out}`);
@@ -260,6 +285,7 @@ async function runSize(rows: number): Promise<SizeResult> {
       parseFloorRatio: `1/${Math.round(parseEventsPerSecond / eventsPerSecond)}`,
       peakRssMiB: Math.round(peakRss / 1024 / 1024),
       ingestCpuSeconds: Math.round(cpuSeconds * 10) / 10,
+      serverCpuSeconds: serverCpu === null ? null : Math.round(serverCpu * 10) / 10,
       cases: /(\d+ opened, \d+ joined)/.exec(casesLine)?.[1] ?? '',
     };
     log(`  ${JSON.stringify(result)}`);
