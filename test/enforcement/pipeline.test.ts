@@ -191,7 +191,14 @@ describeEachBackend('processReport', (ctx) => {
     const kinds = async () => (await trail()).map((e) => e.kind);
     await reportOn('2026-03-01', '198.51.100.7');
     // Opened: the notice is planned, the cure deadline (P3D) due, the reporter's acknowledgement queued.
-    const opened = ['case.opened', 'judgement', 'action.enqueued', 'step.scheduled', 'case.state', 'action.enqueued'];
+    const opened = [
+      'case.opened',
+      'judgement',
+      'action.enqueued',
+      'step.scheduled',
+      'case.state',
+      'action.enqueued',
+    ];
     expect(await kinds()).toEqual(opened);
 
     // A day later, inside the cure period: the same status, nothing to do, the same due time. The event's

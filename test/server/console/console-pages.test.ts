@@ -100,7 +100,9 @@ describeEachBackend('analyst console', (ctx) => {
     expect(res.body).toMatch(/notice: notify.*waiting for approval/);
     expect(res.body).toContain('Approve "notice" (notify)');
     // The event that opened the case, in the timeline.
-    expect(res.body).toMatch(/Event <strong>#\d+<\/strong> of report #\d+: violation \(spam\) opened the case/);
+    expect(res.body).toMatch(
+      /Event <strong>#\d+<\/strong> of report #\d+: violation \(spam\) opened the case/,
+    );
   });
 
   it('downloads evidence and attachments as opaque files, only for the case they belong to', async () => {
