@@ -27,8 +27,9 @@ export type StreamRequest = 'next' | 'stop';
 
 /**
  * A streamed report (`streamReport`) in the thread, one chunk at a time: after posting a chunk the thread does
- * nothing until the main thread asks for the next one, so a consumer that commits each chunk before asking for
- * more holds the thread (and the file) back, and memory on both sides holds about one chunk. A closed port counts
+ * nothing until the main thread asks for the next one. The main thread asks as it takes a chunk (parse-pool.ts),
+ * so the thread parses one chunk ahead of a consumer that commits each before taking more, and no further:
+ * memory holds about two chunks, and a slow consumer holds the thread (and the file) back. A closed port counts
  * as `stop`.
  */
 export async function stream({ input, port }: StreamTask): Promise<void> {
