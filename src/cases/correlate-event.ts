@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import { canonicalJsonOf } from '../audit/canonical-json.js';
-import type { IntakeEvent } from '../intake/event.js';
 import type { CaseStatus } from './case-state.js';
 
 /**
@@ -77,17 +74,6 @@ export function correlateEvent(input: CorrelationInput, context: CorrelationCont
     (a, b) => b.lastEventAt.getTime() - a.lastEventAt.getTime() || a.id - b.id,
   )[0]!;
   return { kind: 'join', caseId: best.id };
-}
-
-/**
- * The dedupe key of an event: sha256 over the evidence hash and the event as canonical JSON (RFC 8785 key
- * order), so the same bytes parsed twice give the same key and two reporters' complaints about one spam run
- * (different evidence) do not.
- */
-export function eventFingerprint(evidenceSha256: string, event: IntakeEvent): string {
-  return createHash('sha256')
-    .update(`${evidenceSha256}\n${canonicalJsonOf(event)}`)
-    .digest('hex');
 }
 
 /** The window end recorded on a case row: the latest event plus the policy's window. */

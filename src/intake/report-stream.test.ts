@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { eventFingerprint } from './event-fingerprint.js';
 import { sha256Hex } from './evidence-store.js';
 import { defaultIntakeLimits, type IntakeLimits, parseReport } from './parse-report.js';
 import type { Channel } from './report.js';
@@ -106,6 +107,10 @@ async function expectSameAsParseReport(c: Case, eventsPerChunk = 7) {
   const streamedEvents = chunks.flatMap((chunk) => chunk.events);
   const streamedErrors = chunks.flatMap((chunk) => chunk.errors);
   expect(streamedEvents).toEqual(events);
+  // Each event's fingerprint with it, as the pipeline would make it from the event.
+  expect(chunks.flatMap((chunk) => chunk.fingerprints)).toEqual(
+    events.map((e) => eventFingerprint(base.evidenceSha256, e)),
+  );
   expect(streamedErrors).toEqual(errors);
   expect(statusOf(streamedEvents.length, streamedErrors.length)).toBe(status);
   return { chunks, report };

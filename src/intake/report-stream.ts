@@ -4,6 +4,7 @@ import { Gunzip } from 'fflate';
 import { isAupError } from '../errors.js';
 import { detectFormat, MIN_SCORE, rankFileParsers } from './detect-format.js';
 import type { IntakeEvent } from './event.js';
+import { eventFingerprint } from './event-fingerprint.js';
 import { archiveEntryRefusal, archiveKind, GzipEndCheck, gzipEntryName } from './mail/archive-extractor.js';
 import {
   checkEvents,
@@ -70,6 +71,12 @@ export interface ReportChunk {
    * does not check them again (report-segment.ts).
    */
   readonly events: IntakeEvent[];
+  /**
+   * Each event's fingerprint (`eventFingerprint` under the input's `evidenceSha256`), in the same order: made
+   * where the events are parsed — on the parsing thread when the report is streamed there — so the pipeline
+   * need not make them on the main thread (event-batch.ts).
+   */
+  readonly fingerprints: string[];
   /** This chunk's parse errors (locations are the whole file's line numbers). */
   readonly errors: ParseError[];
   /**
@@ -149,13 +156,14 @@ export async function* streamReport(input: StreamReportInput): AsyncGenerator<Re
           });
     const { events, errors, status: _status, ...reportHeadOnly } = report;
     head = reportHeadOnly;
-    yield* inChunks(head, events, errors, perChunk);
+    yield* inChunks(head, events, errors, perChunk, input.evidenceSha256);
   } catch (error) {
     // The file went missing or unreadable, or a bug: the same words as parseReport's, in a last chunk that
     // keeps the head of the chunks already out.
     yield {
       head: head ?? reportHead(input, input.evidenceSha256, { format: 'unknown', reporter: {} }),
       events: [],
+      fingerprints: [],
       errors: [
         {
           message: `${isAupError(error) ? '' : 'internal error: '}${error instanceof Error ? error.message : String(error)}`,
@@ -173,15 +181,22 @@ function* inChunks(
   events: readonly IntakeEvent[],
   errors: readonly ParseError[],
   perChunk: number,
+  evidenceSha256: string,
 ): Generator<ReportChunk> {
   const chunks = Math.max(1, Math.ceil(events.length / perChunk), Math.ceil(errors.length / perChunk));
   for (let i = 0; i < chunks; i++) {
+    const part = events.slice(i * perChunk, (i + 1) * perChunk);
     yield {
       head,
-      events: events.slice(i * perChunk, (i + 1) * perChunk),
+      events: part,
+      fingerprints: fingerprintsOf(evidenceSha256, part),
       errors: errors.slice(i * perChunk, (i + 1) * perChunk),
     };
   }
+}
+
+function fingerprintsOf(evidenceSha256: string, events: readonly IntakeEvent[]): string[] {
+  return events.map((event) => eventFingerprint(evidenceSha256, event));
 }
 
 async function planOf(input: StreamReportInput, limits: IntakeLimits): Promise<Plan> {
@@ -388,7 +403,13 @@ async function* streamShadowserver(
     for (const error of checked.dropped) dropped.push(error);
     const last = final && reader.events.length === 0 && reader.errors.length === 0;
     const out = last || dropped.length > perChunk ? located.errors.concat(dropped.splice(0)) : located.errors;
-    return { head, events: checked.events, errors: out, readBytes };
+    return {
+      head,
+      events: checked.events,
+      fingerprints: fingerprintsOf(input.evidenceSha256, checked.events),
+      errors: out,
+      readBytes,
+    };
   };
   let readBytes = 0;
   const counted = (async function* () {

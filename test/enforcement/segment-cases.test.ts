@@ -8,6 +8,7 @@ import {
   SegmentCases,
 } from '../../src/enforcement/pipeline/report-segment.js';
 import type { IntakeEvent } from '../../src/intake/event.js';
+import { eventFingerprint } from '../../src/intake/event-fingerprint.js';
 import type { ReportSegment } from '../../src/intake/inbox/inbox-types.js';
 import { makePolicy } from '../factories.js';
 import {
@@ -71,6 +72,7 @@ describeEachBackend('a segmented report keeps its cases from one segment to the 
       return {
         head,
         events,
+        fingerprints: events.map((e) => eventFingerprint(head.evidenceSha256, e)),
         ...(last ? { end: { status: 'parsed' as const, errors: [], errorCount: 0 } } : {}),
       };
     });

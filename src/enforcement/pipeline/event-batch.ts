@@ -8,10 +8,10 @@ import {
 } from '../../attribution/attribute-event.js';
 import { caseRefOf } from '../../cases/case-ref.js';
 import type { CaseRecord } from '../../cases/case-repository.js';
-import { eventFingerprint } from '../../cases/correlate-event.js';
 import { knownFingerprints } from '../../cases/report-repository.js';
 import { isAupError } from '../../errors.js';
 import type { IntakeEvent } from '../../intake/event.js';
+import { eventFingerprint } from '../../intake/event-fingerprint.js';
 import type { ParsedReport } from '../../intake/report.js';
 import { type BoundJudgement, judgeWithBinding } from '../../judgement/judge-with-binding.js';
 import {
@@ -86,8 +86,12 @@ export class EventBatchRun {
     private readonly report: ParsedReport,
     private readonly reportId: number,
     private readonly now: Date,
-    /** The report's index of `report.events[0]`: a segment of a report processed in segments (report-segment.ts). */
-    private readonly firstIndex = 0,
+    private readonly segment: {
+      /** The report's index of `report.events[0]`: a segment of a report processed in segments (report-segment.ts). */
+      readonly firstIndex?: number;
+      /** `report.events`' fingerprints, when the parsing thread made them (`ReportChunk.fingerprints`). */
+      readonly fingerprints?: readonly string[];
+    } = {},
   ) {}
 
   /** Carries on from the earlier segments of the same report: the cases and verdicts the ack needs. */
@@ -122,9 +126,10 @@ export class EventBatchRun {
     // with its own fingerprint, so it can open or join one case per service.
     const receivedAt = new Date(this.report.receivedAt);
     const work: WorkItem[] = [];
+    const { firstIndex = 0, fingerprints } = this.segment;
     for (const [i, event] of this.report.events.entries()) {
-      const index = this.firstIndex + i;
-      const fingerprint = eventFingerprint(this.report.evidenceSha256, event);
+      const index = firstIndex + i;
+      const fingerprint = fingerprints?.[i] ?? eventFingerprint(this.report.evidenceSha256, event);
       const held = attributeNetworkEvent(this.snapshot, event, receivedAt);
       if (held.length === 0) work.push({ index, event, fingerprint });
       for (const attributed of held) {

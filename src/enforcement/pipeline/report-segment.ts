@@ -146,7 +146,10 @@ async function runSegment(
   const now = deps.clock.now();
   const report = validSegment(segment);
   const reportId = earlier?.reportId ?? (await recordReceipt(trx, report, now, { segmented: true }));
-  const run = new EventBatchRun(trx, deps, deps.snapshot(), report, reportId, now, earlier?.events ?? 0);
+  const run = new EventBatchRun(trx, deps, deps.snapshot(), report, reportId, now, {
+    firstIndex: earlier?.events ?? 0,
+    fingerprints: segment.fingerprints,
+  });
   if (earlier) run.restore(earlier);
   const known = earlier ? cases?.take(reportId, earlier.events) : undefined;
   if (known) run.useCases(known);

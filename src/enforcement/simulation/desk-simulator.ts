@@ -1,8 +1,9 @@
 import { attributeEvent, caseSubjectsOf } from '../../attribution/attribute-event.js';
 import { caseNumberOf, caseRefOf } from '../../cases/case-ref.js';
 import { type CaseState, copyCaseState, openCaseState } from '../../cases/case-state.js';
-import { type CorrelationCandidate, correlateEvent, eventFingerprint } from '../../cases/correlate-event.js';
+import { type CorrelationCandidate, correlateEvent } from '../../cases/correlate-event.js';
 import type { IntakeEvent } from '../../intake/event.js';
+import { eventFingerprint } from '../../intake/event-fingerprint.js';
 import type { Judgement } from '../../judgement/judge-event.js';
 import { type CustomerAcceptance, judgeWithBinding } from '../../judgement/judge-with-binding.js';
 import { authorisationFor, type TestAuthorisations } from '../../judgement/test-authorisation.js';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeEachBackend } from '../../../test/support/store-backends.js';
+import { eventFingerprint } from '../event-fingerprint.js';
 import { EvidenceStore } from '../evidence-store.js';
 import type { ReportParser, ReportStreamer } from '../parse-pool/parse-pool.js';
 import { parseReport } from '../parse-report.js';
@@ -226,14 +227,22 @@ describeEachBackend('inbox: a big report a segment per transaction', (ctx) => {
           yield {
             head: chunk.head,
             events: [],
+            fingerprints: [],
             errors: [{ message: 'parsing stopped: the parsing thread failed: gone', location: 'report' }],
             stopped: true,
           };
           return;
         }
-        yield mode === 'changed'
-          ? { ...chunk, events: chunk.events.map((e) => ({ ...e, 'source.port': 5353 })) }
-          : chunk;
+        if (mode !== 'changed') {
+          yield chunk;
+          continue;
+        }
+        const events = chunk.events.map((e) => ({ ...e, 'source.port': 5353 }));
+        yield {
+          ...chunk,
+          events,
+          fingerprints: events.map((e) => eventFingerprint(input.evidenceSha256, e)),
+        };
       }
     };
     const committed: number[] = [];

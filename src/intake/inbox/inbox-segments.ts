@@ -93,17 +93,23 @@ export async function processInSegments(
   const errors: ParseError[] = [];
   let head: ReportHead | undefined;
   let buffer: IntakeEvent[] = [];
+  /** The buffered events' fingerprints, in the same order (`ReportChunk.fingerprints`). */
+  let prints: string[] = [];
   let parseMs = 0;
   let pipelineMs = 0;
   let whole: ParsedReport | undefined;
   let readBytes: number | undefined;
 
   /** One segment's transaction. Returns the finished row, or `lost` when the claim is no longer ours. */
-  const commit = async (events: IntakeEvent[], end: ReportSegment['end']): Promise<ProcessedItem | null> => {
+  const commit = async (
+    events: IntakeEvent[],
+    fingerprints: string[],
+    end: ReportSegment['end'],
+  ): Promise<ProcessedItem | null> => {
     const started = performance.now();
     const outcome = await deps.db.transaction().execute(async (trx) => {
       if (!(await stillMine(trx, item, workerId))) return 'lost' as const;
-      const done = await segments.process(trx, { head: head!, events, end }, carry, item);
+      const done = await segments.process(trx, { head: head!, events, fingerprints, end }, carry, item);
       await notifyWork(trx);
       const at = clock.now();
       const progress = JSON.stringify({
@@ -189,12 +195,20 @@ export async function processInSegments(
         asked = performance.now();
         continue;
       }
+      if (chunk.fingerprints.length !== chunk.events.length) {
+        throw new AupError(
+          'AUP_ERR_INTERNAL',
+          `a report chunk of ${chunk.events.length} events came with ${chunk.fingerprints.length} fingerprints`,
+        );
+      }
       errorCount += chunk.errors.length;
       for (const e of chunk.errors) if (errors.length < KEPT_ERRORS) errors.push(e);
-      for (const event of chunk.events) {
+      for (const [i, event] of chunk.events.entries()) {
         consumed += 1;
-        if (consumed > skip) buffer.push(event);
-        else if (consumed === skip && resumed?.last !== undefined && eventDigest(event) !== resumed.last) {
+        if (consumed > skip) {
+          buffer.push(event);
+          prints.push(chunk.fingerprints[i]!);
+        } else if (consumed === skip && resumed?.last !== undefined && eventDigest(event) !== resumed.last) {
           // The report parses differently than when its first segments were committed (a parser changed
           // between the crash and the restart): going on from the cursor would skip or repeat events.
           return finish(deps, item, workerId, clock, {
@@ -205,8 +219,10 @@ export async function processInSegments(
       // A segment goes once more events follow it, so the last segment is never empty when there are events.
       while (buffer.length > perSegment) {
         const segment = buffer.slice(0, perSegment);
+        const segmentPrints = prints.slice(0, perSegment);
         buffer = buffer.slice(perSegment);
-        const lost = await commit(segment, undefined);
+        prints = prints.slice(perSegment);
+        const lost = await commit(segment, segmentPrints, undefined);
         if (lost) return lost;
       }
       asked = performance.now();
@@ -222,8 +238,10 @@ export async function processInSegments(
     if (head === undefined)
       throw new AupError('AUP_ERR_INTAKE_UNPARSEABLE', 'the report stream yielded no chunk');
     const events = buffer;
+    const eventPrints = prints;
     buffer = [];
-    return (await commit(events, {
+    prints = [];
+    return (await commit(events, eventPrints, {
       status: statusOf(consumed, errorCount),
       errors,
       errorCount,

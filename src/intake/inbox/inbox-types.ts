@@ -69,6 +69,8 @@ export interface ReportSegment {
   readonly head: ReportHead;
   /** As the report stream handed them out: each already checked against `eventSchema` (`ReportChunk`). */
   readonly events: readonly IntakeEvent[];
+  /** Each event's fingerprint, in the same order (`ReportChunk.fingerprints`: made on the parsing thread). */
+  readonly fingerprints: readonly string[];
   /** On the last segment: what only the whole parse knows. */
   readonly end?:
     | {
