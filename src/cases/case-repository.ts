@@ -474,14 +474,21 @@ const CASE_SAVE_COLUMNS = {
 /**
  * Writes the state, version and event times of existing cases (rows the caller holds locked:
  * `openCasesFor`) in one statement per 2,000: the last of the `saveCase`s a batch made on each.
+ * `stateStored`: cases whose row already holds the record's state (the same JSON document: `sameCaseState`),
+ * whose state column is left as it is — most of a feed report's cases, whose events join them without
+ * changing their state; passing and converting each state again was about a third of the update's time.
  */
-export async function saveCases(trx: Transaction<Database>, records: readonly CaseRecord[]): Promise<void> {
+export async function saveCases(
+  trx: Transaction<Database>,
+  records: readonly CaseRecord[],
+  stateStored: ReadonlySet<number> = new Set(),
+): Promise<void> {
   const statements = slices(records, ROWS_PER_STATEMENT).map((part) => {
     const rows = part.map((c) => {
-      const state = checkedCaseState(c.state);
+      const state = stateStored.has(c.id) ? c.state : checkedCaseState(c.state);
       return {
         id: c.id,
-        state,
+        state: stateStored.has(c.id) ? null : state,
         status: state.status,
         version: c.version,
         updated_at: c.updatedAt,
@@ -491,7 +498,7 @@ export async function saveCases(trx: Transaction<Database>, records: readonly Ca
         window_ends_at: c.windowEndsAt,
       };
     });
-    return sql`update cases set state = u.state, status = u.status, version = u.version,
+    return sql`update cases set state = coalesce(u.state, cases.state), status = u.status, version = u.version,
         updated_at = u.updated_at, due_at = u.due_at, first_event_at = u.first_event_at,
         last_event_at = u.last_event_at, window_ends_at = u.window_ends_at
       from ${jsonRowsSource('u', CASE_SAVE_COLUMNS, rows)}

@@ -214,6 +214,33 @@ function copyJsonData(value: unknown): unknown {
   return out;
 }
 
+/**
+ * Whether two states are the same JSON document: what the store would hold for each is equal. A key whose
+ * value is `undefined` counts as absent (JSON has no `undefined`; writing drops it), array order counts.
+ */
+export function sameCaseState(a: CaseState, b: CaseState): boolean {
+  return sameJsonData(a, b);
+}
+
+function sameJsonData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((v, i) => sameJsonData(v, b[i]));
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let keys = 0;
+  for (const key of Object.keys(x)) {
+    if (x[key] === undefined) continue;
+    keys += 1;
+    if (!sameJsonData(x[key], y[key])) return false;
+  }
+  for (const key of Object.keys(y)) if (y[key] !== undefined) keys -= 1;
+  return keys === 0;
+}
+
 /** A new case, as the case store opens it after judgement. */
 export function openCaseState(input: {
   caseId: string;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { realSeedPolicies, seedLadders } from '../../test/enforcement/seed-ladders.js';
-import { type AnalystCommand, type CaseState, copyCaseState } from '../cases/case-state.js';
+import { canonicalJsonOf } from '../audit/canonical-json.js';
+import { type AnalystCommand, type CaseState, copyCaseState, sameCaseState } from '../cases/case-state.js';
 import { type PolicyDocument, remedies } from '../policy/policy-schema.js';
 import { nextStep } from './ladder-engine.js';
 import { type SimulationEvent, simulateCase } from './simulation/ladder-simulator.js';
@@ -141,6 +142,8 @@ describe.each(policies)('ladder engine properties under %s', (_name, policy) => 
 
   it('never takes an unreserved remedy, never interrupts before a required notice, never acts when dismissed or held, keys unique, deterministic, once', () => {
     let interruptionsSeen = 0;
+    let unchanged = 0;
+    let changed = 0;
     for (let i = 0; i < runs; i += 1) {
       const rnd = prng(1000 + i);
       const timeline = randomTimeline(policy, rnd);
@@ -154,6 +157,13 @@ describe.each(policies)('ladder engine properties under %s', (_name, policy) => 
         const copy = copyCaseState(before);
         expect(copy, context()).toStrictEqual(snapshot);
         expect(sharedObject(copy, before), context()).toBeUndefined();
+        // The same JSON document, or not, as canonical JSON says (a state's first run changes it; many don't).
+        expect(sameCaseState(copy, before), context()).toBe(true);
+        expect(sameCaseState(result.state, before), context()).toBe(
+          canonicalJsonOf(result.state) === canonicalJsonOf(before),
+        );
+        if (sameCaseState(result.state, before)) unchanged += 1;
+        else changed += 1;
         // Deterministic and pure: the same call again gives the same result; the input is untouched.
         expect(nextStep(before, policy, at), context()).toEqual(result);
         expect(before, context()).toEqual(snapshot);
@@ -205,6 +215,9 @@ describe.each(policies)('ladder engine properties under %s', (_name, policy) => 
     }
     // The random timelines do reach interruptions (the property is not vacuous).
     expect(interruptionsSeen).toBeGreaterThan(0);
+    // Both answers of sameCaseState were exercised.
+    expect(unchanged).toBeGreaterThan(0);
+    expect(changed).toBeGreaterThan(0);
   });
 
   it('a held case never advances, whatever the time', () => {

@@ -176,13 +176,13 @@ describeEachBackend('processReport', (ctx) => {
     const { deps, clock } = await setup();
     // The audit log outlives the reset between tests (it is append-only), and case numbers start again.
     const { seq: afterSeq } = await auditHead(ctx.store.db);
-    /** A report received at noon of `day` whose one event came from `ip` at 09:00. */
-    const reportOn = async (day: string, ip: string) => {
+    /** A report received at noon of `day` whose one event came from `ip` at `time` (09:00). */
+    const reportOn = async (day: string, ip: string, time = '09:00') => {
       clock.set(`${day}T12:00:00.000Z`);
       await processReport(
         deps,
         reportOf({
-          events: [{ 'source.ip': ip, 'time.source': `${day}T09:00:00.000Z` }],
+          events: [{ 'source.ip': ip, 'time.source': `${day}T${time}:00.000Z` }],
           receivedAt: `${day}T12:00:00.000Z`,
         }),
       );
@@ -203,11 +203,26 @@ describeEachBackend('processReport', (ctx) => {
 
     // A day later, inside the cure period: the same status, nothing to do, the same due time. The event's
     // judgement is its one entry, and says which case it joined (then the reporter's acknowledgement).
+    const first = (await getCase(ctx.store.db, 1))!;
     await reportOn('2026-03-02', '198.51.100.8');
+    // The case row moves on (its version, its last event) with the state the event changed: the new
+    // address joins its subjects.
+    const joined = (await getCase(ctx.store.db, 1))!;
+    expect(joined.version).toBe(first.version + 1);
+    expect(joined.lastEventAt.toISOString()).toBe('2026-03-02T09:00:00.000Z');
+    const subjects = { ...first.state.subjects, addresses: ['198.51.100.7', '198.51.100.8'] };
+    expect(joined.state).toEqual({ ...first.state, subjects });
     const quiet = await trail();
     expect(quiet.map((e) => e.kind)).toEqual([...opened, 'judgement', 'action.enqueued']);
     expect(quiet[1]!.payload).toMatchObject({ case: 'AUP-000001', outcome: 'opened' });
     expect(quiet[6]!.payload).toMatchObject({ case: 'AUP-000001', outcome: 'joined', verdict: 'violation' });
+
+    // Again from that address: the state is as it was, so the row keeps its state and moves on around it.
+    await reportOn('2026-03-02', '198.51.100.8', '10:00');
+    const again = (await getCase(ctx.store.db, 1))!;
+    expect(again.version).toBe(joined.version + 1);
+    expect(again.lastEventAt.toISOString()).toBe('2026-03-02T10:00:00.000Z');
+    expect(again.state).toEqual(joined.state);
 
     // After the cure deadline the joining event finds the suspension due: the engine takes it, and says so.
     await reportOn('2026-03-05', '198.51.100.9');

@@ -11,7 +11,7 @@ import {
   openCasesFor,
   saveCases,
 } from '../../cases/case-repository.js';
-import { type CaseState, openCaseState, parseCaseState } from '../../cases/case-state.js';
+import { type CaseState, openCaseState, parseCaseState, sameCaseState } from '../../cases/case-state.js';
 import { type CorrelationCandidate, correlateEvent, windowEndsAt } from '../../cases/correlate-event.js';
 import { addCaseMessages, type NewCaseMessage } from '../../cases/message-repository.js';
 import { insertCaseEvents, type NewCaseEvent } from '../../cases/report-repository.js';
@@ -186,6 +186,8 @@ class CaseBatch {
   private touched = new Set<number>();
   /** Cases changed by a chunk already taken and not opened by it: updated once, after the last chunk. */
   private readonly unsaved = new Set<number>();
+  /** The states of the cases read (`prepare`) as the store holds them: a state left as it was is not written again. */
+  private readonly readStates = new Map<number, CaseState>();
   private events: Array<NewCaseEvent & { id: number }> = [];
   private slots: Slot[] = [];
   private actions: Array<{ input: EnqueueActionInput; action: PlannedAction; record: CaseRecord }> = [];
@@ -216,6 +218,7 @@ class CaseBatch {
     for (let i = 0; i < keyList.length; i += KEYS_PER_READ) {
       for (const record of await openCasesFor(trx, keyList.slice(i, i + KEYS_PER_READ), this.input.known)) {
         this.cases.set(record.id, record);
+        this.readStates.set(record.id, record.state);
         this.candidatesOf(record.serviceId, record.clauseId).push(candidateOf(record));
       }
     }
@@ -297,10 +300,13 @@ class CaseBatch {
 
   /** The changed cases, once each, as they stand after the last chunk. */
   saveCases(): Promise<void> {
-    return saveCases(
-      this.trx,
-      [...this.unsaved].map((id) => this.cases.get(id)!),
-    );
+    const records = [...this.unsaved].map((id) => this.cases.get(id)!);
+    const stateStored = new Set<number>();
+    for (const record of records) {
+      const read = this.readStates.get(record.id);
+      if (read && sameCaseState(record.state, read)) stateStored.add(record.id);
+    }
+    return saveCases(this.trx, records, stateStored);
   }
 
   /** A chunk's rows, then its audit entries in the order the per-event path appends them. */
