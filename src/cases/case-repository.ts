@@ -485,11 +485,11 @@ export async function saveCases(
 ): Promise<void> {
   const statements = slices(records, ROWS_PER_STATEMENT).map((part) => {
     const rows = part.map((c) => {
-      const state = stateStored.has(c.id) ? c.state : checkedCaseState(c.state);
+      const stored = stateStored.has(c.id);
       return {
         id: c.id,
-        state: stateStored.has(c.id) ? null : state,
-        status: state.status,
+        state: stored ? null : checkedCaseState(c.state),
+        status: c.state.status,
         version: c.version,
         updated_at: c.updatedAt,
         due_at: c.dueAt,
