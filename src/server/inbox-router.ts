@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { receivePrivacyMail } from '../compliance/privacy-request-repository.js';
 import { type DmcaDeps, receiveDmca } from '../dmca/dmca-workflow.js';
 import { policyHistories } from '../enforcement/pipeline/case-transition.js';
@@ -66,12 +66,17 @@ function workflowOf(
 
 /**
  * Big reports processed a segment per transaction (inbox-worker.ts, report-segment.ts): only what goes to
- * the desk pipeline. A DMCA notice, a legal or privacy request is read whole by its workflow.
+ * the desk pipeline. A DMCA notice, a legal or privacy request is read whole by its workflow. `readAhead`:
+ * the store on PostgreSQL, to judge a segment while the one before commits (`inboxSegmentProcessorFor`).
  */
-export function routedSegments(deps: RouterDeps, live?: Pick<LivePolicies, 'refresh'>): SegmentedProcessing {
+export function routedSegments(
+  deps: RouterDeps,
+  live?: Pick<LivePolicies, 'refresh' | 'generation'>,
+  readAhead?: Kysely<Database>,
+): SegmentedProcessing {
   return {
     accepts: (item, head) => workflowOf(item, head) === 'desk',
-    process: inboxSegmentProcessorFor(deps, live),
+    ...inboxSegmentProcessorFor(deps, live, readAhead),
   };
 }
 

@@ -308,7 +308,11 @@ export async function startServe(options: ServeOptions, deps: ServeDeps): Promis
         evidence,
         processReport: routedInboxProcessor(parts.pipeline, parts.policies),
         parse: parsePool.parse,
-        segments: routedSegments(parts.pipeline, parts.policies),
+        segments: routedSegments(
+          parts.pipeline,
+          parts.policies,
+          store.kind === 'postgres' ? store.db : undefined,
+        ),
         stream: parsePool.stream,
         segmentEvents: segmentEventsFromEnv(env),
         groupMs: inboxGroupMsFromEnv(env) ?? inboxGroupMsFor(store.kind),

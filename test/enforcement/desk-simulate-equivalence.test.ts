@@ -1,11 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { beforeEach, expect, it } from 'vitest';
+import { beforeEach, expect, it, vi } from 'vitest';
 import { verifyAudit } from '../../src/audit/audit-log.js';
 import { getCase, listCases } from '../../src/cases/case-repository.js';
 import { listActions } from '../../src/enforcement/outbox/outbox-repository.js';
 import { EVENTS_PER_CHUNK } from '../../src/enforcement/pipeline/case-batch.js';
+import { JudgedEvents } from '../../src/enforcement/pipeline/event-judging.js';
 import { processReport } from '../../src/enforcement/pipeline/process-report.js';
 import { simulateTimeline } from '../../src/enforcement/simulation/desk-simulator.js';
 import type { SimulationReport } from '../../src/enforcement/simulation/simulation-input.js';
@@ -198,6 +199,51 @@ describeEachBackend('the desk and aupdesk simulate decide alike', (ctx) => {
       { event_count: first.events.length, report_status: 'parsed', status: 'done' },
       { event_count: second.events.length, report_status: 'parsed', status: 'done' },
     ]);
+  }, 120_000);
+
+  it('decides alike when each segment is judged while the one before it commits', async () => {
+    const policy = await loadPolicyDirectory('policies/infince');
+    const snapshot = await seedRegistry(ctx.store, registry);
+    const all = Array.from({ length: SERVICES }, (_, i) => i);
+    // Three segments of 1,000 events: cases opened by one are joined by the next, judged before it committed.
+    // (A feed's repeated line is no duplicate — each event names its line — so duplicates across segments
+    // judged ahead are tested with events that do repeat: segment-cases.test.ts.)
+    const report = await scanDns(3_000, all, '2026-03-01T06:00:00Z', '2026-03-01T12:00:00.000Z');
+    const clock = clockAt(report.receivedAt);
+    const deps = pipelineDeps(ctx.store, snapshot, policy, clock);
+    const evidence = new EvidenceStore(path.join(dir, 'evidence'));
+    const judge = vi.spyOn(JudgedEvents, 'judge');
+    try {
+      const inbox = {
+        db: ctx.store.db,
+        evidence,
+        processReport: routedInboxProcessor(deps),
+        segments: routedSegments(deps, undefined, ctx.store.db),
+        segmentEvents: 1_000,
+        streamFromBytes: 0,
+      };
+      await acceptReport(inbox, {
+        bytes: report.bytes,
+        channel: 'file',
+        receivedAt: new Date(report.receivedAt),
+        fileName: fileNameOf(report.receivedAt),
+      });
+      expect((await processInbox(inbox, { limit: 10, clock })).done).toBe(1);
+      // The first segment judged in its transaction; the second and third ahead, outside any, and used (a
+      // segment whose judging ahead was not used is judged again in its transaction).
+      const readers = judge.mock.calls.map(([reader]) => (reader.isTransaction ? 'in' : 'ahead'));
+      expect(readers.sort()).toEqual(['ahead', 'ahead', 'in']);
+    } finally {
+      judge.mockRestore();
+      await evidence.close();
+    }
+
+    await expectSameAsSimulation([report], snapshot, policy);
+    const events = await ctx.store.db
+      .selectFrom('case_events')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
+    expect(Number(events.n)).toBe(report.events.length);
   }, 120_000);
 
   async function expectSameAsSimulation(

@@ -1,8 +1,10 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { verifyAudit } from '../../src/audit/audit-log.js';
 import { type CaseRecord, getCase, listCases } from '../../src/cases/case-repository.js';
 import { holdCase } from '../../src/enforcement/commands/hold-case.js';
+import { JudgedEvents } from '../../src/enforcement/pipeline/event-judging.js';
 import {
+  judgeSegmentAhead,
   processReportSegment,
   type SegmentCarry,
   SegmentCases,
@@ -113,6 +115,62 @@ describeEachBackend('a segmented report keeps its cases from one segment to the 
     expect(await verifyAudit(ctx.store.db)).toMatchObject({ ok: true });
   });
 
+  it('takes a segment judged ahead, before the one before it committed, and still finds that one’s events as duplicates', async () => {
+    const twoSegments = async (fits: boolean) => {
+      await resetDesk(ctx.store);
+      const deps = await setup();
+      const cases = new SegmentCases();
+      const [first, second] = segmentsOf([6, 6]) as [ReportSegment, ReportSegment];
+      // The second segment's third event repeats the first's fourth: a duplicate of an event written by the
+      // segment being committed while the second is judged.
+      const events = [...second.events];
+      const fingerprints = [...second.fingerprints];
+      events[2] = first.events[3]!;
+      fingerprints[2] = first.fingerprints[3]!;
+      const repeating: ReportSegment = { ...second, events, fingerprints };
+      const ahead = await judgeSegmentAhead(ctx.store.db, deps, {
+        head: repeating.head,
+        events,
+        fingerprints,
+        firstIndex: first.events.length,
+      });
+      const judge = vi.spyOn(JudgedEvents, 'judge');
+      try {
+        const after1 = await run(deps, first, null, cases);
+        const done = await ctx.store.db.transaction().execute((trx) =>
+          processReportSegment(trx, deps, repeating, after1, cases, {
+            judged: ahead,
+            // Judged under other policies than those in force now: not taken.
+            policies: fits ? undefined : 1,
+          }),
+        );
+        const inTransaction = judge.mock.calls.filter(([reader]) => reader.isTransaction).length;
+        const recorded = await ctx.store.db
+          .selectFrom('case_events')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .executeTakeFirstOrThrow();
+        return {
+          inTransaction,
+          judged: done.carry.judged,
+          recorded: Number(recorded.n),
+          outcome: done.outcome,
+        };
+      } finally {
+        judge.mockRestore();
+      }
+    };
+    const taken = await twoSegments(true);
+    const notTaken = await twoSegments(false);
+    // Taken: only the first segment was judged in a transaction. Not taken: the second was judged again.
+    expect(taken.inTransaction).toBe(1);
+    expect(notTaken.inTransaction).toBe(2);
+    for (const r of [taken, notTaken]) {
+      expect(r.judged).toBe(11);
+      expect(r.recorded).toBe(11);
+    }
+    expect(taken.outcome).toEqual(notTaken.outcome);
+  });
+
   it('ends with the cases and versions of a run that read every case again', async () => {
     const sizes = [5, 7, 3];
     const outcome = async (cases: SegmentCases | undefined) => {
@@ -140,12 +198,15 @@ describeEachBackend('a segmented report keeps its cases from one segment to the 
 });
 
 describe('SegmentCases', () => {
-  const cases = (id: number) => new Map([[id, { id } as unknown as CaseRecord]]);
+  const cases = (id: number) => ({
+    cases: new Map([[id, { id } as unknown as CaseRecord]]),
+    recorded: new Map([[`fingerprint-${id}`, id]]),
+  });
 
   it('gives a report its cases only to the segment that follows the one that left them, and once', () => {
     const kept = new SegmentCases();
     kept.keep(7, 10_000, cases(1));
-    expect(kept.take(7, 10_000)?.has(1)).toBe(true);
+    expect(kept.take(7, 10_000)?.cases.has(1)).toBe(true);
     expect(kept.take(7, 10_000)).toBeUndefined();
     // A segment that rolled back left cases counted past the committed carry: a retry does not take them.
     kept.keep(7, 20_000, cases(2));
@@ -157,9 +218,9 @@ describe('SegmentCases', () => {
     const kept = new SegmentCases();
     for (let report = 1; report <= 9; report++) kept.keep(report, 100, cases(report));
     expect(kept.take(1, 100)).toBeUndefined();
-    expect(kept.take(2, 100)?.has(2)).toBe(true);
+    expect(kept.take(2, 100)?.recorded.get('fingerprint-2')).toBe(2);
     kept.forget(9);
     expect(kept.take(9, 100)).toBeUndefined();
-    expect(kept.take(8, 100)?.has(8)).toBe(true);
+    expect(kept.take(8, 100)?.cases.has(8)).toBe(true);
   });
 });

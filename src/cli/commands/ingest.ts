@@ -19,6 +19,7 @@ import { ParsePool, parsePoolOptionsFromEnv } from '../../intake/parse-pool/pars
 import { RegistrySnapshotHolder } from '../../registry/registry-snapshot.js';
 import { loadDeskSecret } from '../../server/desk-secret.js';
 import { type RouterDeps, routedInboxProcessor, routedSegments } from '../../server/inbox-router.js';
+import type { StoreKind } from '../../store/database.js';
 import type { Database } from '../../store/schema.js';
 import type { CliContext } from '../context.js';
 import { CliExit, EXIT_FINDING } from '../exit.js';
@@ -83,7 +84,7 @@ export function registerIngestCommand(program: Command, context: () => CliContex
             `ingest: took up ${released.inbox} report(s) a stopped process had left unfinished\n`,
           );
         }
-        const pipeline = await pipelineFor(store.db, evidence, ctx.config.dataDir);
+        const pipeline = await pipelineFor(store.db, evidence, ctx.config.dataDir, store.kind);
         const processing = {
           ...deps,
           processReport: cases.counting(pipeline.whole),
@@ -191,6 +192,7 @@ async function pipelineFor(
   db: Kysely<Database>,
   evidence: EvidenceStore,
   dataDir: string,
+  kind: StoreKind,
 ): Promise<{ whole: ReportProcessor; segments: SegmentedProcessing }> {
   // Throws AUP_ERR_NOT_FOUND when no policy is published, before anything is stored.
   const desk = await deskDeps(db, systemClock);
@@ -212,7 +214,11 @@ async function pipelineFor(
     replySecret: await loadDeskSecret(dataDir, process.env),
     triage: triageSettingsFromEnv(process.env),
   };
-  return { whole: routedInboxProcessor(deps), segments: routedSegments(deps) };
+  return {
+    whole: routedInboxProcessor(deps),
+    // On PostgreSQL each segment is judged while the one before commits (inboxSegmentProcessorFor).
+    segments: routedSegments(deps, undefined, kind === 'postgres' ? db : undefined),
+  };
 }
 
 /**
@@ -241,9 +247,9 @@ class CaseTally {
   /** The same for a report processed in segments: its last segment says what it came to. */
   countingSegments(segments: SegmentedProcessing): SegmentedProcessing {
     return {
-      accepts: segments.accepts,
-      process: async (trx, segment, carry, item) => {
-        const result = await segments.process(trx, segment, carry, item);
+      ...segments,
+      process: async (trx, segment, carry, item, ahead) => {
+        const result = await segments.process(trx, segment, carry, item, ahead);
         if (result.outcome) this.note(item.id, result.outcome);
         return result;
       },

@@ -45,6 +45,7 @@ import {
   noticeMessageOf,
   policyOfCase,
 } from './case-transition.js';
+import { nextTurn } from './event-loop-turn.js';
 
 /**
  * The write half of the set-based pipeline (event-batch.ts decides, this writes): a report's (or a
@@ -672,11 +673,6 @@ export function reviewOf(clause: { id: string; subject_to_review: boolean }): { 
   return clause.subject_to_review
     ? { note: `clause ${clause.id} is subject to review: an analyst decides before any notice` }
     : undefined;
-}
-
-/** A turn of the event loop: the store's answers are read, and the statements queued behind them sent. */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function ours(attributed: EventAttribution): Extract<Attribution, { ours: true }> {

@@ -1,34 +1,14 @@
-import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Attribution } from '../../attribution/attribute.js';
-import {
-  attributeEvent,
-  attributeNetworkEvent,
-  type EventAttribution,
-} from '../../attribution/attribute-event.js';
 import { caseRefOf } from '../../cases/case-ref.js';
 import type { CaseRecord } from '../../cases/case-repository.js';
-import { knownFingerprints } from '../../cases/report-repository.js';
-import { isAupError } from '../../errors.js';
-import type { IntakeEvent } from '../../intake/event.js';
-import { eventFingerprint } from '../../intake/event-fingerprint.js';
 import type { ParsedReport } from '../../intake/report.js';
-import { type BoundJudgement, judgeWithBinding } from '../../judgement/judge-with-binding.js';
-import {
-  authorisationFor,
-  mayBeAuthorised,
-  type TestAuthorisations,
-} from '../../judgement/test-authorisation.js';
-import { type PolicyAcceptance, policyAcceptancesOf } from '../../registry/customer-lookup.js';
-import { waivedVersionsOfMany } from '../../registry/policy-waiver-repository.js';
 import type { RegistrySnapshot } from '../../registry/registry-snapshot.js';
 import type { Database } from '../../store/schema.js';
-import type { EventVerdict } from '../../store/tables/cases.table.js';
-import { type CaseBatchItem, casesOfBatch, type RejectedItem } from './case-batch.js';
-import { bindingInputOf, type CustomerWaiver } from './customer-binding.js';
+import { type CaseBatchItem, casesOfBatch } from './case-batch.js';
+import { type Decision, JudgedEvents } from './event-judging.js';
 import type { EventOutcome, ReportDeps } from './pipeline-deps.js';
 import { TriageCollector } from './report-outcome.js';
-import { attributeDestination, triageRouteOf, withBelievableTime } from './triage-route.js';
 
 /**
  * A report's events, set-based: all of them (a report, or a segment of a big one) are attributed and judged
@@ -39,13 +19,6 @@ import { attributeDestination, triageRouteOf, withBelievableTime } from './triag
  * the report wrote.
  */
 
-interface WorkItem {
-  readonly index: number;
-  readonly event: IntakeEvent;
-  readonly fingerprint: string;
-  readonly attributed?: EventAttribution | undefined;
-}
-
 /** The cases and verdicts of a report's earlier segments (kept in the inbox row's progress between them). */
 export interface EarlierSegments {
   readonly opened: readonly number[];
@@ -54,13 +27,6 @@ export interface EarlierSegments {
   readonly details: ReadonlyArray<readonly [string, string]>;
 }
 
-/** What one event came to, before the writes: a duplicate, a rejection, or a violation for a case. */
-type Decision =
-  | { readonly kind: 'duplicate'; readonly index: number; readonly caseId: number | null }
-  | { readonly kind: 'duplicate-of'; readonly index: number; readonly of: CaseBatchItem }
-  | RejectedItem
-  | CaseBatchItem;
-
 export class EventBatchRun {
   readonly outcomes: EventOutcome[] = [];
   readonly triage = new TriageCollector();
@@ -68,12 +34,10 @@ export class EventBatchRun {
   readonly joined = new Map<number, string>();
   private readonly verdicts = new Set<string>();
   private readonly details = new Map<string, string>();
-  private readonly acceptance = new Map<number, PolicyAcceptance | undefined>();
-  private readonly waivers = new Map<number, readonly CustomerWaiver[]>();
+  /** Fingerprints recorded before this run's events, or by them: an event with one is a duplicate. */
   private known = new Map<string, number | null>();
   /** Violations of this report not yet written, by fingerprint (a repeated event in one chunk). */
   private readonly pending = new Map<string, CaseBatchItem>();
-  private consents: Promise<TestAuthorisations | undefined> | undefined;
   /** The cases as this report's previous segment committed them (`useCases`). */
   private knownCases: ReadonlyMap<number, CaseRecord> | undefined;
   /** The cases this run read or wrote, as they stand once `judgeEvents` is done (for the next segment). */
@@ -121,49 +85,39 @@ export class EventBatchRun {
     };
   }
 
-  async judgeEvents(): Promise<void> {
-    // A network event (a blocklist naming a range) is judged once per service holding part of it, each
-    // with its own fingerprint, so it can open or join one case per service.
-    const receivedAt = new Date(this.report.receivedAt);
-    const work: WorkItem[] = [];
-    const { firstIndex = 0, fingerprints } = this.segment;
-    for (const [i, event] of this.report.events.entries()) {
-      const index = firstIndex + i;
-      const fingerprint = fingerprints?.[i] ?? eventFingerprint(this.report.evidenceSha256, event);
-      const held = attributeNetworkEvent(this.snapshot, event, receivedAt);
-      if (held.length === 0) work.push({ index, event, fingerprint });
-      for (const attributed of held) {
-        const service = (attributed.attribution as Extract<Attribution, { ours: true }>).service.id;
-        work.push({
-          index,
-          event,
-          fingerprint: createHash('sha256').update(`${fingerprint}/service:${service}`).digest('hex'),
-          attributed,
-        });
+  /**
+   * Decides and writes the events. `ahead`: the events judged before this transaction began (a segment
+   * judged while the one before it committed: `judgeSegmentAhead`), with `committed`, the fingerprints that
+   * segment recorded, which the reads made for `ahead` could not see yet. Without them the events are judged
+   * here, reading through the transaction.
+   */
+  async judgeEvents(
+    ahead?:
+      | { readonly judged: JudgedEvents; readonly committed: ReadonlyMap<string, number | null> }
+      | undefined,
+  ): Promise<void> {
+    const judged =
+      ahead?.judged ??
+      (await JudgedEvents.judge(this.trx, this.deps, {
+        report: this.report,
+        firstIndex: this.segment.firstIndex ?? 0,
+        fingerprints: this.segment.fingerprints,
+        snapshot: this.snapshot,
+        now: this.now,
+      }));
+    this.known = new Map(judged.known);
+    if (ahead) {
+      for (const w of judged.work) {
+        const caseId = ahead.committed.get(w.fingerprint);
+        if (caseId !== undefined) this.known.set(w.fingerprint, caseId);
       }
     }
-    this.known = await knownFingerprints(
-      this.trx,
-      work.map((w) => w.fingerprint),
-    );
-    // Attribution first (pure), so the customers' acceptances and waivers are read in two queries.
-    const attributed = work.map((w) => {
-      if (this.known.has(w.fingerprint)) return undefined;
-      const { event } = withBelievableTime(w.event, receivedAt, this.deps.triage?.futureToleranceMs);
-      return {
-        event,
-        attributed: w.attributed ?? attributeEvent(this.snapshot, event, receivedAt, this.report.channel),
-      };
-    });
-    await this.loadBindingInputs(attributed);
-
     const decisions: Decision[] = [];
-    for (const [i, w] of work.entries()) {
-      const a = attributed[i];
+    for (const [i, w] of judged.work.entries()) {
       // An event seen before — recorded, or earlier in this report (the same line twice) — is a duplicate.
       const seen = this.known.has(w.fingerprint) || this.pending.has(w.fingerprint);
-      const decision =
-        a && !seen ? await this.judgeOne(w, a.event, a.attributed) : this.duplicateOf(w.index, w.fingerprint);
+      const decision = seen ? this.duplicateOf(w.index, w.fingerprint) : judged.decisions[i];
+      if (!decision) throw new Error(`unreachable: event ${w.index} was neither judged nor seen before`);
       decisions.push(decision);
       if (decision.kind === 'reject') this.known.set(w.fingerprint, null);
       else if (decision.kind === 'violation') this.pending.set(w.fingerprint, decision);
@@ -182,6 +136,12 @@ export class EventBatchRun {
       this.known.set(d.fingerprint, d.caseId!);
       this.pending.delete(d.fingerprint);
     }
+  }
+
+  /** The fingerprints of this run's events and what they came to, once `judgeEvents` is done: what a segment
+   * judged ahead of this one's commit could not read yet. */
+  recorded(): ReadonlyMap<string, number | null> {
+    return this.known;
   }
 
   ackInput() {
@@ -240,124 +200,5 @@ export class EventBatchRun {
       customer: customer.ref,
       service: service.ref,
     });
-  }
-
-  /** Decides one event: the per-event pipeline's rules, in its order, without a write. */
-  private async judgeOne(w: WorkItem, event: IntakeEvent, attributed: EventAttribution): Promise<Decision> {
-    const { report } = this;
-    const { index, fingerprint } = w;
-    const receivedAt = new Date(report.receivedAt);
-    const eventTime = attributed.at;
-    const reject = (
-      verdict: Exclude<EventVerdict, 'violation'>,
-      reason: string,
-      ids: RejectedItem['ids'] = {},
-      audit: Record<string, unknown> = {},
-    ): RejectedItem => ({
-      kind: 'reject',
-      index,
-      event,
-      fingerprint,
-      eventTime,
-      verdict,
-      reason,
-      ids,
-      audit,
-    });
-
-    const { attribution } = attributed;
-    const route = triageRouteOf(event, this.deps.triage);
-    if (!attribution.ours) {
-      // Our customer named only as the target is the victim: a notice for a person, never a violation.
-      const victim = attributeDestination(this.snapshot, event, eventTime);
-      if (victim && !route) {
-        const reason = `the target, not the source, is ours: service ${victim.service.ref} of ${victim.customer.ref} was attacked (${attribution.detail})`;
-        return reject('victim-notice', reason, {
-          customerId: victim.customer.id,
-          serviceId: victim.service.id,
-          assignmentId: victim.assignment.id,
-        });
-      }
-      if (!route) return reject('not-ours', attribution.detail);
-    }
-    if (route) {
-      const ours = attribution.ours
-        ? { customerId: attribution.customer.id, serviceId: attribution.service.id }
-        : {};
-      return reject(route.verdict, route.reason, ours);
-    }
-    if (!attribution.ours) throw new Error('unreachable: an event not ours has a triage route');
-    const { customer, service, assignment } = attribution;
-    const ids = { customerId: customer.id, serviceId: service.id, assignmentId: assignment.id };
-
-    let bound: BoundJudgement;
-    try {
-      const { history, acceptance } = bindingInputOf(
-        this.deps,
-        this.acceptance.get(customer.id),
-        this.waivers.get(customer.id),
-      );
-      bound = judgeWithBinding(history, acceptance, {
-        event,
-        reporter: report.reporter,
-        channel: report.channel,
-        receivedAt,
-        serviceKind: service.kind,
-        now: this.now,
-        via: attributed.via,
-      });
-    } catch (error) {
-      // An acceptance record the policy history cannot read leaves the event unjudged; the report goes on.
-      if (!isAupError(error)) throw error;
-      return reject('no-policy', error.message, ids);
-    }
-    if (bound.binding === null) return reject('no-policy', bound.bindingReason, ids);
-    const { judgement } = bound;
-    const policy = bound.binding.document;
-    if (judgement.verdict !== 'violation') {
-      return reject(judgement.verdict, judgement.reason, { ...ids, policyVersion: policy.version });
-    }
-
-    // Secure Packet §5: a scan from the service against targets it has the provider's written consent to
-    // test, inside the consent's window, is the test that was agreed: recorded, no case.
-    const consents = mayBeAuthorised(policy, event) ? await this.authorisations() : undefined;
-    const consent = authorisationFor(consents, policy, { event, service: service.ref, at: eventTime });
-    if (consent) {
-      const reason = `authorised vulnerability test: ${service.ref} may test ${event['destination.ip']} from ${consent.validFrom.toISOString()} to ${consent.validTo.toISOString()} (${consent.reference}); would have been ${judgement.primary.id}`;
-      return reject(
-        'authorised',
-        reason,
-        { ...ids, policyVersion: policy.version },
-        { consent: consent.id, reference: consent.reference, clause: judgement.primary.id },
-      );
-    }
-    return { kind: 'violation', index, event, fingerprint, eventTime, judgement, policy, attributed };
-  }
-
-  /** The consent snapshot, read once per report and only when an event needs it. */
-  private authorisations(): Promise<TestAuthorisations | undefined> {
-    const load = this.deps.authorisations;
-    this.consents ??= load ? load(this.trx) : Promise.resolve(undefined);
-    return this.consents;
-  }
-
-  /** The acceptances and waivers of the events' customers not read yet: two queries, once per customer. */
-  private async loadBindingInputs(
-    attributed: ReadonlyArray<{ attributed: EventAttribution } | undefined>,
-  ): Promise<void> {
-    const ids = new Set<number>();
-    for (const a of attributed) {
-      const attribution = a?.attributed.attribution;
-      if (attribution?.ours && !this.acceptance.has(attribution.customer.id))
-        ids.add(attribution.customer.id);
-    }
-    if (ids.size === 0) return;
-    const list = [...ids];
-    const accepted = await policyAcceptancesOf(this.trx, list);
-    const waived = await waivedVersionsOfMany(this.trx, list);
-    for (const id of list) {
-      this.acceptance.set(id, accepted.get(id));
-      this.waivers.set(id, waived.get(id) ?? []);
-    }
   }
 }

@@ -20,6 +20,11 @@ import type { Database } from '../../store/schema.js';
  */
 export class LivePolicies {
   readonly histories: PolicyHistory[] = [];
+  /** How many times the histories were loaded: work judged under one count is stale under another. */
+  get generation(): number {
+    return this.loads;
+  }
+  private loads = 0;
   private stamp = '';
   /** Transactions already checked: the inbox completes several reports in one (inbox-group.ts). */
   private readonly checked = new WeakSet<object>();
@@ -55,6 +60,7 @@ export class LivePolicies {
     for (const id of providers) loaded.push(await loadPolicyHistoryFromStore(db, id));
     this.histories.splice(0, this.histories.length, ...loaded);
     this.stamp = stamp;
+    this.loads += 1;
     return true;
   }
 

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { TestAuthorisations } from '../../judgement/test-authorisation.js';
 import type { RegistrySnapshot } from '../../registry/registry-snapshot.js';
 import type { Database } from '../../store/schema.js';
@@ -18,10 +18,10 @@ export interface PipelineDeps extends EnforcementDeps {
   readonly evidence?: { get(sha256: string): Promise<Uint8Array> };
   /**
    * Recorded vulnerability-test consents (compliance/test-consent-repository.ts `loadTestConsentSet`), read
-   * in the report's transaction the first time an event of a class a test produces needs them. Absent:
-   * no event is ever authorised.
+   * the first time an event of a class a test produces needs them: in the report's transaction, or outside
+   * any for a segment judged ahead (event-judging.ts). Absent: no event is ever authorised.
    */
-  readonly authorisations?: (trx: Transaction<Database>) => Promise<TestAuthorisations>;
+  readonly authorisations?: (db: Kysely<Database>) => Promise<TestAuthorisations>;
   /** What goes to triage instead of a case (confidence threshold) and how far in the future an event's
    * time may lie past its report's receipt (default 10 minutes). */
   readonly triage?: (TriageRouteOptions & { readonly futureToleranceMs?: number | undefined }) | undefined;

@@ -1,7 +1,9 @@
+import type { Kysely } from 'kysely';
 import type { ReportProcessor, SegmentedProcessing } from '../../intake/inbox/inbox-worker.js';
+import type { Database } from '../../store/schema.js';
 import type { LivePolicies } from './live-policies.js';
 import { processReportIn, type ReportDeps } from './process-report.js';
-import { processReportSegment, SegmentCases, segmentCarryOf } from './report-segment.js';
+import { judgeSegmentAhead, processReportSegment, SegmentCases, segmentCarryOf } from './report-segment.js';
 
 /**
  * The pipeline as the intake inbox's processor: the report's writes (report row, events, cases, outbox
@@ -28,19 +30,35 @@ export function inboxProcessorFor(deps: ReportDeps, live?: Pick<LivePolicies, 'r
 /**
  * The pipeline as the inbox's segment processor (report-segment.ts): a big report a segment per inbox
  * transaction, with the carry the inbox keeps between them. `accepts` is the router's to say.
+ * `readAhead`: the store, to judge each segment outside any transaction while the one before it commits
+ * (`workAhead`); given on PostgreSQL only, where the server writes one segment on its own core while this
+ * process judges the next. The embedded store runs in this process, on its one connection: nothing to gain.
  */
 export function inboxSegmentProcessorFor(
   deps: ReportDeps,
-  live?: Pick<LivePolicies, 'refresh'>,
-): SegmentedProcessing['process'] {
+  live?: Pick<LivePolicies, 'refresh' | 'generation'>,
+  readAhead?: Kysely<Database>,
+): Pick<SegmentedProcessing, 'process' | 'workAhead'> {
   // A report's cases from one segment to the next, in this process (report-segment.ts).
   const cases = new SegmentCases();
-  return async (trx, segment, carry) => {
-    if (live) await live.refresh(trx);
-    const result = await processReportSegment(trx, deps, segment, segmentCarryOf(carry), cases);
-    return {
-      carry: result.carry,
-      ...(result.outcome ? { outcome: { ...result.outcome } } : {}),
-    };
+  return {
+    async process(trx, segment, carry, _item, ahead) {
+      if (live) await live.refresh(trx);
+      const result = await processReportSegment(
+        trx,
+        deps,
+        segment,
+        segmentCarryOf(carry),
+        cases,
+        ahead ? { judged: ahead, policies: live?.generation } : undefined,
+      );
+      return {
+        carry: result.carry,
+        ...(result.outcome ? { outcome: { ...result.outcome } } : {}),
+      };
+    },
+    ...(readAhead
+      ? { workAhead: (segment) => judgeSegmentAhead(readAhead, deps, segment, live?.generation) }
+      : {}),
   };
 }

@@ -1,15 +1,18 @@
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
 import { appendAudit, withAuditBatch } from '../../audit/audit-log.js';
 import { caseRefOf } from '../../cases/case-ref.js';
 import type { CaseRecord } from '../../cases/case-repository.js';
 import { setReportOutcome } from '../../cases/report-repository.js';
 import { AupError } from '../../errors.js';
-import type { ReportSegment } from '../../intake/inbox/inbox-worker.js';
+import type { IntakeEvent } from '../../intake/event.js';
+import type { ReportSegment, SegmentAhead, SegmentWorkAhead } from '../../intake/inbox/inbox-types.js';
 import type { ParsedReport } from '../../intake/report.js';
+import type { RegistrySnapshot } from '../../registry/registry-snapshot.js';
 import type { Database } from '../../store/schema.js';
 import { triageReasons } from '../../store/tables/triage.table.js';
 import { EventBatchRun } from './event-batch.js';
+import { JudgedEvents } from './event-judging.js';
 import type { ReportDeps } from './pipeline-deps.js';
 import { recordReceipt, validReport } from './process-report.js';
 import { acknowledgeReport } from './report-ack.js';
@@ -85,6 +88,15 @@ export function segmentCarryOf(value: unknown): SegmentCarry | null {
   return parsed.data;
 }
 
+/** What a segment leaves its report's next segment, in this process (`SegmentCases`). */
+export interface SegmentLeft {
+  /** Its cases as it committed them. */
+  readonly cases: ReadonlyMap<number, CaseRecord>;
+  /** Its events' fingerprints and what they came to (`EventBatchRun.recorded`): the next segment, if it was
+   * judged ahead, read the store before these were committed. */
+  readonly recorded: ReadonlyMap<string, number | null>;
+}
+
 /** Reports whose cases a segment processor keeps for their next segment at once (a few run at a time). */
 const KEPT_REPORTS = 8;
 
@@ -98,19 +110,19 @@ const KEPT_REPORTS = 8;
  * (`openCasesFor`, by its version).
  */
 export class SegmentCases {
-  private readonly byReport = new Map<number, { events: number; cases: ReadonlyMap<number, CaseRecord> }>();
+  private readonly byReport = new Map<number, { events: number } & SegmentLeft>();
 
-  /** The cases left for the segment that starts after `events` events of the report (then forgotten). */
-  take(reportId: number, events: number): ReadonlyMap<number, CaseRecord> | undefined {
+  /** What was left for the segment that starts after `events` events of the report (then forgotten). */
+  take(reportId: number, events: number): SegmentLeft | undefined {
     const kept = this.byReport.get(reportId);
     this.byReport.delete(reportId);
-    return kept?.events === events ? kept.cases : undefined;
+    return kept?.events === events ? kept : undefined;
   }
 
-  /** Keeps the cases a segment leaves, once `events` events of the report are processed. */
-  keep(reportId: number, events: number, cases: ReadonlyMap<number, CaseRecord>): void {
+  /** Keeps what a segment leaves, once `events` events of the report are processed. */
+  keep(reportId: number, events: number, left: SegmentLeft): void {
     this.byReport.delete(reportId);
-    this.byReport.set(reportId, { events, cases });
+    this.byReport.set(reportId, { events, ...left });
     for (const oldest of this.byReport.keys()) {
       if (this.byReport.size <= KEPT_REPORTS) break;
       this.byReport.delete(oldest);
@@ -123,8 +135,60 @@ export class SegmentCases {
 }
 
 /**
+ * A segment's events judged before its transaction, while the segment before it writes and commits
+ * (`SegmentedProcessing.workAhead`). Its reads see the store as the segment before left it uncommitted —
+ * that is, without it — so it is used only with what that segment recorded (`SegmentLeft.recorded`), and
+ * only if nothing it was judged under has changed since: the registry snapshot, the published policies
+ * (`policies`, a count of their reloads), and its events and their place in the report.
+ */
+export class SegmentJudgedAhead implements SegmentWorkAhead {
+  constructor(
+    readonly events: readonly IntakeEvent[],
+    readonly judged: JudgedEvents,
+    readonly policies: number | undefined,
+  ) {}
+
+  /** Whether this is `segment`'s, judged under the snapshot and the policies in force now. */
+  fits(
+    segment: ReportSegment,
+    firstIndex: number,
+    snapshot: RegistrySnapshot,
+    policies: number | undefined,
+  ): boolean {
+    const { input } = this.judged;
+    if (input.firstIndex !== firstIndex || input.snapshot !== snapshot || this.policies !== policies)
+      return false;
+    if (segment.events.length !== this.events.length) return false;
+    return segment.events.every((event, i) => event === this.events[i]);
+  }
+}
+
+/** Judges `segment` ahead, reading through `reader` (the store, outside any transaction). */
+export async function judgeSegmentAhead(
+  reader: Kysely<Database>,
+  deps: ReportDeps,
+  segment: SegmentAhead,
+  policies?: number,
+): Promise<SegmentJudgedAhead> {
+  const report = validSegment({
+    head: segment.head,
+    events: segment.events,
+    fingerprints: segment.fingerprints,
+  });
+  const judged = await JudgedEvents.judge(reader, deps, {
+    report,
+    firstIndex: segment.firstIndex,
+    fingerprints: segment.fingerprints,
+    snapshot: deps.snapshot(),
+    now: deps.clock.now(),
+  });
+  return new SegmentJudgedAhead(segment.events, judged, policies);
+}
+
+/**
  * One segment in the caller's transaction (the inbox row's): `earlier` is null for the first. `cases`: where
  * the processor keeps a report's cases from one segment to the next (absent: every segment reads them).
+ * `ahead`: the segment judged before the transaction, with the policies' reload count now (`fits`).
  */
 export function processReportSegment(
   trx: Transaction<Database>,
@@ -132,8 +196,9 @@ export function processReportSegment(
   segment: ReportSegment,
   earlier: SegmentCarry | null,
   cases?: SegmentCases,
+  ahead?: { readonly judged: SegmentWorkAhead; readonly policies: number | undefined },
 ): Promise<SegmentResult> {
-  return withAuditBatch(trx, () => runSegment(trx, deps, segment, earlier, cases));
+  return withAuditBatch(trx, () => runSegment(trx, deps, segment, earlier, cases, ahead));
 }
 
 async function runSegment(
@@ -142,18 +207,29 @@ async function runSegment(
   segment: ReportSegment,
   earlier: SegmentCarry | null,
   cases: SegmentCases | undefined,
+  ahead: { readonly judged: SegmentWorkAhead; readonly policies: number | undefined } | undefined,
 ): Promise<SegmentResult> {
-  const now = deps.clock.now();
   const report = validSegment(segment);
+  const snapshot = deps.snapshot();
+  const firstIndex = earlier?.events ?? 0;
+  const left = earlier ? cases?.take(earlier.reportId, earlier.events) : undefined;
+  // Judged ahead: used when it is this segment's, judged under what is in force now, and the segment before
+  // (whose rows its reads could not see) left its fingerprints in this process.
+  const judged =
+    ahead?.judged instanceof SegmentJudgedAhead &&
+    left !== undefined &&
+    ahead.judged.fits(segment, firstIndex, snapshot, ahead.policies)
+      ? ahead.judged.judged
+      : undefined;
+  const now = judged?.input.now ?? deps.clock.now();
   const reportId = earlier?.reportId ?? (await recordReceipt(trx, report, now, { segmented: true }));
-  const run = new EventBatchRun(trx, deps, deps.snapshot(), report, reportId, now, {
-    firstIndex: earlier?.events ?? 0,
+  const run = new EventBatchRun(trx, deps, snapshot, report, reportId, now, {
+    firstIndex,
     fingerprints: segment.fingerprints,
   });
   if (earlier) run.restore(earlier);
-  const known = earlier ? cases?.take(reportId, earlier.events) : undefined;
-  if (known) run.useCases(known);
-  await run.judgeEvents();
+  if (left) run.useCases(left.cases);
+  await run.judgeEvents(judged && left ? { judged, committed: left.recorded } : undefined);
   const triage = await run.triage.flushSegment(trx, report, reportId, new Map(earlier?.triage ?? []), now);
   const outcomes = new Set(earlier?.outcomes ?? []);
   for (const o of outcomesOf({ disposition: 'events', events: run.outcomes, triaged: false }))
@@ -171,7 +247,7 @@ async function runSegment(
     triage: [...triage].map(([reason, t]) => [reason, { ...t, detail: t.detail.slice(0, 4000) }] as const),
   };
   if (!segment.end) {
-    cases?.keep(reportId, carry.events, run.cases);
+    cases?.keep(reportId, carry.events, { cases: run.cases, recorded: run.recorded() });
     return { carry };
   }
   cases?.forget(reportId);

@@ -14,6 +14,7 @@ import {
   type ProcessedItem,
   type ProcessInboxOptions,
   type ReportSegment,
+  type SegmentWorkAhead,
 } from './inbox-types.js';
 
 /**
@@ -100,6 +101,27 @@ export async function processInSegments(
   let whole: ParsedReport | undefined;
   let readBytes: number | undefined;
 
+  /**
+   * The next segment's work that needs no transaction (`SegmentedProcessing.workAhead`), started as the
+   * segment before it goes to commit. A failure there is no failure of the report: the segment's own
+   * transaction then does the work.
+   */
+  let ahead: Promise<SegmentWorkAhead | undefined> | undefined;
+  const workAhead = (): void => {
+    ahead = undefined;
+    // The buffer is the next segment whole only when it holds a segment's worth: more events follow it, or it
+    // is the last. With fewer, the next segment takes events not parsed yet.
+    if (!segments.workAhead || buffer.length !== perSegment) return;
+    ahead = segments
+      .workAhead({
+        head: head!,
+        events: [...buffer],
+        fingerprints: [...prints],
+        firstIndex: consumed - buffer.length,
+      })
+      .catch(() => undefined);
+  };
+
   /** One segment's transaction. Returns the finished row, or `lost` when the claim is no longer ours. */
   const commit = async (
     events: IntakeEvent[],
@@ -107,9 +129,17 @@ export async function processInSegments(
     end: ReportSegment['end'],
   ): Promise<ProcessedItem | null> => {
     const started = performance.now();
+    const judged = await ahead;
+    workAhead();
     const outcome = await deps.db.transaction().execute(async (trx) => {
       if (!(await stillMine(trx, item, workerId))) return 'lost' as const;
-      const done = await segments.process(trx, { head: head!, events, fingerprints, end }, carry, item);
+      const done = await segments.process(
+        trx,
+        { head: head!, events, fingerprints, end },
+        carry,
+        item,
+        judged,
+      );
       await notifyWork(trx);
       const at = clock.now();
       const progress = JSON.stringify({

@@ -57,12 +57,37 @@ export type ReportProcessor = (
 export interface SegmentedProcessing {
   /** Whether this item may be processed in segments (the router's desk route; not DMCA, legal, privacy). */
   accepts(item: InboxItem, head: ReportHead): boolean;
+  /**
+   * `ahead`: what `workAhead` made of this segment's events, if it did (the processor checks it is theirs
+   * and still good, and otherwise does the work itself).
+   */
   process(
     trx: Transaction<Database>,
     segment: ReportSegment,
     carry: unknown,
     item: InboxItem,
+    ahead?: SegmentWorkAhead | undefined,
   ): Promise<{ readonly carry: unknown; readonly outcome?: ProcessedOutcome | undefined }>;
+  /**
+   * The part of a segment's work that needs no transaction (judging its events), started while the segment
+   * before it still writes and commits, so the store and this process work at once. Absent: none is done
+   * ahead (the embedded store, which runs in this process and has one connection, gains nothing by it).
+   */
+  workAhead?(segment: SegmentAhead): Promise<SegmentWorkAhead>;
+}
+
+/** The next segment, as it is known while the one before it commits: its `end` is not known yet. */
+export interface SegmentAhead {
+  readonly head: ReportHead;
+  readonly events: readonly IntakeEvent[];
+  readonly fingerprints: readonly string[];
+  /** The report's index of `events[0]`: the events processed once the segment before commits. */
+  readonly firstIndex: number;
+}
+
+/** What a segment processor did ahead with a segment's events (opaque to the inbox). */
+export interface SegmentWorkAhead {
+  readonly events: readonly IntakeEvent[];
 }
 
 export interface ReportSegment {
