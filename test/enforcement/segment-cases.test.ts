@@ -139,9 +139,11 @@ describeEachBackend('a segmented report keeps its cases from one segment to the 
         const after1 = await run(deps, first, null, cases);
         const done = await ctx.store.db.transaction().execute((trx) =>
           processReportSegment(trx, deps, repeating, after1, cases, {
-            judged: ahead,
-            // Judged under other policies than those in force now: not taken.
-            policies: fits ? undefined : 1,
+            ahead: {
+              judged: ahead,
+              // Judged under other policies than those in force now: not taken.
+              policies: fits ? undefined : 1,
+            },
           }),
         );
         const inTransaction = judge.mock.calls.filter(([reader]) => reader.isTransaction).length;

@@ -248,8 +248,8 @@ class CaseTally {
   countingSegments(segments: SegmentedProcessing): SegmentedProcessing {
     return {
       ...segments,
-      process: async (trx, segment, carry, item, ahead) => {
-        const result = await segments.process(trx, segment, carry, item, ahead);
+      process: async (trx, segment, carry, item, options) => {
+        const result = await segments.process(trx, segment, carry, item, options);
         if (result.outcome) this.note(item.id, result.outcome);
         return result;
       },

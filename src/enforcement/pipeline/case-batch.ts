@@ -120,6 +120,9 @@ interface BatchInput {
   readonly items: ReadonlyArray<RejectedItem | CaseBatchItem>;
   /** The cases as the report's previous segment committed them (`openCasesFor`'s `known`). */
   readonly known?: ReadonlyMap<number, CaseRecord> | undefined;
+  /** Called once the last chunk is decided, its writes and the cases' update still to run (the inbox then
+   * judges the next segment, on this process's otherwise idle thread: SegmentedProcessing.workAhead). */
+  readonly onDecided?: (() => void) | undefined;
 }
 
 /** What `casesOfBatch` wrote: each item's event id, and the cases it read or wrote as they stand now. */
@@ -156,6 +159,7 @@ export async function casesOfBatch(
         failed = true;
       });
     }
+    if (!failed) input.onDecided?.();
     writing = writing.then(() => batch.saveCases());
   } catch (error) {
     await writing.catch(() => undefined);

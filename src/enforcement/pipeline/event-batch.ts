@@ -89,12 +89,14 @@ export class EventBatchRun {
    * Decides and writes the events. `ahead`: the events judged before this transaction began (a segment
    * judged while the one before it committed: `judgeSegmentAhead`), with `committed`, the fingerprints that
    * segment recorded, which the reads made for `ahead` could not see yet. Without them the events are judged
-   * here, reading through the transaction.
+   * here, reading through the transaction. `onDecided`: called once every event is decided and only the
+   * writes are left (`casesOfBatch`).
    */
   async judgeEvents(
     ahead?:
       | { readonly judged: JudgedEvents; readonly committed: ReadonlyMap<string, number | null> }
       | undefined,
+    onDecided?: () => void,
   ): Promise<void> {
     const judged =
       ahead?.judged ??
@@ -128,6 +130,7 @@ export class EventBatchRun {
       now: this.now,
       items: decisions.filter((d) => d.kind === 'reject' || d.kind === 'violation'),
       known: this.knownCases,
+      onDecided,
     });
     this.cases = written.cases;
     for (const d of decisions) this.recordOutcome(d, written.eventIds);

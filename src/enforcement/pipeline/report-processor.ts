@@ -42,16 +42,12 @@ export function inboxSegmentProcessorFor(
   // A report's cases from one segment to the next, in this process (report-segment.ts).
   const cases = new SegmentCases();
   return {
-    async process(trx, segment, carry, _item, ahead) {
+    async process(trx, segment, carry, _item, options = {}) {
       if (live) await live.refresh(trx);
-      const result = await processReportSegment(
-        trx,
-        deps,
-        segment,
-        segmentCarryOf(carry),
-        cases,
-        ahead ? { judged: ahead, policies: live?.generation } : undefined,
-      );
+      const result = await processReportSegment(trx, deps, segment, segmentCarryOf(carry), cases, {
+        ...(options.ahead ? { ahead: { judged: options.ahead, policies: live?.generation } } : {}),
+        onDecided: options.onDecided,
+      });
       return {
         carry: result.carry,
         ...(result.outcome ? { outcome: { ...result.outcome } } : {}),

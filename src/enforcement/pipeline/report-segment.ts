@@ -189,6 +189,7 @@ export async function judgeSegmentAhead(
  * One segment in the caller's transaction (the inbox row's): `earlier` is null for the first. `cases`: where
  * the processor keeps a report's cases from one segment to the next (absent: every segment reads them).
  * `ahead`: the segment judged before the transaction, with the policies' reload count now (`fits`).
+ * `onDecided`: called once the events are decided and only the writes are left (`casesOfBatch`).
  */
 export function processReportSegment(
   trx: Transaction<Database>,
@@ -196,9 +197,14 @@ export function processReportSegment(
   segment: ReportSegment,
   earlier: SegmentCarry | null,
   cases?: SegmentCases,
-  ahead?: { readonly judged: SegmentWorkAhead; readonly policies: number | undefined },
+  options: AheadOptions = {},
 ): Promise<SegmentResult> {
-  return withAuditBatch(trx, () => runSegment(trx, deps, segment, earlier, cases, ahead));
+  return withAuditBatch(trx, () => runSegment(trx, deps, segment, earlier, cases, options));
+}
+
+interface AheadOptions {
+  readonly ahead?: { readonly judged: SegmentWorkAhead; readonly policies: number | undefined } | undefined;
+  readonly onDecided?: (() => void) | undefined;
 }
 
 async function runSegment(
@@ -207,7 +213,7 @@ async function runSegment(
   segment: ReportSegment,
   earlier: SegmentCarry | null,
   cases: SegmentCases | undefined,
-  ahead: { readonly judged: SegmentWorkAhead; readonly policies: number | undefined } | undefined,
+  { ahead, onDecided }: AheadOptions,
 ): Promise<SegmentResult> {
   const report = validSegment(segment);
   const snapshot = deps.snapshot();
@@ -229,7 +235,7 @@ async function runSegment(
   });
   if (earlier) run.restore(earlier);
   if (left) run.useCases(left.cases);
-  await run.judgeEvents(judged && left ? { judged, committed: left.recorded } : undefined);
+  await run.judgeEvents(judged && left ? { judged, committed: left.recorded } : undefined, onDecided);
   const triage = await run.triage.flushSegment(trx, report, reportId, new Map(earlier?.triage ?? []), now);
   const outcomes = new Set(earlier?.outcomes ?? []);
   for (const o of outcomesOf({ disposition: 'events', events: run.outcomes, triaged: false }))

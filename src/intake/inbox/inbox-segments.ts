@@ -102,16 +102,15 @@ export async function processInSegments(
   let readBytes: number | undefined;
 
   /**
-   * The next segment's work that needs no transaction (`SegmentedProcessing.workAhead`), started as the
-   * segment before it goes to commit. A failure there is no failure of the report: the segment's own
-   * transaction then does the work.
+   * The next segment's work that needs no transaction (`SegmentedProcessing.workAhead`), started once the
+   * segment before it is decided and only its writes and commit are left. A failure there is no failure of
+   * the report: the segment's own transaction then does the work.
    */
   let ahead: Promise<SegmentWorkAhead | undefined> | undefined;
   const workAhead = (): void => {
-    ahead = undefined;
     // The buffer is the next segment whole only when it holds a segment's worth: more events follow it, or it
     // is the last. With fewer, the next segment takes events not parsed yet.
-    if (!segments.workAhead || buffer.length !== perSegment) return;
+    if (ahead || !segments.workAhead || buffer.length !== perSegment) return;
     ahead = segments
       .workAhead({
         head: head!,
@@ -130,16 +129,13 @@ export async function processInSegments(
   ): Promise<ProcessedItem | null> => {
     const started = performance.now();
     const judged = await ahead;
-    workAhead();
+    ahead = undefined;
     const outcome = await deps.db.transaction().execute(async (trx) => {
       if (!(await stillMine(trx, item, workerId))) return 'lost' as const;
-      const done = await segments.process(
-        trx,
-        { head: head!, events, fingerprints, end },
-        carry,
-        item,
-        judged,
-      );
+      const done = await segments.process(trx, { head: head!, events, fingerprints, end }, carry, item, {
+        ahead: judged,
+        onDecided: workAhead,
+      });
       await notifyWork(trx);
       const at = clock.now();
       const progress = JSON.stringify({

@@ -57,23 +57,28 @@ export type ReportProcessor = (
 export interface SegmentedProcessing {
   /** Whether this item may be processed in segments (the router's desk route; not DMCA, legal, privacy). */
   accepts(item: InboxItem, head: ReportHead): boolean;
-  /**
-   * `ahead`: what `workAhead` made of this segment's events, if it did (the processor checks it is theirs
-   * and still good, and otherwise does the work itself).
-   */
   process(
     trx: Transaction<Database>,
     segment: ReportSegment,
     carry: unknown,
     item: InboxItem,
-    ahead?: SegmentWorkAhead | undefined,
+    options?: SegmentProcessOptions,
   ): Promise<{ readonly carry: unknown; readonly outcome?: ProcessedOutcome | undefined }>;
   /**
-   * The part of a segment's work that needs no transaction (judging its events), started while the segment
-   * before it still writes and commits, so the store and this process work at once. Absent: none is done
-   * ahead (the embedded store, which runs in this process and has one connection, gains nothing by it).
+   * The part of a segment's work that needs no transaction (judging its events), done for the next segment
+   * while this one's last statements and its commit run on the store, so the two work at once. Absent: none
+   * is done ahead (the embedded store, which runs in this process on one connection, gains nothing by it).
    */
   workAhead?(segment: SegmentAhead): Promise<SegmentWorkAhead>;
+}
+
+export interface SegmentProcessOptions {
+  /** What `workAhead` made of this segment's events, if it did: the processor checks it is theirs and still
+   * good, and otherwise does the work itself. */
+  readonly ahead?: SegmentWorkAhead | undefined;
+  /** Called once the processor has decided the segment's events and only the store's work is left: the
+   * moment to start the next segment's `workAhead` without slowing this one down. */
+  readonly onDecided?: (() => void) | undefined;
 }
 
 /** The next segment, as it is known while the one before it commits: its `end` is not known yet. */
