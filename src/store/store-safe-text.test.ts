@@ -8,6 +8,12 @@ describe('storable text', () => {
     expect(storableText('emoji \ud83d\ude00')).toBe('emoji \ud83d\ude00');
     expect(hasUnstorableText('plain')).toBe(false);
     expect(hasUnstorableText('\udfff')).toBe(true);
+    // Paired halves are a character; a lone half or a NUL anywhere in a long text is found, in one-byte
+    // (Latin-1) text and two-byte text alike.
+    expect(hasUnstorableText('emoji \ud83d\ude00 and € and é')).toBe(false);
+    expect(hasUnstorableText(`${'é'.repeat(5000)}\u0000`)).toBe(true);
+    expect(hasUnstorableText(`${'x'.repeat(5000)}\ud83d`)).toBe(true);
+    expect(hasUnstorableText(`€${'x'.repeat(5000)}\ude00\ud83d`)).toBe(true);
   });
 
   it('rewrites the escapes jsonb refuses in JSON documents, not escaped backslashes or pairs', () => {
