@@ -1,5 +1,6 @@
 import { type RawBuilder, sql, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
+import { StringifiedJson } from './store-safe-text.js';
 
 /**
  * Rows of a multi-row statement passed as ONE JSON parameter (`jsonb_to_recordset`), instead of one
@@ -33,7 +34,11 @@ export function jsonRowsSource<C extends string>(
   return jsonTextRowsSource(alias, columns, JSON.stringify(rows));
 }
 
-/** `jsonRowsSource` for rows already serialised: `json` is a JSON array of row objects. */
+/**
+ * `jsonRowsSource` for rows already serialised: `json` is a JSON array of row objects, made by
+ * `JSON.stringify` (or joined from its output), which writes no NUL and no lone surrogate half, only their
+ * escapes (`StringifiedJson`: the store's sanitiser then looks for the escapes alone).
+ */
 export function jsonTextRowsSource<C extends string>(
   alias: string,
   columns: JsonRowColumns<C>,
@@ -42,7 +47,7 @@ export function jsonTextRowsSource<C extends string>(
   const definitions = Object.entries<JsonRowType>(columns).map(
     ([name, type]) => sql`${sql.ref(name)} ${sql.raw(type)}`,
   );
-  return sql`jsonb_to_recordset(${json}::jsonb) as ${sql.table(alias)}(${sql.join(definitions)})`;
+  return sql`jsonb_to_recordset(${new StringifiedJson(json)}::jsonb) as ${sql.table(alias)}(${sql.join(definitions)})`;
 }
 
 /** Rows in one multi-row statement at most: bounds its JSON parameter (and PGlite's memory, which grows to

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hasUnstorableText, storableParameter, storableText } from './store-safe-text.js';
+import { hasUnstorableText, StringifiedJson, storableParameter, storableText } from './store-safe-text.js';
 
 describe('storable text', () => {
   it('replaces NUL and unpaired surrogates, keeps pairs', () => {
@@ -29,6 +29,14 @@ describe('storable text', () => {
 
   it('leaves a literal backslash-u0000 in plain text as typed', () => {
     expect(storableParameter('see \\u0000 in the log')).toBe('see \\u0000 in the log');
+    // Text JSON.stringify made goes to the driver as text, its refused escapes rewritten, paired ones kept.
+    const made = new StringifiedJson(
+      JSON.stringify([{ a: 'nul\u0000', b: 'lone\ud800', c: '\ud83d\ude00' }]),
+    );
+    expect(JSON.parse(storableParameter(made) as string)).toEqual([
+      { a: 'nul\ufffd', b: 'lone\ufffd', c: '\ud83d\ude00' },
+    ]);
+    expect(storableParameter(new StringifiedJson('[{"a":"plain"}]'))).toBe('[{"a":"plain"}]');
     expect(storableParameter(42)).toBe(42);
   });
 });

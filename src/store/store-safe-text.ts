@@ -51,17 +51,33 @@ export function storableText(text: string): string {
 }
 
 /**
+ * A parameter that is the text `JSON.stringify` made (store/json-rows.ts passes a statement's rows as one):
+ * such text holds no NUL and no lone surrogate half — `JSON.stringify` writes both as `\u` escapes — so only
+ * the escapes `jsonb` refuses are looked for. Megabytes a statement on a feed report, often two bytes a
+ * character (one typographic dash in a reason is enough), where scanning for the characters cost as much
+ * as the escapes' check. The sanitiser hands the driver the text, never this wrapper.
+ */
+export class StringifiedJson {
+  constructor(readonly text: string) {}
+}
+
+/**
  * A query parameter made storable. Strings that are JSON documents (how repositories pass `jsonb`) also
  * have the escapes `jsonb` refuses rewritten; other strings keep a literal `\u0000` as typed.
  */
 export function storableParameter(value: unknown): unknown {
+  if (value instanceof StringifiedJson) return storableJsonEscapes(value.text);
   // Arrays too: multi-row writes pass a column's values as one array parameter (`unnest($1::jsonb[])`).
   if (Array.isArray(value))
     return value.some((v) => typeof v === 'string' || Array.isArray(v))
       ? value.map(storableParameter)
       : value;
   if (typeof value !== 'string') return value;
-  const text = storableText(value);
+  return storableJsonEscapes(storableText(value));
+}
+
+/** `text` with the escapes `jsonb` refuses (`\u0000`, lone surrogate halves) rewritten, if it is a JSON document. */
+function storableJsonEscapes(text: string): string {
   if (!text.includes('\\u')) return text;
   JSON_UNSTORABLE_ESCAPE.lastIndex = 0;
   if (!JSON_UNSTORABLE_ESCAPE.test(text) || !isJsonDocument(text)) return text;
