@@ -205,10 +205,10 @@ describeEachBackend('the desk and aupdesk simulate decide alike', (ctx) => {
     const policy = await loadPolicyDirectory('policies/infince');
     const snapshot = await seedRegistry(ctx.store, registry);
     const all = Array.from({ length: SERVICES }, (_, i) => i);
-    // Three segments of 1,000 events: cases opened by one are joined by the next, judged before it committed.
+    // Three segments of 500 events: cases opened by one are joined by the next, judged before it committed.
     // (A feed's repeated line is no duplicate — each event names its line — so duplicates across segments
     // judged ahead are tested with events that do repeat: segment-cases.test.ts.)
-    const report = await scanDns(3_000, all, '2026-03-01T06:00:00Z', '2026-03-01T12:00:00.000Z');
+    const report = await scanDns(1_500, all, '2026-03-01T06:00:00Z', '2026-03-01T12:00:00.000Z');
     const clock = clockAt(report.receivedAt);
     const deps = pipelineDeps(ctx.store, snapshot, policy, clock);
     const evidence = new EvidenceStore(path.join(dir, 'evidence'));
@@ -219,7 +219,7 @@ describeEachBackend('the desk and aupdesk simulate decide alike', (ctx) => {
         evidence,
         processReport: routedInboxProcessor(deps),
         segments: routedSegments(deps, undefined, ctx.store.db),
-        segmentEvents: 1_000,
+        segmentEvents: 500,
         streamFromBytes: 0,
       };
       await acceptReport(inbox, {
