@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { describeEachBackend } from '../../test/support/store-backends.js';
+import { droppedUnderTheIntrospector } from './database.js';
 import { migrations } from './migrations/index.js';
 
 describeEachBackend('store', (ctx) => {
@@ -91,6 +92,46 @@ describeEachBackend('store', (ctx) => {
       ctx.store.db,
     );
     expect(constraints.rows[0]!.n).toBe(3);
+  });
+});
+
+describe('a migrator that could not start because another schema was being dropped', () => {
+  const failedToStart = (code: string, message: string) =>
+    ({ error: Object.assign(new Error(message), { code }), results: [] }) as Parameters<
+      typeof droppedUnderTheIntrospector
+    >[0];
+
+  it('is tried again when what vanished was another schema, table or column', () => {
+    // Seen in CI: a test file's schema dropped while another's migrator listed every table of the server.
+    const column = failedToStart('42703', 'column "id" of relation "legal_requests" does not exist');
+    expect(droppedUnderTheIntrospector(column, 't_abc')).toBe(true);
+    expect(
+      droppedUnderTheIntrospector(failedToStart('3F000', 'schema "t_other" does not exist'), 't_abc'),
+    ).toBe(true);
+    expect(
+      droppedUnderTheIntrospector(failedToStart('42P01', 'relation "t_other.cases" does not exist'), 't_abc'),
+    ).toBe(true);
+    expect(
+      droppedUnderTheIntrospector(failedToStart('XX000', 'cache lookup failed for relation 16403'), 't_abc'),
+    ).toBe(true);
+  });
+
+  it('is not tried again for an error of our own schema, another error, or a migration that failed', () => {
+    expect(
+      droppedUnderTheIntrospector(failedToStart('3F000', 'schema "t_abc" does not exist'), 't_abc'),
+    ).toBe(false);
+    expect(
+      droppedUnderTheIntrospector(failedToStart('42501', 'permission denied for schema t_abc'), 't_abc'),
+    ).toBe(false);
+    expect(droppedUnderTheIntrospector(failedToStart('XX000', 'unexpected internal error'), 't_abc')).toBe(
+      false,
+    );
+    const migrationFailed = {
+      error: Object.assign(new Error('column "x" does not exist'), { code: '42703' }),
+      results: [{ migrationName: '0001_policies', direction: 'Up', status: 'Error' }],
+    } as Parameters<typeof droppedUnderTheIntrospector>[0];
+    expect(droppedUnderTheIntrospector(migrationFailed, 't_abc')).toBe(false);
+    expect(droppedUnderTheIntrospector({ results: [] }, 't_abc')).toBe(false);
   });
 });
 

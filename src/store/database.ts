@@ -284,7 +284,7 @@ async function migrateToLatest(db: Kysely<Database>, schema: string | undefined)
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
   let result: MigrationResultSet = await migrator.migrateToLatest();
-  for (let attempt = 1; attempt < 5 && droppedUnderTheIntrospector(result, schema); attempt++) {
+  for (let attempt = 1; attempt < 8 && droppedUnderTheIntrospector(result, schema); attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
     result = await migrator.migrateToLatest();
   }
@@ -303,15 +303,23 @@ async function migrateToLatest(db: Kysely<Database>, schema: string | undefined)
 }
 
 /**
- * The Migrator could not start because ANOTHER schema vanished while its introspector listed every table of
- * every schema (PostgreSQL 3F000, a schema dropped between the catalogue scan's steps: another desk or test
- * run closing its own). Nothing of ours went wrong; the same call a moment later succeeds.
+ * The Migrator could not start because ANOTHER schema's objects vanished while its introspector listed every
+ * table and column of every schema: another desk or test run dropping its own between the catalogue scan's
+ * steps. PostgreSQL then names what vanished: a schema (3F000), a table (42P01), a column of a table being
+ * dropped (42703, from `pg_get_serial_sequence`, seen in a test run), or a relation whose catalogue entry went
+ * (XX000, "cache lookup failed" / "could not open relation"). Nothing of ours went wrong — no migration ran —
+ * and the same call a moment later succeeds. An error naming our own schema is never taken for this.
  */
-function droppedUnderTheIntrospector(result: MigrationResultSet, schema: string | undefined): boolean {
+export function droppedUnderTheIntrospector(result: MigrationResultSet, schema: string | undefined): boolean {
   if (!result.error || result.results?.some((r) => r.status === 'Error')) return false;
   const error = result.error as { code?: unknown; message?: unknown };
-  if (error.code !== '3F000' || typeof error.message !== 'string') return false;
-  return schema === undefined || !error.message.includes(`"${schema}"`);
+  if (typeof error.message !== 'string') return false;
+  const vanished =
+    error.code === '3F000' ||
+    error.code === '42P01' ||
+    error.code === '42703' ||
+    (error.code === 'XX000' && /cache lookup failed|could not open relation/.test(error.message));
+  return vanished && (schema === undefined || !error.message.includes(`"${schema}"`));
 }
 
 /**
