@@ -10,7 +10,7 @@ import { type ServeProcess, servedAt, serveEnv, serveReady, spawnServe, until } 
 
 /**
  * `kill -9` of a real `aupdesk serve` (every role in one process, the real pipeline, notices through an SMTP
- * relay) in the middle of a burst of 200 complaints from 20 concurrent SMTP clients, killed once 60 have their
+ * relay) in the middle of a burst of 120 complaints from 12 concurrent SMTP clients, killed once 36 have their
  * `250` (`npm run soak` repeats such kills under hours of traffic). The clients then do what an MTA does with a
  * message that got no `250`: send it again, to the restarted desk. In the end:
  *
@@ -26,10 +26,10 @@ import { type ServeProcess, servedAt, serveEnv, serveReady, spawnServe, until } 
  * process of this host that no longer exists (releaseDeadClaims).
  */
 
-const TOTAL = 200;
-const CLIENTS = 20;
-const KILL_AFTER = 60;
-const REPORTERS = 25;
+const TOTAL = 120;
+const CLIENTS = 12;
+const KILL_AFTER = 36;
+const REPORTERS = 15;
 
 /**
  * Complaint `i`, the same bytes every time it is sent, as an MTA's retry from its queue is: one whose first
