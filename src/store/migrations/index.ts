@@ -24,6 +24,7 @@ import * as m0027 from './0027_sanctions_consent_evidence.js';
 import * as m0028 from './0028_btree_gist_in_public.js';
 import * as m0029 from './0029_checks_without_regex.js';
 import * as m0030 from './0030_inbox_progress.js';
+import * as m0031 from './0031_cases_hot_updates.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the file system) so the compiled CLI, the
@@ -55,4 +56,5 @@ export const migrations: Record<string, Migration> = {
   '0028_btree_gist_in_public': m0028,
   '0029_checks_without_regex': m0029,
   '0030_inbox_progress': m0030,
+  '0031_cases_hot_updates': m0031,
 };
