@@ -9,15 +9,19 @@ import { type Kysely, sql } from 'kysely';
  * reached: the event times, the version, the state. `cases_correlation_idx` held `last_event_at`, which
  * every such write changes, so each one put a new entry into every index of the table (six). Correlation
  * never searched by that column (`correlationCandidates` looks up a service's and a clause's open cases and
- * compares the times in the process), so the index keeps the two columns it is searched by. The table keeps
- * a tenth of each page free, so the new version of a row fits beside the old one.
+ * compares the times in the process), so the index keeps the two columns it is searched by.
+ *
+ * The new version of a row must also fit in the page of the old one. A case row is large (its state), and
+ * with a tenth of each page free only half of a 100,000-event report's 66,000 case writes were heap-only;
+ * with 30 % free, 92 % were, for about a tenth less of the server's CPU on that report (docs/benchmarks.md).
+ * Cases are few beside their events and audit rows, so the space is cheap.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`drop index cases_correlation_idx`.execute(db);
   await sql`create index cases_correlation_idx on cases (service_id, clause_id) where merged_into is null`.execute(
     db,
   );
-  await sql`alter table cases set (fillfactor = 90)`.execute(db);
+  await sql`alter table cases set (fillfactor = 70)`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
