@@ -14,7 +14,7 @@ import { type Kysely, sql } from 'kysely';
  * The new version of a row must also fit in the page of the old one. A case row is large (its state), and
  * with a tenth of each page free only half of a 100,000-event report's 66,000 case writes were heap-only;
  * with 30 % free, 92 % were, for about a tenth less of the server's CPU on that report (docs/benchmarks.md).
- * Cases are few beside their events and audit rows, so the space is cheap.
+ * The table ends smaller, not bigger: old versions are pruned within their page instead of left for vacuum.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`drop index cases_correlation_idx`.execute(db);
