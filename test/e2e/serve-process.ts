@@ -1,14 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { cliLaunchArgs } from '../support/built-cli.js';
 
 /**
- * `aupdesk serve` as a child process, for the tests that need a real process (split roles, kill -9). It
- * runs the CLI from source through tsx (what `node bin/aupdesk.js` runs once built), so these tests do not
- * depend on a build of the shared checkout.
+ * `aupdesk serve` as a child process, for the tests that need a real process (split roles, kill -9). It runs
+ * the build when dist/ is fresh (test/support/built-cli.ts), else the CLI from source through tsx, so these
+ * tests never depend on a build of the shared checkout nor run a stale one.
  */
 
 const root = path.resolve(import.meta.dirname, '../..');
-const LAUNCH = `const { main } = await import(${JSON.stringify(path.join(root, 'src/cli/main.ts'))}); process.exitCode = await main(process.argv.slice(1));`;
 
 export interface ServeProcess {
   readonly name: string;
@@ -42,15 +42,11 @@ export function profiled(): string[] {
 
 /** `aupdesk <args>` (args start with `--data <dir> serve …`), its output collected. */
 export function spawnServe(name: string, args: readonly string[], env: NodeJS.ProcessEnv): ServeProcess {
-  const child = spawn(
-    process.execPath,
-    [...profiled(), '--import', 'tsx', '--input-type=module', '-e', LAUNCH, '--', ...args],
-    {
-      cwd: root,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [...profiled(), ...cliLaunchArgs(), ...args], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const proc: ServeProcess = {
     name,
     child,

@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/audit/audit-log.js';
 import { EVENTS_PER_CHUNK } from '../../src/enforcement/pipeline/case-batch.js';
+import { cliLaunchArgs } from '../support/built-cli.js';
 import { cliBackends, runCli } from '../support/cli-backends.js';
 
 /**
@@ -27,7 +28,6 @@ import { cliBackends, runCli } from '../support/cli-backends.js';
 const ROWS = Number(process.env.AUPDESK_CRASH_ROWS || 2 * EVENTS_PER_CHUNK + 500);
 const SEGMENT = Number(process.env.AUPDESK_CRASH_SEGMENT || 1_000);
 const root = path.resolve(import.meta.dirname, '../..');
-const LAUNCH = `const { main } = await import(${JSON.stringify(path.join(root, 'src/cli/main.ts'))}); process.exitCode = await main(process.argv.slice(1));`;
 const HEADER =
   '"timestamp","ip","protocol","port","hostname","tag","dns_version","asn","geo","region","city","min_amplification","p0f_genre","p0f_detail","naics","sic","sector"';
 
@@ -102,11 +102,11 @@ describe.each(backends.map((b) => [b.name, b] as const))(
 
       // The first run: killed once it says a segment of the report is done (its first progress line with
       // events; stderr is not a terminal, so progress comes as plain lines).
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', '--input-type=module', '-e', LAUNCH, '--', '--data', dir, 'ingest', file],
-        { cwd: root, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      const child = spawn(process.execPath, [...cliLaunchArgs(), '--data', dir, 'ingest', file], {
+        cwd: root,
+        env: childEnv(env),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => {
         stderr += c.toString();
