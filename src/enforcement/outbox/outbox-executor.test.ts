@@ -15,6 +15,7 @@ import {
   getActionByKey,
   listActions,
   markActionDone,
+  markActionsDone,
   outboxStats,
   retryDeadAction,
 } from './outbox-repository.js';
@@ -461,6 +462,68 @@ describeEachBackend('outbox', (ctx) => {
       attempts: 2,
       result: { accepted: 'lease-1' },
     });
+  });
+
+  it('marks a round done in one statement: only the claims still held, a null result as JSON null', async () => {
+    const clock = new ManualClock(T0);
+    const ids: number[] = [];
+    for (const key of ['marks-1', 'marks-2', 'marks-3']) {
+      const { id } = await db()
+        .transaction()
+        .execute((trx) =>
+          enqueueAction(trx, { at: clock.now(), kind: 'test.marks', idempotencyKey: key, payload: {} }),
+        );
+      ids.push(id);
+    }
+    const claimed = await claimDueActions(db(), {
+      workerId: 'worker-r',
+      now: clock.now(),
+      leaseMs: 60_000,
+      kinds: ['test.marks'],
+      limit: 5,
+    });
+    expect(claimed.map((c) => c.id).sort()).toEqual([...ids].sort());
+    const [first, second, third] = ids as [number, number, number];
+    const now = clock.now();
+    const done = await db()
+      .transaction()
+      .execute((trx) =>
+        markActionsDone(trx, [
+          { fence: { id: first, workerId: 'worker-r', attempt: 1 }, now, result: { sent: 'a' } },
+          // Another worker's fence, and a past attempt's: both refused, their rows left running.
+          { fence: { id: second, workerId: 'worker-x', attempt: 1 }, now, result: { sent: 'b' } },
+          { fence: { id: third, workerId: 'worker-r', attempt: 0 }, now, result: null },
+        ]),
+      );
+    expect([...done.keys()]).toEqual([first]);
+    expect(done.get(first)).toMatchObject({
+      status: 'done',
+      result: { sent: 'a' },
+      claimedBy: null,
+      doneAt: now,
+    });
+    expect(await getAction(db(), second)).toMatchObject({
+      status: 'running',
+      claimedBy: 'worker-r',
+      result: null,
+    });
+    const nulls = await db()
+      .transaction()
+      .execute((trx) =>
+        markActionsDone(trx, [{ fence: { id: third, workerId: 'worker-r', attempt: 1 }, now, result: null }]),
+      );
+    expect(nulls.get(third)).toMatchObject({ status: 'done', result: null });
+    // Stored as the JSON value null, as the one-action update stored it, not as SQL NULL.
+    const stored = await sql<{ kind: string | null }>`select jsonb_typeof(result) as kind from outbox_actions
+      where id = ${third}`.execute(db());
+    expect(stored.rows).toEqual([{ kind: 'null' }]);
+    // The claim's own worker still records the one another worker's fence could not.
+    const own = await db()
+      .transaction()
+      .execute((trx) =>
+        markActionsDone(trx, [{ fence: { id: second, workerId: 'worker-r', attempt: 1 }, now, result: {} }]),
+      );
+    expect(own.get(second)).toMatchObject({ status: 'done', result: {} });
   });
 
   it('declares dead a row whose lease ran out on its last attempt', async () => {

@@ -10,8 +10,8 @@ import {
   type ClaimFence,
   claimDueActions,
   expireExhaustedLeases,
-  markActionDone,
   markActionFailed,
+  markActionsDone,
   type OutboxRecord,
 } from './outbox-repository.js';
 
@@ -321,8 +321,20 @@ export class OutboxExecutor {
     const outcomes = await this.db.transaction().execute(async (trx) => {
       const entries: AuditEntryInput[] = [];
       const out: Array<{ outcome: 'done' | 'retried' | 'dead' | 'lost'; retryAt?: Date | null }> = [];
-      for (const { row, result, failure, now } of attempts) {
-        const fence: ClaimFence = { id: row.id, workerId: this.workerId, attempt: row.attempts };
+      const fenceOf = (row: OutboxRecord): ClaimFence => ({
+        id: row.id,
+        workerId: this.workerId,
+        attempt: row.attempts,
+      });
+      // The round's performed actions marked in one statement; the audit entries still follow the round's order.
+      const performed = await markActionsDone(
+        trx,
+        attempts
+          .filter((a) => !a.failure)
+          .map(({ row, result, now }) => ({ fence: fenceOf(row), now, result })),
+      );
+      for (const { row, failure, now } of attempts) {
+        const fence = fenceOf(row);
         const subject = actionSubject(row.id, row.caseId);
         const about = {
           action: row.id,
@@ -331,7 +343,7 @@ export class OutboxExecutor {
           attempt: row.attempts,
         };
         if (!failure) {
-          const done = await markActionDone(trx, fence, now, result);
+          const done = performed.get(row.id);
           if (!done) {
             out.push({ outcome: 'lost' });
             continue;

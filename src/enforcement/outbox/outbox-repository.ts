@@ -4,7 +4,7 @@ import { type AuditActor, type AuditEntryInput, appendAudit } from '../../audit/
 import { toJsonValue } from '../../audit/canonical-json.js';
 import { AupError } from '../../errors.js';
 import { releaseLeasesOfGoneWorkers } from '../../store/claim-leases.js';
-import { insertJsonRows, type JsonRow, type JsonRowColumns } from '../../store/json-rows.js';
+import { insertJsonRows, type JsonRow, type JsonRowColumns, jsonRowsSource } from '../../store/json-rows.js';
 import { usedKeys } from '../../store/reserve-ids.js';
 import type { Database } from '../../store/schema.js';
 import type { OutboxActionTable, OutboxStatus } from '../../store/tables/outbox.table.js';
@@ -295,24 +295,53 @@ export async function markActionDone(
   now: Date,
   result: unknown,
 ): Promise<OutboxRecord | undefined> {
-  const row = await trx
-    .updateTable('outbox_actions')
-    .set({
-      status: 'done',
-      result: JSON.stringify(jsonOrThrow(result ?? null, 'action result')),
-      done_at: now,
-      updated_at: now,
-      claimed_by: null,
-      claimed_until: null,
-      last_error: null,
-    })
-    .where('id', '=', fence.id)
-    .where('status', '=', 'running')
-    .where('claimed_by', '=', fence.workerId)
-    .where('attempts', '=', fence.attempt)
-    .returningAll()
-    .executeTakeFirst();
-  return row ? toRecord(row) : undefined;
+  return (await markActionsDone(trx, [{ fence, now, result }])).get(fence.id);
+}
+
+/** One performed action for `markActionsDone`: its claim, when it was done and what it came to. */
+export interface PerformedAction {
+  readonly fence: ClaimFence;
+  readonly now: Date;
+  readonly result: unknown;
+}
+
+const DONE_COLUMNS = {
+  id: 'integer',
+  worker: 'text',
+  attempt: 'integer',
+  result: 'text',
+  done_at: 'timestamptz',
+} as const satisfies JsonRowColumns<string>;
+
+/**
+ * `markActionDone` for a round's performed actions in one statement: each is `done` only while its claim
+ * is still this worker's, this attempt's. Returns the records it marked, by id; an action missing from the
+ * map lost its claim. Under a burst of complaints the outbox records a round of acknowledgements and notices
+ * together (outbox-executor.ts), and an UPDATE per action was one statement a complaint. The result is
+ * passed as its JSON text and stored as `jsonb`, as the one-action update did: a null result is the JSON
+ * `null`, not SQL NULL. Throws before writing anything when a result is not representable as JSON.
+ */
+export async function markActionsDone(
+  trx: Transaction<Database>,
+  actions: readonly PerformedAction[],
+): Promise<Map<number, OutboxRecord>> {
+  const done = new Map<number, OutboxRecord>();
+  if (actions.length === 0) return done;
+  const rows: Array<JsonRow<keyof typeof DONE_COLUMNS>> = actions.map(({ fence, now, result }) => ({
+    id: fence.id,
+    worker: fence.workerId,
+    attempt: fence.attempt,
+    result: JSON.stringify(jsonOrThrow(result ?? null, 'action result')),
+    done_at: now,
+  }));
+  const updated = await sql<Selectable<OutboxActionTable>>`
+    update outbox_actions as a set status = 'done', result = u.result::jsonb, done_at = u.done_at,
+      updated_at = u.done_at, claimed_by = null, claimed_until = null, last_error = null
+    from ${jsonRowsSource('u', DONE_COLUMNS, rows)}
+    where a.id = u.id and a.status = 'running' and a.claimed_by = u.worker and a.attempts = u.attempt
+    returning a.*`.execute(trx);
+  for (const row of updated.rows) done.set(row.id, toRecord(row));
+  return done;
 }
 
 /** Records a failed attempt: `failed` with the next attempt time, or `dead` when `retryAt` is null. */
