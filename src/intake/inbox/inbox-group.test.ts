@@ -92,6 +92,27 @@ describeEachBackend('inbox groups', (ctx) => {
     expect(p.seen).toEqual(ids);
     expect(await written()).toEqual(ids);
     expect(await statuses()).toEqual(ids.map((id) => [id, 'done', null]));
+    // Each row's `done` (written for the group in one statement) says what its report came to.
+    const facts = await ctx.store.db
+      .selectFrom('intake_inbox')
+      .select(['id', 'report_status', 'report_format', 'event_count', 'parse_errors', 'outcome'])
+      .select(['processed_at', 'claimed_until', 'progress'])
+      .orderBy('id')
+      .execute();
+    for (const [n, row] of facts.entries()) {
+      const parsed = await parseReport({ bytes: mail(n + 1), channel: 'smtp', receivedAt: clock.now() });
+      expect(row).toEqual({
+        id: row.id,
+        report_status: parsed.status,
+        report_format: parsed.format,
+        event_count: parsed.events.length,
+        parse_errors: parsed.errors,
+        outcome: { recorded: 'test' },
+        processed_at: clock.now(),
+        claimed_until: null,
+        progress: null,
+      });
+    }
     // Nothing left to do, nothing done twice.
     expect(
       (await processInbox({ ...deps, processReport: p.processReport }, { limit: 10, clock })).claimed,

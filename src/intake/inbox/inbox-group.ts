@@ -2,7 +2,16 @@ import { withAuditBatch } from '../../audit/audit-log.js';
 import { notifyWork } from '../../store/database.js';
 import { parseReport } from '../parse-report.js';
 import type { ParsedReport } from '../report.js';
-import { finish, finishIn, parseInputOf, readEvidence, retryOrFail, stillMineOf } from './inbox-row.js';
+import {
+  type DoneRow,
+  finish,
+  finishIn,
+  markManyDone,
+  parseInputOf,
+  readEvidence,
+  retryOrFail,
+  stillMineOf,
+} from './inbox-row.js';
 import type { InboxClock, InboxItem, InboxProcessorDeps, ProcessedItem } from './inbox-types.js';
 
 /**
@@ -85,15 +94,18 @@ export async function finishGroups(
             rows.slice(at).map((r) => r.item),
             workerId,
           );
+          // Their `done` rows in one statement after the last (written in this transaction all the same).
+          const doneLater: DoneRow[] = [];
           for (let i = at; i < rows.length; i++) {
             if (i > at && performance.now() - started >= groupMs) break;
             reached = i + 1;
             const row = rows[i]!;
             const rowStarted = performance.now();
-            const done = await finishIn(trx, deps, row.item, workerId, clock, row, fenced);
+            const done = await finishIn(trx, deps, row.item, workerId, clock, row, fenced, doneLater);
             taken.push(timed(done.processed, row, performance.now() - rowStarted));
             notify ||= done.notify;
           }
+          await markManyDone(trx, doneLater);
         });
         // Workers of other processes (PostgreSQL) wake when this commits: notices may wait in the outbox.
         if (notify) await notifyWork(trx);

@@ -1,6 +1,7 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { isAupError } from '../../errors.js';
 import { notifyWork } from '../../store/database.js';
+import { type JsonRow, type JsonRowColumns, jsonRowsSource } from '../../store/json-rows.js';
 import type { Database } from '../../store/schema.js';
 import type { ParsedReport } from '../report.js';
 import { originalMessageIdOf } from './inbox-accept.js';
@@ -85,6 +86,8 @@ export async function finishIn(
   result: { report: ParsedReport; bytes: Uint8Array } | { failed: string },
   /** The rows already fenced in `trx` (a group's, in one query: `stillMineOf`); absent, this one is fenced here. */
   fenced?: ReadonlySet<string>,
+  /** A group's rows still to be marked `done` (`markManyDone` at its end); absent, this one is marked here. */
+  doneLater?: DoneRow[],
 ): Promise<{ processed: ProcessedItem; notify: boolean }> {
   const mine = fenced ? fenced.has(item.id) : await stillMine(trx, item, workerId);
   if (!mine) return { processed: { id: item.id, status: 'lost', events: 0 }, notify: false };
@@ -116,13 +119,15 @@ export async function finishIn(
   } else {
     outcome = { recorded: 'parsed' };
   }
-  await markDone(trx, item, at, {
+  const done: DoneFacts = {
     status: report.status,
     format: report.format,
     events: report.events.length,
     errors: report.errors.slice(0, 100),
     outcome,
-  });
+  };
+  if (doneLater) doneLater.push({ item, at, done });
+  else await markDone(trx, item, at, done);
   const processed: ProcessedItem = {
     id: item.id,
     status: 'done',
@@ -138,36 +143,70 @@ export async function finishIn(
 }
 
 /** The row's `done`, with what its report came to (`progress`: a segmented report's last cursor). */
+/** What a row's `done` records of its report (markDone). */
+export interface DoneFacts {
+  readonly status: ParsedReport['status'];
+  readonly format: string;
+  readonly events: number;
+  readonly errors: readonly unknown[];
+  readonly outcome: ProcessedOutcome;
+  readonly progress?: string | undefined;
+}
+
+/** A row's `done`, kept by a group's transaction to be written with the others (`markManyDone`). */
+export interface DoneRow {
+  readonly item: InboxItem;
+  readonly at: Date;
+  readonly done: DoneFacts;
+}
+
 export async function markDone(
   trx: Transaction<Database>,
   item: InboxItem,
   at: Date,
-  done: {
-    readonly status: ParsedReport['status'];
-    readonly format: string;
-    readonly events: number;
-    readonly errors: readonly unknown[];
-    readonly outcome: ProcessedOutcome;
-    readonly progress?: string | undefined;
-  },
+  done: DoneFacts,
 ): Promise<void> {
-  await trx
-    .updateTable('intake_inbox')
-    .set({
-      status: 'done',
-      processed_at: at,
-      claimed_until: null,
-      last_error: null,
-      report_status: done.status,
-      report_format: done.format,
-      event_count: done.events,
-      parse_errors: JSON.stringify(done.errors),
-      report_id: done.outcome.reportId ?? null,
-      outcome: JSON.stringify(done.outcome),
-      ...(done.progress === undefined ? {} : { progress: done.progress }),
-    })
-    .where('id', '=', item.id)
-    .execute();
+  await markManyDone(trx, [{ item, at, done }]);
+}
+
+const DONE_COLUMNS = {
+  id: 'bigint',
+  processed_at: 'timestamptz',
+  report_status: 'text',
+  report_format: 'text',
+  event_count: 'integer',
+  parse_errors: 'text',
+  report_id: 'integer',
+  outcome: 'text',
+  progress: 'text',
+} as const satisfies JsonRowColumns<string>;
+
+/**
+ * The rows `done` in one statement. A group's transaction completes its rows one after another
+ * (inbox-group.ts), and an UPDATE per row was one statement a complaint under a burst; its rows' `done` are
+ * written together at its end, still in the transaction that holds their writes. The JSON columns go in as
+ * their JSON text and are stored as `jsonb`, as the one-row update stored them; a row without `progress`
+ * keeps the one it has.
+ */
+export async function markManyDone(trx: Transaction<Database>, rows: readonly DoneRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const values: Array<JsonRow<keyof typeof DONE_COLUMNS>> = rows.map(({ item, at, done }) => ({
+    id: item.id,
+    processed_at: at,
+    report_status: done.status,
+    report_format: done.format,
+    event_count: done.events,
+    parse_errors: JSON.stringify(done.errors),
+    report_id: done.outcome.reportId ?? null,
+    outcome: JSON.stringify(done.outcome),
+    progress: done.progress ?? null,
+  }));
+  await sql`update intake_inbox as i set status = 'done', processed_at = u.processed_at, claimed_until = null,
+      last_error = null, report_status = u.report_status, report_format = u.report_format,
+      event_count = u.event_count, parse_errors = u.parse_errors::jsonb, report_id = u.report_id,
+      outcome = u.outcome::jsonb, progress = coalesce(u.progress::jsonb, i.progress)
+    from ${jsonRowsSource('u', DONE_COLUMNS, values)}
+    where i.id = u.id`.execute(trx);
 }
 
 /** The claim is still this worker's, this attempt's (the row locked until the transaction ends). */
