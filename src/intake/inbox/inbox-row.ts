@@ -142,7 +142,6 @@ export async function finishIn(
   return { processed, notify };
 }
 
-/** The row's `done`, with what its report came to (`progress`: a segmented report's last cursor). */
 /** What a row's `done` records of its report (markDone). */
 export interface DoneFacts {
   readonly status: ParsedReport['status'];
@@ -160,6 +159,7 @@ export interface DoneRow {
   readonly done: DoneFacts;
 }
 
+/** The row's `done`, with what its report came to (`progress`: a segmented report's last cursor). */
 export async function markDone(
   trx: Transaction<Database>,
   item: InboxItem,
