@@ -34,6 +34,7 @@ import type { Detection } from '../src/detect/detection.js';
 import { FlowDispatcher } from '../src/detect/flow-collector.js';
 import { FlowDetectors } from '../src/detect/flow-detectors.js';
 import { snapshotFromRegistryText } from '../src/registry/registry-file-snapshot.js';
+import { sourceLaunchArgs } from '../test/support/built-cli.js';
 import type { SendResult, SendRun } from './flows-sender.js';
 import { CoreSysctls, cpuSecondsOf, socketBuffer, udpDrops } from './flows-system.js';
 import {
@@ -143,16 +144,10 @@ else
   );
 const rmemMaxDuring = sysctls.read('rmem_max');
 
-const LAUNCH = `const { main } = await import(${JSON.stringify(path.join(root, 'src/cli/main.ts'))}); process.exitCode = await main(process.argv.slice(1));`;
 const ours = spawn(
   process.execPath,
   [
-    '--import',
-    'tsx',
-    '--input-type=module',
-    '-e',
-    LAUNCH,
-    '--',
+    ...sourceLaunchArgs(),
     'flows',
     'listen',
     '--netflow-port',

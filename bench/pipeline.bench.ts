@@ -25,6 +25,7 @@ import { finished } from 'node:stream/promises';
 import { main } from '../src/cli/main.js';
 import { streamReport } from '../src/intake/report-stream.js';
 import { profiled } from '../test/e2e/serve-process.js';
+import { sourceLaunchArgs } from '../test/support/built-cli.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const rowsFlag = process.argv.indexOf('--rows');
@@ -112,8 +113,6 @@ async function writeScanDnsReport(
 /** Linux's USER_HZ: the unit of /proc/<pid>/stat's CPU times (100 on every Linux build in use). */
 const CLOCK_TICKS = 100;
 
-const LAUNCH = `const { main } = await import(${JSON.stringify(path.join(root, 'src/cli/main.ts'))}); process.exitCode = await main(process.argv.slice(1));`;
-
 /** `aupdesk ingest <file>` in a child process: its stdout, wall time and peak RSS (VmRSS sampled). */
 async function ingestInChild(
   dir: string,
@@ -125,12 +124,7 @@ async function ingestInChild(
     [
       ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : []),
       ...profiled(),
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      LAUNCH,
-      '--',
+      ...sourceLaunchArgs(),
       '--data',
       dir,
       'ingest',

@@ -101,31 +101,22 @@ describe('a migrator that could not start because another schema was being dropp
       typeof droppedUnderTheIntrospector
     >[0];
 
+  /** Whether a start that failed with this error in test schema `t_abc` is tried again. */
+  const retried = (code: string, message: string) =>
+    droppedUnderTheIntrospector(failedToStart(code, message), 't_abc');
+
   it('is tried again when what vanished was another schema, table or column', () => {
     // Seen in CI: a test file's schema dropped while another's migrator listed every table of the server.
-    const column = failedToStart('42703', 'column "id" of relation "legal_requests" does not exist');
-    expect(droppedUnderTheIntrospector(column, 't_abc')).toBe(true);
-    expect(
-      droppedUnderTheIntrospector(failedToStart('3F000', 'schema "t_other" does not exist'), 't_abc'),
-    ).toBe(true);
-    expect(
-      droppedUnderTheIntrospector(failedToStart('42P01', 'relation "t_other.cases" does not exist'), 't_abc'),
-    ).toBe(true);
-    expect(
-      droppedUnderTheIntrospector(failedToStart('XX000', 'cache lookup failed for relation 16403'), 't_abc'),
-    ).toBe(true);
+    expect(retried('42703', 'column "id" of relation "legal_requests" does not exist')).toBe(true);
+    expect(retried('3F000', 'schema "t_other" does not exist')).toBe(true);
+    expect(retried('42P01', 'relation "t_other.cases" does not exist')).toBe(true);
+    expect(retried('XX000', 'cache lookup failed for relation 16403')).toBe(true);
   });
 
   it('is not tried again for an error of our own schema, another error, or a migration that failed', () => {
-    expect(
-      droppedUnderTheIntrospector(failedToStart('3F000', 'schema "t_abc" does not exist'), 't_abc'),
-    ).toBe(false);
-    expect(
-      droppedUnderTheIntrospector(failedToStart('42501', 'permission denied for schema t_abc'), 't_abc'),
-    ).toBe(false);
-    expect(droppedUnderTheIntrospector(failedToStart('XX000', 'unexpected internal error'), 't_abc')).toBe(
-      false,
-    );
+    expect(retried('3F000', 'schema "t_abc" does not exist')).toBe(false);
+    expect(retried('42501', 'permission denied for schema t_abc')).toBe(false);
+    expect(retried('XX000', 'unexpected internal error')).toBe(false);
     const migrationFailed = {
       error: Object.assign(new Error('column "x" does not exist'), { code: '42703' }),
       results: [{ migrationName: '0001_policies', direction: 'Up', status: 'Error' }],

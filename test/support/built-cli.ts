@@ -57,11 +57,15 @@ export function builtCliIsFresh(): boolean {
 }
 
 /**
- * Node's arguments that run `aupdesk <args>`: the build when it is fresh, else the sources through tsx
- * (what the build runs, compiled on the fly).
+ * Node's arguments that run `aupdesk <args>` from the sources through tsx (what the build runs, compiled on
+ * the fly). The benchmarks use these always: they measure the checkout as it is, built or not.
  */
-export function cliLaunchArgs(): string[] {
-  if (builtCliIsFresh()) return [path.join(root, 'bin/aupdesk.js')];
+export function sourceLaunchArgs(): string[] {
   const launch = `const { main } = await import(${JSON.stringify(path.join(root, 'src/cli/main.ts'))}); process.exitCode = await main(process.argv.slice(1));`;
   return ['--import', 'tsx', '--input-type=module', '-e', launch, '--'];
+}
+
+/** Node's arguments that run `aupdesk <args>`: the build when it is fresh, else `sourceLaunchArgs`. */
+export function cliLaunchArgs(): string[] {
+  return builtCliIsFresh() ? [path.join(root, 'bin/aupdesk.js')] : sourceLaunchArgs();
 }
