@@ -36,6 +36,13 @@ export interface StoreOptions {
    */
   readonly pgliteTemplateDir?: string | undefined;
   /**
+   * PGlite only: an embedded database already open (`openEmbeddedDatabase`), lent to this store. Closing
+   * the store ends its use of it and leaves it open for its owner: the test suite lends one in-memory
+   * database to store after store, resetting it in between, instead of starting PostgreSQL in WebAssembly
+   * for each (test/support/pglite-template.ts).
+   */
+  readonly pgliteLent?: PGlite;
+  /**
    * PostgreSQL only: the schema to work in (created if missing). Tests use a fresh one per file.
    */
   readonly schema?: string;
@@ -141,11 +148,19 @@ export async function openStore(options: StoreOptions): Promise<Store> {
         ...(await openPostgres(options.databaseUrl, options.schema, options.poolSize ?? 10)),
         lock: undefined,
       }
-    : await openPGlite(
-        options.pgliteDir ?? 'memory://',
-        options.pgliteLoadDataDir,
-        'pgliteTemplateDir' in options ? options.pgliteTemplateDir : process.env.AUPDESK_PGLITE_TEMPLATE,
-      );
+    : options.pgliteLent
+      ? {
+          db: new Kysely<Database>({
+            dialect: new StorableTextDialect(new PGliteDialect(options.pgliteLent, { lent: true })),
+          }),
+          kind: 'pglite' as const,
+          lock: undefined,
+        }
+      : await openPGlite(
+          options.pgliteDir ?? 'memory://',
+          options.pgliteLoadDataDir,
+          'pgliteTemplateDir' in options ? options.pgliteTemplateDir : process.env.AUPDESK_PGLITE_TEMPLATE,
+        );
   const close = async (): Promise<void> => {
     try {
       await db.destroy();
@@ -181,6 +196,15 @@ export function pgliteDirFor(dataDir: string): string {
   return path.join(dataDir, 'pglite');
 }
 
+/**
+ * Starts the embedded PostgreSQL (with the extensions the migrations need) on a data directory, or
+ * `memory://`, optionally loaded from a dump instead of running initdb. No lock, no migrations:
+ * `openStore` adds those.
+ */
+export function openEmbeddedDatabase(dir: string, loadDataDir?: Blob): Promise<PGlite> {
+  return PGlite.create(dir, { extensions: { btree_gist }, ...(loadDataDir ? { loadDataDir } : {}) });
+}
+
 async function openPGlite(
   dir: string,
   loadDataDir: Blob | undefined,
@@ -199,10 +223,7 @@ async function openPGlite(
   }
   let pglite: PGlite;
   try {
-    pglite = await PGlite.create(dir, {
-      extensions: { btree_gist },
-      ...(loadDataDir ? { loadDataDir } : {}),
-    });
+    pglite = await openEmbeddedDatabase(dir, loadDataDir);
   } catch (error) {
     await lock?.release();
     throw new AupError('AUP_ERR_STORE_UNAVAILABLE', `cannot open the embedded database at ${dir}`, {

@@ -22,14 +22,21 @@ import {
  * SQLite driver does — which keeps a transaction's statements from interleaving with other queries.
  */
 export class PGliteDialect implements Dialect {
-  constructor(private readonly pglite: PGlite) {}
+  /**
+   * `lent`: the database belongs to someone else, who closes it; destroying this Kysely leaves it open
+   * (the tests' pool of in-memory stores lends one database to store after store).
+   */
+  constructor(
+    private readonly pglite: PGlite,
+    private readonly options: { readonly lent?: boolean } = {},
+  ) {}
 
   createAdapter(): DialectAdapter {
     return new PostgresAdapter();
   }
 
   createDriver(): Driver {
-    return new PGliteDriver(this.pglite);
+    return new PGliteDriver(this.pglite, this.options.lent === true);
   }
 
   createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
@@ -81,7 +88,10 @@ class PGliteDriver implements Driver {
   private readonly connection: PGliteConnection;
   private release: (() => void) | undefined;
 
-  constructor(private readonly pglite: PGlite) {
+  constructor(
+    private readonly pglite: PGlite,
+    private readonly lent: boolean,
+  ) {
     this.connection = new PGliteConnection(pglite);
   }
 
@@ -129,7 +139,7 @@ class PGliteDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
-    if (!this.pglite.closed) await this.pglite.close();
+    if (!this.lent && !this.pglite.closed) await this.pglite.close();
   }
 }
 

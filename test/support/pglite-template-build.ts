@@ -3,9 +3,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
-import { openStore } from '../../src/store/database.js';
+import { openEmbeddedDatabase, openStore } from '../../src/store/database.js';
 import { migrations } from '../../src/store/migrations/index.js';
 
 /**
@@ -43,7 +41,7 @@ export async function ensurePgliteTemplate(): Promise<PgliteTemplate> {
   await mkdir(building, { recursive: true });
   const store = await openStore({ pgliteDir: path.join(building, 'pglite') });
   await store.close();
-  const pglite = await PGlite.create(path.join(building, 'pglite'), { extensions: { btree_gist } });
+  const pglite = await openEmbeddedDatabase(path.join(building, 'pglite'));
   try {
     const dump = await pglite.dumpDataDir('none');
     await writeFile(path.join(building, 'pglite.tar'), new Uint8Array(await dump.arrayBuffer()));
