@@ -19,7 +19,8 @@ export default defineConfig({
     // idleTimeout is 0), and a clean-clone run with shared workers and minForks 1 ended in its "Terminating
     // worker thread" with two files not run; a task handed to a worker being ended is the likely race.
     // Test files therefore leave no global state behind: each opens its own store (its own schema or data
-    // directory) and restores any environment variable it sets.
+    // directory, or an in-memory database reset to the template: test/support/pglite-template.ts) and
+    // restores any environment variable it sets.
     //
     // Three of them on the two cores: part of the suite waits (on child processes, on PostgreSQL, on the
     // browser), and a third worker fills those waits. Whole suite on both stores, a two-core Intel Xeon, the
