@@ -49,9 +49,16 @@ export class PGliteDialect implements Dialect {
 }
 
 class PGliteConnection implements DatabaseConnection {
+  /** Set when a lent database's store is closed: its owner may have lent it to another store since. */
+  returned = false;
+
   constructor(private readonly pglite: PGlite) {}
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    // A transaction still running when its store was closed (a stage finishing its round) must not go on
+    // in the database's next store; an owned database refuses it by being closed.
+    if (this.returned)
+      throw new Error('the store is closed: its embedded database was returned to its owner');
     const result = await this.pglite.query<R>(compiledQuery.sql, compiledQuery.parameters as unknown[], {
       rowMode: 'object',
     });
@@ -139,7 +146,8 @@ class PGliteDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
-    if (!this.lent && !this.pglite.closed) await this.pglite.close();
+    if (this.lent) this.connection.returned = true;
+    else if (!this.pglite.closed) await this.pglite.close();
   }
 }
 

@@ -79,6 +79,28 @@ describe('in-memory stores lent again', () => {
     await expect(sql`select 1`.execute(store.db)).rejects.toThrow(/destroyed/);
   });
 
+  it('a transaction still running when its store closes cannot write into the next store', async () => {
+    const first = await openMemoryStore();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const late = first.db.transaction().execute(async (trx) => {
+      await sql`select 1`.execute(trx);
+      await held;
+      await sql`insert into providers (id, name) values ('late', 'Late')`.execute(trx);
+    });
+    await first.close();
+    const next = await openMemoryStore();
+    try {
+      release();
+      await expect(late).rejects.toThrow(/store is closed/);
+      expect(await count(next, 'providers')).toBe(0);
+    } finally {
+      await next.close();
+    }
+  });
+
   it('a database whose schema a test changed is not lent again', async () => {
     const changed = await openMemoryStore();
     await sql`alter table audit_log disable trigger audit_log_append_only`.execute(changed.db);
