@@ -101,9 +101,18 @@ describe('in-memory stores lent again', () => {
     }
   });
 
-  it('a database whose schema a test changed is not lent again', async () => {
+  it.each([
+    ['a trigger disabled', sql`alter table audit_log disable trigger audit_log_append_only`],
+    ['a column default changed', sql`alter table customers alter column status set default 'suspended'`],
+    [
+      'a check constraint loosened under its name',
+      sql`alter table customers drop constraint customers_country_check,
+        add constraint customers_country_check check (country is not null or country is null)`,
+    ],
+    ['an index dropped', sql`drop index case_events_source_ip_idx`],
+  ])('a database whose schema a test changed (%s) is not lent again', async (_, change) => {
     const changed = await openMemoryStore();
-    await sql`alter table audit_log disable trigger audit_log_append_only`.execute(changed.db);
+    await change.execute(changed.db);
     const changedStarted = await startedAt(changed);
     await changed.close();
     const next = await openMemoryStore();
@@ -112,6 +121,29 @@ describe('in-memory stores lent again', () => {
       const trigger = await sql<{ enabled: string }>`
         select tgenabled as enabled from pg_trigger where tgname = 'audit_log_append_only'`.execute(next.db);
       expect(trigger.rows).toEqual([{ enabled: 'O' }]);
+    } finally {
+      await next.close();
+    }
+  });
+
+  it('a temporary table or the planner statistics of a test do not keep it from being lent, nor reach the next', async () => {
+    const first = await openMemoryStore();
+    await sql`create temporary table scratch (n integer)`.execute(first.db);
+    await sql`insert into customers (ref, name) select 'c-' || n, 'C' from generate_series(1, 50) n`.execute(
+      first.db,
+    );
+    await sql`analyze customers`.execute(first.db);
+    const firstStarted = await startedAt(first);
+    await first.close();
+    const next = await openMemoryStore();
+    try {
+      expect(await startedAt(next)).toBe(firstStarted);
+      const stats = await sql<{ n: number }>`
+        select count(*)::int as n from pg_statistic where starelid = 'customers'::regclass`.execute(next.db);
+      expect(stats.rows).toEqual([{ n: 0 }]);
+      const temp = await sql<{ n: number }>`
+        select count(*)::int as n from pg_class where relname = 'scratch'`.execute(next.db);
+      expect(temp.rows).toEqual([{ n: 0 }]);
     } finally {
       await next.close();
     }
