@@ -14,6 +14,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
+import { AupError } from '../errors.js';
 
 /**
  * A Kysely dialect over embedded PGlite. Written here (about a page) rather than taken from a community
@@ -57,8 +58,12 @@ class PGliteConnection implements DatabaseConnection {
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     // A transaction still running when its store was closed (a stage finishing its round) must not go on
     // in the database's next store; an owned database refuses it by being closed.
-    if (this.returned)
-      throw new Error('the store is closed: its embedded database was returned to its owner');
+    if (this.returned) {
+      throw new AupError(
+        'AUP_ERR_STORE_UNAVAILABLE',
+        'the store is closed: its embedded database was returned to its owner',
+      );
+    }
     const result = await this.pglite.query<R>(compiledQuery.sql, compiledQuery.parameters as unknown[], {
       rowMode: 'object',
     });
