@@ -149,13 +149,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
         lock: undefined,
       }
     : options.pgliteLent
-      ? {
-          db: new Kysely<Database>({
-            dialect: new StorableTextDialect(new PGliteDialect(options.pgliteLent, { lent: true })),
-          }),
-          kind: 'pglite' as const,
-          lock: undefined,
-        }
+      ? { db: embeddedKysely(options.pgliteLent, { lent: true }), kind: 'pglite' as const, lock: undefined }
       : await openPGlite(
           options.pgliteDir ?? 'memory://',
           options.pgliteLoadDataDir,
@@ -205,6 +199,11 @@ export function openEmbeddedDatabase(dir: string, loadDataDir?: Blob): Promise<P
   return PGlite.create(dir, { extensions: { btree_gist }, ...(loadDataDir ? { loadDataDir } : {}) });
 }
 
+/** Kysely over an embedded database, owned (closed with it) or lent. */
+function embeddedKysely(pglite: PGlite, options: { readonly lent?: boolean } = {}): Kysely<Database> {
+  return new Kysely<Database>({ dialect: new StorableTextDialect(new PGliteDialect(pglite, options)) });
+}
+
 async function openPGlite(
   dir: string,
   loadDataDir: Blob | undefined,
@@ -231,7 +230,7 @@ async function openPGlite(
     });
   }
   return {
-    db: new Kysely<Database>({ dialect: new StorableTextDialect(new PGliteDialect(pglite)) }),
+    db: embeddedKysely(pglite),
     kind: 'pglite',
     lock,
   };
